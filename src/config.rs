@@ -1,0 +1,657 @@
+//! The command line (clap, with environment variables) and its validation into a [`Config`] of
+//! real types.
+//!
+//! clap only splits the command line; every value is checked here, in one place, so that a bad
+//! value gives exactly one line that names the flag and its environment variable.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use jiff::tz::TimeZone;
+use reqwest::Url;
+
+use crate::window::Window;
+
+/// Default address of /metrics. The Prometheus port allocation range 9100-9999 is full; this
+/// port is the project's own choice and is documented in the README.
+pub const DEFAULT_LISTEN_ADDRESS: &str = ":9862";
+/// Poll interval when nothing is given.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5 * 60);
+/// Poll interval in `--demo` mode when nothing is given.
+pub const DEMO_POLL_INTERVAL: Duration = Duration::from_secs(15);
+/// The longest window Wolkvox accepts in one query.
+pub const MAX_WINDOW: Duration = Duration::from_secs(31 * 24 * 3600);
+/// Server code used by `--demo`.
+pub const DEMO_SERVER: &str = "0000";
+
+const AFTER_HELP: &str = "\
+The token is read from the file named by --wolkvox.token-file (WOLKVOX_TOKEN_FILE) or from the
+environment variable WOLKVOX_TOKEN. No flag takes the token itself: it would show in `ps`.
+
+Durations take units: 30s, 5m, 1h, 7d. Every bad value stops the program with exit code 2.";
+
+/// The command line as clap sees it: strings, checked later by [`Cli::into_config`].
+#[derive(Debug, Parser)]
+#[command(name = "wolkvox-exporter", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Wolkvox server code of the operation, four digits such as 0032 (required unless --demo).
+    #[arg(long = "wolkvox.server", env = "WOLKVOX_SERVER", value_name = "CODE")]
+    pub server: Option<String>,
+
+    /// File holding the Wolkvox token (surrounding whitespace is trimmed).
+    #[arg(long = "wolkvox.token-file", env = "WOLKVOX_TOKEN_FILE", value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+
+    /// Base URL of the Wolkvox API, for proxies and tests [default: https://wv{server}.wolkvox.com].
+    #[arg(long = "wolkvox.url", env = "WOLKVOX_URL", value_name = "URL")]
+    pub url: Option<String>,
+
+    /// IANA time zone of the operation: the report's dates are local times in it.
+    #[arg(
+        long = "wolkvox.timezone",
+        env = "WOLKVOX_TIMEZONE",
+        value_name = "ZONE",
+        default_value = "America/Bogota"
+    )]
+    pub timezone: String,
+
+    /// Value of the `operation` label [default: the server code].
+    #[arg(long = "operation", env = "WOLKVOX_OPERATION", value_name = "NAME")]
+    pub operation: Option<String>,
+
+    /// Report window: `today` (local midnight to now) or a duration up to 31d such as 15m, 1h, 7d.
+    #[arg(
+        long = "report.window",
+        env = "WOLKVOX_REPORT_WINDOW",
+        value_name = "WINDOW",
+        default_value = "today"
+    )]
+    pub window: String,
+
+    /// Unit of plain numbers in the report's `time` field (H:MM:SS values are unambiguous).
+    #[arg(
+        long = "report.time-unit",
+        env = "WOLKVOX_REPORT_TIME_UNIT",
+        value_name = "UNIT",
+        default_value = "minutes"
+    )]
+    pub time_unit: String,
+
+    /// Time between polls [default: 5m, or 15s with --demo].
+    #[arg(long = "poll.interval", env = "WOLKVOX_POLL_INTERVAL", value_name = "DURATION")]
+    pub poll_interval: Option<String>,
+
+    /// Limit for one API call, body included.
+    #[arg(
+        long = "poll.timeout",
+        env = "WOLKVOX_POLL_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "60s"
+    )]
+    pub poll_timeout: String,
+
+    /// Polls that may fail in a row before the last good data series are dropped.
+    #[arg(long = "poll.keep-stale", value_name = "N", default_value = "3")]
+    pub keep_stale: String,
+
+    /// Address to serve /metrics on; `:PORT` listens on every IPv4 address.
+    #[arg(long = "web.listen-address", value_name = "ADDR", default_value = DEFAULT_LISTEN_ADDRESS)]
+    pub listen_address: String,
+
+    /// Path under which the metrics are served.
+    #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics")]
+    pub telemetry_path: String,
+
+    /// Lowest level of log lines to print: error, warn, info, debug or trace.
+    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// Format of log lines: logfmt or json.
+    #[arg(long = "log.format", value_name = "FORMAT", default_value = "logfmt")]
+    pub log_format: String,
+
+    /// Start the built-in simulated Wolkvox API on a loopback port and poll it (no server or token needed).
+    #[arg(long = "demo")]
+    pub demo: bool,
+}
+
+/// A bad value on the command line or in the environment: one line that names the flag.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag}: {message}")]
+pub struct ConfigError {
+    flag: &'static str,
+    message: String,
+}
+
+impl ConfigError {
+    fn new(flag: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            flag,
+            message: message.into(),
+        }
+    }
+}
+
+/// A Wolkvox server code such as `0032`: kept as a string, leading zeros matter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerCode(String);
+
+impl ServerCode {
+    /// Accepts 1 to 8 ASCII digits.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        (!s.is_empty() && s.len() <= 8 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Self(s.to_owned()))
+    }
+
+    /// The code as sent in the `wolkvox_server` header.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ServerCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The Wolkvox token. Debug and Display print `***`: the only way to the secret is
+/// [`Token::expose`], called where the request header is built.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(Arc<str>);
+
+impl Token {
+    /// Wraps a token after checking it can travel in an HTTP header.
+    pub fn new(s: &str) -> Result<Self, &'static str> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("the token is empty");
+        }
+        if !s.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+            return Err("the token holds characters that cannot be sent in an HTTP header");
+        }
+        Ok(Self(Arc::from(s)))
+    }
+
+    /// The secret itself, for the request header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Unit of plain numbers in the report's `time` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimeUnit {
+    /// Plain numbers are minutes (what Wolkvox documents).
+    Minutes,
+    /// Plain numbers are seconds.
+    Seconds,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `key=value` pairs, one event a line.
+    Logfmt,
+    /// One JSON object a line.
+    Json,
+}
+
+/// Where the upstream API is: a real Wolkvox server, or the simulator that `--demo` starts.
+#[derive(Debug, Clone)]
+pub enum Upstream {
+    /// A Wolkvox server (or a proxy, or a test server) at this base URL with this token.
+    Remote {
+        /// Base URL; the report path is appended to it.
+        base_url: Url,
+        /// The token.
+        token: Token,
+    },
+    /// The built-in simulator, started on a loopback port at `run` time.
+    Demo,
+}
+
+/// The validated configuration of one exporter process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Value of the `operation` label.
+    pub operation: String,
+    /// Server code, sent in the `wolkvox_server` header.
+    pub server: ServerCode,
+    /// Where to poll.
+    pub upstream: Upstream,
+    /// Time zone of the operation.
+    pub timezone: TimeZone,
+    /// Report window.
+    pub window: Window,
+    /// Unit of plain `time` numbers.
+    pub time_unit: TimeUnit,
+    /// Time between polls.
+    pub poll_interval: Duration,
+    /// Limit for one API call, body included.
+    pub poll_timeout: Duration,
+    /// Failed polls in a row that keep the last good data.
+    pub keep_stale: u32,
+    /// Where /metrics is served.
+    pub listen_address: SocketAddr,
+    /// Path of the metrics.
+    pub telemetry_path: String,
+    /// Lowest log level.
+    pub log_level: tracing::Level,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// A configuration for polling `base_url` with `token`, with every other value at its default.
+    /// Tests and embedders start from this.
+    pub fn new(server: ServerCode, base_url: Url, token: Token) -> Self {
+        Self {
+            operation: server.as_str().to_owned(),
+            server,
+            upstream: Upstream::Remote { base_url, token },
+            timezone: bogota(),
+            window: Window::Today,
+            time_unit: TimeUnit::Minutes,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+            poll_timeout: Duration::from_secs(60),
+            keep_stale: 3,
+            listen_address: SocketAddr::from(([0, 0, 0, 0], 9862)),
+            telemetry_path: "/metrics".to_owned(),
+            log_level: tracing::Level::INFO,
+            log_format: LogFormat::Logfmt,
+        }
+    }
+}
+
+fn bogota() -> TimeZone {
+    // The zone database is compiled into the binary (jiff's tzdb-bundle-always), so this
+    // lookup cannot fail; UTC is a harmless fallback should the bundle ever lose the zone.
+    TimeZone::get("America/Bogota").unwrap_or(TimeZone::UTC)
+}
+
+impl Cli {
+    /// Validates every value. `token_env` is the value of WOLKVOX_TOKEN, passed in so that the
+    /// function does not read the environment behind the caller's back.
+    pub fn into_config(self, token_env: Option<String>) -> Result<Config, ConfigError> {
+        let server = match (&self.server, self.demo) {
+            (Some(s), _) => ServerCode::parse(s).ok_or_else(|| {
+                ConfigError::new(
+                    "--wolkvox.server (WOLKVOX_SERVER)",
+                    format!("{s:?} is not a server code: expected digits such as 0032"),
+                )
+            })?,
+            (None, true) => ServerCode(DEMO_SERVER.to_owned()),
+            (None, false) => {
+                return Err(ConfigError::new(
+                    "--wolkvox.server (WOLKVOX_SERVER)",
+                    "required: the Wolkvox server code of the operation, such as 0032 (or use --demo)",
+                ));
+            }
+        };
+
+        let upstream = if self.demo {
+            Upstream::Demo
+        } else {
+            let token = read_token(self.token_file.as_ref(), token_env)?;
+            let base_url = match &self.url {
+                Some(u) => parse_url(u)?,
+                None => parse_url(&format!("https://wv{server}.wolkvox.com"))?,
+            };
+            Upstream::Remote { base_url, token }
+        };
+
+        let timezone = TimeZone::get(self.timezone.trim()).map_err(|_| {
+            ConfigError::new(
+                "--wolkvox.timezone (WOLKVOX_TIMEZONE)",
+                format!(
+                    "unknown time zone {:?}: expected an IANA name such as America/Bogota",
+                    self.timezone
+                ),
+            )
+        })?;
+
+        let window = Window::parse(&self.window).map_err(|e| {
+            ConfigError::new("--report.window (WOLKVOX_REPORT_WINDOW)", e.to_string())
+        })?;
+
+        let time_unit = TimeUnit::from_str(self.time_unit.trim(), true).map_err(|_| {
+            ConfigError::new(
+                "--report.time-unit (WOLKVOX_REPORT_TIME_UNIT)",
+                format!("{:?} is not minutes or seconds", self.time_unit),
+            )
+        })?;
+
+        let poll_interval = match &self.poll_interval {
+            Some(s) => parse_positive_duration("--poll.interval (WOLKVOX_POLL_INTERVAL)", s)?,
+            None if self.demo => DEMO_POLL_INTERVAL,
+            None => DEFAULT_POLL_INTERVAL,
+        };
+        let poll_timeout =
+            parse_positive_duration("--poll.timeout (WOLKVOX_POLL_TIMEOUT)", &self.poll_timeout)?;
+
+        let keep_stale = self.keep_stale.trim().parse::<u32>().map_err(|_| {
+            ConfigError::new(
+                "--poll.keep-stale",
+                format!("{:?} is not a whole number of polls", self.keep_stale),
+            )
+        })?;
+
+        let listen_address = parse_listen_address(&self.listen_address)?;
+
+        let telemetry_path = self.telemetry_path.trim().to_owned();
+        if !telemetry_path.starts_with('/')
+            || ["/", "/healthz", "/readyz"].contains(&telemetry_path.as_str())
+        {
+            return Err(ConfigError::new(
+                "--web.telemetry-path",
+                format!(
+                    "{:?} must start with / and differ from /, /healthz and /readyz",
+                    self.telemetry_path
+                ),
+            ));
+        }
+
+        let log_level = match self.log_level.trim().to_ascii_lowercase().as_str() {
+            "error" => tracing::Level::ERROR,
+            "warn" => tracing::Level::WARN,
+            "info" => tracing::Level::INFO,
+            "debug" => tracing::Level::DEBUG,
+            "trace" => tracing::Level::TRACE,
+            _ => {
+                return Err(ConfigError::new(
+                    "--log.level",
+                    format!(
+                        "{:?} is not one of error, warn, info, debug, trace",
+                        self.log_level
+                    ),
+                ));
+            }
+        };
+        let log_format = match self.log_format.trim().to_ascii_lowercase().as_str() {
+            "logfmt" => LogFormat::Logfmt,
+            "json" => LogFormat::Json,
+            _ => {
+                return Err(ConfigError::new(
+                    "--log.format",
+                    format!("{:?} is not logfmt or json", self.log_format),
+                ));
+            }
+        };
+
+        let operation = match self.operation.as_deref().map(str::trim) {
+            Some("") => {
+                return Err(ConfigError::new(
+                    "--operation (WOLKVOX_OPERATION)",
+                    "must not be empty",
+                ));
+            }
+            Some(op) => op.to_owned(),
+            None if self.demo => "demo".to_owned(),
+            None => server.as_str().to_owned(),
+        };
+
+        Ok(Config {
+            operation,
+            server,
+            upstream,
+            timezone,
+            window,
+            time_unit,
+            poll_interval,
+            poll_timeout,
+            keep_stale,
+            listen_address,
+            telemetry_path,
+            log_level,
+            log_format,
+        })
+    }
+}
+
+fn read_token(file: Option<&PathBuf>, env: Option<String>) -> Result<Token, ConfigError> {
+    const FILE_FLAG: &str = "--wolkvox.token-file (WOLKVOX_TOKEN_FILE)";
+    match (file, env) {
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            FILE_FLAG,
+            "WOLKVOX_TOKEN is set too: give the token one way only",
+        )),
+        (Some(path), None) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new(FILE_FLAG, format!("cannot read {}: {e}", path.display()))
+            })?;
+            Token::new(&text)
+                .map_err(|why| ConfigError::new(FILE_FLAG, format!("{}: {why}", path.display())))
+        }
+        (None, Some(value)) => {
+            Token::new(&value).map_err(|why| ConfigError::new("WOLKVOX_TOKEN", why))
+        }
+        (None, None) => Err(ConfigError::new(
+            "WOLKVOX_TOKEN / --wolkvox.token-file",
+            "no Wolkvox token: set WOLKVOX_TOKEN or point --wolkvox.token-file at a file holding it",
+        )),
+    }
+}
+
+fn parse_url(s: &str) -> Result<Url, ConfigError> {
+    const FLAG: &str = "--wolkvox.url (WOLKVOX_URL)";
+    let url = Url::parse(s.trim())
+        .map_err(|e| ConfigError::new(FLAG, format!("{s:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::new(
+            FLAG,
+            format!("{s:?} must be an http:// or https:// URL with a host"),
+        ));
+    }
+    if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::new(
+            FLAG,
+            "must not carry a query or credentials: the token goes in a header",
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_positive_duration(flag: &'static str, s: &str) -> Result<Duration, ConfigError> {
+    let d = humantime::parse_duration(s.trim()).map_err(|e| {
+        ConfigError::new(
+            flag,
+            format!("{s:?} is not a duration such as 30s, 5m or 1h: {e}"),
+        )
+    })?;
+    if d.is_zero() {
+        return Err(ConfigError::new(flag, "must be greater than zero"));
+    }
+    Ok(d)
+}
+
+fn parse_listen_address(s: &str) -> Result<SocketAddr, ConfigError> {
+    let trimmed = s.trim();
+    let full = match trimmed.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => trimmed.to_owned(),
+    };
+    full.parse().map_err(|_| {
+        ConfigError::new(
+            "--web.listen-address",
+            format!("{s:?} is not HOST:PORT or :PORT with a numeric host such as 127.0.0.1"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut all = vec!["wolkvox-exporter"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).expect("clap accepts the arguments")
+    }
+
+    fn err(args: &[&str], token: Option<&str>) -> String {
+        cli(args)
+            .into_config(token.map(str::to_owned))
+            .expect_err("the configuration is rejected")
+            .to_string()
+    }
+
+    #[test]
+    fn token_debug_and_display_hide_the_secret() {
+        let t = Token::new(" s3cr3t-value \n").unwrap();
+        assert_eq!(t.expose(), "s3cr3t-value");
+        assert_eq!(format!("{t:?} {t}"), "*** ***");
+        let cfg = cli(&["--wolkvox.server", "0032"])
+            .into_config(Some("s3cr3t-value".into()))
+            .unwrap();
+        assert!(!format!("{cfg:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn defaults_follow_the_documented_contract() {
+        let cfg = cli(&["--wolkvox.server", "0032"])
+            .into_config(Some("tok".into()))
+            .unwrap();
+        assert_eq!(cfg.operation, "0032");
+        assert_eq!(cfg.poll_interval, Duration::from_secs(300));
+        assert_eq!(cfg.poll_timeout, Duration::from_secs(60));
+        assert_eq!(cfg.keep_stale, 3);
+        assert_eq!(cfg.window, Window::Today);
+        assert_eq!(cfg.listen_address.port(), 9862);
+        assert_eq!(cfg.timezone.iana_name(), Some("America/Bogota"));
+        match cfg.upstream {
+            Upstream::Remote { base_url, .. } => {
+                assert_eq!(base_url.as_str(), "https://wv0032.wolkvox.com/")
+            }
+            Upstream::Demo => panic!("not demo"),
+        }
+    }
+
+    #[test]
+    fn demo_needs_no_server_or_token_and_polls_every_15s() {
+        let cfg = cli(&["--demo"]).into_config(None).unwrap();
+        assert!(matches!(cfg.upstream, Upstream::Demo));
+        assert_eq!(cfg.poll_interval, Duration::from_secs(15));
+        let cfg = cli(&["--demo", "--poll.interval", "2s"])
+            .into_config(None)
+            .unwrap();
+        assert_eq!(cfg.poll_interval, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn bad_values_name_their_flag() {
+        let cases: &[(&[&str], Option<&str>, &str)] = &[
+            (&[], Some("t"), "--wolkvox.server"),
+            (&["--wolkvox.server", "ab12"], Some("t"), "--wolkvox.server"),
+            (&["--wolkvox.server", "0032"], None, "WOLKVOX_TOKEN"),
+            (&["--wolkvox.server", "0032"], Some("  "), "WOLKVOX_TOKEN"),
+            (
+                &["--wolkvox.server", "0032", "--wolkvox.timezone", "Mars/Base"],
+                Some("t"),
+                "--wolkvox.timezone",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--report.window", "32d"],
+                Some("t"),
+                "--report.window",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--poll.interval", "0s"],
+                Some("t"),
+                "--poll.interval",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--poll.timeout", "soon"],
+                Some("t"),
+                "--poll.timeout",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--wolkvox.url", "ftp://x"],
+                Some("t"),
+                "--wolkvox.url",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--web.listen-address", "nope"],
+                Some("t"),
+                "--web.listen-address",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--log.level", "loud"],
+                Some("t"),
+                "--log.level",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--report.time-unit", "hours"],
+                Some("t"),
+                "--report.time-unit",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--web.telemetry-path", "/healthz"],
+                Some("t"),
+                "--web.telemetry-path",
+            ),
+        ];
+        for (args, token, flag) in cases {
+            let msg = err(args, *token);
+            assert!(msg.starts_with(flag), "{args:?}: {msg}");
+            assert!(!msg.contains('\n'), "{args:?}: one line: {msg}");
+        }
+    }
+
+    #[test]
+    fn token_file_is_trimmed_and_an_empty_one_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "  abc123\n").unwrap();
+        let cfg = cli(&[
+            "--wolkvox.server",
+            "0032",
+            "--wolkvox.token-file",
+            path.to_str().unwrap(),
+        ])
+        .into_config(None)
+        .unwrap();
+        match cfg.upstream {
+            Upstream::Remote { token, .. } => assert_eq!(token.expose(), "abc123"),
+            Upstream::Demo => panic!("not demo"),
+        }
+        std::fs::write(&path, "\n \n").unwrap();
+        let msg = err(
+            &[
+                "--wolkvox.server",
+                "0032",
+                "--wolkvox.token-file",
+                path.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(msg.contains("empty"), "{msg}");
+        let msg = err(
+            &[
+                "--wolkvox.server",
+                "0032",
+                "--wolkvox.token-file",
+                "/nonexistent/token",
+            ],
+            None,
+        );
+        assert!(msg.starts_with("--wolkvox.token-file"), "{msg}");
+    }
+}

@@ -1,0 +1,153 @@
+//! Log lines: logfmt (the default, as Prometheus' own components write) or JSON.
+//!
+//! Only this crate logs below warn: dependencies (hyper, reqwest, rustls) log connection details
+//! at debug and trace that nobody needs in an exporter's log, and that is one less place where
+//! something secret could leak.
+
+use std::fmt::{self, Write as _};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber, writing to stderr.
+pub fn init(level: Level, format: LogFormat) {
+    let filter = Targets::new()
+        .with_target("wolkvox_exporter", level)
+        .with_default(level.min(Level::WARN));
+    let registry = tracing_subscriber::registry().with(filter);
+    // A second init (only possible in tests) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Logfmt => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .event_format(Logfmt),
+            )
+            .try_init(),
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false),
+            )
+            .try_init(),
+    };
+}
+
+/// `ts=... level=info msg="..." key=value` lines.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Logfmt;
+
+impl<S, N> FormatEvent<S, N> for Logfmt
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        let mut line = String::with_capacity(160);
+        let _ = write!(
+            line,
+            "ts={} level={} target={}",
+            jiff::Timestamp::now().round(jiff::Unit::Millisecond).unwrap_or(jiff::Timestamp::now()),
+            meta.level().as_str().to_ascii_lowercase(),
+            meta.target()
+        );
+        let mut visitor = LogfmtVisitor {
+            msg: None,
+            fields: String::new(),
+        };
+        event.record(&mut visitor);
+        if let Some(msg) = visitor.msg {
+            line.push_str(" msg=");
+            push_value(&mut line, &msg);
+        }
+        line.push_str(&visitor.fields);
+        writeln!(writer, "{line}")
+    }
+}
+
+struct LogfmtVisitor {
+    msg: Option<String>,
+    fields: String,
+}
+
+impl Visit for LogfmtVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.msg = Some(value.to_owned());
+        } else {
+            self.fields.push(' ');
+            self.fields.push_str(field.name());
+            self.fields.push('=');
+            push_value(&mut self.fields, value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.record_str(field, &format!("{value:?}"));
+    }
+}
+
+/// Appends a logfmt value, quoted when it holds spaces, quotes, `=` or control characters.
+fn push_value(out: &mut String, value: &str) {
+    let needs_quotes = value.is_empty()
+        || value
+            .chars()
+            .any(|c| c == ' ' || c == '"' || c == '=' || c == '\\' || c.is_control());
+    if !needs_quotes {
+        out.push_str(value);
+        return;
+    }
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_value;
+
+    #[test]
+    fn logfmt_values_are_quoted_only_when_needed() {
+        let cases = [
+            ("plain", "plain"),
+            ("", "\"\""),
+            ("two words", "\"two words\""),
+            ("a=b", "\"a=b\""),
+            ("say \"hi\"\n", "\"say \\\"hi\\\"\\n\""),
+        ];
+        for (input, expected) in cases {
+            let mut out = String::new();
+            push_value(&mut out, input);
+            assert_eq!(out, expected);
+        }
+    }
+}

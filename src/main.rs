@@ -1,0 +1,109 @@
+//! The `wolkvox-exporter` binary: parse the command line, set up logs and signals, call
+//! [`wolkvox_exporter::run`].
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use clap::error::ErrorKind;
+use tokio_util::sync::CancellationToken;
+use wolkvox_exporter::config::Cli;
+
+/// How long the process waits for a clean stop after SIGTERM or SIGINT before it exits anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's message spans several lines; keep its first, which names the flag.
+            let rendered = e.to_string();
+            let first = rendered
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("invalid command line");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("wolkvox-exporter: {first} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match cli.into_config(std::env::var("WOLKVOX_TOKEN").ok()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("wolkvox-exporter: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    wolkvox_exporter::logging::init(config.log_level, config.log_format);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wolkvox-exporter: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "exporter stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: wolkvox_exporter::config::Config) -> anyhow::Result<()> {
+    let address = config.listen_address;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("--web.listen-address: cannot listen on {address}"))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        operation = %config.operation,
+        interval = %humantime::format_duration(config.poll_interval),
+        "listening"
+    );
+
+    let stop = CancellationToken::new();
+    tokio::spawn(wait_for_signal(stop.clone()));
+    let run = wolkvox_exporter::run(config, listener, stop.clone().cancelled_owned());
+    tokio::select! {
+        result = run => result.context("serving")?,
+        () = async { stop.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+            tracing::warn!("connections still open after the grace period; exiting anyway");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal(stop: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("signal received, shutting down");
+    stop.cancel();
+}

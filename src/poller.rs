@@ -1,0 +1,326 @@
+//! The one loop per operation: fetch -> classify -> publish -> wait.
+//!
+//! There is exactly one task per token and it awaits each call before it makes the next, so
+//! two requests of one token are never in flight at once, whatever the timings. The wait
+//! before the next call is chosen from the [`PollResult`] alone (see [`Backoff`]).
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::TimeUnit;
+use crate::snapshot::{OperationMetrics, ReportData, Snapshot, Store};
+use crate::window::{Clock, Window, next_midnight};
+use crate::wolkvox::{Classified, Client, PollResult, classify};
+
+/// Pause before the single retry after a concurrency refusal.
+pub const CONCURRENCY_PAUSE: Duration = Duration::from_secs(10);
+/// Margin after local midnight before calling again once the daily quota is used up: the
+/// quota's reset on Wolkvox's side may lag our clock a little.
+pub const QUOTA_MARGIN: Duration = Duration::from_secs(120);
+
+/// What one operation's poller needs.
+#[derive(Debug, Clone)]
+pub struct PollerConfig {
+    /// The `operation` label.
+    pub operation: String,
+    /// Operation time zone.
+    pub timezone: TimeZone,
+    /// Report window.
+    pub window: Window,
+    /// Unit of plain `time` numbers.
+    pub time_unit: TimeUnit,
+    /// Time between polls.
+    pub interval: Duration,
+    /// Failed polls in a row that keep the last good data.
+    pub keep_stale: u32,
+}
+
+/// The wait before the next call, derived from the result of the last one.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    failures: u32,
+    concurrency_retried: bool,
+    jitter_state: u64,
+}
+
+impl Backoff {
+    /// How long to wait after a poll with `result` that ended at `now`.
+    pub fn wait(
+        &mut self,
+        result: PollResult,
+        now: Timestamp,
+        tz: &TimeZone,
+        interval: Duration,
+    ) -> Duration {
+        if result != PollResult::ConcurrencyLimited {
+            self.concurrency_retried = false;
+        }
+        match result {
+            PollResult::Success | PollResult::NoData => {
+                self.failures = 0;
+                interval
+            }
+            // Configuration errors: retry at the normal pace, an error is logged each time.
+            PollResult::Unauthorized | PollResult::ClientError => {
+                self.failures = 0;
+                interval
+            }
+            // No call until the quota resets at the next local midnight.
+            PollResult::QuotaExceeded => {
+                self.failures = 0;
+                let until = next_midnight(now, tz).duration_since(now);
+                Duration::try_from(until).unwrap_or(interval) + QUOTA_MARGIN
+            }
+            // A short pause and one retry; if that is refused too, the normal pace.
+            PollResult::ConcurrencyLimited => {
+                if self.concurrency_retried {
+                    self.concurrency_retried = false;
+                    interval
+                } else {
+                    self.concurrency_retried = true;
+                    CONCURRENCY_PAUSE.min(interval)
+                }
+            }
+            // Transient faults: exponential backoff with jitter, capped at the interval.
+            PollResult::Maintenance
+            | PollResult::ServerError
+            | PollResult::Timeout
+            | PollResult::NetworkError
+            | PollResult::DecodeError => {
+                self.failures = self.failures.saturating_add(1);
+                let base = interval / 16;
+                let exp = base.saturating_mul(1u32 << (self.failures - 1).min(16));
+                let capped = exp.min(interval);
+                // "Equal jitter": between half and all of the capped delay.
+                let half = capped / 2;
+                half + half.mul_f64(self.unit_random())
+            }
+        }
+    }
+
+    fn unit_random(&mut self) -> f64 {
+        // std's RandomState is randomly keyed per process: enough for jitter, no extra crate.
+        self.jitter_state = self.jitter_state.wrapping_add(1);
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(self.jitter_state);
+        (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Polls one operation until `cancel` fires, publishing a snapshot after every poll.
+pub struct Poller {
+    config: PollerConfig,
+    client: Client,
+    clock: Arc<dyn Clock>,
+    store: Arc<Store>,
+    metrics: OperationMetrics,
+    backoff: Backoff,
+    failures_in_row: u32,
+    last_result: Option<PollResult>,
+}
+
+impl Poller {
+    /// A poller that publishes into `store`.
+    pub fn new(
+        config: PollerConfig,
+        client: Client,
+        clock: Arc<dyn Clock>,
+        store: Arc<Store>,
+    ) -> Self {
+        let metrics = OperationMetrics::new(config.operation.clone(), config.interval);
+        Self {
+            config,
+            client,
+            clock,
+            store,
+            metrics,
+            backoff: Backoff::default(),
+            failures_in_row: 0,
+            last_result: None,
+        }
+    }
+
+    /// Runs the loop: the first poll at once, then one after each wait.
+    pub async fn run(mut self, cancel: CancellationToken) {
+        loop {
+            let started = Instant::now();
+            let window = self
+                .config
+                .window
+                .resolve(self.clock.now(), &self.config.timezone);
+            let answer = tokio::select! {
+                answer = self.client.fetch(&window) => answer,
+                // Dropping the request future closes the connection: nothing is left behind.
+                () = cancel.cancelled() => return,
+            };
+            let classified = classify(answer, self.config.time_unit);
+            let duration = started.elapsed();
+            let finished_at = self.clock.now();
+            let result = classified.result;
+            self.record(classified, window, finished_at, duration);
+
+            let wait = self.backoff.wait(
+                result,
+                finished_at,
+                &self.config.timezone,
+                self.config.interval,
+            );
+            self.metrics.next_poll = finished_at.checked_add(wait).ok();
+            self.store
+                .publish(Snapshot::encode(true, std::slice::from_ref(&self.metrics)));
+            if result == PollResult::QuotaExceeded {
+                tracing::warn!(
+                    operation = %self.config.operation,
+                    resume_at = %self.metrics.next_poll.map(|t| t.to_zoned_datetime(self.config.timezone.clone()).to_string()).unwrap_or_default(),
+                    "daily token quota used up: no call until the next local midnight"
+                );
+            }
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = cancel.cancelled() => return,
+            }
+        }
+    }
+
+    fn record(
+        &mut self,
+        classified: Classified,
+        window: crate::window::ReportWindow,
+        finished_at: Timestamp,
+        duration: Duration,
+    ) {
+        let result = classified.result;
+        let m = &mut self.metrics;
+        m.polls[result.index()] += 1;
+        m.poll_duration = Some(duration);
+        m.up = result.is_up();
+        if let Some(report) = classified.report {
+            for (total, new) in m.rejected.iter_mut().zip(report.rejected) {
+                *total += new;
+            }
+            let rejected: u64 = report.rejected.iter().sum();
+            if rejected > 0 {
+                tracing::warn!(
+                    operation = %self.config.operation,
+                    rejected,
+                    rows = report.rows,
+                    "report rows skipped: a calls or time value could not be read"
+                );
+            }
+            m.last_success = Some(finished_at);
+            m.data = Some(Arc::new(ReportData { report, window }));
+            self.failures_in_row = 0;
+        } else {
+            self.failures_in_row = self.failures_in_row.saturating_add(1);
+            if self.failures_in_row > self.config.keep_stale && m.data.take().is_some() {
+                tracing::warn!(
+                    operation = %self.config.operation,
+                    failures = self.failures_in_row,
+                    "dropping the last good data: too many failed polls in a row"
+                );
+            }
+        }
+        self.log(result, &classified.detail, duration);
+        self.last_result = Some(result);
+    }
+
+    /// The log line of a poll: debug when nothing changed, info/warn when the state changes,
+    /// error every time for configuration faults that need a human.
+    fn log(&self, result: PollResult, detail: &str, duration: Duration) {
+        let op = self.config.operation.as_str();
+        let secs = duration.as_secs_f64();
+        let changed = self.last_result != Some(result);
+        match result {
+            PollResult::Unauthorized | PollResult::ClientError => tracing::error!(
+                operation = op, result = %result, detail, duration_seconds = secs,
+                "poll failed: check the token, the server code and the URL"
+            ),
+            PollResult::QuotaExceeded => {}
+            r if r.is_up() && changed => tracing::info!(
+                operation = op, result = %result, detail, duration_seconds = secs,
+                "polls succeed"
+            ),
+            r if !r.is_up() && changed => tracing::warn!(
+                operation = op, result = %result, detail, duration_seconds = secs,
+                "poll failed"
+            ),
+            _ => tracing::debug!(
+                operation = op, result = %result, detail, duration_seconds = secs,
+                "poll finished"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tz() -> TimeZone {
+        TimeZone::get("America/Bogota").unwrap()
+    }
+
+    #[test]
+    fn success_and_configuration_errors_wait_the_interval() {
+        let now: Timestamp = "2026-11-25T15:00:00Z".parse().unwrap();
+        let interval = Duration::from_secs(300);
+        let mut b = Backoff::default();
+        for r in [
+            PollResult::Success,
+            PollResult::NoData,
+            PollResult::Unauthorized,
+            PollResult::ClientError,
+        ] {
+            assert_eq!(b.wait(r, now, &tz(), interval), interval, "{r}");
+        }
+    }
+
+    #[test]
+    fn quota_waits_for_the_next_local_midnight_plus_margin() {
+        // 23:50 in Bogota is 04:50 UTC the next day.
+        let now: Timestamp = "2026-11-26T04:50:00Z".parse().unwrap();
+        let mut b = Backoff::default();
+        let w = b.wait(PollResult::QuotaExceeded, now, &tz(), Duration::from_secs(300));
+        assert_eq!(w, Duration::from_secs(600) + QUOTA_MARGIN);
+    }
+
+    #[test]
+    fn concurrency_refusal_pauses_briefly_once_then_the_interval() {
+        let now = Timestamp::UNIX_EPOCH;
+        let interval = Duration::from_secs(300);
+        let mut b = Backoff::default();
+        assert_eq!(b.wait(PollResult::ConcurrencyLimited, now, &tz(), interval), CONCURRENCY_PAUSE);
+        assert_eq!(b.wait(PollResult::ConcurrencyLimited, now, &tz(), interval), interval);
+        assert_eq!(b.wait(PollResult::ConcurrencyLimited, now, &tz(), interval), CONCURRENCY_PAUSE);
+        let short = Duration::from_secs(2);
+        let mut b = Backoff::default();
+        assert_eq!(b.wait(PollResult::ConcurrencyLimited, now, &tz(), short), short);
+    }
+
+    #[test]
+    fn transient_faults_back_off_exponentially_with_jitter_up_to_the_interval() {
+        let now = Timestamp::UNIX_EPOCH;
+        let interval = Duration::from_secs(320);
+        let mut b = Backoff::default();
+        let mut ceilings = vec![];
+        for _ in 0..8 {
+            let w = b.wait(PollResult::ServerError, now, &tz(), interval);
+            ceilings.push(w);
+        }
+        // Ceilings 20, 40, 80, 160, 320, 320...; each wait lies in [ceiling/2, ceiling].
+        let expected = [20, 40, 80, 160, 320, 320, 320, 320];
+        for (w, c) in ceilings.iter().zip(expected) {
+            let c = Duration::from_secs(c);
+            assert!(*w >= c / 2 && *w <= c, "{w:?} not in [{:?}, {c:?}]", c / 2);
+        }
+        // A success resets the sequence.
+        b.wait(PollResult::Success, now, &tz(), interval);
+        let w = b.wait(PollResult::Timeout, now, &tz(), interval);
+        assert!(w <= Duration::from_secs(20));
+    }
+}

@@ -1,0 +1,402 @@
+//! A simulated Wolkvox report API: the same path, query, headers and JSON as Wolkvox, with the
+//! checks Wolkvox makes (token, dates, 31 days, simultaneous requests), deterministic traffic
+//! ([`data`]), and controls for tests (fixed answers, latency, PULSE spikes, counters).
+//!
+//! `--demo` serves it on a loopback port; the tests drive it through [`Simulator`].
+//! Where the real API's behaviour is only inferred (the exact 400 bodies for bad dates, the
+//! shape of error bodies), the simulator says so next to the code.
+
+pub mod data;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jiff::civil::DateTime;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::window::{format_wolkvox, parse_wolkvox};
+use data::Spike;
+
+/// How the simulator writes the `time` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// Minutes with two decimals, as documented ("12.35").
+    Minutes,
+    /// Whole seconds ("741"): poll with `--report.time-unit seconds`.
+    Seconds,
+    /// H:MM:SS ("00:12:21"), exact in any unit.
+    Hms,
+}
+
+/// What the simulator accepts and how it answers.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    /// Seed of the traffic.
+    pub seed: u64,
+    /// Tokens that it accepts.
+    pub tokens: Vec<String>,
+    /// Simultaneous requests per token that it serves; one more is refused (Wolkvox: 2).
+    pub max_in_flight_per_token: usize,
+    /// Format of `time`.
+    pub time_format: TimeFormat,
+    /// Send `code` as the string "200" instead of the number.
+    pub code_as_string: bool,
+    /// Calls a token may make in all before TOKEN LIMIT EXCEEDED; `None` for no limit.
+    pub quota: Option<u64>,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            tokens: vec!["simulated-token".to_owned()],
+            max_in_flight_per_token: 2,
+            time_format: TimeFormat::Minutes,
+            code_as_string: false,
+            quota: None,
+        }
+    }
+}
+
+/// One request as the simulator saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// `api` query parameter.
+    pub api: Option<String>,
+    /// `date_ini` query parameter.
+    pub date_ini: Option<String>,
+    /// `date_end` query parameter.
+    pub date_end: Option<String>,
+    /// `wolkvox_server` header.
+    pub server: Option<String>,
+    /// Whether a `wolkvox-token` header came.
+    pub had_token: bool,
+}
+
+/// Counters that tests can wait on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests received.
+    pub requests: u64,
+    /// Requests being served now.
+    pub in_flight: usize,
+    /// The most requests ever served at once.
+    pub max_in_flight: usize,
+}
+
+#[derive(Debug, Default)]
+struct Controls {
+    queued: VecDeque<(u16, String)>,
+    fixed: Option<(u16, String)>,
+    latency: Duration,
+    spikes: Vec<Spike>,
+    requests: Vec<RecordedRequest>,
+    in_flight_by_token: HashMap<String, usize>,
+    calls_by_token: HashMap<String, u64>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: SimulatorConfig,
+    controls: Mutex<Controls>,
+    stats: watch::Sender<Stats>,
+}
+
+/// A handle on a simulator: cheap to clone, shared with its router.
+#[derive(Debug, Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportQuery {
+    api: Option<String>,
+    date_ini: Option<String>,
+    date_end: Option<String>,
+}
+
+impl Simulator {
+    /// A simulator with `config`.
+    pub fn new(config: SimulatorConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                controls: Mutex::new(Controls::default()),
+                stats: watch::Sender::new(Stats::default()),
+            }),
+        }
+    }
+
+    /// Serves the simulator on 127.0.0.1 at a port the system picks; returns the handle and
+    /// the address. The server runs until the runtime ends.
+    pub async fn spawn(config: SimulatorConfig) -> std::io::Result<(Simulator, SocketAddr)> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let sim = Simulator::new(config);
+        let router = sim.router();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!(error = %e, "simulator stopped");
+            }
+        });
+        Ok((sim, addr))
+    }
+
+    /// The routes: the reports endpoint of the Wolkvox API.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/api/v2/reports_manager.php", get(report))
+            .with_state(self.clone())
+    }
+
+    fn controls(&self) -> std::sync::MutexGuard<'_, Controls> {
+        // A panic while holding this lock can only come from a test; keep serving.
+        self.inner.controls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Answers the next request with this status and body (queued answers go first, in order).
+    pub fn push_answer(&self, status: u16, body: impl Into<String>) {
+        self.controls().queued.push_back((status, body.into()));
+    }
+
+    /// Answers every request with this status and body until cleared with `None`.
+    pub fn set_fixed_answer(&self, answer: Option<(u16, String)>) {
+        self.controls().fixed = answer;
+    }
+
+    /// Waits this long before answering each request.
+    pub fn set_latency(&self, latency: Duration) {
+        self.controls().latency = latency;
+    }
+
+    /// From minute `from` (local time of the operation) on, PULSE on `rp_id` gets `factor`
+    /// times its normal calls.
+    pub fn add_pulse_spike(&self, rp_id: &str, from: DateTime, factor: f64) {
+        self.controls().spikes.push(Spike {
+            rp_id: rp_id.to_owned(),
+            from: data::minute_index(from),
+            factor,
+        });
+    }
+
+    /// The requests received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.controls().requests.clone()
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> Stats {
+        *self.inner.stats.borrow()
+    }
+
+    /// Waits until the counters satisfy `f`.
+    pub async fn wait_for(&self, f: impl FnMut(&Stats) -> bool) -> Stats {
+        let mut rx = self.inner.stats.subscribe();
+        // The sender lives as long as `self`, so the channel cannot close while we wait.
+        let stats = rx.wait_for(f).await.map(|s| *s).unwrap_or_default();
+        stats
+    }
+
+    /// The exact totals of a window, as the report for it would give them, with the time in
+    /// seconds: (rp_id, cod_opc_menu, calls, seconds).
+    pub fn totals(&self, ini: DateTime, end: DateTime) -> Vec<(&'static str, &'static str, u64, u64)> {
+        let spikes = self.controls().spikes.clone();
+        data::totals(self.inner.config.seed, ini, end, &spikes)
+    }
+
+    /// The success body for a window, as served.
+    pub fn report_body(&self, ini: DateTime, end: DateTime) -> Option<String> {
+        let totals = self.totals(ini, end);
+        if totals.is_empty() {
+            return None;
+        }
+        let rows: Vec<serde_json::Value> = totals
+            .iter()
+            .map(|(rp, opt, calls, secs)| {
+                serde_json::json!({
+                    "rp_id": rp,
+                    "calls": calls.to_string(),
+                    "time": self.format_time(*secs),
+                    "cod_opc_menu": opt,
+                })
+            })
+            .collect();
+        let code = if self.inner.config.code_as_string {
+            serde_json::json!("200")
+        } else {
+            serde_json::json!(200)
+        };
+        Some(
+            serde_json::json!({
+                "code": code,
+                "error": null,
+                "msg": format!(" {} records were found", rows.len()),
+                "data": rows,
+            })
+            .to_string(),
+        )
+    }
+
+    fn format_time(&self, secs: u64) -> String {
+        match self.inner.config.time_format {
+            TimeFormat::Minutes => format!("{:.2}", secs as f64 / 60.0),
+            TimeFormat::Seconds => secs.to_string(),
+            TimeFormat::Hms => format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
+        }
+    }
+
+    fn enter(&self, token: Option<&str>) -> InFlight {
+        let mut over = false;
+        {
+            let mut c = self.controls();
+            if let Some(t) = token {
+                let n = c.in_flight_by_token.entry(t.to_owned()).or_default();
+                *n += 1;
+                over = *n > self.inner.config.max_in_flight_per_token;
+            }
+        }
+        self.inner.stats.send_modify(|s| {
+            s.requests += 1;
+            s.in_flight += 1;
+            s.max_in_flight = s.max_in_flight.max(s.in_flight);
+        });
+        InFlight {
+            sim: self.clone(),
+            token: token.map(str::to_owned),
+            over_limit: over,
+        }
+    }
+
+    fn answer(&self, query: &ReportQuery, token: Option<&str>, over_limit: bool) -> (u16, String) {
+        if let Some(answer) = {
+            let mut c = self.controls();
+            c.queued.pop_front().or_else(|| c.fixed.clone())
+        } {
+            return answer;
+        }
+        let Some(token) = token else {
+            return error(401, "PLEASE ENTER THE WOLKVOX-TOKEN");
+        };
+        if !self.inner.config.tokens.iter().any(|t| t == token) {
+            return error(403, "PLEASE VALIDATE TOKEN");
+        }
+        if over_limit {
+            return error(
+                403,
+                &format!(
+                    "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN ({})",
+                    self.inner.config.max_in_flight_per_token
+                ),
+            );
+        }
+        if let Some(quota) = self.inner.config.quota {
+            let mut c = self.controls();
+            let used = c.calls_by_token.entry(token.to_owned()).or_default();
+            if *used >= quota {
+                return error(403, "TOKEN LIMIT EXCEEDED");
+            }
+            *used += 1;
+        }
+        if query.api.as_deref() != Some("diagram_1_3") {
+            return error(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST");
+        }
+        let (Some(ini), Some(end)) = (&query.date_ini, &query.date_end) else {
+            return error(400, "SOME PARAMETERS ARE REQUIRED");
+        };
+        // Inferred: Wolkvox's exact words for malformed or over-long ranges are not documented.
+        let (Some(ini), Some(end)) = (parse_wolkvox(ini), parse_wolkvox(end)) else {
+            return error(400, "Validate dates entered: the format is YYYYmmddHHiiss");
+        };
+        if end < ini {
+            return error(400, "Validate dates entered: date_end is before date_ini");
+        }
+        let span = data::civil_seconds(end) - data::civil_seconds(ini);
+        if span > 31 * 24 * 3600 {
+            return error(400, "Validate dates entered: the range exceeds 31 days");
+        }
+        match self.report_body(ini, end) {
+            Some(body) => (200, body),
+            None => error(
+                404,
+                &format!(
+                    "Validate dates entered: no data from {} to {}",
+                    format_wolkvox(ini),
+                    format_wolkvox(end)
+                ),
+            ),
+        }
+    }
+}
+
+/// Counts a request in flight until it is answered or its client goes away.
+struct InFlight {
+    sim: Simulator,
+    token: Option<String>,
+    over_limit: bool,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(t) = &self.token {
+            let mut c = self.sim.controls();
+            if let Some(n) = c.in_flight_by_token.get_mut(t) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        self.sim.inner.stats.send_modify(|s| s.in_flight -= 1);
+    }
+}
+
+/// An error body. Inferred shape: Wolkvox's error bodies repeat the message in `error` and
+/// `msg`; the exporter reads either.
+fn error(status: u16, message: &str) -> (u16, String) {
+    (
+        status,
+        serde_json::json!({"code": status, "error": message, "msg": message, "data": null})
+            .to_string(),
+    )
+}
+
+async fn report(
+    State(sim): State<Simulator>,
+    Query(query): Query<ReportQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let token = headers
+        .get("wolkvox-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    sim.controls().requests.push(RecordedRequest {
+        api: query.api.clone(),
+        date_ini: query.date_ini.clone(),
+        date_end: query.date_end.clone(),
+        server: headers
+            .get("wolkvox_server")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        had_token: token.is_some(),
+    });
+    let guard = sim.enter(token.as_deref());
+    let latency = sim.controls().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let (status, body) = sim.answer(&query, token.as_deref(), guard.over_limit);
+    drop(guard);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,424 @@
+//! The immutable [`Snapshot`] that /metrics serves, its encoding, and the [`Store`] that swaps
+//! it in whole.
+//!
+//! All encoding happens here, once per poll: the Prometheus text format, OpenMetrics, and a gzip
+//! copy of each. A scrape only clones an `Arc` and hands out bytes, so it never waits for a poll
+//! and never sees half of one.
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use jiff::Timestamp;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+use tokio::sync::watch;
+
+use crate::report::{RejectReason, Report};
+use crate::window::ReportWindow;
+use crate::wolkvox::PollResult;
+
+/// Content-Type of the Prometheus text format.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// Content-Type of OpenMetrics.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// A report that the data series show, with the window it describes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportData {
+    /// The parsed report.
+    pub report: Report,
+    /// The window asked for.
+    pub window: ReportWindow,
+}
+
+/// Everything /metrics says about one operation, as of its last poll.
+#[derive(Debug, Clone)]
+pub struct OperationMetrics {
+    /// The `operation` label.
+    pub operation: String,
+    /// Poll interval, quoted in HELP texts.
+    pub poll_interval: Duration,
+    /// Whether the last poll got a report.
+    pub up: bool,
+    /// Polls by [`PollResult::index`].
+    pub polls: [u64; 11],
+    /// Rejected rows by [`RejectReason::index`].
+    pub rejected: [u64; 3],
+    /// End of the last successful poll.
+    pub last_success: Option<Timestamp>,
+    /// Duration of the last poll.
+    pub poll_duration: Option<Duration>,
+    /// When the next poll is due.
+    pub next_poll: Option<Timestamp>,
+    /// The report that the data series show; `None` before the first report and once stale
+    /// data has been dropped.
+    pub data: Option<Arc<ReportData>>,
+}
+
+impl OperationMetrics {
+    /// The state before the first poll.
+    pub fn new(operation: String, poll_interval: Duration) -> Self {
+        Self {
+            operation,
+            poll_interval,
+            up: false,
+            polls: [0; 11],
+            rejected: [0; 3],
+            last_success: None,
+            poll_duration: None,
+            next_poll: None,
+            data: None,
+        }
+    }
+}
+
+/// One encoding of the exposition, plain and gzipped.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    /// The exposition.
+    pub plain: Bytes,
+    /// The same, gzipped.
+    pub gzip: Bytes,
+}
+
+/// What a scrape serves: immutable, replaced whole after each poll.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// True once the first poll has finished, whatever its result.
+    pub ready: bool,
+    /// Prometheus text format 0.0.4.
+    pub text: Encoded,
+    /// OpenMetrics 1.0.
+    pub openmetrics: Encoded,
+}
+
+impl Snapshot {
+    /// Encodes the metrics of `operations` in both formats.
+    pub fn encode(ready: bool, operations: &[OperationMetrics]) -> Snapshot {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(Exposition(Arc::from(operations.to_vec()))));
+
+        let mut text = String::new();
+        let mut openmetrics = String::new();
+        // Writing into a String cannot fail, and our collector returns no errors of its own;
+        // should the encoder ever refuse, serve what was written rather than panic.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &registry);
+        let _ = prometheus_client::encoding::text::encode(&mut openmetrics, &registry);
+        Snapshot {
+            ready,
+            text: Encoded::new(text),
+            openmetrics: Encoded::new(openmetrics),
+        }
+    }
+}
+
+impl Encoded {
+    fn new(plain: String) -> Self {
+        let plain = Bytes::from(plain);
+        let mut gz = GzEncoder::new(Vec::with_capacity(plain.len() / 8), Compression::fast());
+        // Writing into a Vec cannot fail.
+        let gzip = gz
+            .write_all(&plain)
+            .and_then(|_| gz.finish())
+            .map(Bytes::from)
+            .unwrap_or_default();
+        Self { plain, gzip }
+    }
+}
+
+fn help(base: &str, interval: Duration) -> String {
+    format!(
+        "{base} Polled from Wolkvox in the background every {} and served from a cache.",
+        humantime::format_duration(interval)
+    )
+}
+
+fn seconds(ts: Timestamp) -> f64 {
+    ts.as_millisecond() as f64 / 1000.0
+}
+
+/// The collector that writes every family from plain data; it runs at poll time only.
+#[derive(Debug)]
+struct Exposition(Arc<[OperationMetrics]>);
+
+impl Exposition {
+    fn interval(&self) -> Duration {
+        self.0
+            .first()
+            .map(|o| o.poll_interval)
+            .unwrap_or(Duration::from_secs(300))
+    }
+
+    fn gauge_per_operation(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        name: &str,
+        help_text: &str,
+        value: impl Fn(&OperationMetrics) -> Option<f64>,
+    ) -> Result<(), std::fmt::Error> {
+        if self.0.iter().all(|o| value(o).is_none()) {
+            return Ok(());
+        }
+        let mut family = encoder.encode_descriptor(
+            name,
+            &help(help_text, self.interval()),
+            None,
+            prometheus_client::metrics::MetricType::Gauge,
+        )?;
+        for op in self.0.iter() {
+            if let Some(v) = value(op) {
+                let labels = [("operation", op.operation.as_str())];
+                ConstGauge::new(v).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn data_family(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        name: &str,
+        help_text: &str,
+        value: impl Fn(&crate::report::Series) -> f64,
+    ) -> Result<(), std::fmt::Error> {
+        let mut family = encoder.encode_descriptor(
+            name,
+            &help(help_text, self.interval()),
+            None,
+            prometheus_client::metrics::MetricType::Gauge,
+        )?;
+        for op in self.0.iter() {
+            let Some(data) = &op.data else { continue };
+            for s in &data.report.series {
+                let labels = [
+                    ("operation", op.operation.as_str()),
+                    ("rp_id", s.rp_id.as_str()),
+                    ("cod_opc_menu", s.cod_opc_menu.as_str()),
+                ];
+                ConstGauge::new(value(s)).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Collector for Exposition {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use prometheus_client::metrics::MetricType;
+
+        let mut info = encoder.encode_descriptor(
+            "wolkvox_exporter_build_info",
+            "Build of this exporter; always 1.",
+            None,
+            MetricType::Gauge,
+        )?;
+        let labels = [
+            ("version", env!("CARGO_PKG_VERSION")),
+            ("os", std::env::consts::OS),
+            ("arch", std::env::consts::ARCH),
+        ];
+        ConstGauge::new(1i64).encode(info.encode_family(&labels)?)?;
+
+        self.data_family(
+            &mut encoder,
+            "wolkvox_ivr_menu_calls",
+            "Calls through this IVR menu option in the report window.",
+            |s| s.calls,
+        )?;
+        self.data_family(
+            &mut encoder,
+            "wolkvox_ivr_menu_time_seconds",
+            "Time spent in this IVR menu option in the report window, in seconds.",
+            |s| s.time_seconds,
+        )?;
+
+        self.gauge_per_operation(
+            &mut encoder,
+            "wolkvox_up",
+            "1 when the last poll got a report (an answer of no data counts), else 0.",
+            |o| Some(if o.up { 1.0 } else { 0.0 }),
+        )?;
+        self.gauge_per_operation(
+            &mut encoder,
+            "wolkvox_last_success_timestamp_seconds",
+            "End of the last poll that got a report, in seconds since the epoch.",
+            |o| o.last_success.map(seconds),
+        )?;
+        self.gauge_per_operation(
+            &mut encoder,
+            "wolkvox_poll_duration_seconds",
+            "Duration of the last poll, in seconds.",
+            |o| o.poll_duration.map(|d| d.as_secs_f64()),
+        )?;
+        self.gauge_per_operation(
+            &mut encoder,
+            "wolkvox_next_poll_timestamp_seconds",
+            "When the next poll is due, in seconds since the epoch (shows backoff and quota waits).",
+            |o| o.next_poll.map(seconds),
+        )?;
+        self.gauge_per_operation(
+            &mut encoder,
+            "wolkvox_report_rows",
+            "Rows in the report that the data series show.",
+            |o| o.data.as_ref().map(|d| d.report.rows as f64),
+        )?;
+        self.gauge_per_operation(
+            &mut encoder,
+            "wolkvox_report_window_start_timestamp_seconds",
+            "Start of the window that the data series describe, in seconds since the epoch.",
+            |o| o.data.as_ref().map(|d| seconds(d.window.start_ts)),
+        )?;
+        self.gauge_per_operation(
+            &mut encoder,
+            "wolkvox_report_window_end_timestamp_seconds",
+            "End of the window that the data series describe, in seconds since the epoch.",
+            |o| o.data.as_ref().map(|d| seconds(d.window.end_ts)),
+        )?;
+
+        let mut polls = encoder.encode_descriptor(
+            "wolkvox_polls",
+            &help("Polls of the report API by result.", self.interval()),
+            None,
+            MetricType::Counter,
+        )?;
+        for op in self.0.iter() {
+            for result in PollResult::ALL {
+                let labels = [
+                    ("operation", op.operation.as_str()),
+                    ("result", result.as_str()),
+                ];
+                ConstCounter::new(op.polls[result.index()])
+                    .encode(polls.encode_family(&labels)?)?;
+            }
+        }
+
+        let mut rejected = encoder.encode_descriptor(
+            "wolkvox_rows_rejected",
+            &help(
+                "Report rows skipped because a value could not be read.",
+                self.interval(),
+            ),
+            None,
+            MetricType::Counter,
+        )?;
+        for op in self.0.iter() {
+            for reason in RejectReason::ALL {
+                let labels = [
+                    ("operation", op.operation.as_str()),
+                    ("reason", reason.as_str()),
+                ];
+                ConstCounter::new(op.rejected[reason.index()])
+                    .encode(rejected.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Holds the current snapshot. Scrapes load it without a lock; the poller swaps in a new one
+/// and bumps a poll counter that tests and readiness can wait on.
+#[derive(Debug)]
+pub struct Store {
+    current: ArcSwap<Snapshot>,
+    polls: watch::Sender<u64>,
+}
+
+impl Store {
+    /// A store that serves `initial` until the first poll.
+    pub fn new(initial: Snapshot) -> Self {
+        Self {
+            current: ArcSwap::from_pointee(initial),
+            polls: watch::Sender::new(0),
+        }
+    }
+
+    /// The snapshot to serve now.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Replaces the snapshot after a poll.
+    pub fn publish(&self, snapshot: Snapshot) {
+        self.current.store(Arc::new(snapshot));
+        self.polls.send_modify(|n| *n += 1);
+    }
+
+    /// Polls finished so far, and a way to wait for more.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.polls.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Series;
+
+    fn op_with(series: Vec<Series>) -> OperationMetrics {
+        let mut op = OperationMetrics::new("0032".into(), Duration::from_secs(300));
+        let tz = jiff::tz::TimeZone::UTC;
+        let now: Timestamp = "2026-11-25T10:00:00Z".parse().unwrap();
+        op.data = Some(Arc::new(ReportData {
+            report: Report {
+                rows: series.len(),
+                series,
+                rejected: [0; 3],
+            },
+            window: crate::window::Window::Today.resolve(now, &tz),
+        }));
+        op.up = true;
+        op
+    }
+
+    #[test]
+    fn label_values_are_escaped_in_both_formats() {
+        let snap = Snapshot::encode(
+            true,
+            &[op_with(vec![Series {
+                rp_id: "a\"b\\c\nd".into(),
+                cod_opc_menu: "ñ".into(),
+                calls: 1.0,
+                time_seconds: 2.0,
+            }])],
+        );
+        let text = std::str::from_utf8(&snap.text.plain).unwrap();
+        assert!(
+            text.contains(r#"wolkvox_ivr_menu_calls{operation="0032",rp_id="a\"b\\c\nd",cod_opc_menu="ñ"} 1"#),
+            "{text}"
+        );
+        let om = std::str::from_utf8(&snap.openmetrics.plain).unwrap();
+        assert!(om.contains(r#"rp_id="a\"b\\c\nd""#), "{om}");
+        assert!(om.ends_with("# EOF\n"));
+        assert!(!text.contains("# EOF"));
+    }
+
+    #[test]
+    fn counters_are_named_per_format() {
+        let snap = Snapshot::encode(false, &[op_with(vec![])]);
+        let text = std::str::from_utf8(&snap.text.plain).unwrap();
+        assert!(text.contains("# TYPE wolkvox_polls_total counter"), "{text}");
+        assert!(text.contains(r#"wolkvox_polls_total{operation="0032",result="timeout"} 0"#));
+        let om = std::str::from_utf8(&snap.openmetrics.plain).unwrap();
+        assert!(om.contains("# TYPE wolkvox_polls counter"), "{om}");
+    }
+
+    #[test]
+    fn gzip_copy_decodes_to_the_plain_bytes() {
+        use std::io::Read;
+        let snap = Snapshot::encode(true, &[op_with(vec![])]);
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&snap.text.gzip[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, snap.text.plain);
+    }
+}

@@ -1,0 +1,156 @@
+//! The HTTP client of the report API: one GET with the token in a header, an explicit timeout
+//! that covers the body, and a cap on the body size.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::Url;
+
+use crate::config::{ServerCode, Token};
+use crate::window::ReportWindow;
+
+/// The report that this exporter reads.
+pub const REPORT_API: &str = "diagram_1_3";
+/// Path of the reports endpoint, below the base URL.
+pub const REPORTS_PATH: &str = "api/v2/reports_manager.php";
+/// Largest body read before giving up: the documented result limit is 256 MB.
+pub const DEFAULT_MAX_BODY: usize = 256 * 1024 * 1024 + 1024 * 1024;
+
+/// Why no HTTP answer came back.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    /// The call, body included, took longer than the timeout.
+    #[error("no complete answer within {0:?}")]
+    Timeout(Duration),
+    /// The body grew past the cap; reading stopped.
+    #[error("body larger than {0} bytes")]
+    BodyTooLarge(usize),
+    /// Connection, DNS or TLS failure, or the connection broke during the body.
+    #[error("{0}")]
+    Network(String),
+}
+
+/// A client for one operation's token. It never sends two requests at once by itself: the
+/// poller awaits each call before it makes the next.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: Url,
+    headers: HeaderMap,
+    timeout: Duration,
+    max_body: usize,
+}
+
+impl Client {
+    /// A client for `base_url`. The token goes into a header marked sensitive, so that no
+    /// Debug print of the client or of a request shows it.
+    pub fn new(
+        base_url: &Url,
+        server: &ServerCode,
+        token: &Token,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        // reqwest is built without a bundled crypto provider; install ring's once per process.
+        // An error only means one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("wolkvox-exporter/", env!("CARGO_PKG_VERSION")))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .build()?;
+
+        let mut endpoint = base_url.clone();
+        if !endpoint.path().ends_with('/') {
+            let path = format!("{}/", endpoint.path());
+            endpoint.set_path(&path);
+        }
+        // Joining a relative path onto a URL whose path ends in '/' cannot fail.
+        let endpoint = endpoint.join(REPORTS_PATH).unwrap_or(endpoint);
+
+        let mut headers = HeaderMap::new();
+        // Token::new admits only visible ASCII, which is always a valid header value.
+        let mut value = HeaderValue::from_str(token.expose())
+            .unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+        value.set_sensitive(true);
+        headers.insert(HeaderName::from_static("wolkvox-token"), value);
+        if let Ok(v) = HeaderValue::from_str(server.as_str()) {
+            // The official sample sends it; some proxies drop headers with underscores, which
+            // is why the token travels in the dashed header.
+            headers.insert(HeaderName::from_static("wolkvox_server"), v);
+        }
+        Ok(Self {
+            http,
+            endpoint,
+            headers,
+            timeout,
+            max_body: DEFAULT_MAX_BODY,
+        })
+    }
+
+    /// Caps the body size (for tests and for memory-constrained deployments).
+    pub fn with_max_body(mut self, max_body: usize) -> Self {
+        self.max_body = max_body;
+        self
+    }
+
+    /// The full URL of a report request for `window` (no secret in it).
+    pub fn report_url(&self, window: &ReportWindow) -> Url {
+        let mut url = self.endpoint.clone();
+        url.query_pairs_mut()
+            .append_pair("api", REPORT_API)
+            .append_pair("date_ini", &window.date_ini())
+            .append_pair("date_end", &window.date_end());
+        url
+    }
+
+    /// One call: the HTTP status and the whole body, within the timeout.
+    pub async fn fetch(&self, window: &ReportWindow) -> Result<(u16, Bytes), TransportError> {
+        let call = async {
+            let mut response = self
+                .http
+                .get(self.report_url(window))
+                .headers(self.headers.clone())
+                .send()
+                .await
+                .map_err(|e| self.transport_error(e))?;
+            let status = response.status().as_u16();
+            let hint = response.content_length().unwrap_or(0) as usize;
+            if hint > self.max_body {
+                return Err(TransportError::BodyTooLarge(self.max_body));
+            }
+            let mut body = BytesMut::with_capacity(hint);
+            while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(e))? {
+                if body.len() + chunk.len() > self.max_body {
+                    return Err(TransportError::BodyTooLarge(self.max_body));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok((status, body.freeze()))
+        };
+        // reqwest's own timeout covers the body too; this outer one is the guarantee.
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(TransportError::Timeout(self.timeout)),
+        }
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> TransportError {
+        if e.is_timeout() {
+            return TransportError::Timeout(self.timeout);
+        }
+        // The URL holds no secret, but it adds nothing to the message either.
+        let e = e.without_url();
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            let s_text = s.to_string();
+            if !text.contains(&s_text) {
+                text.push_str(": ");
+                text.push_str(&s_text);
+            }
+            source = s.source();
+        }
+        TransportError::Network(text)
+    }
+}

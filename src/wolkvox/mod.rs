@@ -1,0 +1,9 @@
+//! The upstream API: the HTTP client ([`client`]), the JSON it answers ([`types`]) and the one
+//! function that turns an answer into a [`PollResult`] ([`outcome`]).
+
+pub mod client;
+pub mod outcome;
+pub mod types;
+
+pub use client::Client;
+pub use outcome::{Classified, PollResult, classify};

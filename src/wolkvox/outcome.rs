@@ -1,0 +1,288 @@
+//! The one place where an answer of the API is classified. The [`PollResult`] it gives is the
+//! `result` label of `wolkvox_polls_total`, and the poller derives the log level and the wait
+//! before the next call from it and from nothing else.
+
+use bytes::Bytes;
+
+use crate::config::TimeUnit;
+use crate::report::Report;
+use crate::wolkvox::client::TransportError;
+use crate::wolkvox::types::Envelope;
+
+/// What one API call came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PollResult {
+    /// HTTP 200 with the documented JSON.
+    Success,
+    /// HTTP 404: no data in the window (or the report is not enabled): an empty report.
+    NoData,
+    /// 401, or 403 PLEASE VALIDATE TOKEN: the token is missing, wrong or expired.
+    Unauthorized,
+    /// 403 TOKEN LIMIT EXCEEDED: the daily quota is used up.
+    QuotaExceeded,
+    /// 403 EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN.
+    ConcurrencyLimited,
+    /// Any other 403: Wolkvox answers so during server backups.
+    Maintenance,
+    /// 400 and other 4xx: a bug in the request or the configuration.
+    ClientError,
+    /// 5xx.
+    ServerError,
+    /// No complete answer within `--poll.timeout`.
+    Timeout,
+    /// Connection refused or reset, DNS, TLS.
+    NetworkError,
+    /// An HTTP 200 whose body is not the documented JSON.
+    DecodeError,
+}
+
+impl PollResult {
+    /// Every result, in label order.
+    pub const ALL: [PollResult; 11] = [
+        PollResult::Success,
+        PollResult::NoData,
+        PollResult::Unauthorized,
+        PollResult::QuotaExceeded,
+        PollResult::ConcurrencyLimited,
+        PollResult::Maintenance,
+        PollResult::ClientError,
+        PollResult::ServerError,
+        PollResult::Timeout,
+        PollResult::NetworkError,
+        PollResult::DecodeError,
+    ];
+
+    /// The `result` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PollResult::Success => "success",
+            PollResult::NoData => "no_data",
+            PollResult::Unauthorized => "unauthorized",
+            PollResult::QuotaExceeded => "quota_exceeded",
+            PollResult::ConcurrencyLimited => "concurrency_limited",
+            PollResult::Maintenance => "maintenance",
+            PollResult::ClientError => "client_error",
+            PollResult::ServerError => "server_error",
+            PollResult::Timeout => "timeout",
+            PollResult::NetworkError => "network_error",
+            PollResult::DecodeError => "decode_error",
+        }
+    }
+
+    /// Position in [`PollResult::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether the poll got a report (`wolkvox_up` 1).
+    pub fn is_up(self) -> bool {
+        matches!(self, PollResult::Success | PollResult::NoData)
+    }
+}
+
+impl std::fmt::Display for PollResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An answer after classification.
+#[derive(Debug, Clone)]
+pub struct Classified {
+    /// The result label.
+    pub result: PollResult,
+    /// The report, for success (parsed rows) and no_data (empty).
+    pub report: Option<Report>,
+    /// What happened, for the log line: HTTP status and Wolkvox's message, or the error.
+    pub detail: String,
+}
+
+impl Classified {
+    fn failed(result: PollResult, detail: String) -> Self {
+        Self {
+            result,
+            report: None,
+            detail,
+        }
+    }
+}
+
+/// Classifies the outcome of one call. `Ok` carries the HTTP status and the whole body.
+pub fn classify(answer: Result<(u16, Bytes), TransportError>, unit: TimeUnit) -> Classified {
+    let (status, body) = match answer {
+        Ok(answer) => answer,
+        Err(TransportError::Timeout(d)) => {
+            return Classified::failed(
+                PollResult::Timeout,
+                format!("no complete answer within {}", humantime::format_duration(d)),
+            );
+        }
+        Err(TransportError::BodyTooLarge(limit)) => {
+            return Classified::failed(
+                PollResult::DecodeError,
+                format!("the body is larger than {limit} bytes; reading stopped"),
+            );
+        }
+        Err(TransportError::Network(e)) => {
+            return Classified::failed(PollResult::NetworkError, e);
+        }
+    };
+
+    if status == 200 {
+        return match Envelope::decode(&body) {
+            Err(e) => Classified::failed(
+                PollResult::DecodeError,
+                format!("HTTP 200 but the body is not the documented JSON ({e}): {}", snippet(&body)),
+            ),
+            Ok(envelope) => match envelope.code() {
+                // An error wrapped in a 200: classify it by the code it carries.
+                Some(code) if code != 200 => by_status(code, &body),
+                _ => match envelope.data {
+                    Some(data) => {
+                        let report = Report::build(&data.0, unit);
+                        Classified {
+                            result: PollResult::Success,
+                            detail: format!("{} rows", report.rows),
+                            report: Some(report),
+                        }
+                    }
+                    None => Classified::failed(
+                        PollResult::DecodeError,
+                        "HTTP 200 but `data` is missing or null".to_owned(),
+                    ),
+                },
+            },
+        };
+    }
+    by_status(status, &body)
+}
+
+fn by_status(status: u16, body: &[u8]) -> Classified {
+    let message = message(body);
+    let upper = message.to_ascii_uppercase();
+    let result = match status {
+        404 => {
+            return Classified {
+                result: PollResult::NoData,
+                report: Some(Report::default()),
+                detail: format!("HTTP 404: {message}"),
+            };
+        }
+        401 => PollResult::Unauthorized,
+        403 if upper.contains("TOKEN LIMIT EXCEEDED") => PollResult::QuotaExceeded,
+        403 if upper.contains("SIMULTANEOUS") => PollResult::ConcurrencyLimited,
+        403 if upper.contains("VALIDATE TOKEN") => PollResult::Unauthorized,
+        403 => PollResult::Maintenance,
+        500..=599 => PollResult::ServerError,
+        _ => PollResult::ClientError,
+    };
+    Classified::failed(result, format!("HTTP {status}: {message}"))
+}
+
+/// Wolkvox's own words: `error` and `msg` of a JSON body, else the start of the body.
+fn message(body: &[u8]) -> String {
+    if let Ok(env) = Envelope::decode(body) {
+        let mut parts: Vec<String> = [env.error.text(), env.msg.text()]
+            .into_iter()
+            .flatten()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        parts.dedup();
+        if !parts.is_empty() {
+            let mut joined = parts.join(": ");
+            joined.truncate(floor_char_boundary(&joined, 300));
+            return joined;
+        }
+    }
+    snippet(body)
+}
+
+/// The first characters of a body, on one line, for a log.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let trimmed = one_line.trim();
+    if trimmed.is_empty() {
+        "(empty body)".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    (0..=max).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(status: u16, body: &str) -> PollResult {
+        classify(Ok((status, Bytes::from(body.to_owned()))), TimeUnit::Minutes).result
+    }
+
+    fn err(code: u16, msg: &str) -> String {
+        format!(r#"{{"code":{code},"error":"{msg}","msg":"{msg}"}}"#)
+    }
+
+    #[test]
+    fn every_documented_answer_has_its_result() {
+        use PollResult::*;
+        let table: &[(u16, String, PollResult)] = &[
+            (200, r#"{"code":200,"data":[]}"#.into(), Success),
+            (200, r#"{"code":"200","data":{"rp_id":"1","calls":"1","time":"1","cod_opc_menu":"1"}}"#.into(), Success),
+            (400, err(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST"), ClientError),
+            (400, err(400, "SOME PARAMETERS ARE REQUIRED"), ClientError),
+            (401, err(401, "PLEASE ENTER THE WOLKVOX-TOKEN"), Unauthorized),
+            (403, err(403, "PLEASE VALIDATE TOKEN"), Unauthorized),
+            (403, err(403, "TOKEN LIMIT EXCEEDED"), QuotaExceeded),
+            (403, err(403, "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)"), ConcurrencyLimited),
+            (403, "<html>backup in progress</html>".into(), Maintenance),
+            (404, err(404, "Validate dates entered"), NoData),
+            (500, "".into(), ServerError),
+            (503, "<html>down</html>".into(), ServerError),
+            (200, "<html>proxy login</html>".into(), DecodeError),
+            (200, r#"{"code":200,"data":null}"#.into(), DecodeError),
+            (200, r#"{"code":200}"#.into(), DecodeError),
+            (200, r#"{"code":200,"data":7}"#.into(), DecodeError),
+            (200, r#"{"code":200,"data":[{"rp_id":"1""#.into(), DecodeError),
+            (200, err(403, "TOKEN LIMIT EXCEEDED"), QuotaExceeded),
+            (418, "".into(), ClientError),
+        ];
+        for (status, body, expected) in table {
+            assert_eq!(class(*status, body), *expected, "{status} {body}");
+        }
+    }
+
+    #[test]
+    fn no_data_is_an_empty_report_and_up() {
+        let c = classify(Ok((404, Bytes::from_static(b"{}"))), TimeUnit::Minutes);
+        assert_eq!(c.report, Some(Report::default()));
+        assert!(c.result.is_up());
+    }
+
+    #[test]
+    fn transport_errors_are_classified() {
+        let c = classify(Err(TransportError::Timeout(std::time::Duration::from_secs(2))), TimeUnit::Minutes);
+        assert_eq!(c.result, PollResult::Timeout);
+        let c = classify(Err(TransportError::Network("connection refused".into())), TimeUnit::Minutes);
+        assert_eq!(c.result, PollResult::NetworkError);
+        let c = classify(Err(TransportError::BodyTooLarge(10)), TimeUnit::Minutes);
+        assert_eq!(c.result, PollResult::DecodeError);
+    }
+
+    #[test]
+    fn the_detail_quotes_wolkvox_on_one_line() {
+        let c = classify(Ok((403, Bytes::from(err(403, "TOKEN LIMIT EXCEEDED")))), TimeUnit::Minutes);
+        assert_eq!(c.detail, "HTTP 403: TOKEN LIMIT EXCEEDED");
+        let c = classify(Ok((502, Bytes::from_static(b"<h1>Bad\nGateway</h1>"))), TimeUnit::Minutes);
+        assert_eq!(c.detail, "HTTP 502: <h1>Bad Gateway</h1>");
+    }
+}

@@ -1,0 +1,280 @@
+//! The JSON of a `diagram_1_3` answer, decoded leniently and without copying strings where the
+//! body lets us borrow them.
+//!
+//! Leniency is deliberate: `code` may be 200 or "200", `data` a list or one object, and a value
+//! may arrive as a string, a number or null. What the decoder cannot make sense of becomes an
+//! explicit variant ([`Scalar::Invalid`], [`RawItem::NotAnObject`]) so that one bad row is
+//! rejected and counted while the rest of the report stands.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+/// One JSON value where Wolkvox documents a string.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Scalar<'a> {
+    /// A string (the documented form).
+    Str(Cow<'a, str>),
+    /// A JSON number.
+    Num(f64),
+    /// Absent or null.
+    #[default]
+    Missing,
+    /// A boolean, list or object.
+    Invalid,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Scalar<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v as f64))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Scalar::Num(v))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Missing)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Missing)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Invalid)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Invalid)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Invalid)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+impl Scalar<'_> {
+    /// The value as text, for messages and codes.
+    pub fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Scalar::Str(s) => Some(Cow::Borrowed(s.as_ref())),
+            Scalar::Num(n) => Some(Cow::Owned(n.to_string())),
+            Scalar::Missing | Scalar::Invalid => None,
+        }
+    }
+}
+
+/// One row of `data`, each field as it arrived.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RawRow<'a> {
+    /// The routing point.
+    pub rp_id: Scalar<'a>,
+    /// The menu option.
+    pub cod_opc_menu: Scalar<'a>,
+    /// Number of calls.
+    pub calls: Scalar<'a>,
+    /// Time spent.
+    pub time: Scalar<'a>,
+}
+
+/// An element of `data`: a row, or something that is not an object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawItem<'a> {
+    /// An object, read as a row.
+    Row(RawRow<'a>),
+    /// A string, number, list or null where a row should be.
+    NotAnObject,
+}
+
+fn read_row<'de: 'a, 'a, A: MapAccess<'de>>(mut map: A) -> Result<RawRow<'a>, A::Error> {
+    let mut row = RawRow::default();
+    while let Some(key) = map.next_key::<Cow<'_, str>>()? {
+        match key.as_ref() {
+            "rp_id" => row.rp_id = map.next_value()?,
+            "cod_opc_menu" => row.cod_opc_menu = map.next_value()?,
+            "calls" => row.calls = map.next_value()?,
+            "time" => row.time = map.next_value()?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+    Ok(row)
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawItem<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = RawItem<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a row object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                read_row(map).map(RawItem::Row)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(RawItem::NotAnObject)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(RawItem::NotAnObject)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(RawItem::NotAnObject)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(RawItem::NotAnObject)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(RawItem::NotAnObject)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(RawItem::NotAnObject)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(RawItem::NotAnObject)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// The `data` field: documented as a list, sometimes a single object in sibling reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Data<'a>(pub Vec<RawItem<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Data<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of rows or a single row object")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(65_536));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Data(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Ok(Data(vec![RawItem::Row(read_row(map)?)]))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// The whole answer. Unknown fields are ignored.
+#[derive(Debug, Deserialize)]
+pub struct Envelope<'a> {
+    /// 200 or "200" on success.
+    #[serde(default, borrow)]
+    pub code: Scalar<'a>,
+    /// Free text; never parsed for numbers.
+    #[serde(default, borrow)]
+    pub msg: Scalar<'a>,
+    /// Error text, null on success.
+    #[serde(default, borrow)]
+    pub error: Scalar<'a>,
+    /// The rows; `None` when absent or null.
+    #[serde(default, borrow)]
+    pub data: Option<Data<'a>>,
+}
+
+impl<'a> Envelope<'a> {
+    /// Decodes a body.
+    pub fn decode(body: &'a [u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+
+    /// The numeric `code`, whether it came as a number or a string.
+    pub fn code(&self) -> Option<u16> {
+        match &self.code {
+            Scalar::Num(n) if n.fract() == 0.0 && (0.0..=999.0).contains(n) => Some(*n as u16),
+            Scalar::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(rp: &str, opt: &str, calls: &str, time: &str) -> RawItem<'static> {
+        RawItem::Row(RawRow {
+            rp_id: Scalar::Str(Cow::Owned(rp.into())),
+            cod_opc_menu: Scalar::Str(Cow::Owned(opt.into())),
+            calls: Scalar::Str(Cow::Owned(calls.into())),
+            time: Scalar::Str(Cow::Owned(time.into())),
+        })
+    }
+
+    #[test]
+    fn documented_answer_decodes() {
+        let body = br#"{"code": 200, "error": null, "msg": " 1 records were found",
+            "data": [{"rp_id": "7", "calls": "12", "time": "3", "cod_opc_menu": "PULSE"}]}"#;
+        let env = Envelope::decode(body).unwrap();
+        assert_eq!(env.code(), Some(200));
+        assert_eq!(env.data.unwrap().0, vec![row("7", "PULSE", "12", "3")]);
+    }
+
+    #[test]
+    fn code_as_string_and_data_as_one_object_are_accepted() {
+        let body = br#"{"code": "200", "data": {"rp_id": "7", "calls": "1", "time": "0", "cod_opc_menu": "1", "extra": [1]}}"#;
+        let env = Envelope::decode(body).unwrap();
+        assert_eq!(env.code(), Some(200));
+        assert_eq!(env.data.unwrap().0, vec![row("7", "1", "1", "0")]);
+    }
+
+    #[test]
+    fn odd_elements_and_values_are_kept_as_such() {
+        let body = br#"{"code":200,"data":[3, null, {"rp_id": 5, "calls": true, "time": null}]}"#;
+        let env = Envelope::decode(body).unwrap();
+        let items = env.data.unwrap().0;
+        assert_eq!(items[0], RawItem::NotAnObject);
+        assert_eq!(items[1], RawItem::NotAnObject);
+        assert_eq!(
+            items[2],
+            RawItem::Row(RawRow {
+                rp_id: Scalar::Num(5.0),
+                cod_opc_menu: Scalar::Missing,
+                calls: Scalar::Invalid,
+                time: Scalar::Missing,
+            })
+        );
+    }
+
+    #[test]
+    fn data_null_missing_or_a_number() {
+        assert!(Envelope::decode(br#"{"code":200,"data":null}"#).unwrap().data.is_none());
+        assert!(Envelope::decode(br#"{"code":200}"#).unwrap().data.is_none());
+        assert!(Envelope::decode(br#"{"code":200,"data":5}"#).is_err());
+        assert!(Envelope::decode(b"<html>oops</html>").is_err());
+        assert!(Envelope::decode(br#"{"code":200,"data":[{"rp_id":"1""#).is_err());
+    }
+}

@@ -1,0 +1,315 @@
+//! Shared test helpers: a simulator and an exporter on 127.0.0.1:0, scrapes over real HTTP,
+//! `promtool check metrics` on every body, and a small reader of the text format for assertions.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use reqwest::Url;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use wolkvox_exporter::Exporter;
+use wolkvox_exporter::config::{Config, ServerCode, Token};
+use wolkvox_exporter::simulator::{Simulator, SimulatorConfig, TimeFormat};
+use wolkvox_exporter::snapshot::Store;
+use wolkvox_exporter::window::{Clock, ManualClock};
+
+/// The token every test simulator accepts.
+pub const TOKEN: &str = "test-token-5f3a9c1e-secret";
+/// The server code of test configurations.
+pub const SERVER: &str = "0032";
+/// Longest a test waits for an event before it fails.
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A simulator with the test token and exact H:MM:SS times.
+pub async fn spawn_simulator() -> (Simulator, Url) {
+    spawn_simulator_with(SimulatorConfig {
+        tokens: vec![TOKEN.to_owned()],
+        time_format: TimeFormat::Hms,
+        ..SimulatorConfig::default()
+    })
+    .await
+}
+
+/// A simulator with `config`.
+pub async fn spawn_simulator_with(config: SimulatorConfig) -> (Simulator, Url) {
+    let (sim, addr) = Simulator::spawn(config).await.expect("simulator binds");
+    (sim, Url::parse(&format!("http://{addr}")).unwrap())
+}
+
+/// A configuration that polls `url` with the test token.
+pub fn config(url: &Url) -> Config {
+    Config::new(
+        ServerCode::parse(SERVER).unwrap(),
+        url.clone(),
+        Token::new(TOKEN).unwrap(),
+    )
+}
+
+/// A local civil time in `zone` as an instant.
+pub fn local(zone: &str, civil: &str) -> Timestamp {
+    let dt: DateTime = civil.parse().unwrap();
+    dt.to_zoned_datetime(TimeZone::get(zone).unwrap())
+        .unwrap()
+        .timestamp()
+}
+
+/// An exporter serving on 127.0.0.1:0.
+pub struct TestExporter {
+    pub addr: SocketAddr,
+    pub store: Arc<Store>,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+/// Starts an exporter with `config` and `clock`.
+pub async fn spawn_exporter_with_clock(config: Config, clock: Arc<dyn Clock>) -> TestExporter {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let exporter = Exporter::new(config, clock).await.expect("exporter starts");
+    let store = exporter.store();
+    let stop = CancellationToken::new();
+    let shutdown = stop.clone().cancelled_owned();
+    let task = tokio::spawn(async move {
+        exporter.serve(listener, shutdown).await.expect("serves");
+    });
+    TestExporter {
+        addr,
+        store,
+        stop,
+        task,
+    }
+}
+
+/// Starts an exporter with a manual clock stopped at `now`.
+pub async fn spawn_exporter_at(config: Config, now: Timestamp) -> (TestExporter, ManualClock) {
+    let clock = ManualClock::new(now);
+    let exporter = spawn_exporter_with_clock(config, Arc::new(clock.clone())).await;
+    (exporter, clock)
+}
+
+impl TestExporter {
+    /// Waits until at least `n` polls have finished.
+    pub async fn wait_for_polls(&self, n: u64) {
+        let mut rx = self.store.subscribe();
+        tokio::time::timeout(EVENT_TIMEOUT, rx.wait_for(|&polls| polls >= n))
+            .await
+            .unwrap_or_else(|_| panic!("{n} polls did not finish in time"))
+            .expect("store alive");
+    }
+
+    /// Polls finished so far.
+    pub fn polls(&self) -> u64 {
+        *self.store.subscribe().borrow()
+    }
+
+    /// The base URL of the exporter.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// GET /metrics in the text format; asserts 200 and the Content-Type, and runs
+    /// `promtool check metrics` on the body.
+    pub async fn scrape(&self) -> Metrics {
+        let resp = reqwest::get(self.url("/metrics")).await.expect("scrape");
+        assert_eq!(resp.status(), 200);
+        assert_eq!(
+            resp.headers()["content-type"],
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        let body = resp.text().await.unwrap();
+        promtool_check(&body);
+        Metrics::parse(&body)
+    }
+
+    /// Stops the exporter and waits for it.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        tokio::time::timeout(EVENT_TIMEOUT, self.task)
+            .await
+            .expect("exporter stops")
+            .expect("exporter task");
+    }
+}
+
+/// Runs `promtool check metrics` on `body` and asserts it is clean. Without promtool the check
+/// is skipped with a note, except under CI (CI set), where a missing promtool fails the test.
+pub fn promtool_check(body: &str) {
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::env::var_os("CI").is_some() {
+                panic!("promtool is not installed, and CI is set: install Debian's prometheus package");
+            }
+            eprintln!("note: promtool not found; skipping `promtool check metrics`");
+            return;
+        }
+        Err(e) => panic!("cannot run promtool: {e}"),
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool check metrics failed:\n{}{}\n--- body ---\n{body}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One sample of the text format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// A parsed exposition: samples plus the TYPE of each family. Only for assertions: validity is
+/// promtool's job.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    pub body: String,
+    pub samples: Vec<Sample>,
+    pub types: BTreeMap<String, String>,
+}
+
+impl Metrics {
+    /// Reads the text format (HELP/TYPE comments, samples with escaped label values).
+    pub fn parse(body: &str) -> Metrics {
+        let mut m = Metrics {
+            body: body.to_owned(),
+            ..Metrics::default()
+        };
+        for line in body.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, ty) = rest.split_once(' ').unwrap();
+                m.types.insert(name.to_owned(), ty.to_owned());
+                continue;
+            }
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            m.samples.push(parse_sample(line));
+        }
+        m
+    }
+
+    /// The samples of `name`.
+    pub fn family(&self, name: &str) -> Vec<&Sample> {
+        self.samples.iter().filter(|s| s.name == name).collect()
+    }
+
+    /// The value of the sample of `name` whose labels include `labels`.
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let found: Vec<_> = self
+            .family(name)
+            .into_iter()
+            .filter(|s| {
+                labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .collect();
+        assert!(found.len() <= 1, "{name} {labels:?} matches {found:?}");
+        found.first().map(|s| s.value)
+    }
+
+    /// Like `get`, but the sample must exist.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.get(name, labels)
+            .unwrap_or_else(|| panic!("no sample {name} {labels:?} in\n{}", self.body))
+    }
+}
+
+fn parse_sample(line: &str) -> Sample {
+    let (name_end, labels, rest) = match line.find('{') {
+        Some(open) => {
+            let mut labels = BTreeMap::new();
+            let bytes: Vec<char> = line[open + 1..].chars().collect();
+            let mut i = 0;
+            loop {
+                if bytes[i] == '}' {
+                    i += 1;
+                    break;
+                }
+                if bytes[i] == ',' {
+                    i += 1;
+                    continue;
+                }
+                let mut key = String::new();
+                while bytes[i] != '=' {
+                    key.push(bytes[i]);
+                    i += 1;
+                }
+                assert_eq!(bytes[i + 1], '"', "{line}");
+                i += 2;
+                let mut value = String::new();
+                loop {
+                    match bytes[i] {
+                        '\\' => {
+                            value.push(match bytes[i + 1] {
+                                'n' => '\n',
+                                c => c,
+                            });
+                            i += 2;
+                        }
+                        '"' => {
+                            i += 1;
+                            break;
+                        }
+                        c => {
+                            value.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+                labels.insert(key, value);
+            }
+            let rest: String = bytes[i..].iter().collect();
+            (open, labels, rest)
+        }
+        None => {
+            let sp = line.find(' ').unwrap();
+            (sp, BTreeMap::new(), line[sp..].to_owned())
+        }
+    };
+    let value = rest.split_whitespace().next().unwrap();
+    Sample {
+        name: line[..name_end].to_owned(),
+        labels,
+        value: match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse().unwrap_or_else(|_| panic!("value in {line}")),
+        },
+    }
+}
+
+/// A success body with the given rows of (rp_id, cod_opc_menu, calls, time) strings.
+pub fn report_body(rows: &[(&str, &str, &str, &str)]) -> String {
+    let data: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(rp, opt, calls, time)| {
+            serde_json::json!({"rp_id": rp, "cod_opc_menu": opt, "calls": calls, "time": time})
+        })
+        .collect();
+    serde_json::json!({"code": 200, "error": null, "msg": "ok", "data": data}).to_string()
+}

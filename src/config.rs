@@ -43,7 +43,11 @@ pub struct Cli {
     pub server: Option<String>,
 
     /// File holding the Wolkvox token (surrounding whitespace is trimmed).
-    #[arg(long = "wolkvox.token-file", env = "WOLKVOX_TOKEN_FILE", value_name = "PATH")]
+    #[arg(
+        long = "wolkvox.token-file",
+        env = "WOLKVOX_TOKEN_FILE",
+        value_name = "PATH"
+    )]
     pub token_file: Option<PathBuf>,
 
     /// Base URL of the Wolkvox API, for proxies and tests [default: https://wv{server}.wolkvox.com].
@@ -82,7 +86,11 @@ pub struct Cli {
     pub time_unit: String,
 
     /// Time between polls [default: 5m, or 15s with --demo].
-    #[arg(long = "poll.interval", env = "WOLKVOX_POLL_INTERVAL", value_name = "DURATION")]
+    #[arg(
+        long = "poll.interval",
+        env = "WOLKVOX_POLL_INTERVAL",
+        value_name = "DURATION"
+    )]
     pub poll_interval: Option<String>,
 
     /// Limit for one API call, body included.
@@ -103,7 +111,11 @@ pub struct Cli {
     pub listen_address: String,
 
     /// Path under which the metrics are served.
-    #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics")]
+    #[arg(
+        long = "web.telemetry-path",
+        value_name = "PATH",
+        default_value = "/metrics"
+    )]
     pub telemetry_path: String,
 
     /// Lowest level of log lines to print: error, warn, info, debug or trace.
@@ -563,7 +575,12 @@ mod tests {
             (&["--wolkvox.server", "0032"], None, "WOLKVOX_TOKEN"),
             (&["--wolkvox.server", "0032"], Some("  "), "WOLKVOX_TOKEN"),
             (
-                &["--wolkvox.server", "0032", "--wolkvox.timezone", "Mars/Base"],
+                &[
+                    "--wolkvox.server",
+                    "0032",
+                    "--wolkvox.timezone",
+                    "Mars/Base",
+                ],
                 Some("t"),
                 "--wolkvox.timezone",
             ),
@@ -603,7 +620,12 @@ mod tests {
                 "--report.time-unit",
             ),
             (
-                &["--wolkvox.server", "0032", "--web.telemetry-path", "/healthz"],
+                &[
+                    "--wolkvox.server",
+                    "0032",
+                    "--web.telemetry-path",
+                    "/healthz",
+                ],
                 Some("t"),
                 "--web.telemetry-path",
             ),

@@ -64,7 +64,9 @@ where
         let _ = write!(
             line,
             "ts={} level={} target={}",
-            jiff::Timestamp::now().round(jiff::Unit::Millisecond).unwrap_or(jiff::Timestamp::now()),
+            jiff::Timestamp::now()
+                .round(jiff::Unit::Millisecond)
+                .unwrap_or(jiff::Timestamp::now()),
             meta.level().as_str().to_ascii_lowercase(),
             meta.target()
         );

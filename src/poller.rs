@@ -285,7 +285,12 @@ mod tests {
         // 23:50 in Bogota is 04:50 UTC the next day.
         let now: Timestamp = "2026-11-26T04:50:00Z".parse().unwrap();
         let mut b = Backoff::default();
-        let w = b.wait(PollResult::QuotaExceeded, now, &tz(), Duration::from_secs(300));
+        let w = b.wait(
+            PollResult::QuotaExceeded,
+            now,
+            &tz(),
+            Duration::from_secs(300),
+        );
         assert_eq!(w, Duration::from_secs(600) + QUOTA_MARGIN);
     }
 
@@ -294,12 +299,24 @@ mod tests {
         let now = Timestamp::UNIX_EPOCH;
         let interval = Duration::from_secs(300);
         let mut b = Backoff::default();
-        assert_eq!(b.wait(PollResult::ConcurrencyLimited, now, &tz(), interval), CONCURRENCY_PAUSE);
-        assert_eq!(b.wait(PollResult::ConcurrencyLimited, now, &tz(), interval), interval);
-        assert_eq!(b.wait(PollResult::ConcurrencyLimited, now, &tz(), interval), CONCURRENCY_PAUSE);
+        assert_eq!(
+            b.wait(PollResult::ConcurrencyLimited, now, &tz(), interval),
+            CONCURRENCY_PAUSE
+        );
+        assert_eq!(
+            b.wait(PollResult::ConcurrencyLimited, now, &tz(), interval),
+            interval
+        );
+        assert_eq!(
+            b.wait(PollResult::ConcurrencyLimited, now, &tz(), interval),
+            CONCURRENCY_PAUSE
+        );
         let short = Duration::from_secs(2);
         let mut b = Backoff::default();
-        assert_eq!(b.wait(PollResult::ConcurrencyLimited, now, &tz(), short), short);
+        assert_eq!(
+            b.wait(PollResult::ConcurrencyLimited, now, &tz(), short),
+            short
+        );
     }
 
     #[test]

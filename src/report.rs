@@ -221,7 +221,10 @@ pub fn parse_time_seconds(s: &str, unit: TimeUnit) -> Option<f64> {
     let total = match parts.as_slice() {
         [h, m, sec] => {
             // Minutes of H:MM:SS are one or two digits below 60.
-            let m = (m.len() <= 2).then(|| whole(m)).flatten().filter(|m| *m < 60.0)?;
+            let m = (m.len() <= 2)
+                .then(|| whole(m))
+                .flatten()
+                .filter(|m| *m < 60.0)?;
             whole(h)? * 3600.0 + m * 60.0 + seconds(sec)?
         }
         [m, sec] => whole(m)? * 60.0 + seconds(sec)?,
@@ -290,7 +293,11 @@ mod tests {
             ("", Minutes, None),
         ];
         for (input, unit, expected) in table {
-            assert_eq!(parse_time_seconds(input, *unit), *expected, "{input:?} {unit:?}");
+            assert_eq!(
+                parse_time_seconds(input, *unit),
+                *expected,
+                "{input:?} {unit:?}"
+            );
         }
     }
 
@@ -298,7 +305,12 @@ mod tests {
         Scalar::Str(Cow::Owned(v.to_owned()))
     }
 
-    fn row(rp: Scalar<'static>, opt: Scalar<'static>, calls: Scalar<'static>, time: Scalar<'static>) -> RawItem<'static> {
+    fn row(
+        rp: Scalar<'static>,
+        opt: Scalar<'static>,
+        calls: Scalar<'static>,
+        time: Scalar<'static>,
+    ) -> RawItem<'static> {
         RawItem::Row(RawRow {
             rp_id: rp,
             cod_opc_menu: opt,
@@ -324,7 +336,14 @@ mod tests {
         let got: Vec<_> = r
             .series
             .iter()
-            .map(|s| (s.rp_id.as_str(), s.cod_opc_menu.as_str(), s.calls, s.time_seconds))
+            .map(|s| {
+                (
+                    s.rp_id.as_str(),
+                    s.cod_opc_menu.as_str(),
+                    s.calls,
+                    s.time_seconds,
+                )
+            })
             .collect();
         assert_eq!(
             got,

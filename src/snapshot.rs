@@ -392,7 +392,9 @@ mod tests {
         );
         let text = std::str::from_utf8(&snap.text.plain).unwrap();
         assert!(
-            text.contains(r#"wolkvox_ivr_menu_calls{operation="0032",rp_id="a\"b\\c\nd",cod_opc_menu="ñ"} 1"#),
+            text.contains(
+                r#"wolkvox_ivr_menu_calls{operation="0032",rp_id="a\"b\\c\nd",cod_opc_menu="ñ"} 1"#
+            ),
             "{text}"
         );
         let om = std::str::from_utf8(&snap.openmetrics.plain).unwrap();
@@ -405,7 +407,10 @@ mod tests {
     fn counters_are_named_per_format() {
         let snap = Snapshot::encode(false, &[op_with(vec![])]);
         let text = std::str::from_utf8(&snap.text.plain).unwrap();
-        assert!(text.contains("# TYPE wolkvox_polls_total counter"), "{text}");
+        assert!(
+            text.contains("# TYPE wolkvox_polls_total counter"),
+            "{text}"
+        );
         assert!(text.contains(r#"wolkvox_polls_total{operation="0032",result="timeout"} 0"#));
         let om = std::str::from_utf8(&snap.openmetrics.plain).unwrap();
         assert!(om.contains("# TYPE wolkvox_polls counter"), "{om}");

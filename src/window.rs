@@ -237,14 +237,8 @@ mod tests {
             Window::parse("15m").unwrap(),
             Window::Rolling(Duration::from_secs(900))
         );
-        assert_eq!(
-            Window::parse("31d").unwrap(),
-            Window::Rolling(MAX_WINDOW)
-        );
-        assert!(matches!(
-            Window::parse("32d"),
-            Err(WindowError::TooLong(_))
-        ));
+        assert_eq!(Window::parse("31d").unwrap(), Window::Rolling(MAX_WINDOW));
+        assert!(matches!(Window::parse("32d"), Err(WindowError::TooLong(_))));
         assert!(matches!(Window::parse("0s"), Err(WindowError::Zero)));
         assert!(matches!(
             Window::parse("yesterday"),

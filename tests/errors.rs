@@ -24,10 +24,7 @@ fn error_body(status: u16, msg: &str) -> String {
     serde_json::json!({"code": status, "error": msg, "msg": msg, "data": null}).to_string()
 }
 
-async fn first_poll_with(
-    status: u16,
-    body: String,
-) -> (Metrics, f64) {
+async fn first_poll_with(status: u16, body: String) -> (Metrics, f64) {
     let (sim, url) = spawn_simulator().await;
     sim.set_fixed_answer(Some((status, body)));
     let mut cfg = config(&url);
@@ -43,8 +40,16 @@ async fn first_poll_with(
 }
 
 fn check(m: &Metrics, wait: f64, result: &str, up: f64, expected: Wait) {
-    assert_eq!(m.value("wolkvox_polls_total", &[("result", result)]), 1.0, "{result}");
-    let total: f64 = m.family("wolkvox_polls_total").iter().map(|s| s.value).sum();
+    assert_eq!(
+        m.value("wolkvox_polls_total", &[("result", result)]),
+        1.0,
+        "{result}"
+    );
+    let total: f64 = m
+        .family("wolkvox_polls_total")
+        .iter()
+        .map(|s| s.value)
+        .sum();
     assert_eq!(total, 1.0, "{result}: counted once");
     assert_eq!(m.value("wolkvox_up", &[]), up, "{result}: up");
     match expected {
@@ -55,7 +60,10 @@ fn check(m: &Metrics, wait: f64, result: &str, up: f64, expected: Wait) {
         Wait::FirstBackoff => {
             let lo = INTERVAL.as_secs_f64() / 32.0;
             let hi = INTERVAL.as_secs_f64() / 16.0;
-            assert!(wait >= lo - 1e-3 && wait <= hi + 1e-3, "{result}: waits {wait}s");
+            assert!(
+                wait >= lo - 1e-3 && wait <= hi + 1e-3,
+                "{result}: waits {wait}s"
+            );
         }
     }
 }
@@ -65,18 +73,87 @@ async fn each_documented_answer_gives_its_result_up_and_wait() {
     // 14:00 in Bogota: the next local midnight is ten hours away.
     let until_midnight = Duration::from_secs(10 * 3600) + QUOTA_MARGIN;
     let table: Vec<(u16, String, &str, f64, Wait)> = vec![
-        (400, error_body(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST"), "client_error", 0.0, Wait::Exactly(INTERVAL)),
-        (400, error_body(400, "SOME PARAMETERS ARE REQUIRED"), "client_error", 0.0, Wait::Exactly(INTERVAL)),
-        (401, error_body(401, "PLEASE ENTER THE WOLKVOX-TOKEN"), "unauthorized", 0.0, Wait::Exactly(INTERVAL)),
-        (403, error_body(403, "PLEASE VALIDATE TOKEN"), "unauthorized", 0.0, Wait::Exactly(INTERVAL)),
-        (403, error_body(403, "TOKEN LIMIT EXCEEDED"), "quota_exceeded", 0.0, Wait::Exactly(until_midnight)),
-        (403, error_body(403, "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)"), "concurrency_limited", 0.0, Wait::Exactly(CONCURRENCY_PAUSE)),
-        (403, "<html><body>Server backup in progress</body></html>".into(), "maintenance", 0.0, Wait::FirstBackoff),
-        (404, error_body(404, "Validate dates entered"), "no_data", 1.0, Wait::Exactly(INTERVAL)),
-        (500, "Internal Server Error".into(), "server_error", 0.0, Wait::FirstBackoff),
-        (502, "<html>Bad Gateway</html>".into(), "server_error", 0.0, Wait::FirstBackoff),
+        (
+            400,
+            error_body(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST"),
+            "client_error",
+            0.0,
+            Wait::Exactly(INTERVAL),
+        ),
+        (
+            400,
+            error_body(400, "SOME PARAMETERS ARE REQUIRED"),
+            "client_error",
+            0.0,
+            Wait::Exactly(INTERVAL),
+        ),
+        (
+            401,
+            error_body(401, "PLEASE ENTER THE WOLKVOX-TOKEN"),
+            "unauthorized",
+            0.0,
+            Wait::Exactly(INTERVAL),
+        ),
+        (
+            403,
+            error_body(403, "PLEASE VALIDATE TOKEN"),
+            "unauthorized",
+            0.0,
+            Wait::Exactly(INTERVAL),
+        ),
+        (
+            403,
+            error_body(403, "TOKEN LIMIT EXCEEDED"),
+            "quota_exceeded",
+            0.0,
+            Wait::Exactly(until_midnight),
+        ),
+        (
+            403,
+            error_body(
+                403,
+                "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)",
+            ),
+            "concurrency_limited",
+            0.0,
+            Wait::Exactly(CONCURRENCY_PAUSE),
+        ),
+        (
+            403,
+            "<html><body>Server backup in progress</body></html>".into(),
+            "maintenance",
+            0.0,
+            Wait::FirstBackoff,
+        ),
+        (
+            404,
+            error_body(404, "Validate dates entered"),
+            "no_data",
+            1.0,
+            Wait::Exactly(INTERVAL),
+        ),
+        (
+            500,
+            "Internal Server Error".into(),
+            "server_error",
+            0.0,
+            Wait::FirstBackoff,
+        ),
+        (
+            502,
+            "<html>Bad Gateway</html>".into(),
+            "server_error",
+            0.0,
+            Wait::FirstBackoff,
+        ),
         (503, "".into(), "server_error", 0.0, Wait::FirstBackoff),
-        (200, "<html><body>Welcome</body></html>".into(), "decode_error", 0.0, Wait::FirstBackoff),
+        (
+            200,
+            "<html><body>Welcome</body></html>".into(),
+            "decode_error",
+            0.0,
+            Wait::FirstBackoff,
+        ),
     ];
     for (status, body, result, up, wait) in table {
         let (m, waited) = first_poll_with(status, body).await;
@@ -137,7 +214,10 @@ async fn the_next_good_answer_recovers_and_the_failure_stays_counted() {
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T14:00:00")).await;
     exporter.wait_for_polls(2).await;
     let m = exporter.scrape().await;
-    assert_eq!(m.value("wolkvox_polls_total", &[("result", "server_error")]), 1.0);
+    assert_eq!(
+        m.value("wolkvox_polls_total", &[("result", "server_error")]),
+        1.0
+    );
     assert!(m.value("wolkvox_polls_total", &[("result", "success")]) >= 1.0);
     assert_eq!(m.value("wolkvox_up", &[]), 1.0);
     assert!(!m.family("wolkvox_ivr_menu_calls").is_empty());

@@ -33,12 +33,23 @@ async fn every_contract_metric_has_its_type_labels_and_the_simulators_exact_valu
         ("wolkvox_exporter_build_info", "gauge"),
     ];
     for (name, ty) in expected_types {
-        assert_eq!(m.types.get(name).map(String::as_str), Some(ty), "TYPE of {name}");
+        assert_eq!(
+            m.types.get(name).map(String::as_str),
+            Some(ty),
+            "TYPE of {name}"
+        );
         assert!(!m.family(name).is_empty(), "{name} has samples");
     }
     // HELP says the data is polled in the background and cached.
-    for line in m.body.lines().filter(|l| l.starts_with("# HELP wolkvox_ivr")) {
-        assert!(line.contains("every 5m") && line.contains("served from a cache"), "{line}");
+    for line in m
+        .body
+        .lines()
+        .filter(|l| l.starts_with("# HELP wolkvox_ivr"))
+    {
+        assert!(
+            line.contains("every 5m") && line.contains("served from a cache"),
+            "{line}"
+        );
     }
 
     let label_names = |name: &str| -> Vec<Vec<String>> {
@@ -60,7 +71,11 @@ async fn every_contract_metric_has_its_type_labels_and_the_simulators_exact_valu
         "wolkvox_report_window_start_timestamp_seconds",
         "wolkvox_report_window_end_timestamp_seconds",
     ] {
-        assert_eq!(label_names(name), vec![vec!["operation".to_owned()]], "{name}");
+        assert_eq!(
+            label_names(name),
+            vec![vec!["operation".to_owned()]],
+            "{name}"
+        );
     }
     let results: Vec<&str> = m
         .family("wolkvox_polls_total")
@@ -83,12 +98,16 @@ async fn every_contract_metric_has_its_type_labels_and_the_simulators_exact_valu
             "decode_error"
         ]
     );
-    assert!(m
-        .family("wolkvox_rows_rejected_total")
-        .iter()
-        .all(|s| s.labels.contains_key("reason") && s.value == 0.0));
+    assert!(
+        m.family("wolkvox_rows_rejected_total")
+            .iter()
+            .all(|s| s.labels.contains_key("reason") && s.value == 0.0)
+    );
     assert_eq!(
-        m.value("wolkvox_exporter_build_info", &[("version", env!("CARGO_PKG_VERSION"))]),
+        m.value(
+            "wolkvox_exporter_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
         1.0
     );
 
@@ -99,14 +118,24 @@ async fn every_contract_metric_has_its_type_labels_and_the_simulators_exact_valu
     assert!(totals.len() >= 10, "the simulator has traffic by 15:30");
     assert_eq!(m.family("wolkvox_ivr_menu_calls").len(), totals.len());
     for (rp, opt, calls, secs) in &totals {
-        let labels = [("operation", SERVER), ("rp_id", *rp), ("cod_opc_menu", *opt)];
+        let labels = [
+            ("operation", SERVER),
+            ("rp_id", *rp),
+            ("cod_opc_menu", *opt),
+        ];
         assert_eq!(m.value("wolkvox_ivr_menu_calls", &labels), *calls as f64);
-        assert_eq!(m.value("wolkvox_ivr_menu_time_seconds", &labels), *secs as f64);
+        assert_eq!(
+            m.value("wolkvox_ivr_menu_time_seconds", &labels),
+            *secs as f64
+        );
     }
     let op = [("operation", SERVER)];
     assert_eq!(m.value("wolkvox_up", &op), 1.0);
     assert_eq!(m.value("wolkvox_report_rows", &op), totals.len() as f64);
-    assert_eq!(m.value("wolkvox_polls_total", &[("result", "success")]), 1.0);
+    assert_eq!(
+        m.value("wolkvox_polls_total", &[("result", "success")]),
+        1.0
+    );
     assert_eq!(
         m.value("wolkvox_report_window_start_timestamp_seconds", &op),
         local(ZONE, "2026-03-10T00:00:00").as_second() as f64
@@ -226,8 +255,7 @@ async fn any_label_value_gives_a_valid_exposition() {
         "trailing\\",
         "nul\u{0}byte",
     ];
-    let rows: Vec<(&str, &str, &str, &str)> =
-        odd.iter().map(|v| (*v, *v, "1", "1")).collect();
+    let rows: Vec<(&str, &str, &str, &str)> = odd.iter().map(|v| (*v, *v, "1", "1")).collect();
     sim.set_fixed_answer(Some((200, report_body(&rows))));
     let (exporter, _clock) =
         spawn_exporter_at(config(&url), local(ZONE, "2026-03-10T11:00:00")).await;
@@ -236,7 +264,10 @@ async fn any_label_value_gives_a_valid_exposition() {
     let m = exporter.scrape().await;
     for v in odd {
         assert_eq!(
-            m.value("wolkvox_ivr_menu_calls", &[("rp_id", v), ("cod_opc_menu", v)]),
+            m.value(
+                "wolkvox_ivr_menu_calls",
+                &[("rp_id", v), ("cod_opc_menu", v)]
+            ),
             1.0,
             "{v:?} round-trips"
         );

@@ -24,15 +24,30 @@ async fn a_series_that_leaves_the_report_leaves_metrics_after_the_next_poll() {
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T10:00:00")).await;
     exporter.wait_for_polls(1).await;
     let m = exporter.scrape().await;
-    assert_eq!(m.value("wolkvox_ivr_menu_calls", &[("cod_opc_menu", "PULSE")]), 2.0);
+    assert_eq!(
+        m.value("wolkvox_ivr_menu_calls", &[("cod_opc_menu", "PULSE")]),
+        2.0
+    );
 
     sim.set_fixed_answer(Some((200, report_body(&[("7", "1", "6", "1")]))));
     // A poll that starts after the change has finished once two more polls have.
     exporter.wait_for_polls(exporter.polls() + 2).await;
     let m = exporter.scrape().await;
-    assert_eq!(m.get("wolkvox_ivr_menu_calls", &[("cod_opc_menu", "PULSE")]), None);
-    assert_eq!(m.get("wolkvox_ivr_menu_time_seconds", &[("cod_opc_menu", "PULSE")]), None);
-    assert_eq!(m.value("wolkvox_ivr_menu_calls", &[("cod_opc_menu", "1")]), 6.0);
+    assert_eq!(
+        m.get("wolkvox_ivr_menu_calls", &[("cod_opc_menu", "PULSE")]),
+        None
+    );
+    assert_eq!(
+        m.get(
+            "wolkvox_ivr_menu_time_seconds",
+            &[("cod_opc_menu", "PULSE")]
+        ),
+        None
+    );
+    assert_eq!(
+        m.value("wolkvox_ivr_menu_calls", &[("cod_opc_menu", "1")]),
+        6.0
+    );
     exporter.stop().await;
 }
 
@@ -59,7 +74,10 @@ async fn failed_polls_keep_the_last_good_data_for_keep_stale_polls_then_drop_it(
             assert_eq!(m.value("wolkvox_up", &[]), 0.0, "up is 0 while failing");
             assert_eq!(has_data, failures <= 2, "after {failures} failures");
             // Self-metrics stay throughout.
-            assert!(m.get("wolkvox_last_success_timestamp_seconds", &[]).is_some());
+            assert!(
+                m.get("wolkvox_last_success_timestamp_seconds", &[])
+                    .is_some()
+            );
             seen.insert(failures.min(3));
         }
         if failures >= 3 {
@@ -85,18 +103,25 @@ async fn never_two_requests_in_flight_even_when_calls_outlast_the_interval() {
     assert_eq!(stats.max_in_flight, 1, "{stats:?}");
     // Every poll made exactly one call: none was skipped or doubled.
     let m = exporter.scrape().await;
-    let polls: f64 = m.family("wolkvox_polls_total").iter().map(|s| s.value).sum();
+    let polls: f64 = m
+        .family("wolkvox_polls_total")
+        .iter()
+        .map(|s| s.value)
+        .sum();
     let requests = sim.stats().requests as f64;
-    assert!(polls >= 6.0 && (requests - polls) <= 1.0, "polls {polls} requests {requests}");
+    assert!(
+        polls >= 6.0 && (requests - polls) <= 1.0,
+        "polls {polls} requests {requests}"
+    );
     exporter.stop().await;
 }
 
 #[tokio::test]
 async fn value_strings_parse_end_to_end_and_bad_rows_are_counted() {
     let (sim, url) = spawn_simulator().await;
-    // (rp_id, option, calls, time) -> expected (calls, seconds), or None when rejected.
-    let table: &[(&str, &str, &str, Option<(f64, f64)>)] = &[
-        // calls, time, what the case is, expected (calls, seconds)
+    type Case<'a> = (&'a str, &'a str, &'a str, Option<(f64, f64)>);
+    let table: &[Case] = &[
+        // calls, time, a note, and the expected (calls, seconds) or None when rejected
         ("12", "3", "2.5", Some((12.0, 180.0))),
         (" 1,234 ", "00:01:41", "x", Some((1234.0, 101.0))),
         ("9,336.00", "1:02:03", "y", Some((9336.0, 3723.0))),
@@ -114,7 +139,12 @@ async fn value_strings_parse_end_to_end_and_bad_rows_are_counted() {
         .iter()
         .enumerate()
         .map(|(i, (calls, time, _, _))| {
-            ("R".into(), format!("opt{i}"), (*calls).into(), (*time).into())
+            (
+                "R".into(),
+                format!("opt{i}"),
+                (*calls).into(),
+                (*time).into(),
+            )
         })
         .collect();
     let rows_ref: Vec<(&str, &str, &str, &str)> = rows
@@ -132,15 +162,36 @@ async fn value_strings_parse_end_to_end_and_bad_rows_are_counted() {
         match expected {
             Some((c, s)) => {
                 assert_eq!(m.value("wolkvox_ivr_menu_calls", &labels), *c, "{calls:?}");
-                assert_eq!(m.value("wolkvox_ivr_menu_time_seconds", &labels), *s, "{time:?}");
+                assert_eq!(
+                    m.value("wolkvox_ivr_menu_time_seconds", &labels),
+                    *s,
+                    "{time:?}"
+                );
             }
-            None => assert_eq!(m.get("wolkvox_ivr_menu_calls", &labels), None, "{calls:?} {time:?}"),
+            None => assert_eq!(
+                m.get("wolkvox_ivr_menu_calls", &labels),
+                None,
+                "{calls:?} {time:?}"
+            ),
         }
     }
-    assert_eq!(m.value("wolkvox_rows_rejected_total", &[("reason", "invalid_calls")]), 3.0);
-    assert_eq!(m.value("wolkvox_rows_rejected_total", &[("reason", "invalid_time")]), 2.0);
+    assert_eq!(
+        m.value(
+            "wolkvox_rows_rejected_total",
+            &[("reason", "invalid_calls")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        m.value("wolkvox_rows_rejected_total", &[("reason", "invalid_time")]),
+        2.0
+    );
     assert_eq!(m.value("wolkvox_report_rows", &[]), table.len() as f64);
-    assert_eq!(m.value("wolkvox_up", &[]), 1.0, "the rest of the report stands");
+    assert_eq!(
+        m.value("wolkvox_up", &[]),
+        1.0,
+        "the rest of the report stands"
+    );
     exporter.stop().await;
 }
 
@@ -196,10 +247,30 @@ fn last_dates(sim: &wolkvox_exporter::simulator::Simulator) -> (String, String) 
 async fn report_dates_are_local_times_of_the_configured_zone_around_midnight() {
     let cases = [
         // zone, local now, date_ini, date_end
-        ("America/Bogota", "2026-11-25T23:59:59", "20261125000000", "20261125235959"),
-        ("America/Bogota", "2026-11-26T00:00:30", "20261126000000", "20261126000030"),
-        ("Asia/Kolkata", "2026-11-25T23:59:59", "20261125000000", "20261125235959"),
-        ("Asia/Kolkata", "2026-11-26T00:00:30", "20261126000000", "20261126000030"),
+        (
+            "America/Bogota",
+            "2026-11-25T23:59:59",
+            "20261125000000",
+            "20261125235959",
+        ),
+        (
+            "America/Bogota",
+            "2026-11-26T00:00:30",
+            "20261126000000",
+            "20261126000030",
+        ),
+        (
+            "Asia/Kolkata",
+            "2026-11-25T23:59:59",
+            "20261125000000",
+            "20261125235959",
+        ),
+        (
+            "Asia/Kolkata",
+            "2026-11-26T00:00:30",
+            "20261126000000",
+            "20261126000030",
+        ),
     ];
     for (zone, now, ini, end) in cases {
         let (sim, url) = spawn_simulator().await;
@@ -207,7 +278,11 @@ async fn report_dates_are_local_times_of_the_configured_zone_around_midnight() {
         cfg.timezone = TimeZone::get(zone).unwrap();
         let (exporter, _clock) = spawn_exporter_at(cfg, local(zone, now)).await;
         exporter.wait_for_polls(1).await;
-        assert_eq!(last_dates(&sim), (ini.to_owned(), end.to_owned()), "{zone} {now}");
+        assert_eq!(
+            last_dates(&sim),
+            (ini.to_owned(), end.to_owned()),
+            "{zone} {now}"
+        );
         let m = exporter.scrape().await;
         let midnight = format!("{}T00:00:00", &now[..10]);
         assert_eq!(

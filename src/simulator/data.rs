@@ -112,20 +112,13 @@ fn splitmix(mut x: u64) -> u64 {
 
 fn unit(seed: u64, rp: usize, option: usize, minute: i64, salt: u64) -> f64 {
     let h = splitmix(
-        seed ^ splitmix((rp as u64) << 40 ^ (option as u64) << 32 ^ salt)
-            ^ splitmix(minute as u64),
+        seed ^ splitmix((rp as u64) << 40 ^ (option as u64) << 32 ^ salt) ^ splitmix(minute as u64),
     );
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Calls and seconds of one option of one routing point in one minute.
-pub fn minute(
-    seed: u64,
-    rp: usize,
-    option: usize,
-    minute: i64,
-    spikes: &[Spike],
-) -> (u64, u64) {
+pub fn minute(seed: u64, rp: usize, option: usize, minute: i64, spikes: &[Spike]) -> (u64, u64) {
     let point = &ROUTING_POINTS[rp];
     let spec = &point.options[option];
     let hour = (minute.rem_euclid(1440) / 60) as usize;
@@ -192,9 +185,24 @@ mod tests {
     #[test]
     fn windows_that_meet_add_up_to_the_whole() {
         let seed = 7;
-        let whole = totals(seed, dt("2026-11-25T00:00:00"), dt("2026-11-25T23:59:59"), &[]);
-        let a = totals(seed, dt("2026-11-25T00:00:00"), dt("2026-11-25T13:37:29"), &[]);
-        let b = totals(seed, dt("2026-11-25T13:37:30"), dt("2026-11-25T23:59:59"), &[]);
+        let whole = totals(
+            seed,
+            dt("2026-11-25T00:00:00"),
+            dt("2026-11-25T23:59:59"),
+            &[],
+        );
+        let a = totals(
+            seed,
+            dt("2026-11-25T00:00:00"),
+            dt("2026-11-25T13:37:29"),
+            &[],
+        );
+        let b = totals(
+            seed,
+            dt("2026-11-25T13:37:30"),
+            dt("2026-11-25T23:59:59"),
+            &[],
+        );
         for (rp, opt, calls, secs) in &whole {
             let get = |v: &Vec<(&str, &str, u64, u64)>| {
                 v.iter()
@@ -211,8 +219,18 @@ mod tests {
     #[test]
     fn nights_are_quieter_than_mornings_and_spikes_raise_pulse() {
         let sum = |v: Vec<(&str, &str, u64, u64)>| v.iter().map(|t| t.2).sum::<u64>();
-        let night = sum(totals(1, dt("2026-11-25T02:00:00"), dt("2026-11-25T02:59:59"), &[]));
-        let morning = sum(totals(1, dt("2026-11-25T10:00:00"), dt("2026-11-25T10:59:59"), &[]));
+        let night = sum(totals(
+            1,
+            dt("2026-11-25T02:00:00"),
+            dt("2026-11-25T02:59:59"),
+            &[],
+        ));
+        let morning = sum(totals(
+            1,
+            dt("2026-11-25T10:00:00"),
+            dt("2026-11-25T10:59:59"),
+            &[],
+        ));
         assert!(night * 5 < morning, "night {night} morning {morning}");
         let spike = Spike {
             rp_id: "1001".into(),

@@ -160,7 +160,10 @@ impl Simulator {
 
     fn controls(&self) -> std::sync::MutexGuard<'_, Controls> {
         // A panic while holding this lock can only come from a test; keep serving.
-        self.inner.controls.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner
+            .controls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Answers the next request with this status and body (queued answers go first, in order).
@@ -201,14 +204,20 @@ impl Simulator {
     /// Waits until the counters satisfy `f`.
     pub async fn wait_for(&self, f: impl FnMut(&Stats) -> bool) -> Stats {
         let mut rx = self.inner.stats.subscribe();
-        // The sender lives as long as `self`, so the channel cannot close while we wait.
+        // The sender lives as long as `self`, so the channel cannot close while we wait. The
+        // binding ends the borrow of `rx` before `rx` itself is dropped.
+        #[allow(clippy::let_and_return)]
         let stats = rx.wait_for(f).await.map(|s| *s).unwrap_or_default();
         stats
     }
 
     /// The exact totals of a window, as the report for it would give them, with the time in
     /// seconds: (rp_id, cod_opc_menu, calls, seconds).
-    pub fn totals(&self, ini: DateTime, end: DateTime) -> Vec<(&'static str, &'static str, u64, u64)> {
+    pub fn totals(
+        &self,
+        ini: DateTime,
+        end: DateTime,
+    ) -> Vec<(&'static str, &'static str, u64, u64)> {
         let spikes = self.controls().spikes.clone();
         data::totals(self.inner.config.seed, ini, end, &spikes)
     }
@@ -395,7 +404,10 @@ async fn report(
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,
-        [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )],
         body,
     )
         .into_response()

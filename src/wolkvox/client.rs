@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Url;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::{ServerCode, Token};
 use crate::window::ReportWindow;
@@ -16,6 +16,14 @@ pub const REPORT_API: &str = "diagram_1_3";
 pub const REPORTS_PATH: &str = "api/v2/reports_manager.php";
 /// Largest body read before giving up: the documented result limit is 256 MB.
 pub const DEFAULT_MAX_BODY: usize = 256 * 1024 * 1024 + 1024 * 1024;
+
+/// Installs rustls' ring provider for the process. reqwest is built without a bundled crypto
+/// provider (its default, aws-lc, needs a C and cmake build); every reqwest client in the
+/// process, the tests' included, needs one installed first. Calling it again is harmless.
+pub fn install_crypto_provider() {
+    // An error only means that a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 
 /// Why no HTTP answer came back.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -51,9 +59,7 @@ impl Client {
         token: &Token,
         timeout: Duration,
     ) -> Result<Self, reqwest::Error> {
-        // reqwest is built without a bundled crypto provider; install ring's once per process.
-        // An error only means one is installed already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("wolkvox-exporter/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)
@@ -120,7 +126,11 @@ impl Client {
                 return Err(TransportError::BodyTooLarge(self.max_body));
             }
             let mut body = BytesMut::with_capacity(hint);
-            while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(e))? {
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| self.transport_error(e))?
+            {
                 if body.len() + chunk.len() > self.max_body {
                     return Err(TransportError::BodyTooLarge(self.max_body));
                 }

@@ -114,7 +114,10 @@ pub fn classify(answer: Result<(u16, Bytes), TransportError>, unit: TimeUnit) ->
         Err(TransportError::Timeout(d)) => {
             return Classified::failed(
                 PollResult::Timeout,
-                format!("no complete answer within {}", humantime::format_duration(d)),
+                format!(
+                    "no complete answer within {}",
+                    humantime::format_duration(d)
+                ),
             );
         }
         Err(TransportError::BodyTooLarge(limit)) => {
@@ -132,7 +135,10 @@ pub fn classify(answer: Result<(u16, Bytes), TransportError>, unit: TimeUnit) ->
         return match Envelope::decode(&body) {
             Err(e) => Classified::failed(
                 PollResult::DecodeError,
-                format!("HTTP 200 but the body is not the documented JSON ({e}): {}", snippet(&body)),
+                format!(
+                    "HTTP 200 but the body is not the documented JSON ({e}): {}",
+                    snippet(&body)
+                ),
             ),
             Ok(envelope) => match envelope.code() {
                 // An error wrapped in a 200: classify it by the code it carries.
@@ -217,7 +223,10 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
     if s.len() <= max {
         return s.len();
     }
-    (0..=max).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+    (0..=max)
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -225,7 +234,11 @@ mod tests {
     use super::*;
 
     fn class(status: u16, body: &str) -> PollResult {
-        classify(Ok((status, Bytes::from(body.to_owned()))), TimeUnit::Minutes).result
+        classify(
+            Ok((status, Bytes::from(body.to_owned()))),
+            TimeUnit::Minutes,
+        )
+        .result
     }
 
     fn err(code: u16, msg: &str) -> String {
@@ -237,13 +250,33 @@ mod tests {
         use PollResult::*;
         let table: &[(u16, String, PollResult)] = &[
             (200, r#"{"code":200,"data":[]}"#.into(), Success),
-            (200, r#"{"code":"200","data":{"rp_id":"1","calls":"1","time":"1","cod_opc_menu":"1"}}"#.into(), Success),
-            (400, err(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST"), ClientError),
+            (
+                200,
+                r#"{"code":"200","data":{"rp_id":"1","calls":"1","time":"1","cod_opc_menu":"1"}}"#
+                    .into(),
+                Success,
+            ),
+            (
+                400,
+                err(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST"),
+                ClientError,
+            ),
             (400, err(400, "SOME PARAMETERS ARE REQUIRED"), ClientError),
-            (401, err(401, "PLEASE ENTER THE WOLKVOX-TOKEN"), Unauthorized),
+            (
+                401,
+                err(401, "PLEASE ENTER THE WOLKVOX-TOKEN"),
+                Unauthorized,
+            ),
             (403, err(403, "PLEASE VALIDATE TOKEN"), Unauthorized),
             (403, err(403, "TOKEN LIMIT EXCEEDED"), QuotaExceeded),
-            (403, err(403, "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)"), ConcurrencyLimited),
+            (
+                403,
+                err(
+                    403,
+                    "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)",
+                ),
+                ConcurrencyLimited,
+            ),
             (403, "<html>backup in progress</html>".into(), Maintenance),
             (404, err(404, "Validate dates entered"), NoData),
             (500, "".into(), ServerError),
@@ -252,7 +285,11 @@ mod tests {
             (200, r#"{"code":200,"data":null}"#.into(), DecodeError),
             (200, r#"{"code":200}"#.into(), DecodeError),
             (200, r#"{"code":200,"data":7}"#.into(), DecodeError),
-            (200, r#"{"code":200,"data":[{"rp_id":"1""#.into(), DecodeError),
+            (
+                200,
+                r#"{"code":200,"data":[{"rp_id":"1""#.into(),
+                DecodeError,
+            ),
             (200, err(403, "TOKEN LIMIT EXCEEDED"), QuotaExceeded),
             (418, "".into(), ClientError),
         ];
@@ -270,9 +307,15 @@ mod tests {
 
     #[test]
     fn transport_errors_are_classified() {
-        let c = classify(Err(TransportError::Timeout(std::time::Duration::from_secs(2))), TimeUnit::Minutes);
+        let c = classify(
+            Err(TransportError::Timeout(std::time::Duration::from_secs(2))),
+            TimeUnit::Minutes,
+        );
         assert_eq!(c.result, PollResult::Timeout);
-        let c = classify(Err(TransportError::Network("connection refused".into())), TimeUnit::Minutes);
+        let c = classify(
+            Err(TransportError::Network("connection refused".into())),
+            TimeUnit::Minutes,
+        );
         assert_eq!(c.result, PollResult::NetworkError);
         let c = classify(Err(TransportError::BodyTooLarge(10)), TimeUnit::Minutes);
         assert_eq!(c.result, PollResult::DecodeError);
@@ -280,9 +323,15 @@ mod tests {
 
     #[test]
     fn the_detail_quotes_wolkvox_on_one_line() {
-        let c = classify(Ok((403, Bytes::from(err(403, "TOKEN LIMIT EXCEEDED")))), TimeUnit::Minutes);
+        let c = classify(
+            Ok((403, Bytes::from(err(403, "TOKEN LIMIT EXCEEDED")))),
+            TimeUnit::Minutes,
+        );
         assert_eq!(c.detail, "HTTP 403: TOKEN LIMIT EXCEEDED");
-        let c = classify(Ok((502, Bytes::from_static(b"<h1>Bad\nGateway</h1>"))), TimeUnit::Minutes);
+        let c = classify(
+            Ok((502, Bytes::from_static(b"<h1>Bad\nGateway</h1>"))),
+            TimeUnit::Minutes,
+        );
         assert_eq!(c.detail, "HTTP 502: <h1>Bad Gateway</h1>");
     }
 }

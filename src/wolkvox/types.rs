@@ -9,8 +9,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// One JSON value where Wolkvox documents a string.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -271,7 +271,12 @@ mod tests {
 
     #[test]
     fn data_null_missing_or_a_number() {
-        assert!(Envelope::decode(br#"{"code":200,"data":null}"#).unwrap().data.is_none());
+        assert!(
+            Envelope::decode(br#"{"code":200,"data":null}"#)
+                .unwrap()
+                .data
+                .is_none()
+        );
         assert!(Envelope::decode(br#"{"code":200}"#).unwrap().data.is_none());
         assert!(Envelope::decode(br#"{"code":200,"data":5}"#).is_err());
         assert!(Envelope::decode(b"<html>oops</html>").is_err());

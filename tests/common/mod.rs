@@ -40,6 +40,7 @@ pub async fn spawn_simulator() -> (Simulator, Url) {
 
 /// A simulator with `config`.
 pub async fn spawn_simulator_with(config: SimulatorConfig) -> (Simulator, Url) {
+    wolkvox_exporter::wolkvox::client::install_crypto_provider();
     let (sim, addr) = Simulator::spawn(config).await.expect("simulator binds");
     (sim, Url::parse(&format!("http://{addr}")).unwrap())
 }
@@ -71,7 +72,9 @@ pub struct TestExporter {
 
 /// Starts an exporter with `config` and `clock`.
 pub async fn spawn_exporter_with_clock(config: Config, clock: Arc<dyn Clock>) -> TestExporter {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     let exporter = Exporter::new(config, clock).await.expect("exporter starts");
     let store = exporter.store();
@@ -152,7 +155,9 @@ pub fn promtool_check(body: &str) {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if std::env::var_os("CI").is_some() {
-                panic!("promtool is not installed, and CI is set: install Debian's prometheus package");
+                panic!(
+                    "promtool is not installed, and CI is set: install Debian's prometheus package"
+                );
             }
             eprintln!("note: promtool not found; skipping `promtool check metrics`");
             return;

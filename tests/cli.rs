@@ -1,0 +1,373 @@
+//! The binary itself: flags and their errors, --help, --demo, signals, and the token's absence
+//! from every log line and from /metrics.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_wolkvox-exporter");
+
+/// A command for the binary with a clean environment (no WOLKVOX_* from the caller, no TZ).
+fn exporter() -> Command {
+    let mut c = Command::new(BIN);
+    c.env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        c.env("PATH", path);
+    }
+    c
+}
+
+#[test]
+fn bad_values_stop_at_start_with_exit_2_and_one_line_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty-token");
+    std::fs::write(&empty, "  \n").unwrap();
+    let empty = empty.to_str().unwrap().to_owned();
+    // (arguments, environment, the flag or variable the error must name)
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec![], vec![("WOLKVOX_TOKEN", "t")], "--wolkvox.server"),
+        (vec!["--wolkvox.server", "0032"], vec![], "WOLKVOX_TOKEN"),
+        (
+            vec![
+                "--wolkvox.server",
+                "0032",
+                "--wolkvox.token-file",
+                "/nonexistent/token",
+            ],
+            vec![],
+            "--wolkvox.token-file",
+        ),
+        (
+            vec!["--wolkvox.server", "0032", "--wolkvox.token-file", &empty],
+            vec![],
+            "--wolkvox.token-file",
+        ),
+        (
+            vec!["--wolkvox.server", "0032"],
+            vec![("WOLKVOX_TOKEN", "")],
+            "WOLKVOX_TOKEN",
+        ),
+        (
+            vec![
+                "--wolkvox.server",
+                "0032",
+                "--wolkvox.timezone",
+                "Mars/Olympus",
+            ],
+            vec![("WOLKVOX_TOKEN", "t")],
+            "--wolkvox.timezone",
+        ),
+        (
+            vec!["--wolkvox.server", "0032"],
+            vec![("WOLKVOX_TOKEN", "t"), ("WOLKVOX_TIMEZONE", "Nowhere/City")],
+            "WOLKVOX_TIMEZONE",
+        ),
+        (
+            vec!["--wolkvox.server", "0032", "--report.window", "32d"],
+            vec![("WOLKVOX_TOKEN", "t")],
+            "--report.window",
+        ),
+        (
+            vec!["--wolkvox.server", "0032", "--poll.interval", "0s"],
+            vec![("WOLKVOX_TOKEN", "t")],
+            "--poll.interval",
+        ),
+        (
+            vec!["--wolkvox.server", "0032"],
+            vec![("WOLKVOX_TOKEN", "t"), ("WOLKVOX_POLL_INTERVAL", "0m")],
+            "WOLKVOX_POLL_INTERVAL",
+        ),
+        (
+            vec!["--wolkvox.server", "0032", "--poll.keep-stale", "many"],
+            vec![("WOLKVOX_TOKEN", "t")],
+            "--poll.keep-stale",
+        ),
+        (
+            vec!["--wolkvox.server", "0032", "--log.format", "xml"],
+            vec![("WOLKVOX_TOKEN", "t")],
+            "--log.format",
+        ),
+        (vec!["--no-such-flag"], vec![], "--no-such-flag"),
+    ];
+    for (args, env, flag) in cases {
+        let out = exporter().args(&args).envs(env.clone()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.contains(flag),
+            "{args:?} {env:?} names {flag}: {stderr}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn help_documents_every_flag_and_the_token_variable() {
+    let out = exporter().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--wolkvox.server",
+        "--wolkvox.token-file",
+        "--wolkvox.url",
+        "--wolkvox.timezone",
+        "--operation",
+        "--report.window",
+        "--report.time-unit",
+        "--poll.interval",
+        "--poll.timeout",
+        "--poll.keep-stale",
+        "--web.listen-address",
+        "--web.telemetry-path",
+        "--log.level",
+        "--log.format",
+        "--demo",
+        "WOLKVOX_TOKEN",
+        "WOLKVOX_SERVER",
+    ] {
+        assert!(help.contains(flag), "--help mentions {flag}");
+    }
+}
+
+/// A running exporter process whose stderr is collected line by line.
+struct Process {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Process {
+    fn start(cmd: &mut Command) -> Process {
+        let mut child = cmd
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Process {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a log line containing `needle` and returns it.
+    fn wait_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no log line with {needle:?}; saw:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// The address from the `listening` line.
+    fn address(&mut self) -> String {
+        let line = self.wait_line("msg=listening");
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix("address="))
+            .unwrap()
+            .to_owned()
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    /// Waits for the exit and returns its status and how long it took; then drains stderr.
+    fn wait_exit(&mut self) -> (std::process::ExitStatus, Duration) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let took = start.elapsed();
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+                    self.seen.push(line);
+                }
+                return (status, took);
+            }
+            if start.elapsed() > EVENT_TIMEOUT {
+                let _ = self.child.kill();
+                panic!("the process did not exit");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn scrape_blocking(addr: &str) -> String {
+    wolkvox_exporter::wolkvox::client::install_crypto_provider();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_appears_in_no_log_line_at_debug_and_not_in_metrics() {
+    let (sim, url) = spawn_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    for (format, token_env) in [("logfmt", true), ("json", false)] {
+        let mut cmd = exporter();
+        cmd.args([
+            "--wolkvox.server",
+            SERVER,
+            "--wolkvox.url",
+            url.as_str(),
+            "--poll.interval",
+            "30ms",
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--log.level",
+            "debug",
+            "--log.format",
+            format,
+        ]);
+        if token_env {
+            cmd.env("WOLKVOX_TOKEN", TOKEN);
+        } else {
+            cmd.arg("--wolkvox.token-file").arg(&token_file);
+        }
+        // Walk through success and the error paths that log loudest.
+        sim.push_answer(200, report_body(&[("1", "PULSE", "1", "1")]));
+        sim.push_answer(
+            403,
+            r#"{"code":403,"error":"PLEASE VALIDATE TOKEN","msg":"PLEASE VALIDATE TOKEN"}"#,
+        );
+        sim.push_answer(500, "oops");
+        sim.push_answer(200, "<html>not json</html>");
+        let before = sim.stats().requests;
+        let mut p = Process::start(&mut cmd);
+        let line = p.wait_line("listening");
+        let addr = if format == "json" {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            v["address"].as_str().unwrap().to_owned()
+        } else {
+            p.address()
+        };
+        tokio::time::timeout(EVENT_TIMEOUT, sim.wait_for(|s| s.requests >= before + 6))
+            .await
+            .unwrap();
+        let body = tokio::task::spawn_blocking(move || scrape_blocking(&addr))
+            .await
+            .unwrap();
+        assert!(!body.contains(TOKEN));
+        p.signal("-TERM");
+        let (status, _) = tokio::task::spawn_blocking(move || {
+            let r = p.wait_exit();
+            (r, p)
+        })
+        .await
+        .map(|((s, d), p)| {
+            let all = p.seen.join("\n");
+            assert!(
+                all.contains("poll failed"),
+                "error paths were logged:\n{all}"
+            );
+            assert!(all.contains("level") && !all.is_empty());
+            assert!(!all.contains(TOKEN), "token in the log:\n{all}");
+            assert!(!all.contains("5f3a9c1e"), "part of the token in the log");
+            (s, d)
+        })
+        .unwrap();
+        assert!(status.success(), "{format}: clean exit");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_and_sigint_end_the_process_within_a_second_even_mid_poll() {
+    let (sim, url) = spawn_simulator().await;
+    sim.set_latency(Duration::from_secs(60));
+    for sig in ["-TERM", "-INT"] {
+        let mut cmd = exporter();
+        cmd.env("WOLKVOX_TOKEN", TOKEN).args([
+            "--wolkvox.server",
+            SERVER,
+            "--wolkvox.url",
+            url.as_str(),
+            "--web.listen-address",
+            "127.0.0.1:0",
+        ]);
+        let before = sim.stats().requests;
+        let mut p = Process::start(&mut cmd);
+        p.wait_line("listening");
+        // The first poll is now stuck at the simulator.
+        tokio::time::timeout(
+            EVENT_TIMEOUT,
+            sim.wait_for(|s| s.requests > before && s.in_flight >= 1),
+        )
+        .await
+        .unwrap();
+        p.signal(sig);
+        let (status, took) = tokio::task::spawn_blocking(move || p.wait_exit())
+            .await
+            .unwrap();
+        assert!(status.success(), "{sig}: {status:?}");
+        assert!(took < Duration::from_secs(1), "{sig}: took {took:?}");
+    }
+}
+
+#[test]
+fn demo_mode_serves_simulated_data_without_server_or_token() {
+    let mut p = Process::start(exporter().args(["--demo", "--web.listen-address", "127.0.0.1:0"]));
+    let addr = p.address();
+    p.wait_line("polls succeed");
+    let body = scrape_blocking(&addr);
+    promtool_check(&body);
+    let m = Metrics::parse(&body);
+    assert_eq!(m.value("wolkvox_up", &[("operation", "demo")]), 1.0);
+    assert!(m.value("wolkvox_polls_total", &[("result", "success")]) >= 1.0);
+    // Demo traffic never stops entirely, so there is a report whatever the hour.
+    let no_data = m.value("wolkvox_polls_total", &[("result", "no_data")]);
+    assert!(!m.family("wolkvox_ivr_menu_calls").is_empty() || no_data >= 1.0);
+    assert!(m.body.contains("every 15s"), "demo polls every 15s");
+}

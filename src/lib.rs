@@ -10,6 +10,7 @@
 //! - [`wolkvox`]: the upstream API: HTTP client, JSON types, and the one classification of an
 //!   answer into a [`wolkvox::PollResult`].
 //! - [`report`]: pure parsing and aggregation of the rows.
+//! - [`counters`]: pure counters that survive local midnight.
 //! - [`poller`]: the one loop per token: fetch, classify, publish, wait.
 //! - [`snapshot`]: the immutable, pre-encoded exposition, swapped in whole.
 //! - [`http`]: the routes that serve it.
@@ -17,6 +18,7 @@
 //! - [`logging`]: logfmt and JSON log lines.
 
 pub mod config;
+pub mod counters;
 pub mod http;
 pub mod logging;
 pub mod poller;

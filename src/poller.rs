@@ -13,8 +13,10 @@ use jiff::tz::TimeZone;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::TimeUnit;
+use crate::counters::{DayCounters, Decrease};
+use crate::report::Report;
 use crate::snapshot::{OperationMetrics, ReportData, Snapshot, Store};
-use crate::window::{Clock, Window, next_midnight};
+use crate::window::{Clock, ReportWindow, Window, next_midnight};
 use crate::wolkvox::{Classified, Client, PollResult, classify};
 
 /// Pause before the single retry after a concurrency refusal.
@@ -112,6 +114,23 @@ impl Backoff {
     }
 }
 
+/// The whole local `day`, 00:00:00 to 23:59:59, for the closing call.
+fn whole_day(day: jiff::civil::Date, tz: &TimeZone) -> ReportWindow {
+    let start = day.to_datetime(jiff::civil::Time::midnight());
+    let end = day.to_datetime(jiff::civil::Time::constant(23, 59, 59, 0));
+    // Both instants exist in every zone except where a transition swallows them; jiff's
+    // compatible disambiguation then picks the nearest valid instant.
+    let zoned = |dt: jiff::civil::DateTime| {
+        dt.to_zoned_datetime(tz.clone())
+            .unwrap_or_else(|_| Timestamp::UNIX_EPOCH.to_zoned_datetime(tz.clone()))
+    };
+    let mut w = ReportWindow::new(zoned(start), zoned(end));
+    // The request names the civil times themselves.
+    w.start = start;
+    w.end = end;
+    w
+}
+
 /// Polls one operation until `cancel` fires, publishing a snapshot after every poll.
 pub struct Poller {
     config: PollerConfig,
@@ -122,6 +141,8 @@ pub struct Poller {
     backoff: Backoff,
     failures_in_row: u32,
     last_result: Option<PollResult>,
+    counters: DayCounters,
+    close_failures: u32,
 }
 
 impl Poller {
@@ -142,28 +163,22 @@ impl Poller {
             backoff: Backoff::default(),
             failures_in_row: 0,
             last_result: None,
+            counters: DayCounters::default(),
+            close_failures: 0,
         }
     }
 
     /// Runs the loop: the first poll at once, then one after each wait.
     pub async fn run(mut self, cancel: CancellationToken) {
         loop {
-            let started = Instant::now();
             let window = self
                 .config
                 .window
                 .resolve(self.clock.now(), &self.config.timezone);
-            let answer = tokio::select! {
-                answer = self.client.fetch(&window) => answer,
-                // Dropping the request future closes the connection: nothing is left behind.
-                () = cancel.cancelled() => return,
+            let Some(result) = self.poll(window, &cancel).await else {
+                return;
             };
-            let classified = classify(answer, self.config.time_unit);
-            let duration = started.elapsed();
             let finished_at = self.clock.now();
-            let result = classified.result;
-            self.record(classified, window, finished_at, duration);
-
             let wait = self.backoff.wait(
                 result,
                 finished_at,
@@ -174,9 +189,17 @@ impl Poller {
             self.store
                 .publish(Snapshot::encode(true, std::slice::from_ref(&self.metrics)));
             if result == PollResult::QuotaExceeded {
+                let resume = self
+                    .metrics
+                    .next_poll
+                    .map(|t| {
+                        t.to_zoned_datetime(self.config.timezone.clone())
+                            .to_string()
+                    })
+                    .unwrap_or_default();
                 tracing::warn!(
                     operation = %self.config.operation,
-                    resume_at = %self.metrics.next_poll.map(|t| t.to_zoned_datetime(self.config.timezone.clone()).to_string()).unwrap_or_default(),
+                    resume_at = %resume,
                     "daily token quota used up: no call until the next local midnight"
                 );
             }
@@ -187,46 +210,134 @@ impl Poller {
         }
     }
 
-    fn record(
+    /// One poll: with a `today` window, first the closing call for yesterday when one is due,
+    /// then the call for `window`. Calls run one after the other, never at once. Returns the
+    /// result that decides the wait, or `None` when cancelled.
+    async fn poll(
         &mut self,
-        classified: Classified,
-        window: crate::window::ReportWindow,
-        finished_at: Timestamp,
-        duration: Duration,
-    ) {
-        let result = classified.result;
-        let m = &mut self.metrics;
-        m.polls[result.index()] += 1;
-        m.poll_duration = Some(duration);
-        m.up = result.is_up();
-        if let Some(report) = classified.report {
-            for (total, new) in m.rejected.iter_mut().zip(report.rejected) {
-                *total += new;
-            }
-            let rejected: u64 = report.rejected.iter().sum();
-            if rejected > 0 {
-                tracing::warn!(
-                    operation = %self.config.operation,
-                    rejected,
-                    rows = report.rows,
-                    "report rows skipped: a calls or time value could not be read"
-                );
-            }
-            m.last_success = Some(finished_at);
-            m.data = Some(Arc::new(ReportData { report, window }));
-            self.failures_in_row = 0;
-        } else {
-            self.failures_in_row = self.failures_in_row.saturating_add(1);
-            if self.failures_in_row > self.config.keep_stale && m.data.take().is_some() {
-                tracing::warn!(
-                    operation = %self.config.operation,
-                    failures = self.failures_in_row,
-                    "dropping the last good data: too many failed polls in a row"
-                );
+        window: ReportWindow,
+        cancel: &CancellationToken,
+    ) -> Option<PollResult> {
+        let today = window.start.date();
+        if self.config.window == Window::Today
+            && let Some(day) = self.counters.day_to_close(today)
+        {
+            let whole_day = whole_day(day, &self.config.timezone);
+            let (classified, duration) = self.call(&whole_day, cancel).await?;
+            let result = classified.result;
+            self.count(result, &classified.detail, duration);
+            match classified.report {
+                Some(report) => {
+                    let decreases = self.counters.close(day, &report);
+                    self.log_decreases(&decreases);
+                    self.close_failures = 0;
+                    tracing::info!(
+                        operation = %self.config.operation,
+                        day = %day,
+                        "closed the previous day with a whole-day report"
+                    );
+                }
+                None => {
+                    self.fail();
+                    self.close_failures += 1;
+                    if self.close_failures > self.config.keep_stale {
+                        self.counters.abandon_close();
+                        self.close_failures = 0;
+                        tracing::warn!(
+                            operation = %self.config.operation,
+                            day = %day,
+                            "could not close the previous day: its calls after the last poll are not counted"
+                        );
+                    }
+                    return Some(result);
+                }
             }
         }
-        self.log(result, &classified.detail, duration);
+
+        let (classified, duration) = self.call(&window, cancel).await?;
+        let result = classified.result;
+        self.count(result, &classified.detail, duration);
+        match classified.report {
+            Some(report) => {
+                if self.config.window == Window::Today {
+                    let decreases = self.counters.observe(today, &report);
+                    self.log_decreases(&decreases);
+                    self.metrics.counters = Some(Arc::from(self.counters.series()));
+                }
+                self.succeed(report, window);
+            }
+            None => self.fail(),
+        }
+        Some(result)
+    }
+
+    /// One API call, classified; `None` when cancelled.
+    async fn call(
+        &self,
+        window: &ReportWindow,
+        cancel: &CancellationToken,
+    ) -> Option<(Classified, Duration)> {
+        let started = Instant::now();
+        let answer = tokio::select! {
+            answer = self.client.fetch(window) => answer,
+            // Dropping the request future closes the connection: nothing is left behind.
+            () = cancel.cancelled() => return None,
+        };
+        Some((classify(answer, self.config.time_unit), started.elapsed()))
+    }
+
+    /// Counts a call in `wolkvox_polls_total` and logs it.
+    fn count(&mut self, result: PollResult, detail: &str, duration: Duration) {
+        self.metrics.polls[result.index()] += 1;
+        self.metrics.poll_duration = Some(duration);
+        self.metrics.up = result.is_up();
+        self.log(result, detail, duration);
         self.last_result = Some(result);
+    }
+
+    /// A report arrived: it replaces the data series whole.
+    fn succeed(&mut self, report: Report, window: ReportWindow) {
+        let m = &mut self.metrics;
+        for (total, new) in m.rejected.iter_mut().zip(report.rejected) {
+            *total += new;
+        }
+        let rejected: u64 = report.rejected.iter().sum();
+        if rejected > 0 {
+            tracing::warn!(
+                operation = %self.config.operation,
+                rejected,
+                rows = report.rows,
+                "report rows skipped: a calls or time value could not be read"
+            );
+        }
+        m.last_success = Some(self.clock.now());
+        m.data = Some(Arc::new(ReportData { report, window }));
+        self.failures_in_row = 0;
+    }
+
+    /// A call failed: the last good data stay for `keep_stale` failures in a row.
+    fn fail(&mut self) {
+        self.failures_in_row = self.failures_in_row.saturating_add(1);
+        if self.failures_in_row > self.config.keep_stale && self.metrics.data.take().is_some() {
+            tracing::warn!(
+                operation = %self.config.operation,
+                failures = self.failures_in_row,
+                "dropping the last good data: too many failed polls in a row"
+            );
+        }
+    }
+
+    fn log_decreases(&self, decreases: &[Decrease]) {
+        for d in decreases {
+            tracing::warn!(
+                operation = %self.config.operation,
+                rp_id = %d.rp_id,
+                cod_opc_menu = %d.cod_opc_menu,
+                before = d.before,
+                now = d.now,
+                "calls went down within a day; the counter stays unchanged"
+            );
+        }
     }
 
     /// The log line of a poll: debug when nothing changed, info/warn when the state changes,

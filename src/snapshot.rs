@@ -21,6 +21,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
+use crate::counters::CounterSeries;
 use crate::report::{RejectReason, Report};
 use crate::window::ReportWindow;
 use crate::wolkvox::PollResult;
@@ -62,6 +63,8 @@ pub struct OperationMetrics {
     /// The report that the data series show; `None` before the first report and once stale
     /// data has been dropped.
     pub data: Option<Arc<ReportData>>,
+    /// Counters that survive midnight (`today` window only).
+    pub counters: Option<Arc<[CounterSeries]>>,
 }
 
 impl OperationMetrics {
@@ -77,6 +80,7 @@ impl OperationMetrics {
             poll_duration: None,
             next_poll: None,
             data: None,
+            counters: None,
         }
     }
 }
@@ -211,6 +215,40 @@ impl Exposition {
     }
 }
 
+impl Exposition {
+    fn counter_family(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        name: &str,
+        help_text: &str,
+        value: impl Fn(&CounterSeries) -> f64,
+    ) -> Result<(), std::fmt::Error> {
+        if self.0.iter().all(|o| o.counters.is_none()) {
+            return Ok(());
+        }
+        let mut family = encoder.encode_descriptor(
+            name,
+            &help(help_text, self.interval()),
+            None,
+            prometheus_client::metrics::MetricType::Counter,
+        )?;
+        for op in self.0.iter() {
+            let Some(counters) = &op.counters else {
+                continue;
+            };
+            for c in counters.iter() {
+                let labels = [
+                    ("operation", op.operation.as_str()),
+                    ("rp_id", c.rp_id.as_str()),
+                    ("cod_opc_menu", c.cod_opc_menu.as_str()),
+                ];
+                ConstCounter::new(value(c)).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Collector for Exposition {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         use prometheus_client::metrics::MetricType;
@@ -239,6 +277,19 @@ impl Collector for Exposition {
             "wolkvox_ivr_menu_time_seconds",
             "Time spent in this IVR menu option in the report window, in seconds.",
             |s| s.time_seconds,
+        )?;
+
+        self.counter_family(
+            &mut encoder,
+            "wolkvox_ivr_calls",
+            "Calls through this IVR menu option, counted across days (today window only).",
+            |c| c.calls,
+        )?;
+        self.counter_family(
+            &mut encoder,
+            "wolkvox_ivr_time_seconds",
+            "Seconds spent in this IVR menu option, counted across days (today window only).",
+            |c| c.time_seconds,
         )?;
 
         self.gauge_per_operation(

@@ -327,3 +327,109 @@ async fn a_rolling_window_asks_for_the_last_duration_in_local_time() {
     );
     exporter.stop().await;
 }
+
+#[tokio::test]
+async fn counters_lose_and_double_nothing_across_local_midnight() {
+    let zone = "America/Bogota";
+    let (sim, url) = spawn_simulator().await;
+    let mut cfg = config(&url);
+    cfg.poll_interval = Duration::from_millis(20);
+    let (exporter, clock) = spawn_exporter_at(cfg, local(zone, "2026-11-25T22:10:00")).await;
+    exporter.wait_for_polls(1).await;
+    let m = exporter.scrape().await;
+    assert_eq!(m.types["wolkvox_ivr_calls_total"], "counter");
+    assert_eq!(m.types["wolkvox_ivr_time_seconds_total"], "counter");
+    assert!(!m.family("wolkvox_ivr_calls_total").is_empty());
+    assert!(
+        m.family("wolkvox_ivr_calls_total")
+            .iter()
+            .all(|s| s.value == 0.0),
+        "the first report is the baseline"
+    );
+
+    clock.set(local(zone, "2026-11-25T23:40:00"));
+    exporter.wait_for_polls(exporter.polls() + 2).await;
+    clock.set(local(zone, "2026-11-26T00:30:00"));
+    exporter.wait_for_polls(exporter.polls() + 2).await;
+    let m = exporter.scrape().await;
+
+    // The simulator books a minute's calls at its first second. The baseline holds every minute
+    // up to 22:10; the counters must hold exactly the rest of the day and the new day so far.
+    let mut expected = std::collections::BTreeMap::new();
+    for (ini, end) in [
+        ("2026-11-25T22:10:01", "2026-11-25T23:59:59"),
+        ("2026-11-26T00:00:00", "2026-11-26T00:30:00"),
+    ] {
+        for (rp, opt, calls, secs) in sim.totals(ini.parse().unwrap(), end.parse().unwrap()) {
+            let e = expected.entry((rp, opt)).or_insert((0u64, 0u64));
+            e.0 += calls;
+            e.1 += secs;
+        }
+    }
+    assert!(
+        expected.values().map(|e| e.0).sum::<u64>() > 20,
+        "traffic late at night"
+    );
+    for ((rp, opt), (calls, secs)) in &expected {
+        let labels = [("rp_id", *rp), ("cod_opc_menu", *opt)];
+        assert_eq!(
+            m.get("wolkvox_ivr_calls_total", &labels).unwrap_or(0.0),
+            *calls as f64,
+            "{rp}/{opt} calls"
+        );
+        assert_eq!(
+            m.get("wolkvox_ivr_time_seconds_total", &labels)
+                .unwrap_or(0.0),
+            *secs as f64,
+            "{rp}/{opt} seconds"
+        );
+    }
+    for s in m.family("wolkvox_ivr_calls_total") {
+        let key = (
+            s.labels["rp_id"].as_str(),
+            s.labels["cod_opc_menu"].as_str(),
+        );
+        assert!(s.value == 0.0 || expected.contains_key(&key), "{key:?}");
+    }
+    // Exactly one closing call for the whole previous day, counted like any call.
+    let closing: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.date_ini.as_deref() == Some("20261125000000")
+                && r.date_end.as_deref() == Some("20261125235959")
+        })
+        .collect();
+    assert_eq!(closing.len(), 1);
+    // Every call is counted (the next poll may already be on its way to the simulator).
+    let polls: f64 = m
+        .family("wolkvox_polls_total")
+        .iter()
+        .map(|s| s.value)
+        .sum();
+    let requests = sim.stats().requests as f64;
+    assert!(
+        polls == requests || polls + 1.0 == requests,
+        "{polls} {requests}"
+    );
+    // The gauges show the new day only.
+    assert_eq!(
+        m.value("wolkvox_report_window_start_timestamp_seconds", &[]),
+        local(zone, "2026-11-26T00:00:00").as_second() as f64
+    );
+    exporter.stop().await;
+}
+
+#[tokio::test]
+async fn rolling_windows_expose_no_counters() {
+    let (_sim, url) = spawn_simulator().await;
+    let mut cfg = config(&url);
+    cfg.window = Window::Rolling(Duration::from_secs(3600));
+    let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-26T10:20:00")).await;
+    exporter.wait_for_polls(1).await;
+    let m = exporter.scrape().await;
+    assert!(!m.family("wolkvox_ivr_menu_calls").is_empty());
+    assert!(!m.types.contains_key("wolkvox_ivr_calls_total"));
+    assert!(m.family("wolkvox_ivr_calls_total").is_empty());
+    exporter.stop().await;
+}

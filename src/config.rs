@@ -129,6 +129,22 @@ pub struct Cli {
     /// Start the built-in simulated Wolkvox API on a loopback port and poll it (no server or token needed).
     #[arg(long = "demo")]
     pub demo: bool,
+
+    /// With --demo: how many times faster than real time the demo's clock runs (60 = a simulated minute per second).
+    #[arg(long = "demo.speed", value_name = "FACTOR", default_value = "1")]
+    pub demo_speed: String,
+
+    /// With --demo: multiply the PULSE calls of this routing point (1001, 1002 or 2001) by 20, to see the spike alert.
+    #[arg(long = "demo.pulse-spike", value_name = "RP_ID")]
+    pub demo_pulse_spike: Option<String>,
+
+    /// With --demo: simulated time after start at which the PULSE spike begins.
+    #[arg(
+        long = "demo.pulse-spike-after",
+        value_name = "DURATION",
+        default_value = "0s"
+    )]
+    pub demo_pulse_spike_after: String,
 }
 
 /// A bad value on the command line or in the environment: one line that names the flag.
@@ -237,7 +253,26 @@ pub enum Upstream {
         token: Token,
     },
     /// The built-in simulator, started on a loopback port at `run` time.
-    Demo,
+    Demo(DemoOptions),
+}
+
+/// How the `--demo` simulator behaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoOptions {
+    /// How many times faster than real time the demo's clock runs.
+    pub speed: f64,
+    /// A routing point whose PULSE calls spike, and the simulated time after start when the
+    /// spike begins.
+    pub pulse_spike: Option<(String, Duration)>,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            speed: 1.0,
+            pulse_spike: None,
+        }
+    }
 }
 
 /// The validated configuration of one exporter process.
@@ -293,6 +328,16 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The demo options, when the upstream is the demo simulator.
+    pub fn upstream_demo(&self) -> Option<&DemoOptions> {
+        match &self.upstream {
+            Upstream::Demo(o) => Some(o),
+            Upstream::Remote { .. } => None,
+        }
+    }
+}
+
 fn bogota() -> TimeZone {
     // The zone database is compiled into the binary (jiff's tzdb-bundle-always), so this
     // lookup cannot fail; UTC is a harmless fallback should the bundle ever lose the zone.
@@ -320,8 +365,14 @@ impl Cli {
         };
 
         let upstream = if self.demo {
-            Upstream::Demo
+            Upstream::Demo(self.demo_options()?)
         } else {
+            if self.demo_pulse_spike.is_some() || self.demo_speed.trim() != "1" {
+                return Err(ConfigError::new(
+                    "--demo.speed / --demo.pulse-spike",
+                    "only apply with --demo",
+                ));
+            }
             let token = read_token(self.token_file.as_ref(), token_env)?;
             let base_url = match &self.url {
                 Some(u) => parse_url(u)?,
@@ -435,6 +486,46 @@ impl Cli {
             log_level,
             log_format,
         })
+    }
+}
+
+impl Cli {
+    fn demo_options(&self) -> Result<DemoOptions, ConfigError> {
+        let speed = self
+            .demo_speed
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite() && *f > 0.0 && *f <= 100_000.0)
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "--demo.speed",
+                    format!("{:?} is not a factor between 0 and 100000", self.demo_speed),
+                )
+            })?;
+        let after = humantime::parse_duration(self.demo_pulse_spike_after.trim()).map_err(|e| {
+            ConfigError::new(
+                "--demo.pulse-spike-after",
+                format!("{:?} is not a duration: {e}", self.demo_pulse_spike_after),
+            )
+        })?;
+        let pulse_spike = match self.demo_pulse_spike.as_deref().map(str::trim) {
+            None => None,
+            Some(rp)
+                if crate::simulator::data::ROUTING_POINTS
+                    .iter()
+                    .any(|p| p.id == rp) =>
+            {
+                Some((rp.to_owned(), after))
+            }
+            Some(rp) => {
+                return Err(ConfigError::new(
+                    "--demo.pulse-spike",
+                    format!("{rp:?} is not a demo routing point (1001, 1002, 2001)"),
+                ));
+            }
+        };
+        Ok(DemoOptions { speed, pulse_spike })
     }
 }
 
@@ -552,14 +643,47 @@ mod tests {
             Upstream::Remote { base_url, .. } => {
                 assert_eq!(base_url.as_str(), "https://wv0032.wolkvox.com/")
             }
-            Upstream::Demo => panic!("not demo"),
+            Upstream::Demo(_) => panic!("not demo"),
         }
     }
 
     #[test]
     fn demo_needs_no_server_or_token_and_polls_every_15s() {
         let cfg = cli(&["--demo"]).into_config(None).unwrap();
-        assert!(matches!(cfg.upstream, Upstream::Demo));
+        assert_eq!(cfg.upstream_demo(), Some(&DemoOptions::default()));
+        let cfg = cli(&[
+            "--demo",
+            "--demo.speed",
+            "60",
+            "--demo.pulse-spike",
+            "1001",
+            "--demo.pulse-spike-after",
+            "30m",
+        ])
+        .into_config(None)
+        .unwrap();
+        assert_eq!(
+            cfg.upstream_demo(),
+            Some(&DemoOptions {
+                speed: 60.0,
+                pulse_spike: Some(("1001".into(), Duration::from_secs(1800)))
+            })
+        );
+        assert!(
+            cli(&["--demo", "--demo.pulse-spike", "42"])
+                .into_config(None)
+                .is_err()
+        );
+        assert!(
+            cli(&["--demo", "--demo.speed", "0"])
+                .into_config(None)
+                .is_err()
+        );
+        assert!(
+            cli(&["--wolkvox.server", "1", "--demo.pulse-spike", "1001"])
+                .into_config(Some("t".into()))
+                .is_err()
+        );
         assert_eq!(cfg.poll_interval, Duration::from_secs(15));
         let cfg = cli(&["--demo", "--poll.interval", "2s"])
             .into_config(None)
@@ -652,7 +776,7 @@ mod tests {
         .unwrap();
         match cfg.upstream {
             Upstream::Remote { token, .. } => assert_eq!(token.expose(), "abc123"),
-            Upstream::Demo => panic!("not demo"),
+            Upstream::Demo(_) => panic!("not demo"),
         }
         std::fs::write(&path, "\n \n").unwrap();
         let msg = err(

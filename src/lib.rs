@@ -38,7 +38,7 @@ use crate::config::{Config, Token, Upstream};
 use crate::poller::{Poller, PollerConfig};
 use crate::simulator::{Simulator, SimulatorConfig};
 use crate::snapshot::{OperationMetrics, Snapshot, Store};
-use crate::window::{Clock, SystemClock};
+use crate::window::{Clock, ScaledClock, SystemClock};
 
 /// Why the exporter could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -64,14 +64,24 @@ impl Exporter {
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let (base_url, token, simulator) = match &config.upstream {
             Upstream::Remote { base_url, token } => (base_url.clone(), token.clone(), None),
-            Upstream::Demo => {
+            Upstream::Demo(options) => {
                 let token = demo_token();
                 let (sim, addr) = Simulator::spawn(SimulatorConfig {
                     tokens: vec![token.expose().to_owned()],
                     ..SimulatorConfig::default()
                 })
                 .await?;
-                tracing::info!(address = %addr, "demo: simulated Wolkvox API started");
+                tracing::info!(address = %addr, speed = options.speed, "demo: simulated Wolkvox API started");
+                if let Some((rp_id, after)) = &options.pulse_spike {
+                    let from = clock
+                        .now()
+                        .checked_add(*after)
+                        .unwrap_or_else(|_| clock.now())
+                        .to_zoned_datetime(config.timezone.clone())
+                        .datetime();
+                    sim.add_pulse_spike(rp_id, from, 20.0);
+                    tracing::info!(rp_id = %rp_id, from = %from, "demo: PULSE spike scheduled");
+                }
                 // A socket address always makes a valid http URL.
                 let url = reqwest::Url::parse(&format!("http://{addr}"))
                     .expect("a socket address forms a valid URL");
@@ -133,7 +143,12 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    Exporter::new(config, Arc::new(SystemClock))
+    // The demo may fast-forward its clock; everything else runs on the system clock.
+    let clock: Arc<dyn Clock> = match config.upstream_demo() {
+        Some(demo) if demo.speed != 1.0 => Arc::new(ScaledClock::new(demo.speed)),
+        _ => Arc::new(SystemClock),
+    };
+    Exporter::new(config, clock)
         .await?
         .serve(listener, shutdown)
         .await

@@ -371,3 +371,51 @@ fn demo_mode_serves_simulated_data_without_server_or_token() {
     assert!(!m.family("wolkvox_ivr_menu_calls").is_empty() || no_data >= 1.0);
     assert!(m.body.contains("every 15s"), "demo polls every 15s");
 }
+
+#[test]
+fn demo_pulse_spike_raises_the_pulse_share_of_its_routing_point_only() {
+    let mut p = Process::start(exporter().args([
+        "--demo",
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--poll.interval",
+        "50ms",
+        // A simulated day in about four seconds: enough calls whatever the hour.
+        "--demo.speed",
+        "20000",
+        "--demo.pulse-spike",
+        "1002",
+    ]));
+    let addr = p.address();
+    let share = |m: &Metrics, rp: &str| -> (f64, f64) {
+        let calls: Vec<_> = m
+            .family("wolkvox_ivr_calls_total")
+            .into_iter()
+            .filter(|s| s.labels["rp_id"] == rp)
+            .collect();
+        let total: f64 = calls.iter().map(|s| s.value).sum();
+        let pulse: f64 = calls
+            .iter()
+            .filter(|s| s.labels["cod_opc_menu"] == "PULSE")
+            .map(|s| s.value)
+            .sum();
+        (pulse, total)
+    };
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    let m = loop {
+        let m = Metrics::parse(&scrape_blocking(&addr));
+        if share(&m, "1001").1 >= 200.0 && share(&m, "1002").1 >= 200.0 {
+            break m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not enough demo calls:\n{}",
+            m.body
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (pulse, total) = share(&m, "1002");
+    assert!(pulse / total > 0.4, "spiked 1002: {pulse}/{total}");
+    let (pulse, total) = share(&m, "1001");
+    assert!(pulse / total < 0.3, "normal 1001: {pulse}/{total}");
+}

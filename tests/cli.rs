@@ -301,6 +301,7 @@ async fn the_token_appears_in_no_log_line_at_debug_and_not_in_metrics() {
             .await
             .unwrap();
         assert!(!body.contains(TOKEN));
+        promtool_check(&body);
         p.signal("-TERM");
         let (status, _) = tokio::task::spawn_blocking(move || {
             let r = p.wait_exit();

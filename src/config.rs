@@ -106,9 +106,35 @@ pub struct Cli {
     #[arg(long = "poll.keep-stale", value_name = "N", default_value = "3")]
     pub keep_stale: String,
 
+    /// Most (rp_id, cod_opc_menu) pairs exported per operation; further pairs are dropped and counted.
+    #[arg(
+        long = "report.max-series",
+        env = "WOLKVOX_REPORT_MAX_SERIES",
+        value_name = "N",
+        default_value = "10000"
+    )]
+    pub max_series: String,
+
+    /// Largest answer body read; a larger one stops reading and counts as decode_error (units: KB, MB, GB, KiB, MiB, GiB).
+    #[arg(
+        long = "wolkvox.max-body-size",
+        env = "WOLKVOX_MAX_BODY_SIZE",
+        value_name = "SIZE",
+        default_value = "300MB"
+    )]
+    pub max_body_size: String,
+
     /// Address to serve /metrics on; `:PORT` listens on every IPv4 address.
     #[arg(long = "web.listen-address", value_name = "ADDR", default_value = DEFAULT_LISTEN_ADDRESS)]
     pub listen_address: String,
+
+    /// Exporter-toolkit web configuration (TLS and basic auth), as for node_exporter.
+    #[arg(
+        long = "web.config.file",
+        env = "WOLKVOX_WEB_CONFIG_FILE",
+        value_name = "PATH"
+    )]
+    pub web_config_file: Option<PathBuf>,
 
     /// Path under which the metrics are served.
     #[arg(
@@ -249,8 +275,10 @@ pub enum Upstream {
     Remote {
         /// Base URL; the report path is appended to it.
         base_url: Url,
-        /// The token.
+        /// The token as read at start.
         token: Token,
+        /// The file it came from, read again before each call (Kubernetes rotates Secrets).
+        token_file: Option<PathBuf>,
     },
     /// The built-in simulator, started on a loopback port at `run` time.
     Demo(DemoOptions),
@@ -296,6 +324,12 @@ pub struct Config {
     pub poll_timeout: Duration,
     /// Failed polls in a row that keep the last good data.
     pub keep_stale: u32,
+    /// Most series pairs per operation.
+    pub max_series: usize,
+    /// Largest body read, in bytes.
+    pub max_body_size: usize,
+    /// The web configuration (TLS, basic auth), if any.
+    pub web_config_file: Option<PathBuf>,
     /// Where /metrics is served.
     pub listen_address: SocketAddr,
     /// Path of the metrics.
@@ -313,13 +347,20 @@ impl Config {
         Self {
             operation: server.as_str().to_owned(),
             server,
-            upstream: Upstream::Remote { base_url, token },
+            upstream: Upstream::Remote {
+                base_url,
+                token,
+                token_file: None,
+            },
             timezone: bogota(),
             window: Window::Today,
             time_unit: TimeUnit::Minutes,
             poll_interval: DEFAULT_POLL_INTERVAL,
             poll_timeout: Duration::from_secs(60),
             keep_stale: 3,
+            max_series: 10_000,
+            max_body_size: 300_000_000,
+            web_config_file: None,
             listen_address: SocketAddr::from(([0, 0, 0, 0], 9862)),
             telemetry_path: "/metrics".to_owned(),
             log_level: tracing::Level::INFO,
@@ -378,7 +419,11 @@ impl Cli {
                 Some(u) => parse_url(u)?,
                 None => parse_url(&format!("https://wv{server}.wolkvox.com"))?,
             };
-            Upstream::Remote { base_url, token }
+            Upstream::Remote {
+                base_url,
+                token,
+                token_file: self.token_file.clone(),
+            }
         };
 
         let timezone = TimeZone::get(self.timezone.trim()).map_err(|_| {
@@ -416,6 +461,33 @@ impl Cli {
                 format!("{:?} is not a whole number of polls", self.keep_stale),
             )
         })?;
+
+        let max_series = self
+            .max_series
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "--report.max-series (WOLKVOX_REPORT_MAX_SERIES)",
+                    format!("{:?} is not a whole number above 0", self.max_series),
+                )
+            })?;
+        let max_body_size = parse_size(&self.max_body_size).ok_or_else(|| {
+            ConfigError::new(
+                "--wolkvox.max-body-size (WOLKVOX_MAX_BODY_SIZE)",
+                format!(
+                    "{:?} is not a size above 0 such as 300MB or 512MiB",
+                    self.max_body_size
+                ),
+            )
+        })?;
+        if let Some(path) = &self.web_config_file {
+            crate::web::WebConfig::load(path).map_err(|e| {
+                ConfigError::new("--web.config.file (WOLKVOX_WEB_CONFIG_FILE)", e.to_string())
+            })?;
+        }
 
         let listen_address = parse_listen_address(&self.listen_address)?;
 
@@ -481,6 +553,9 @@ impl Cli {
             poll_interval,
             poll_timeout,
             keep_stale,
+            max_series,
+            max_body_size,
+            web_config_file: self.web_config_file.clone(),
             listen_address,
             telemetry_path,
             log_level,
@@ -583,6 +658,27 @@ fn parse_positive_duration(flag: &'static str, s: &str) -> Result<Duration, Conf
         return Err(ConfigError::new(flag, "must be greater than zero"));
     }
     Ok(d)
+}
+
+/// Parses a byte size: a plain number of bytes, or one with KB, MB, GB (powers of 1000) or
+/// KiB, MiB, GiB (powers of 1024).
+pub fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    let bytes = n.checked_mul(mult)?;
+    usize::try_from(bytes).ok().filter(|b| *b > 0)
 }
 
 fn parse_listen_address(s: &str) -> Result<SocketAddr, ConfigError> {
@@ -759,6 +855,17 @@ mod tests {
             assert!(msg.starts_with(flag), "{args:?}: {msg}");
             assert!(!msg.contains('\n'), "{args:?}: one line: {msg}");
         }
+    }
+
+    #[test]
+    fn sizes_parse_with_decimal_and_binary_units() {
+        assert_eq!(parse_size("300MB"), Some(300_000_000));
+        assert_eq!(parse_size("1 KiB"), Some(1024));
+        assert_eq!(parse_size("2gib"), Some(2 << 30));
+        assert_eq!(parse_size("512"), Some(512));
+        assert_eq!(parse_size("0"), None);
+        assert_eq!(parse_size("1.5MB"), None);
+        assert_eq!(parse_size("10 parsecs"), None);
     }
 
     #[test]

@@ -174,6 +174,7 @@ mod tests {
                 .collect(),
             rows: rows.len(),
             rejected: [0; 3],
+            dropped_series: 0,
         }
     }
 

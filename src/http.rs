@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::snapshot::{OPENMETRICS_CONTENT_TYPE, Store, TEXT_CONTENT_TYPE};
+use crate::web::{Auth, require_auth};
 
 #[derive(Clone)]
 struct AppState {
@@ -18,17 +19,23 @@ struct AppState {
     telemetry_path: Arc<str>,
 }
 
-/// The exporter's routes.
-pub fn router(store: Arc<Store>, telemetry_path: &str) -> Router {
+/// The exporter's routes. With `auth`, `/` and the metrics need a valid user; the probes
+/// stay open.
+pub fn router(store: Arc<Store>, telemetry_path: &str, auth: Option<Auth>) -> Router {
     let state = AppState {
         store,
         telemetry_path: Arc::from(telemetry_path),
     };
-    Router::new()
+    let mut protected = Router::new()
         .route("/", get(landing))
-        .route(telemetry_path, get(metrics))
+        .route(telemetry_path, get(metrics));
+    if let Some(auth) = auth {
+        protected = protected.route_layer(axum::middleware::from_fn_with_state(auth, require_auth));
+    }
+    Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
+        .merge(protected)
         .with_state(state)
 }
 

@@ -14,6 +14,7 @@
 //! - [`poller`]: the one loop per token: fetch, classify, publish, wait.
 //! - [`snapshot`]: the immutable, pre-encoded exposition, swapped in whole.
 //! - [`http`]: the routes that serve it.
+//! - [`web`]: TLS and basic auth from `--web.config.file`.
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
 //! - [`logging`]: logfmt and JSON log lines.
 
@@ -25,6 +26,7 @@ pub mod poller;
 pub mod report;
 pub mod simulator;
 pub mod snapshot;
+pub mod web;
 pub mod window;
 pub mod wolkvox;
 
@@ -49,6 +51,12 @@ pub enum Error {
     /// A socket failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The web configuration file is not usable.
+    #[error("--web.config.file: {0}")]
+    WebConfig(#[from] web::WebConfigError),
+    /// The TLS certificate or key is not usable.
+    #[error("--web.config.file: {0}")]
+    Tls(String),
 }
 
 /// An exporter that is set up and ready to serve: its poller has not started yet.
@@ -56,6 +64,7 @@ pub struct Exporter {
     store: Arc<Store>,
     poller: Poller,
     telemetry_path: String,
+    web: web::WebConfig,
     _simulator: Option<Simulator>,
 }
 
@@ -63,7 +72,9 @@ impl Exporter {
     /// Sets up the client (and, for `--demo`, starts the simulator on a loopback port).
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let (base_url, token, simulator) = match &config.upstream {
-            Upstream::Remote { base_url, token } => (base_url.clone(), token.clone(), None),
+            Upstream::Remote {
+                base_url, token, ..
+            } => (base_url.clone(), token.clone(), None),
             Upstream::Demo(options) => {
                 let token = demo_token();
                 let (sim, addr) = Simulator::spawn(SimulatorConfig {
@@ -88,7 +99,17 @@ impl Exporter {
                 (url, token, Some(sim))
             }
         };
-        let client = wolkvox::Client::new(&base_url, &config.server, &token, config.poll_timeout)?;
+        let token_file = match &config.upstream {
+            Upstream::Remote { token_file, .. } => token_file.clone(),
+            Upstream::Demo(_) => None,
+        };
+        let client = wolkvox::Client::new(&base_url, &config.server, &token, config.poll_timeout)?
+            .with_max_body(config.max_body_size)
+            .with_token_file(token_file);
+        let web = match &config.web_config_file {
+            Some(path) => web::WebConfig::load(path)?,
+            None => web::WebConfig::default(),
+        };
         let poller_config = PollerConfig {
             operation: config.operation.clone(),
             timezone: config.timezone.clone(),
@@ -96,6 +117,7 @@ impl Exporter {
             time_unit: config.time_unit,
             interval: config.poll_interval,
             keep_stale: config.keep_stale,
+            max_series: config.max_series,
         };
         // Before the first poll /metrics already shows the self-metrics (up 0, counters 0).
         let initial = OperationMetrics::new(config.operation.clone(), config.poll_interval);
@@ -105,6 +127,7 @@ impl Exporter {
             store,
             poller,
             telemetry_path: config.telemetry_path,
+            web,
             _simulator: simulator,
         })
     }
@@ -122,18 +145,40 @@ impl Exporter {
     ) -> Result<(), Error> {
         let cancel = CancellationToken::new();
         let poll_task = tokio::spawn(self.poller.run(cancel.clone()));
-        let app = http::router(self.store, &self.telemetry_path);
+        let auth = (!self.web.users.is_empty()).then(|| web::Auth::new(self.web.users.clone()));
+        let app = http::router(self.store, &self.telemetry_path, auth);
         let stop = cancel.clone();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                stop.cancel();
-            })
-            .await;
+        let stopped = async move {
+            shutdown.await;
+            stop.cancel();
+        };
+        let served = match &self.web.tls {
+            None => axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+                .map_err(Error::from),
+            Some(tls) => {
+                let config = tls.server_config().map_err(Error::Tls)?;
+                let handle = axum_server::Handle::new();
+                let on_stop = handle.clone();
+                tokio::spawn(async move {
+                    stopped.await;
+                    on_stop.graceful_shutdown(Some(std::time::Duration::from_millis(500)));
+                });
+                axum_server::from_tcp_rustls(
+                    listener.into_std()?,
+                    axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)),
+                )?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+                .map_err(Error::from)
+            }
+        };
         cancel.cancel();
         // The poller returns as soon as it sees the cancellation, even mid-request.
         let _ = poll_task.await;
-        served.map_err(Error::from)
+        served
     }
 }
 

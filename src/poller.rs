@@ -40,6 +40,8 @@ pub struct PollerConfig {
     pub interval: Duration,
     /// Failed polls in a row that keep the last good data.
     pub keep_stale: u32,
+    /// Most series pairs exported.
+    pub max_series: usize,
 }
 
 /// The wait before the next call, derived from the result of the last one.
@@ -273,17 +275,21 @@ impl Poller {
 
     /// One API call, classified; `None` when cancelled.
     async fn call(
-        &self,
+        &mut self,
         window: &ReportWindow,
         cancel: &CancellationToken,
     ) -> Option<(Classified, Duration)> {
+        self.client.refresh_token();
         let started = Instant::now();
         let answer = tokio::select! {
             answer = self.client.fetch(window) => answer,
             // Dropping the request future closes the connection: nothing is left behind.
             () = cancel.cancelled() => return None,
         };
-        Some((classify(answer, self.config.time_unit), started.elapsed()))
+        Some((
+            classify(answer, self.config.time_unit, self.config.max_series),
+            started.elapsed(),
+        ))
     }
 
     /// Counts a call in `wolkvox_polls_total` and logs it.
@@ -297,7 +303,16 @@ impl Poller {
 
     /// A report arrived: it replaces the data series whole.
     fn succeed(&mut self, report: Report, window: ReportWindow) {
+        if report.dropped_series > 0 {
+            tracing::warn!(
+                operation = %self.config.operation,
+                dropped = report.dropped_series,
+                max_series = self.config.max_series,
+                "the report has more (rp_id, cod_opc_menu) pairs than --report.max-series; the rest are dropped"
+            );
+        }
         let m = &mut self.metrics;
+        m.series_dropped += report.dropped_series as u64;
         for (total, new) in m.rejected.iter_mut().zip(report.rejected) {
             *total += new;
         }

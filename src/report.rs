@@ -4,7 +4,7 @@
 //! ../shared/wolkvox-api.md: plain integers, decimals, comma-grouped numbers ("9,336.00"),
 //! H:MM:SS and MM:SS, with surrounding spaces.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::TimeUnit;
 use crate::wolkvox::types::{RawItem, RawRow, Scalar};
@@ -68,11 +68,15 @@ pub struct Report {
     pub rows: usize,
     /// Rows skipped, by [`RejectReason::index`].
     pub rejected: [u64; 3],
+    /// Distinct pairs beyond the series limit, dropped.
+    pub dropped_series: usize,
 }
 
 impl Report {
-    /// Parses and aggregates the elements of `data`.
-    pub fn build(items: &[RawItem<'_>], unit: TimeUnit) -> Report {
+    /// Parses and aggregates the elements of `data`, keeping at most `max_series` distinct
+    /// pairs (the first ones to appear): a runaway IVR must not overload Prometheus.
+    pub fn build(items: &[RawItem<'_>], unit: TimeUnit, max_series: usize) -> Report {
+        let mut dropped: HashSet<(&str, &str)> = HashSet::new();
         let mut rejected = [0u64; 3];
         let mut index: HashMap<(&str, &str), usize> = HashMap::with_capacity(items.len());
         let mut series: Vec<Series> = Vec::with_capacity(items.len());
@@ -91,6 +95,9 @@ impl Report {
                         Some(&i) => {
                             series[i].calls += calls;
                             series[i].time_seconds += time_seconds;
+                        }
+                        None if series.len() >= max_series => {
+                            dropped.insert(key);
                         }
                         None => {
                             index.insert(key, series.len());
@@ -114,6 +121,7 @@ impl Report {
             series,
             rows: items.len(),
             rejected,
+            dropped_series: dropped.len(),
         }
     }
 }
@@ -330,7 +338,7 @@ mod tests {
             row(s("3"), s("AGENTE"), s("1,000"), s("0")),
             RawItem::NotAnObject,
         ];
-        let r = Report::build(&items, TimeUnit::Minutes);
+        let r = Report::build(&items, TimeUnit::Minutes, 100);
         assert_eq!(r.rows, 7);
         assert_eq!(r.rejected, [1, 1, 1]);
         let got: Vec<_> = r
@@ -353,5 +361,25 @@ mod tests {
                 ("unknown", "unknown", 4.0, 30.0),
             ]
         );
+        assert_eq!(r.dropped_series, 0);
+    }
+
+    #[test]
+    fn pairs_beyond_the_limit_are_dropped_and_counted_but_known_pairs_still_add_up() {
+        let items = vec![
+            row(s("1"), s("a"), s("1"), s("0")),
+            row(s("1"), s("b"), s("1"), s("0")),
+            row(s("1"), s("c"), s("1"), s("0")),
+            row(s("1"), s("c"), s("1"), s("0")),
+            row(s("1"), s("a"), s("5"), s("0")),
+        ];
+        let r = Report::build(&items, TimeUnit::Minutes, 2);
+        assert_eq!(r.dropped_series, 1);
+        let got: Vec<_> = r
+            .series
+            .iter()
+            .map(|s| (s.cod_opc_menu.as_str(), s.calls))
+            .collect();
+        assert_eq!(got, vec![("a", 6.0), ("b", 1.0)]);
     }
 }

@@ -54,6 +54,8 @@ pub struct OperationMetrics {
     pub polls: [u64; 11],
     /// Rejected rows by [`RejectReason::index`].
     pub rejected: [u64; 3],
+    /// Series pairs dropped over the limit, summed over polls.
+    pub series_dropped: u64,
     /// End of the last successful poll.
     pub last_success: Option<Timestamp>,
     /// Duration of the last poll.
@@ -76,6 +78,7 @@ impl OperationMetrics {
             up: false,
             polls: [0; 11],
             rejected: [0; 3],
+            series_dropped: 0,
             last_success: None,
             poll_duration: None,
             next_poll: None,
@@ -371,6 +374,20 @@ impl Collector for Exposition {
                     .encode(rejected.encode_family(&labels)?)?;
             }
         }
+
+        let mut dropped = encoder.encode_descriptor(
+            "wolkvox_series_dropped",
+            &help(
+                "Series pairs dropped because a report held more than --report.max-series.",
+                self.interval(),
+            ),
+            None,
+            MetricType::Counter,
+        )?;
+        for op in self.0.iter() {
+            let labels = [("operation", op.operation.as_str())];
+            ConstCounter::new(op.series_dropped).encode(dropped.encode_family(&labels)?)?;
+        }
         Ok(())
     }
 }
@@ -423,6 +440,7 @@ mod tests {
                 rows: series.len(),
                 series,
                 rejected: [0; 3],
+                dropped_series: 0,
             },
             window: crate::window::Window::Today.resolve(now, &tz),
         }));

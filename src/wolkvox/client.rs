@@ -1,6 +1,7 @@
 //! The HTTP client of the report API: one GET with the token in a header, an explicit timeout
 //! that covers the body, and a cap on the body size.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -16,6 +17,15 @@ pub const REPORT_API: &str = "diagram_1_3";
 pub const REPORTS_PATH: &str = "api/v2/reports_manager.php";
 /// Largest body read before giving up: the documented result limit is 256 MB.
 pub const DEFAULT_MAX_BODY: usize = 256 * 1024 * 1024 + 1024 * 1024;
+
+/// The token header, marked sensitive so that no Debug print shows it.
+fn token_header(token: &Token) -> HeaderValue {
+    // Token::new admits only visible ASCII, which is always a valid header value.
+    let mut value = HeaderValue::from_str(token.expose())
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    value.set_sensitive(true);
+    value
+}
 
 /// Installs rustls' ring provider for the process. reqwest is built without a bundled crypto
 /// provider (its default, aws-lc, needs a C and cmake build); every reqwest client in the
@@ -48,6 +58,8 @@ pub struct Client {
     headers: HeaderMap,
     timeout: Duration,
     max_body: usize,
+    token: Token,
+    token_file: Option<PathBuf>,
 }
 
 impl Client {
@@ -75,11 +87,10 @@ impl Client {
         let endpoint = endpoint.join(REPORTS_PATH).unwrap_or(endpoint);
 
         let mut headers = HeaderMap::new();
-        // Token::new admits only visible ASCII, which is always a valid header value.
-        let mut value = HeaderValue::from_str(token.expose())
-            .unwrap_or_else(|_| HeaderValue::from_static("invalid"));
-        value.set_sensitive(true);
-        headers.insert(HeaderName::from_static("wolkvox-token"), value);
+        headers.insert(
+            HeaderName::from_static("wolkvox-token"),
+            token_header(token),
+        );
         if let Ok(v) = HeaderValue::from_str(server.as_str()) {
             // The official sample sends it; some proxies drop headers with underscores, which
             // is why the token travels in the dashed header.
@@ -91,7 +102,43 @@ impl Client {
             headers,
             timeout,
             max_body: DEFAULT_MAX_BODY,
+            token: token.clone(),
+            token_file: None,
         })
+    }
+
+    /// Reads the token from `path` again before each call, so that a rotated Secret takes
+    /// effect without a restart.
+    pub fn with_token_file(mut self, path: Option<PathBuf>) -> Self {
+        self.token_file = path;
+        self
+    }
+
+    /// Re-reads the token file, if there is one. A file that became unreadable or empty keeps
+    /// the previous token, with an error in the log (never the token itself).
+    pub fn refresh_token(&mut self) {
+        let Some(path) = &self.token_file else { return };
+        // A few bytes from a local file, once per poll: blocking the task briefly is cheaper
+        // than a round trip through tokio's blocking pool.
+        let read = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| Token::new(&text).map_err(str::to_owned));
+        match read {
+            Ok(token) if token != self.token => {
+                self.headers.insert(
+                    HeaderName::from_static("wolkvox-token"),
+                    token_header(&token),
+                );
+                self.token = token;
+                tracing::info!(file = %path.display(), "token file changed: using the new token");
+            }
+            Ok(_) => {}
+            Err(why) => tracing::error!(
+                file = %path.display(),
+                error = %why,
+                "cannot read the token file; keeping the previous token"
+            ),
+        }
     }
 
     /// Caps the body size (for tests and for memory-constrained deployments).

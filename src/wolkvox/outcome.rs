@@ -108,7 +108,11 @@ impl Classified {
 }
 
 /// Classifies the outcome of one call. `Ok` carries the HTTP status and the whole body.
-pub fn classify(answer: Result<(u16, Bytes), TransportError>, unit: TimeUnit) -> Classified {
+pub fn classify(
+    answer: Result<(u16, Bytes), TransportError>,
+    unit: TimeUnit,
+    max_series: usize,
+) -> Classified {
     let (status, body) = match answer {
         Ok(answer) => answer,
         Err(TransportError::Timeout(d)) => {
@@ -145,7 +149,7 @@ pub fn classify(answer: Result<(u16, Bytes), TransportError>, unit: TimeUnit) ->
                 Some(code) if code != 200 => by_status(code, &body),
                 _ => match envelope.data {
                     Some(data) => {
-                        let report = Report::build(&data.0, unit);
+                        let report = Report::build(&data.0, unit, max_series);
                         Classified {
                             result: PollResult::Success,
                             detail: format!("{} rows", report.rows),
@@ -237,6 +241,7 @@ mod tests {
         classify(
             Ok((status, Bytes::from(body.to_owned()))),
             TimeUnit::Minutes,
+            10_000,
         )
         .result
     }
@@ -300,7 +305,11 @@ mod tests {
 
     #[test]
     fn no_data_is_an_empty_report_and_up() {
-        let c = classify(Ok((404, Bytes::from_static(b"{}"))), TimeUnit::Minutes);
+        let c = classify(
+            Ok((404, Bytes::from_static(b"{}"))),
+            TimeUnit::Minutes,
+            10_000,
+        );
         assert_eq!(c.report, Some(Report::default()));
         assert!(c.result.is_up());
     }
@@ -310,14 +319,20 @@ mod tests {
         let c = classify(
             Err(TransportError::Timeout(std::time::Duration::from_secs(2))),
             TimeUnit::Minutes,
+            10_000,
         );
         assert_eq!(c.result, PollResult::Timeout);
         let c = classify(
             Err(TransportError::Network("connection refused".into())),
             TimeUnit::Minutes,
+            10_000,
         );
         assert_eq!(c.result, PollResult::NetworkError);
-        let c = classify(Err(TransportError::BodyTooLarge(10)), TimeUnit::Minutes);
+        let c = classify(
+            Err(TransportError::BodyTooLarge(10)),
+            TimeUnit::Minutes,
+            10_000,
+        );
         assert_eq!(c.result, PollResult::DecodeError);
     }
 
@@ -326,11 +341,13 @@ mod tests {
         let c = classify(
             Ok((403, Bytes::from(err(403, "TOKEN LIMIT EXCEEDED")))),
             TimeUnit::Minutes,
+            10_000,
         );
         assert_eq!(c.detail, "HTTP 403: TOKEN LIMIT EXCEEDED");
         let c = classify(
             Ok((502, Bytes::from_static(b"<h1>Bad\nGateway</h1>"))),
             TimeUnit::Minutes,
+            10_000,
         );
         assert_eq!(c.detail, "HTTP 502: <h1>Bad Gateway</h1>");
     }

@@ -1,0 +1,257 @@
+//! `--web.config.file`: TLS and basic auth for /metrics, in the format of the Prometheus
+//! exporter-toolkit, so that operators reuse what they know from node_exporter.
+//!
+//! Supported keys: `tls_server_config.cert_file`, `.key_file`, `.min_version` (TLS12, TLS13) and
+//! `basic_auth_users` (user -> bcrypt hash). Any other key is refused at start rather than
+//! silently ignored. Relative paths are relative to the file's folder. /healthz and /readyz stay
+//! open for probes (kubelets and load balancers rarely carry credentials); `/` and the metrics
+//! path need the password when users are configured.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::Deserialize;
+
+/// Why the web configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WebConfigError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The YAML is malformed or has unknown keys.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebConfig {
+    #[serde(default)]
+    tls_server_config: Option<RawTls>,
+    #[serde(default)]
+    basic_auth_users: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert_file: String,
+    key_file: String,
+    #[serde(default)]
+    min_version: Option<String>,
+}
+
+/// The certificate and key to serve TLS with.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// PEM certificate chain.
+    pub cert_file: PathBuf,
+    /// PEM private key.
+    pub key_file: PathBuf,
+    /// Refuse TLS 1.2.
+    pub tls13_only: bool,
+}
+
+/// A validated web configuration.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// TLS, when configured.
+    pub tls: Option<TlsFiles>,
+    /// Users and their bcrypt hashes; empty means no authentication.
+    pub users: BTreeMap<String, String>,
+}
+
+impl WebConfig {
+    /// Reads and checks the file: YAML, known keys only, bcrypt hashes, readable certificate
+    /// and key.
+    pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
+        let shown = path.display().to_string();
+        let invalid = |message: String| WebConfigError::Invalid {
+            path: shown.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| WebConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let raw: RawWebConfig = if text.trim().is_empty() {
+            RawWebConfig {
+                tls_server_config: None,
+                basic_auth_users: None,
+            }
+        } else {
+            serde_saphyr::from_str(&text).map_err(|e| {
+                // The parser's message spans lines (it quotes the file); keep one.
+                invalid(
+                    e.to_string()
+                        .lines()
+                        .next()
+                        .unwrap_or("invalid YAML")
+                        .to_owned(),
+                )
+            })?
+        };
+        let base = path.parent().unwrap_or(Path::new("."));
+        let tls = match raw.tls_server_config {
+            None => None,
+            Some(t) => {
+                let tls13_only = match t.min_version.as_deref() {
+                    None | Some("TLS12") => false,
+                    Some("TLS13") => true,
+                    Some(other) => {
+                        return Err(invalid(format!(
+                            "tls_server_config.min_version {other:?} is not TLS12 or TLS13"
+                        )));
+                    }
+                };
+                let files = TlsFiles {
+                    cert_file: base.join(t.cert_file),
+                    key_file: base.join(t.key_file),
+                    tls13_only,
+                };
+                files.server_config().map_err(invalid)?;
+                Some(files)
+            }
+        };
+        let users = raw.basic_auth_users.unwrap_or_default();
+        for (user, hash) in &users {
+            if user.contains(':') {
+                return Err(invalid(format!(
+                    "user {user:?}: a user name cannot hold ':'"
+                )));
+            }
+            if !hash.starts_with("$2") || hash.parse::<bcrypt::HashParts>().is_err() {
+                return Err(invalid(format!(
+                    "basic_auth_users.{user}: not a bcrypt hash (make one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`)"
+                )));
+            }
+        }
+        Ok(WebConfig { tls, users })
+    }
+}
+
+impl TlsFiles {
+    /// A rustls server configuration from the files.
+    pub fn server_config(&self) -> Result<rustls::ServerConfig, String> {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&self.cert_file)
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("cert_file {}: {e}", self.cert_file.display()))?;
+        if certs.is_empty() {
+            return Err(format!(
+                "cert_file {}: no certificate",
+                self.cert_file.display()
+            ));
+        }
+        let key = PrivateKeyDer::from_pem_file(&self.key_file)
+            .map_err(|e| format!("key_file {}: {e}", self.key_file.display()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let versions: &[&rustls::SupportedProtocolVersion] = if self.tls13_only {
+            &[&rustls::version::TLS13]
+        } else {
+            &[&rustls::version::TLS12, &rustls::version::TLS13]
+        };
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| format!("certificate and key do not match: {e}"))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(config)
+    }
+}
+
+/// Checks basic auth against bcrypt hashes. bcrypt is slow on purpose, so a verified
+/// (user, password) pair is remembered, as the exporter-toolkit does; the memory is bounded.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    users: Arc<BTreeMap<String, String>>,
+    verified: Arc<Mutex<HashSet<(String, String)>>>,
+}
+
+const VERIFIED_CACHE: usize = 64;
+
+impl Auth {
+    /// An authenticator for `users`.
+    pub fn new(users: BTreeMap<String, String>) -> Self {
+        Self {
+            users: Arc::new(users),
+            verified: Arc::new(Mutex::new(HashSet::new())),
+        }
+    }
+
+    async fn allows(&self, header: Option<&HeaderValue>) -> bool {
+        let Some((user, password)) = header
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Basic "))
+            .and_then(|b| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
+            })
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())))
+        else {
+            return false;
+        };
+        let Some(hash) = self.users.get(&user).cloned() else {
+            return false;
+        };
+        let key = (user, password);
+        if self.lock().contains(&key) {
+            return true;
+        }
+        let password = key.1.clone();
+        let ok =
+            tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
+                .await
+                .unwrap_or(false);
+        if ok {
+            let mut cache = self.lock();
+            if cache.len() >= VERIFIED_CACHE {
+                cache.clear();
+            }
+            cache.insert(key);
+        }
+        ok
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
+        self.verified.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Middleware: 401 with a Basic challenge unless the request carries a valid user.
+pub async fn require_auth(State(auth): State<Auth>, request: Request, next: Next) -> Response {
+    if auth
+        .allows(request.headers().get(header::AUTHORIZATION))
+        .await
+    {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Basic realm=\"wolkvox-exporter\"")],
+            "unauthorized\n",
+        )
+            .into_response()
+    }
+}

@@ -318,3 +318,58 @@ pub fn report_body(rows: &[(&str, &str, &str, &str)]) -> String {
         .collect();
     serde_json::json!({"code": 200, "error": null, "msg": "ok", "data": data}).to_string()
 }
+
+/// A raw TCP server on 127.0.0.1:0 for faults that a well-behaved HTTP server cannot produce:
+/// `handler` gets each connection (numbered from 0) after the request head has been read.
+pub async fn spawn_raw<F, Fut>(handler: F) -> Url
+where
+    F: Fn(usize, tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    use tokio::io::AsyncReadExt as _;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handler = Arc::new(handler);
+    tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let handler = handler.clone();
+            let i = n;
+            n += 1;
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => head.extend_from_slice(&buf[..k]),
+                    }
+                }
+                handler(i, stream).await;
+            });
+        }
+    });
+    Url::parse(&format!("http://{addr}")).unwrap()
+}
+
+/// Writes a complete HTTP/1.1 answer and closes the connection.
+pub async fn write_answer(stream: &mut tokio::net::TcpStream, status: u16, body: &str) {
+    use tokio::io::AsyncWriteExt as _;
+    let head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(body.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// A self-signed certificate for `127.0.0.1` and `localhost`: (certificate PEM, key PEM).
+pub fn self_signed() -> (String, String) {
+    let key =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
+    (key.cert.pem(), key.signing_key.serialize_pem())
+}

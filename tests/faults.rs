@@ -1,0 +1,327 @@
+//! The fault matrix: whatever Wolkvox or the network does, the exporter stays up, /metrics
+//! answers within a second with a valid exposition, the right `result` is counted with the
+//! right wait, and the next good answer recovers.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use tokio::io::AsyncWriteExt as _;
+use tokio::sync::Notify;
+use wolkvox_exporter::config::Config;
+
+const ZONE: &str = "America/Bogota";
+/// The first backoff step is 1/32..1/16 of this: 0.5 s to 1 s.
+const INTERVAL: Duration = Duration::from_secs(16);
+
+/// A scrape that must answer within a second.
+async fn quick_scrape(exporter: &TestExporter) -> Metrics {
+    tokio::time::timeout(Duration::from_secs(1), exporter.scrape())
+        .await
+        .expect("/metrics answers within a second")
+}
+
+/// Runs `cfg` until its first poll, checks that poll's result and backoff wait, then waits for
+/// the recovery poll.
+async fn fault_then_recovery(cfg: Config, result: &str) -> Metrics {
+    let now = local(ZONE, "2026-11-25T14:00:00");
+    let (exporter, _clock) = spawn_exporter_at(cfg, now).await;
+    exporter.wait_for_polls(1).await;
+    let m = quick_scrape(&exporter).await;
+    assert_eq!(
+        m.value("wolkvox_polls_total", &[("result", result)]),
+        1.0,
+        "{result}"
+    );
+    assert_eq!(m.value("wolkvox_up", &[]), 0.0, "{result}");
+    let wait = m.value("wolkvox_next_poll_timestamp_seconds", &[]) - now.as_second() as f64;
+    assert!(
+        (0.5 - 1e-3..=1.0 + 1e-3).contains(&wait),
+        "{result}: waits {wait}"
+    );
+    exporter.wait_for_polls(2).await;
+    let m = quick_scrape(&exporter).await;
+    assert_eq!(
+        m.value("wolkvox_polls_total", &[("result", "success")]),
+        1.0,
+        "{result}: recovered"
+    );
+    assert_eq!(m.value("wolkvox_up", &[]), 1.0);
+    exporter.stop().await;
+    m
+}
+
+fn cfg_for(url: &reqwest::Url) -> Config {
+    let mut cfg = config(url);
+    cfg.poll_interval = INTERVAL;
+    cfg
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_decode_errors_and_the_next_good_answer_recovers() {
+    let bodies = [
+        r#"{"code":200,"data":[{"rp_id":"1","calls":"2""#.to_owned(),
+        "<!DOCTYPE html><html><body>Error 500</body></html>".to_owned(),
+        r#"{"code":200,"msg":"ok","data":null}"#.to_owned(),
+        r#"{"code":200,"msg":"ok"}"#.to_owned(),
+        r#"{"code":200,"msg":"ok","data":42}"#.to_owned(),
+        "".to_owned(),
+    ];
+    for body in bodies {
+        let (sim, url) = spawn_simulator().await;
+        sim.push_answer(200, body.clone());
+        let m = fault_then_recovery(cfg_for(&url), "decode_error").await;
+        assert!(!m.family("wolkvox_ivr_menu_calls").is_empty(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn values_of_the_wrong_json_type_reject_their_rows_only() {
+    let (sim, url) = spawn_simulator().await;
+    sim.set_fixed_answer(Some((
+        200,
+        r#"{"code":200,"data":[
+            {"rp_id":"1","cod_opc_menu":"1","calls":true,"time":"1"},
+            {"rp_id":"1","cod_opc_menu":"2","calls":"1","time":{"m":1}},
+            {"rp_id":["x"],"cod_opc_menu":null,"calls":3,"time":1.5},
+            "not a row",
+            {"rp_id":"1","cod_opc_menu":"3","calls":"4","time":"2"}
+        ]}"#
+        .into(),
+    )));
+    let (exporter, _clock) =
+        spawn_exporter_at(config(&url), local(ZONE, "2026-11-25T14:00:00")).await;
+    exporter.wait_for_polls(1).await;
+    let m = quick_scrape(&exporter).await;
+    assert_eq!(
+        m.value("wolkvox_polls_total", &[("result", "success")]),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "wolkvox_rows_rejected_total",
+            &[("reason", "invalid_calls")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value("wolkvox_rows_rejected_total", &[("reason", "invalid_time")]),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "wolkvox_rows_rejected_total",
+            &[("reason", "not_an_object")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "wolkvox_ivr_menu_calls",
+            &[("rp_id", "unknown"), ("cod_opc_menu", "unknown")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        m.value("wolkvox_ivr_menu_time_seconds", &[("rp_id", "unknown")]),
+        90.0
+    );
+    assert_eq!(
+        m.value(
+            "wolkvox_ivr_menu_calls",
+            &[("rp_id", "1"), ("cod_opc_menu", "3")]
+        ),
+        4.0
+    );
+    exporter.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_past_the_timeout_is_a_timeout_and_metrics_stay_quick() {
+    let trickling = Arc::new(Notify::new());
+    let t = trickling.clone();
+    let url = spawn_raw(move |i, mut stream| {
+        let t = t.clone();
+        async move {
+            if i > 0 {
+                write_answer(&mut stream, 200, &report_body(&[("1", "1", "1", "1")])).await;
+                return;
+            }
+            let head =
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{";
+            let _ = stream.write_all(head.as_bytes()).await;
+            t.notify_one();
+            for _ in 0..60 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if stream.write_all(b" ").await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    let mut cfg = cfg_for(&url);
+    cfg.poll_timeout = Duration::from_millis(1500);
+    let now = local(ZONE, "2026-11-25T14:00:00");
+    let (exporter, _clock) = spawn_exporter_at(cfg, now).await;
+    tokio::time::timeout(EVENT_TIMEOUT, trickling.notified())
+        .await
+        .unwrap();
+    // During the fault: /metrics answers at once and is valid.
+    let m = quick_scrape(&exporter).await;
+    assert_eq!(m.value("wolkvox_up", &[]), 0.0);
+    exporter.wait_for_polls(1).await;
+    let m = quick_scrape(&exporter).await;
+    assert_eq!(
+        m.value("wolkvox_polls_total", &[("result", "timeout")]),
+        1.0
+    );
+    let took = m.value("wolkvox_poll_duration_seconds", &[]);
+    assert!(took < 3.0, "the timeout covers the body: took {took}s");
+    exporter.wait_for_polls(2).await;
+    assert_eq!(quick_scrape(&exporter).await.value("wolkvox_up", &[]), 1.0);
+    exporter.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_reset_in_the_middle_of_the_body_is_a_network_error() {
+    let url = spawn_raw(|i, mut stream| async move {
+        if i > 0 {
+            write_answer(&mut stream, 200, &report_body(&[("1", "1", "1", "1")])).await;
+            return;
+        }
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"code\":200,\"data\":[";
+        let _ = stream.write_all(head.as_bytes()).await;
+        let _ = stream.flush().await;
+        // Linger 0: closing sends a TCP reset instead of a clean end.
+        stream.set_zero_linger().unwrap();
+        drop(stream);
+    })
+    .await;
+    fault_then_recovery(cfg_for(&url), "network_error").await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_cap_stops_reading_and_is_a_decode_error() {
+    // With a Content-Length...
+    let (sim, url) = spawn_simulator().await;
+    let rows: Vec<(String, String)> = (0..2000)
+        .map(|i| (format!("rp{i}"), "1".to_owned()))
+        .collect();
+    let rows: Vec<(&str, &str, &str, &str)> = rows
+        .iter()
+        .map(|(rp, opt)| (rp.as_str(), opt.as_str(), "1", "1"))
+        .collect();
+    sim.push_answer(200, report_body(&rows));
+    let mut cfg = cfg_for(&url);
+    cfg.max_body_size = 16 * 1024;
+    fault_then_recovery(cfg, "decode_error").await;
+
+    // ...and without one: an endless chunked body is cut at the cap, not read to the end.
+    let url = spawn_raw(|i, mut stream| async move {
+        if i > 0 {
+            write_answer(&mut stream, 200, &report_body(&[("1", "1", "1", "1")])).await;
+            return;
+        }
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        if stream.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let chunk = format!("{:x}\r\n{}\r\n", 4096, " ".repeat(4096));
+        // Bounded: 64 MiB at most, far beyond the 16 KiB cap.
+        for _ in 0..16_384 {
+            if stream.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let mut cfg = cfg_for(&url);
+    cfg.max_body_size = 16 * 1024;
+    fault_then_recovery(cfg, "decode_error").await;
+}
+
+#[tokio::test]
+async fn a_report_of_60000_rows_is_read_whole_or_capped_by_max_series() {
+    let rows: Vec<(String, String)> = (0..60_000)
+        .map(|i| (format!("{}", 1000 + i / 20), format!("OPT_{}", i % 20)))
+        .collect();
+    let rows: Vec<(&str, &str, &str, &str)> = rows
+        .iter()
+        .map(|(rp, opt)| (rp.as_str(), opt.as_str(), "1,234", "00:01:41"))
+        .collect();
+    let body = report_body(&rows);
+    assert!(body.len() > 4_000_000);
+
+    let (sim, url) = spawn_simulator().await;
+    sim.set_fixed_answer(Some((200, body.clone())));
+    let mut cfg = config(&url);
+    cfg.max_series = 60_000;
+    let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T14:00:00")).await;
+    exporter.wait_for_polls(1).await;
+    let m = quick_scrape(&exporter).await;
+    assert_eq!(m.value("wolkvox_report_rows", &[]), 60_000.0);
+    assert_eq!(m.family("wolkvox_ivr_menu_calls").len(), 60_000);
+    assert_eq!(m.value("wolkvox_series_dropped_total", &[]), 0.0);
+    assert_eq!(
+        m.value(
+            "wolkvox_ivr_menu_calls",
+            &[("rp_id", "3999"), ("cod_opc_menu", "OPT_19")]
+        ),
+        1234.0
+    );
+    exporter.stop().await;
+
+    // The default limit keeps the first 10,000 pairs and counts the rest.
+    let (sim, url) = spawn_simulator().await;
+    sim.set_fixed_answer(Some((200, body)));
+    let (exporter, _clock) =
+        spawn_exporter_at(config(&url), local(ZONE, "2026-11-25T14:00:00")).await;
+    exporter.wait_for_polls(1).await;
+    let m = quick_scrape(&exporter).await;
+    assert_eq!(m.family("wolkvox_ivr_menu_calls").len(), 10_000);
+    assert_eq!(m.value("wolkvox_series_dropped_total", &[]), 50_000.0);
+    assert_eq!(m.value("wolkvox_up", &[]), 1.0);
+    exporter.stop().await;
+}
+
+#[tokio::test]
+async fn a_self_signed_certificate_upstream_is_a_network_error() {
+    let (cert, key) = self_signed();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.pem"), &cert).unwrap();
+    std::fs::write(dir.path().join("k.pem"), &key).unwrap();
+    let tls = wolkvox_exporter::web::TlsFiles {
+        cert_file: dir.path().join("c.pem"),
+        key_file: dir.path().join("k.pem"),
+        tls13_only: false,
+    };
+    let server_config = tls.server_config().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sim = wolkvox_exporter::simulator::Simulator::new(Default::default());
+    let server = axum_server::from_tcp_rustls(
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(server_config)),
+    )
+    .unwrap();
+    tokio::spawn(server.serve(sim.router().into_make_service()));
+    let url = reqwest::Url::parse(&format!("https://127.0.0.1:{}", addr.port())).unwrap();
+    let now = local(ZONE, "2026-11-25T14:00:00");
+    let (exporter, _clock) = spawn_exporter_at(cfg_for(&url), now).await;
+    exporter.wait_for_polls(1).await;
+    let m = quick_scrape(&exporter).await;
+    assert_eq!(
+        m.value("wolkvox_polls_total", &[("result", "network_error")]),
+        1.0
+    );
+    assert_eq!(
+        sim.stats().requests,
+        0,
+        "no request got through an untrusted certificate"
+    );
+    exporter.stop().await;
+}

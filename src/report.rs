@@ -92,6 +92,13 @@ impl Report {
                 Ok((calls, time_seconds)) => {
                     let key = (label(&row.rp_id), label(&row.cod_opc_menu));
                     match index.get(&key) {
+                        // Two huge values can add up to infinity: keep the sum, skip the row.
+                        Some(&i) if !(series[i].calls + calls).is_finite() => {
+                            rejected[RejectReason::InvalidCalls.index()] += 1;
+                        }
+                        Some(&i) if !(series[i].time_seconds + time_seconds).is_finite() => {
+                            rejected[RejectReason::InvalidTime.index()] += 1;
+                        }
                         Some(&i) => {
                             series[i].calls += calls;
                             series[i].time_seconds += time_seconds;
@@ -135,7 +142,7 @@ fn parse_row(row: &RawRow<'_>, unit: TimeUnit) -> Result<(f64, f64), RejectReaso
     .ok_or(RejectReason::InvalidCalls)?;
     let time = match &row.time {
         Scalar::Str(s) => parse_time_seconds(s, unit),
-        Scalar::Num(n) => valid(*n).map(|n| scale(n, unit)),
+        Scalar::Num(n) => valid(*n).and_then(|n| valid(scale(n, unit))),
         Scalar::Missing | Scalar::Invalid => None,
     }
     .ok_or(RejectReason::InvalidTime)?;
@@ -160,8 +167,10 @@ fn valid(n: f64) -> Option<f64> {
 fn scale(n: f64, unit: TimeUnit) -> f64 {
     match unit {
         // Decimal minutes times 60 leave binary noise (3.78 * 60 = 226.79999999999998);
-        // round to the microsecond so the exposition shows 226.8.
-        TimeUnit::Minutes => (n * 60.0 * 1e6).round() / 1e6,
+        // round to the microsecond so the exposition shows 226.8. Beyond 1e9 seconds the
+        // rounding could overflow, and there is no noise worth removing.
+        TimeUnit::Minutes if n < 1e9 => (n * 60.0 * 1e6).round() / 1e6,
+        TimeUnit::Minutes => n * 60.0,
         TimeUnit::Seconds => n,
     }
 }
@@ -209,7 +218,7 @@ pub fn parse_number(s: &str) -> Option<f64> {
 pub fn parse_time_seconds(s: &str, unit: TimeUnit) -> Option<f64> {
     let s = s.trim();
     if !s.contains(':') {
-        return parse_number(s).map(|n| scale(n, unit));
+        return parse_number(s).and_then(|n| valid(scale(n, unit)));
     }
     let parts: Vec<&str> = s.split(':').collect();
     let whole = |p: &str| -> Option<f64> {
@@ -297,6 +306,8 @@ mod tests {
             ("1:2:3:4", Minutes, None),
             (":30", Minutes, None),
             ("-00:01:00", Minutes, None),
+            (&"9".repeat(308), Minutes, None),
+            (&"9".repeat(400), Seconds, None),
             ("aa:bb", Minutes, None),
             ("", Minutes, None),
         ];

@@ -211,3 +211,53 @@ impl Client {
         TransportError::Network(text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neither_debug_nor_errors_show_the_token() {
+        let token = Token::new("tok-8c1f-very-secret").unwrap();
+        let client = Client::new(
+            &Url::parse("http://127.0.0.1:9/").unwrap(),
+            &ServerCode::parse("0032").unwrap(),
+            &token,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let debug = format!("{client:?} {:#?}", client.headers);
+        assert!(!debug.contains("very-secret"), "{debug}");
+        assert!(
+            debug.contains("Sensitive"),
+            "the header is marked sensitive"
+        );
+        let window = crate::window::Window::Today
+            .resolve(jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC);
+        let url = client.report_url(&window);
+        assert!(!url.as_str().contains("very-secret"));
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/api/v2/reports_manager.php?api=diagram_1_3&date_ini=19700101000000&date_end=19700101000000"
+        );
+    }
+
+    #[test]
+    fn a_base_url_with_a_path_keeps_it() {
+        let client = Client::new(
+            &Url::parse("https://proxy.example/wolkvox").unwrap(),
+            &ServerCode::parse("0032").unwrap(),
+            &Token::new("t").unwrap(),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let window = crate::window::Window::Today
+            .resolve(jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC);
+        assert!(
+            client
+                .report_url(&window)
+                .as_str()
+                .starts_with("https://proxy.example/wolkvox/api/v2/reports_manager.php?")
+        );
+    }
+}

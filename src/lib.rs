@@ -118,6 +118,7 @@ impl Exporter {
             interval: config.poll_interval,
             keep_stale: config.keep_stale,
             max_series: config.max_series,
+            timeout: config.poll_timeout,
         };
         // Before the first poll /metrics already shows the self-metrics (up 0, counters 0).
         let initial = OperationMetrics::new(config.operation.clone(), config.poll_interval);

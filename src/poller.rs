@@ -42,6 +42,8 @@ pub struct PollerConfig {
     pub keep_stale: u32,
     /// Most series pairs exported.
     pub max_series: usize,
+    /// Limit of one call (the floor of the wait after a timeout).
+    pub timeout: Duration,
 }
 
 /// The wait before the next call, derived from the result of the last one.
@@ -50,9 +52,20 @@ pub struct Backoff {
     failures: u32,
     concurrency_retried: bool,
     jitter_state: u64,
+    timeout_floor: Duration,
 }
 
 impl Backoff {
+    /// A backoff that, after a timeout, waits at least `poll_timeout` (capped at the
+    /// interval): the call we gave up on may still be running at Wolkvox, and starting the
+    /// next one at once would put two of the token's calls in flight there.
+    pub fn new(poll_timeout: Duration) -> Self {
+        Self {
+            timeout_floor: poll_timeout,
+            ..Self::default()
+        }
+    }
+
     /// How long to wait after a poll with `result` that ended at `now`.
     pub fn wait(
         &mut self,
@@ -102,7 +115,12 @@ impl Backoff {
                 let capped = exp.min(interval);
                 // "Equal jitter": between half and all of the capped delay.
                 let half = capped / 2;
-                half + half.mul_f64(self.unit_random())
+                let wait = half + half.mul_f64(self.unit_random());
+                if result == PollResult::Timeout {
+                    wait.max(self.timeout_floor.min(interval))
+                } else {
+                    wait
+                }
             }
         }
     }
@@ -156,13 +174,14 @@ impl Poller {
         store: Arc<Store>,
     ) -> Self {
         let metrics = OperationMetrics::new(config.operation.clone(), config.interval);
+        let backoff = Backoff::new(config.timeout);
         Self {
             config,
             client,
             clock,
             store,
             metrics,
-            backoff: Backoff::default(),
+            backoff,
             failures_in_row: 0,
             last_result: None,
             counters: DayCounters::default(),
@@ -461,9 +480,15 @@ mod tests {
             let c = Duration::from_secs(c);
             assert!(*w >= c / 2 && *w <= c, "{w:?} not in [{:?}, {c:?}]", c / 2);
         }
+        // After a timeout the wait is at least the poll timeout, capped at the interval.
+        let mut b = Backoff::new(Duration::from_secs(60));
+        let w = b.wait(PollResult::Timeout, now, &tz(), interval);
+        assert!(w >= Duration::from_secs(60) && w <= interval, "{w:?}");
+        let w = b.wait(PollResult::Timeout, now, &tz(), Duration::from_secs(30));
+        assert!(w <= Duration::from_secs(30), "{w:?}");
         // A success resets the sequence.
         b.wait(PollResult::Success, now, &tz(), interval);
-        let w = b.wait(PollResult::Timeout, now, &tz(), interval);
+        let w = b.wait(PollResult::ServerError, now, &tz(), interval);
         assert!(w <= Duration::from_secs(20));
     }
 }

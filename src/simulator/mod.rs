@@ -102,6 +102,17 @@ struct Controls {
     requests: Vec<RecordedRequest>,
     in_flight_by_token: HashMap<String, usize>,
     calls_by_token: HashMap<String, u64>,
+    fault_rate: f64,
+    fault_state: u64,
+}
+
+/// A fault that the simulator injects at random (for soak runs).
+#[derive(Debug, Clone)]
+enum Fault {
+    /// Answer with this instead of the report.
+    Answer(u16, String),
+    /// Wait this long first.
+    Slow(Duration),
 }
 
 #[derive(Debug)]
@@ -174,6 +185,41 @@ impl Simulator {
     /// Answers every request with this status and body until cleared with `None`.
     pub fn set_fixed_answer(&self, answer: Option<(u16, String)>) {
         self.controls().fixed = answer;
+    }
+
+    /// Answers this share of requests (0 to 1) with a random fault: a 500, a maintenance 403, a
+    /// concurrency 403, an HTML page, a truncated body, or a 5 s delay. Deterministic per seed.
+    pub fn set_fault_rate(&self, rate: f64) {
+        let mut c = self.controls();
+        c.fault_rate = rate.clamp(0.0, 1.0);
+        c.fault_state = self.inner.config.seed;
+    }
+
+    fn draw_fault(&self) -> Option<Fault> {
+        let mut c = self.controls();
+        if c.fault_rate <= 0.0 {
+            return None;
+        }
+        c.fault_state = c.fault_state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut x = c.fault_state;
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^= x >> 31;
+        if (x >> 11) as f64 / (1u64 << 53) as f64 >= c.fault_rate {
+            return None;
+        }
+        Some(match x % 6 {
+            0 => Fault::Answer(500, "Internal Server Error".to_owned()),
+            1 => Fault::Answer(403, "<html>backup in progress</html>".to_owned()),
+            2 => error(
+                403,
+                "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)",
+            )
+            .into(),
+            3 => Fault::Answer(200, "<html><body>proxy error</body></html>".to_owned()),
+            4 => Fault::Answer(200, r#"{"code":200,"data":[{"rp_id":"10"#.to_owned()),
+            _ => Fault::Slow(Duration::from_secs(5)),
+        })
     }
 
     /// Waits this long before answering each request.
@@ -346,6 +392,12 @@ impl Simulator {
     }
 }
 
+impl From<(u16, String)> for Fault {
+    fn from((status, body): (u16, String)) -> Self {
+        Fault::Answer(status, body)
+    }
+}
+
 /// Counts a request in flight until it is answered or its client goes away.
 struct InFlight {
     sim: Simulator,
@@ -399,7 +451,14 @@ async fn report(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let (status, body) = sim.answer(&query, token.as_deref(), guard.over_limit);
+    let (status, body) = match sim.draw_fault() {
+        Some(Fault::Answer(status, body)) => (status, body),
+        Some(Fault::Slow(d)) => {
+            tokio::time::sleep(d).await;
+            sim.answer(&query, token.as_deref(), guard.over_limit)
+        }
+        None => sim.answer(&query, token.as_deref(), guard.over_limit),
+    };
     drop(guard);
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (

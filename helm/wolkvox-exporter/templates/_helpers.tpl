@@ -1,0 +1,77 @@
+{{/* Name of the chart, or nameOverride. */}}
+{{- define "wolkvox-exporter.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Name of the release's objects: fullnameOverride, or "<release>-<chart>", or the release name alone when it
+already contains the chart's name. Kubernetes names are at most 63 characters.
+*/}}
+{{- define "wolkvox-exporter.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "wolkvox-exporter.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "wolkvox-exporter.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: exporter
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Labels that select the exporter's pod; they never change over the life of a release. */}}
+{{- define "wolkvox-exporter.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "wolkvox-exporter.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Name of the ServiceAccount the pod runs as. */}}
+{{- define "wolkvox-exporter.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "wolkvox-exporter.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret that holds the token, and its key: the user's existing one, or the one this chart makes. */}}
+{{- define "wolkvox-exporter.secretName" -}}
+{{- if and .Values.wolkvox.token .Values.wolkvox.existingSecret.name }}
+{{- fail "set wolkvox.token or wolkvox.existingSecret.name, not both" }}
+{{- end }}
+{{- if .Values.wolkvox.existingSecret.name }}
+{{- .Values.wolkvox.existingSecret.name }}
+{{- else }}
+{{- include "wolkvox-exporter.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{- define "wolkvox-exporter.secretKey" -}}
+{{- if .Values.wolkvox.existingSecret.name }}
+{{- .Values.wolkvox.existingSecret.key }}
+{{- else -}}
+token
+{{- end }}
+{{- end }}
+
+{{/* Image reference: repository:tag, or repository@digest when a digest is given. */}}
+{{- define "wolkvox-exporter.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}

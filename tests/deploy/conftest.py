@@ -1,0 +1,152 @@
+"""Shared fixtures of the deployment tests: where things are, the tools, and the chart rendered for a set of values.
+
+The tools come from scripts/setup (.venv, tests/deploy/crd/node_modules) and Debian (promtool, amtool). A missing
+tool skips its tests on a developer's machine and fails them in CI (CI set), so that CI never passes by skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "helm" / "wolkvox-exporter"
+RULES = ROOT / "prometheus" / "wolkvox-rules.yml"
+DASHBOARDS = ROOT / "dashboards"
+COMPOSE = ROOT / "compose" / "compose.yaml"
+CRD_VALIDATOR = Path(__file__).resolve().parent / "crd"
+
+# The exporter's fixed non-root user: the Dockerfile's USER and the chart's runAsUser.
+EXPORTER_UID = 65532
+# The job label that the rules and dashboards select the exporter by.
+JOB = "wolkvox-exporter"
+
+# A token that cannot occur by chance in a rendered manifest.
+TOKEN = "tok-7c1e5b9a-d3f0-4e2a-9b6c-0f8d2a4e6c11"
+
+# The value sets the chart is rendered with. Each is the override a user would write; the chart's defaults fill the rest.
+VALUE_SETS: dict[str, dict[str, Any]] = {
+    "defaults-with-token": {"wolkvox": {"server": "0032", "token": TOKEN}},
+    "existing-secret": {
+        "wolkvox": {"server": "0048", "existingSecret": {"name": "wolkvox-token", "key": "api-token"}},
+    },
+    "monitoring-on": {
+        "wolkvox": {"server": "0032", "token": TOKEN, "operation": "bogota"},
+        "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
+        "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
+        "dashboards": {
+            "enabled": True,
+            "labelName": "example.com/dashboard",
+            "labelValue": "wolkvox",
+            "folder": "Contact centre",
+            "folderAnnotation": "k8s-sidecar-target-directory",
+        },
+    },
+    "optional-parts-off": {
+        "wolkvox": {"server": "0032", "existingSecret": {"name": "wolkvox-token"}},
+        "serviceAccount": {"create": False},
+        "serviceMonitor": {"enabled": False},
+        "prometheusRule": {"enabled": False},
+        "dashboards": {"enabled": False},
+    },
+    "demo": {"demo": True},
+}
+
+RELEASE = "wv"
+NAMESPACE = "monitoring"
+FULLNAME = f"{RELEASE}-wolkvox-exporter"
+
+
+def missing(what: str) -> None:
+    """Skips the test on a developer's machine, fails it in CI: CI must run every check."""
+    message = f"{what} is missing: run scripts/setup"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def tool(name: str) -> str:
+    """Path of a command: in the venv that runs the tests first, then on PATH."""
+    in_venv = Path(sys.prefix) / "bin" / name
+    if in_venv.is_file() and os.access(in_venv, os.X_OK):
+        return str(in_venv)
+    found = shutil.which(name)
+    if found is None:
+        missing(f"the command {name}")
+    return found  # type: ignore[return-value]
+
+
+def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Runs a command and returns its outcome with text output; never raises on a non-zero exit."""
+    return subprocess.run(args, capture_output=True, text=True, check=False, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def helm():
+    """The helm_python module (Helm's Go SDK), quiet."""
+    try:
+        import helm_python
+    except ImportError:
+        missing("the Python package helm-python-sdk")
+    helm_python.disable_logging()
+    return helm_python
+
+
+@pytest.fixture(scope="session")
+def chart(helm):
+    with helm.Chart.load(CHART) as loaded:
+        yield loaded
+
+
+@pytest.fixture(scope="session")
+def render(chart):
+    """render(values) -> (objects, notes): the chart's manifests parsed, and NOTES.txt."""
+
+    def render_values(values: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+        rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+        objects: list[dict[str, Any]] = []
+        notes = ""
+        for path, text in sorted(rendered.items()):
+            if path.endswith("NOTES.txt"):
+                notes = text
+                continue
+            objects.extend(doc for doc in yaml.safe_load_all(text) if doc)
+        return objects, notes
+
+    return render_values
+
+
+def only(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    """The one object of a kind; fails if there are none or several."""
+    found = [o for o in objects if o["kind"] == kind]
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+def exporter_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    containers = only(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["exporter"]
+    return containers[0]
+
+
+@pytest.fixture(scope="session")
+def crd_validate():
+    """crd_validate(objects) -> (exit code, results): the Prometheus Operator CRD validator (Node.js)."""
+    node = tool("node")
+    if not (CRD_VALIDATOR / "node_modules" / "@kubernetes-models" / "prometheus-operator").is_dir():
+        missing(f"{CRD_VALIDATOR / 'node_modules'}")
+
+    def validate(objects: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
+        result = run([node, "validate.mjs"], input=json.dumps(objects), cwd=CRD_VALIDATOR)
+        assert not result.stderr.strip(), result.stderr
+        return result.returncode, [json.loads(line) for line in result.stdout.splitlines()]
+
+    return validate

@@ -1,0 +1,373 @@
+"""The Helm chart, checked with Helm's own Go SDK (helm-python-sdk), Kubernetes' schemas (kubernetes-validate) and the
+Prometheus Operator's CRD schemas (@kubernetes-models/prometheus-operator, see crd/)."""
+
+from __future__ import annotations
+
+import base64
+import re
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import (
+    CHART,
+    DASHBOARDS,
+    EXPORTER_UID,
+    FULLNAME,
+    JOB,
+    NAMESPACE,
+    ROOT,
+    RULES,
+    TOKEN,
+    VALUE_SETS,
+    exporter_container,
+    missing,
+    only,
+)
+
+TOKEN_DIR = "/etc/wolkvox-exporter"
+
+
+@pytest.fixture(scope="session")
+def kubernetes_version() -> str:
+    """The newest Kubernetes version whose schemas kubernetes-validate ships (1.37 with the pinned 1.37.0)."""
+    try:
+        from kubernetes_validate import utils
+    except ImportError:
+        missing("the Python package kubernetes-validate")
+    return utils.latest_version()
+
+
+def dashboard_files() -> dict[str, bytes]:
+    files = {p.name: p.read_bytes() for p in sorted(DASHBOARDS.glob("*.json"))}
+    assert files, f"no dashboards in {DASHBOARDS}"
+    return files
+
+
+# --- lint and Kubernetes schemas ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_helm_lint_passes_in_strict_mode(helm, kubernetes_version, value_set):
+    report = helm.lint(CHART, VALUE_SETS[value_set], strict=True, kube_version=f"v{kubernetes_version}")
+    problems = [m for m in report["messages"] if m["severity"] >= 2]
+    assert report["errors"] == [] and problems == [], report
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_every_rendered_kubernetes_object_validates_against_the_current_kubernetes_schemas(
+    render, kubernetes_version, value_set
+):
+    from kubernetes_validate import utils
+
+    objects, _ = render(VALUE_SETS[value_set])
+    core = [o for o in objects if not o["apiVersion"].startswith("monitoring.coreos.com/")]
+    assert only(core, "Deployment") and only(core, "Service")
+    for obj in core:
+        try:
+            # strict: a field that Kubernetes does not know is an error, not silently dropped.
+            utils.validate(obj, kubernetes_version, strict=True)
+        except utils.ValidationError as e:
+            path = ".".join(str(p) for p in e.path)
+            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {path}: {e.message}", pytrace=False)
+
+
+def test_servicemonitor_and_prometheusrule_validate_against_the_prometheus_operator_crd_schemas(render, crd_validate):
+    objects, _ = render(VALUE_SETS["monitoring-on"])
+    operator_objects = [o for o in objects if o["apiVersion"].startswith("monitoring.coreos.com/")]
+    assert sorted(o["kind"] for o in operator_objects) == ["PrometheusRule", "ServiceMonitor"]
+    code, results = crd_validate(operator_objects)
+    assert code == 0 and [r["error"] for r in results] == [None, None], results
+
+
+def test_crd_validator_rejects_a_servicemonitor_with_a_wrong_field(render, crd_validate):
+    objects, _ = render(VALUE_SETS["monitoring-on"])
+    monitor = only(objects, "ServiceMonitor")
+    monitor["spec"]["endpoints"][0]["interval"] = "every minute"
+    code, results = crd_validate([monitor])
+    assert code == 1 and "interval" in results[0]["error"], results
+
+
+# --- the token ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value_set", "secret_name", "secret_key"),
+    [("defaults-with-token", FULLNAME, "token"), ("existing-secret", "wolkvox-token", "api-token")],
+)
+def test_token_reaches_the_exporter_only_as_a_mounted_file(render, value_set, secret_name, secret_key):
+    objects, _ = render(VALUE_SETS[value_set])
+    container = exporter_container(objects)
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+
+    assert f"--wolkvox.token-file={TOKEN_DIR}/token" in container["args"]
+    assert {"name": "token", "mountPath": TOKEN_DIR, "readOnly": True} in container["volumeMounts"]
+    volume = next(v for v in pod["volumes"] if v["name"] == "token")
+    assert volume["secret"]["secretName"] == secret_name
+    assert volume["secret"]["items"] == [{"key": secret_key, "path": "token"}]
+    # Never as an environment value, plain or from the Secret.
+    assert "envFrom" not in container
+    assert not [e for e in container.get("env", []) if e["name"].startswith("WOLKVOX_TOKEN")]
+
+
+def test_token_value_appears_only_in_the_secret_the_chart_makes(render):
+    objects, notes = render(VALUE_SETS["defaults-with-token"])
+    secret = only(objects, "Secret")
+    assert base64.b64decode(secret["data"]["token"]).decode() == TOKEN
+    others = [o for o in objects if o["kind"] != "Secret"]
+    assert TOKEN not in yaml.safe_dump_all(others) + notes
+
+
+def test_existing_secret_makes_the_chart_create_no_secret(render):
+    objects, _ = render(VALUE_SETS["existing-secret"])
+    assert [o for o in objects if o["kind"] == "Secret"] == []
+
+
+def test_demo_mode_needs_no_server_and_no_token(render):
+    objects, _ = render(VALUE_SETS["demo"])
+    container = exporter_container(objects)
+    assert "--demo" in container["args"]
+    assert not [a for a in container["args"] if a.startswith(("--wolkvox.server", "--wolkvox.token-file"))]
+    assert [o for o in objects if o["kind"] == "Secret"] == []
+
+
+# --- the pod -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_pod_runs_hardened_as_the_fixed_non_root_user(render, value_set):
+    objects, _ = render(VALUE_SETS[value_set])
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+    container = exporter_container(objects)
+    for context in (pod["securityContext"], container["securityContext"]):
+        assert context["runAsNonRoot"] is True
+        assert context["runAsUser"] == EXPORTER_UID
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert pod["automountServiceAccountToken"] is False
+
+
+def test_dockerfile_user_is_the_chart_user():
+    users = re.findall(r"^USER\s+(\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert users == [f"{EXPORTER_UID}:{EXPORTER_UID}"]
+
+
+def test_probes_check_healthz_for_liveness_and_readyz_for_readiness(render):
+    objects, _ = render(VALUE_SETS["defaults-with-token"])
+    container = exporter_container(objects)
+    assert container["ports"] == [{"name": "http", "containerPort": 9862, "protocol": "TCP"}]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert "--web.listen-address=:9862" in container["args"]
+
+
+def test_container_has_cpu_and_memory_requests_and_limits(render):
+    objects, _ = render(VALUE_SETS["defaults-with-token"])
+    resources = exporter_container(objects)["resources"]
+    for kind in ("requests", "limits"):
+        assert set(resources[kind]) >= {"cpu", "memory"}, resources
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_one_pod_at_a_time_replaced_with_recreate(render, value_set):
+    # Wolkvox refuses simultaneous requests with one token: a rolling update would run two pollers at once.
+    deployment = only(render(VALUE_SETS[value_set])[0], "Deployment")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_flags_carry_the_values(render):
+    objects, _ = render(VALUE_SETS["monitoring-on"])
+    args = exporter_container(objects)["args"]
+    for flag in (
+        "--wolkvox.server=0032",
+        "--wolkvox.timezone=America/Bogota",
+        "--operation=bogota",
+        "--report.window=today",
+        "--poll.interval=5m",
+        "--log.format=logfmt",
+    ):
+        assert flag in args
+
+
+def test_optional_parts_off_render_only_the_exporter_and_its_service(render):
+    objects, _ = render(VALUE_SETS["optional-parts-off"])
+    assert sorted(o["kind"] for o in objects) == ["Deployment", "Service"]
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "default"
+
+
+# --- rules and dashboards: the project's files, not copies ---------------------------------------------------------
+
+
+def test_chart_links_to_the_project_rules_and_dashboards_instead_of_copying_them():
+    rules_link = CHART / "files" / "wolkvox-rules.yml"
+    dashboards_link = CHART / "files" / "dashboards"
+    assert rules_link.is_symlink() and rules_link.resolve() == RULES.resolve()
+    assert dashboards_link.is_symlink() and dashboards_link.resolve() == DASHBOARDS.resolve()
+
+
+def test_prometheusrule_spec_is_the_project_rule_file(render):
+    objects, _ = render(VALUE_SETS["monitoring-on"])
+    rule = only(objects, "PrometheusRule")
+    assert rule["spec"] == yaml.safe_load(RULES.read_text())
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_dashboard_configmaps_are_the_project_dashboards_labelled_for_the_grafana_sidecar(render):
+    objects, _ = render(VALUE_SETS["monitoring-on"])
+    maps = [o for o in objects if o["kind"] == "ConfigMap"]
+    shipped = {}
+    for config_map in maps:
+        assert config_map["metadata"]["labels"]["example.com/dashboard"] == "wolkvox"
+        assert config_map["metadata"]["annotations"] == {"k8s-sidecar-target-directory": "Contact centre"}
+        assert len(config_map["data"]) == 1
+        shipped.update({name: text.encode() for name, text in config_map["data"].items()})
+    assert shipped == dashboard_files()
+
+
+def test_dashboard_configmaps_have_the_default_sidecar_label_and_no_folder_unless_asked(render):
+    objects, _ = render({**VALUE_SETS["defaults-with-token"], "dashboards": {"enabled": True}})
+    maps = [o for o in objects if o["kind"] == "ConfigMap"]
+    assert len(maps) == len(dashboard_files())
+    for config_map in maps:
+        assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert "annotations" not in config_map["metadata"]
+
+
+def test_servicemonitor_gives_the_job_label_the_rules_and_dashboards_use(render):
+    objects, _ = render(VALUE_SETS["monitoring-on"])
+    endpoint = only(objects, "ServiceMonitor")["spec"]["endpoints"][0]
+    assert endpoint["port"] == "http-metrics" and endpoint["path"] == "/metrics"
+    assert {"targetLabel": "job", "replacement": JOB, "action": "replace"} in endpoint["relabelings"]
+    service = only(objects, "Service")
+    assert [p["name"] for p in service["spec"]["ports"]] == ["http-metrics"]
+    # Every job matcher in the rules and dashboards names that job.
+    texts = [RULES.read_text()] + [b.decode() for b in dashboard_files().values()]
+    jobs = {m for text in texts for m in re.findall(r'\bjob\s*=~?\s*\\?"([^"\\]*)', text)}
+    assert jobs <= {JOB}, jobs
+
+
+def test_packaged_chart_carries_the_linked_files_themselves(helm, tmp_path):
+    archive = Path(helm.package(CHART, destination=tmp_path))
+    with tarfile.open(archive) as tar:
+        rules = tar.extractfile("wolkvox-exporter/files/wolkvox-rules.yml")
+        assert rules is not None and rules.read() == RULES.read_bytes()
+        for name, content in dashboard_files().items():
+            member = tar.extractfile(f"wolkvox-exporter/files/dashboards/{name}")
+            assert member is not None and member.read() == content
+    with helm.Chart.load(archive) as packaged:
+        rendered = packaged.render(VALUE_SETS["monitoring-on"], name="wv", namespace=NAMESPACE)
+    assert any("kind: PrometheusRule" in text for text in rendered.values())
+
+
+# --- values.schema.json ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_schema_accepts_each_value_set(chart, value_set):
+    chart.validate_schema(VALUE_SETS[value_set])
+
+
+WRONG_TYPES = {
+    "server-as-number": ({"wolkvox": {"server": 32, "token": "t"}}, "/wolkvox/server", "got number, want string"),
+    "server-not-digits": ({"wolkvox": {"server": "wv0032", "token": "t"}}, "/wolkvox/server", "does not match pattern"),
+    "demo-as-string": ({"demo": "yes"}, "/demo", "got string, want boolean"),
+    "port-as-string": ({"demo": True, "service": {"port": "9862"}}, "/service/port", "got string, want integer"),
+    "log-format-unknown": ({"demo": True, "log": {"format": "text"}}, "/log/format", "value must be one of"),
+    "interval-without-unit": ({"demo": True, "poll": {"interval": "300"}}, "/poll/interval", "does not match pattern"),
+    "misspelt-key": ({"demo": True, "serviceMonitor": {"enable": True}}, "/serviceMonitor", "'enable' not allowed"),
+    "label-value-as-number": ({"demo": True, "dashboards": {"labelValue": 1}}, "/dashboards/labelValue", "want string"),
+    "writable-root": (
+        {"demo": True, "securityContext": {"readOnlyRootFilesystem": False}},
+        "/securityContext/readOnlyRootFilesystem",
+        "value must be true",
+    ),
+    "token-in-env": (
+        {"demo": True, "extraEnv": [{"name": "WOLKVOX_TOKEN", "value": "t"}]},
+        "/extraEnv/0/name",
+        "'not' failed",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", WRONG_TYPES)
+def test_schema_rejects_a_wrong_value_naming_its_key(helm, chart, case):
+    values, path, reason = WRONG_TYPES[case]
+    with pytest.raises(helm.HelmValuesError) as raised:
+        chart.validate_schema(values)
+    assert f"at '{path}'" in str(raised.value) and reason in str(raised.value), str(raised.value)
+    # Installing with them fails the same way.
+    with pytest.raises(helm.HelmError, match=re.escape(path)):
+        chart.render(values, name="wv", namespace=NAMESPACE)
+
+
+MISSING = {
+    "nothing": ({}, ["at '/wolkvox': missing property 'server'", "at '/wolkvox': missing property 'token'"]),
+    "no-token": ({"wolkvox": {"server": "0032"}}, ["missing property 'token'", "missing property 'name'"]),
+    "no-server": ({"wolkvox": {"token": "t"}}, ["at '/wolkvox': missing property 'server'"]),
+    "empty-token": ({"wolkvox": {"server": "0032", "token": ""}}, ["at '/wolkvox/token': minLength"]),
+}
+
+
+@pytest.mark.parametrize("case", MISSING)
+def test_schema_rejects_missing_required_values_naming_them(helm, chart, case):
+    values, expected = MISSING[case]
+    with pytest.raises(helm.HelmValuesError) as raised:
+        chart.validate_schema(values)
+    for text in expected:
+        assert text in str(raised.value), str(raised.value)
+
+
+def test_token_and_existing_secret_together_are_refused(helm, chart):
+    with pytest.raises(helm.HelmRenderError, match="set wolkvox.token or wolkvox.existingSecret.name, not both"):
+        chart.render(
+            {"wolkvox": {"server": "0032", "token": "t", "existingSecret": {"name": "s"}}}, name="wv", namespace="m"
+        )
+
+
+# --- NOTES.txt and README -----------------------------------------------------------------------------------------
+
+
+def test_notes_tell_how_to_reach_the_metrics(render):
+    _, notes = render(VALUE_SETS["defaults-with-token"])
+    assert f"port-forward service/{FULLNAME} 9862:9862" in notes
+    assert "curl http://127.0.0.1:9862/metrics" in notes
+    assert f"http://{FULLNAME}.{NAMESPACE}.svc:9862/metrics" in notes
+
+
+def schema_paths(schema: dict[str, Any], prefix: str = "") -> set[str]:
+    """Every key the schema names, as dotted paths (global, Helm's own, excluded)."""
+    paths = set()
+    for key, sub in schema.get("properties", {}).items():
+        if key == "global":
+            continue
+        path = f"{prefix}{key}"
+        paths.add(path)
+        paths |= schema_paths(sub, f"{path}.")
+    return paths
+
+
+def value_paths(values: dict[str, Any], prefix: str = "") -> set[str]:
+    paths = set()
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        paths.add(path)
+        if isinstance(value, dict) and not key.endswith(("SecurityContext", "securityContext", "resources")):
+            paths |= value_paths(value, f"{path}.")
+    return paths
+
+
+def test_chart_readme_lists_every_value(chart):
+    readme = (CHART / "README.md").read_text()
+    listed = set(re.findall(r"^\| `([^`]+)` \|", readme, re.MULTILINE))
+    expected = value_paths(chart.values) | {
+        p for p in schema_paths(chart.schema) if not p.startswith(("podSecurityContext.", "securityContext.", "resources."))
+    }
+    assert expected - listed == set(), f"values missing from {CHART / 'README.md'}"
+    assert listed - expected == set(), "README lists values the chart does not have"

@@ -58,6 +58,18 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "dashboards": {"enabled": False},
     },
     "demo": {"demo": True},
+    "web-config-tls": {
+        "wolkvox": {"server": "0032", "existingSecret": {"name": "wolkvox-token"}},
+        "webConfig": {"existingSecret": "wolkvox-web", "tls": True},
+        "serviceMonitor": {
+            "enabled": True,
+            "tlsConfig": {"insecureSkipVerify": True},
+            "basicAuth": {
+                "username": {"name": "wolkvox-scrape", "key": "username"},
+                "password": {"name": "wolkvox-scrape", "key": "password"},
+            },
+        },
+    },
 }
 
 RELEASE = "wv"

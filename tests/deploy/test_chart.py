@@ -28,7 +28,7 @@ from conftest import (
     only,
 )
 
-TOKEN_DIR = "/etc/wolkvox-exporter"
+TOKEN_DIR = "/etc/wolkvox-exporter/secret"
 
 
 @pytest.fixture(scope="session")
@@ -75,12 +75,16 @@ def test_every_rendered_kubernetes_object_validates_against_the_current_kubernet
             pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {path}: {e.message}", pytrace=False)
 
 
-def test_servicemonitor_and_prometheusrule_validate_against_the_prometheus_operator_crd_schemas(render, crd_validate):
-    objects, _ = render(VALUE_SETS["monitoring-on"])
+@pytest.mark.parametrize("value_set", ["monitoring-on", "web-config-tls"])
+def test_servicemonitor_and_prometheusrule_validate_against_the_prometheus_operator_crd_schemas(
+    render, crd_validate, value_set
+):
+    objects, _ = render(VALUE_SETS[value_set])
     operator_objects = [o for o in objects if o["apiVersion"].startswith("monitoring.coreos.com/")]
-    assert sorted(o["kind"] for o in operator_objects) == ["PrometheusRule", "ServiceMonitor"]
+    assert operator_objects
     code, results = crd_validate(operator_objects)
-    assert code == 0 and [r["error"] for r in results] == [None, None], results
+    assert code == 0 and [r["error"] for r in results] == [None] * len(operator_objects), results
+    assert sorted(r["kind"] for r in results) == sorted(o["kind"] for o in operator_objects)
 
 
 def test_crd_validator_rejects_a_servicemonitor_with_a_wrong_field(render, crd_validate):
@@ -104,6 +108,7 @@ def test_token_reaches_the_exporter_only_as_a_mounted_file(render, value_set, se
     pod = only(objects, "Deployment")["spec"]["template"]["spec"]
 
     assert f"--wolkvox.token-file={TOKEN_DIR}/token" in container["args"]
+    # Exactly this mount: a subPath mount would never see a rotated Secret.
     assert {"name": "token", "mountPath": TOKEN_DIR, "readOnly": True} in container["volumeMounts"]
     volume = next(v for v in pod["volumes"] if v["name"] == "token")
     assert volume["secret"]["secretName"] == secret_name
@@ -161,9 +166,33 @@ def test_probes_check_healthz_for_liveness_and_readyz_for_readiness(render):
     objects, _ = render(VALUE_SETS["defaults-with-token"])
     container = exporter_container(objects)
     assert container["ports"] == [{"name": "http", "containerPort": 9862, "protocol": "TCP"}]
-    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http", "scheme": "HTTP"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http", "scheme": "HTTP"}
     assert "--web.listen-address=:9862" in container["args"]
+
+
+def test_web_config_is_mounted_and_tls_switches_probes_and_scrapes_to_https(render):
+    objects, notes = render(VALUE_SETS["web-config-tls"])
+    container = exporter_container(objects)
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+    assert "--web.config.file=/etc/wolkvox-exporter/web/web-config.yml" in container["args"]
+    assert {"name": "web-config", "mountPath": "/etc/wolkvox-exporter/web", "readOnly": True} in container["volumeMounts"]
+    assert {"name": "web-config", "secret": {"secretName": "wolkvox-web", "defaultMode": 0o440}} in pod["volumes"]
+    assert container["livenessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    assert container["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    endpoint = only(objects, "ServiceMonitor")["spec"]["endpoints"][0]
+    assert endpoint["scheme"] == "https"
+    assert endpoint["tlsConfig"] == {"insecureSkipVerify": True}
+    assert endpoint["basicAuth"]["password"] == {"name": "wolkvox-scrape", "key": "password"}
+    assert "curl -k https://127.0.0.1:9862/metrics" in notes
+
+
+def test_without_web_config_probes_and_scrapes_use_plain_http(render):
+    objects, _ = render(VALUE_SETS["monitoring-on"])
+    container = exporter_container(objects)
+    assert not [a for a in container["args"] if a.startswith("--web.config.file")]
+    assert container["livenessProbe"]["httpGet"]["scheme"] == "HTTP"
+    assert only(objects, "ServiceMonitor")["spec"]["endpoints"][0]["scheme"] == "http"
 
 
 def test_container_has_cpu_and_memory_requests_and_limits(render):
@@ -288,6 +317,7 @@ WRONG_TYPES = {
         "/securityContext/readOnlyRootFilesystem",
         "value must be true",
     ),
+    "tls-without-config": ({"demo": True, "webConfig": {"tls": True}}, "/webConfig/existingSecret", "minLength"),
     "token-in-env": (
         {"demo": True, "extraEnv": [{"name": "WOLKVOX_TOKEN", "value": "t"}]},
         "/extraEnv/0/name",

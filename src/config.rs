@@ -38,7 +38,29 @@ Durations take units: 30s, 5m, 1h, 7d. Every bad value stops the program with ex
 #[derive(Debug, Parser)]
 #[command(name = "wolkvox-exporter", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Wolkvox server code of the operation, four digits such as 0032 (required unless --demo).
+    /// YAML file with several operations (see the README); excludes the single-operation flags.
+    #[arg(
+        long = "config.file",
+        env = "WOLKVOX_CONFIG_FILE",
+        value_name = "PATH",
+        global = true
+    )]
+    pub config_file: Option<PathBuf>,
+
+    /// Also call Wolkvox's token_info every DURATION (e.g. 1h) to export the token's daily limit and use; each call spends the budget too [default: off].
+    #[arg(
+        long = "wolkvox.token-info-interval",
+        env = "WOLKVOX_TOKEN_INFO_INTERVAL",
+        value_name = "DURATION",
+        global = true
+    )]
+    pub token_info_interval: Option<String>,
+
+    /// What to do instead of serving: `check` makes one call per operation and prints the result.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Wolkvox server code of the operation, four digits such as 0032 (required unless --demo or --config.file).
     #[arg(long = "wolkvox.server", env = "WOLKVOX_SERVER", value_name = "CODE")]
     pub server: Option<String>,
 
@@ -54,36 +76,33 @@ pub struct Cli {
     #[arg(long = "wolkvox.url", env = "WOLKVOX_URL", value_name = "URL")]
     pub url: Option<String>,
 
-    /// IANA time zone of the operation: the report's dates are local times in it.
+    /// IANA time zone of the operation: the report's dates are local times in it [default: America/Bogota].
     #[arg(
         long = "wolkvox.timezone",
         env = "WOLKVOX_TIMEZONE",
-        value_name = "ZONE",
-        default_value = "America/Bogota"
+        value_name = "ZONE"
     )]
-    pub timezone: String,
+    pub timezone: Option<String>,
 
     /// Value of the `operation` label [default: the server code].
     #[arg(long = "operation", env = "WOLKVOX_OPERATION", value_name = "NAME")]
     pub operation: Option<String>,
 
-    /// Report window: `today` (local midnight to now) or a duration up to 31d such as 15m, 1h, 7d.
+    /// Report window: `today` (local midnight to now) or a duration up to 31d such as 15m, 1h, 7d [default: today].
     #[arg(
         long = "report.window",
         env = "WOLKVOX_REPORT_WINDOW",
-        value_name = "WINDOW",
-        default_value = "today"
+        value_name = "WINDOW"
     )]
-    pub window: String,
+    pub window: Option<String>,
 
-    /// Unit of plain numbers in the report's `time` field (H:MM:SS values are unambiguous).
+    /// Unit of plain numbers in the report's `time` field, minutes or seconds (H:MM:SS is unambiguous) [default: minutes].
     #[arg(
         long = "report.time-unit",
         env = "WOLKVOX_REPORT_TIME_UNIT",
-        value_name = "UNIT",
-        default_value = "minutes"
+        value_name = "UNIT"
     )]
-    pub time_unit: String,
+    pub time_unit: Option<String>,
 
     /// Time between polls [default: 5m, or 15s with --demo].
     #[arg(
@@ -93,14 +112,13 @@ pub struct Cli {
     )]
     pub poll_interval: Option<String>,
 
-    /// Limit for one API call, body included.
+    /// Limit for one API call, body included [default: 60s].
     #[arg(
         long = "poll.timeout",
         env = "WOLKVOX_POLL_TIMEOUT",
-        value_name = "DURATION",
-        default_value = "60s"
+        value_name = "DURATION"
     )]
-    pub poll_timeout: String,
+    pub poll_timeout: Option<String>,
 
     /// Polls that may fail in a row before the last good data series are dropped.
     #[arg(long = "poll.keep-stale", value_name = "N", default_value = "3")]
@@ -173,6 +191,18 @@ pub struct Cli {
     pub demo_pulse_spike_after: String,
 }
 
+/// A subcommand.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Validate the configuration, make one call per operation, print the report, and exit 0
+    /// only when every operation answered. Use it to test a token and an IP allow-list.
+    Check {
+        /// Output format: table or json.
+        #[arg(long = "output", value_name = "FORMAT", default_value = "table")]
+        output: String,
+    },
+}
+
 /// A bad value on the command line or in the environment: one line that names the flag.
 #[derive(Debug, thiserror::Error)]
 #[error("{flag}: {message}")]
@@ -187,6 +217,11 @@ impl ConfigError {
             flag,
             message: message.into(),
         }
+    }
+
+    /// The message without the flag.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -269,7 +304,7 @@ pub enum LogFormat {
 }
 
 /// Where the upstream API is: a real Wolkvox server, or the simulator that `--demo` starts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Upstream {
     /// A Wolkvox server (or a proxy, or a test server) at this base URL with this token.
     Remote {
@@ -303,11 +338,11 @@ impl Default for DemoOptions {
     }
 }
 
-/// The validated configuration of one exporter process.
-#[derive(Debug, Clone)]
-pub struct Config {
+/// One Wolkvox operation: a server code, a token, and how to poll it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationConfig {
     /// Value of the `operation` label.
-    pub operation: String,
+    pub name: String,
     /// Server code, sent in the `wolkvox_server` header.
     pub server: ServerCode,
     /// Where to poll.
@@ -322,6 +357,17 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Limit for one API call, body included.
     pub poll_timeout: Duration,
+}
+
+/// The validated configuration of one exporter process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The operations to poll, each on its own schedule.
+    pub operations: Vec<OperationConfig>,
+    /// The file they came from, reloaded on SIGHUP and when it changes.
+    pub config_file: Option<PathBuf>,
+    /// How often to call token_info, if at all.
+    pub token_info_interval: Option<Duration>,
     /// Failed polls in a row that keep the last good data.
     pub keep_stale: u32,
     /// Most series pairs per operation.
@@ -341,22 +387,26 @@ pub struct Config {
 }
 
 impl Config {
-    /// A configuration for polling `base_url` with `token`, with every other value at its default.
-    /// Tests and embedders start from this.
+    /// A configuration for polling one operation at `base_url` with `token`, with every other
+    /// value at its default. Tests and embedders start from this.
     pub fn new(server: ServerCode, base_url: Url, token: Token) -> Self {
         Self {
-            operation: server.as_str().to_owned(),
-            server,
-            upstream: Upstream::Remote {
-                base_url,
-                token,
-                token_file: None,
-            },
-            timezone: bogota(),
-            window: Window::Today,
-            time_unit: TimeUnit::Minutes,
-            poll_interval: DEFAULT_POLL_INTERVAL,
-            poll_timeout: Duration::from_secs(60),
+            operations: vec![OperationConfig {
+                name: server.as_str().to_owned(),
+                server,
+                upstream: Upstream::Remote {
+                    base_url,
+                    token,
+                    token_file: None,
+                },
+                timezone: bogota(),
+                window: Window::Today,
+                time_unit: TimeUnit::Minutes,
+                poll_interval: DEFAULT_POLL_INTERVAL,
+                poll_timeout: Duration::from_secs(60),
+            }],
+            config_file: None,
+            token_info_interval: None,
             keep_stale: 3,
             max_series: 10_000,
             max_body_size: 300_000_000,
@@ -367,93 +417,60 @@ impl Config {
             log_format: LogFormat::Logfmt,
         }
     }
-}
 
-impl Config {
+    /// The first operation, to adjust a single-operation configuration.
+    pub fn op_mut(&mut self) -> &mut OperationConfig {
+        // Every Config holds at least one operation: `new`, the flags and the file all make one.
+        &mut self.operations[0]
+    }
+
     /// The demo options, when the upstream is the demo simulator.
     pub fn upstream_demo(&self) -> Option<&DemoOptions> {
-        match &self.upstream {
+        self.operations.iter().find_map(|op| match &op.upstream {
             Upstream::Demo(o) => Some(o),
             Upstream::Remote { .. } => None,
-        }
+        })
     }
 }
 
-fn bogota() -> TimeZone {
+pub(crate) fn bogota() -> TimeZone {
     // The zone database is compiled into the binary (jiff's tzdb-bundle-always), so this
     // lookup cannot fail; UTC is a harmless fallback should the bundle ever lose the zone.
     TimeZone::get("America/Bogota").unwrap_or(TimeZone::UTC)
 }
 
 impl Cli {
-    /// Validates every value. `token_env` is the value of WOLKVOX_TOKEN, passed in so that the
-    /// function does not read the environment behind the caller's back.
-    pub fn into_config(self, token_env: Option<String>) -> Result<Config, ConfigError> {
-        let server = match (&self.server, self.demo) {
-            (Some(s), _) => ServerCode::parse(s).ok_or_else(|| {
-                ConfigError::new(
-                    "--wolkvox.server (WOLKVOX_SERVER)",
-                    format!("{s:?} is not a server code: expected digits such as 0032"),
+    /// Validates every value. `env` looks environment variables up (WOLKVOX_TOKEN, and the
+    /// `token_env` names of a configuration file), passed in so that the function does not
+    /// read the environment behind the caller's back.
+    pub fn into_config(self, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let operations = match &self.config_file {
+            Some(path) => {
+                self.no_single_operation_flags(env)?;
+                crate::opsfile::load(path, env).map_err(|e| {
+                    ConfigError::new("--config.file (WOLKVOX_CONFIG_FILE)", e.to_string())
+                })?
+            }
+            None => vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
+        };
+        let token_info_interval = self
+            .token_info_interval
+            .as_deref()
+            .map(|s| {
+                parse_positive_duration(
+                    "--wolkvox.token-info-interval (WOLKVOX_TOKEN_INFO_INTERVAL)",
+                    s,
                 )
-            })?,
-            (None, true) => ServerCode(DEMO_SERVER.to_owned()),
-            (None, false) => {
-                return Err(ConfigError::new(
-                    "--wolkvox.server (WOLKVOX_SERVER)",
-                    "required: the Wolkvox server code of the operation, such as 0032 (or use --demo)",
-                ));
-            }
-        };
-
-        let upstream = if self.demo {
-            Upstream::Demo(self.demo_options()?)
-        } else {
-            if self.demo_pulse_spike.is_some() || self.demo_speed.trim() != "1" {
-                return Err(ConfigError::new(
-                    "--demo.speed / --demo.pulse-spike",
-                    "only apply with --demo",
-                ));
-            }
-            let token = read_token(self.token_file.as_ref(), token_env)?;
-            let base_url = match &self.url {
-                Some(u) => parse_url(u)?,
-                None => parse_url(&format!("https://wv{server}.wolkvox.com"))?,
-            };
-            Upstream::Remote {
-                base_url,
-                token,
-                token_file: self.token_file.clone(),
-            }
-        };
-
-        let timezone = TimeZone::get(self.timezone.trim()).map_err(|_| {
-            ConfigError::new(
-                "--wolkvox.timezone (WOLKVOX_TIMEZONE)",
-                format!(
-                    "unknown time zone {:?}: expected an IANA name such as America/Bogota",
-                    self.timezone
-                ),
-            )
-        })?;
-
-        let window = Window::parse(&self.window).map_err(|e| {
-            ConfigError::new("--report.window (WOLKVOX_REPORT_WINDOW)", e.to_string())
-        })?;
-
-        let time_unit = TimeUnit::from_str(self.time_unit.trim(), true).map_err(|_| {
-            ConfigError::new(
-                "--report.time-unit (WOLKVOX_REPORT_TIME_UNIT)",
-                format!("{:?} is not minutes or seconds", self.time_unit),
-            )
-        })?;
-
-        let poll_interval = match &self.poll_interval {
-            Some(s) => parse_positive_duration("--poll.interval (WOLKVOX_POLL_INTERVAL)", s)?,
-            None if self.demo => DEMO_POLL_INTERVAL,
-            None => DEFAULT_POLL_INTERVAL,
-        };
-        let poll_timeout =
-            parse_positive_duration("--poll.timeout (WOLKVOX_POLL_TIMEOUT)", &self.poll_timeout)?;
+            })
+            .transpose()?;
+        if let Some(Command::Check { output }) = &self.command
+            && !matches!(output.as_str(), "table" | "json")
+        {
+            return Err(ConfigError::new(
+                "--output",
+                format!("{output:?} is not table or json"),
+            ));
+        }
 
         let keep_stale = self.keep_stale.trim().parse::<u32>().map_err(|_| {
             ConfigError::new(
@@ -531,27 +548,10 @@ impl Cli {
             }
         };
 
-        let operation = match self.operation.as_deref().map(str::trim) {
-            Some("") => {
-                return Err(ConfigError::new(
-                    "--operation (WOLKVOX_OPERATION)",
-                    "must not be empty",
-                ));
-            }
-            Some(op) => op.to_owned(),
-            None if self.demo => "demo".to_owned(),
-            None => server.as_str().to_owned(),
-        };
-
         Ok(Config {
-            operation,
-            server,
-            upstream,
-            timezone,
-            window,
-            time_unit,
-            poll_interval,
-            poll_timeout,
+            operations,
+            config_file: self.config_file.clone(),
+            token_info_interval,
             keep_stale,
             max_series,
             max_body_size,
@@ -565,6 +565,148 @@ impl Cli {
 }
 
 impl Cli {
+    /// With --config.file, the flags that describe one operation must stay unset.
+    fn no_single_operation_flags(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let given = [
+            ("--wolkvox.server (WOLKVOX_SERVER)", self.server.is_some()),
+            (
+                "--wolkvox.token-file (WOLKVOX_TOKEN_FILE)",
+                self.token_file.is_some(),
+            ),
+            ("WOLKVOX_TOKEN", env("WOLKVOX_TOKEN").is_some()),
+            ("--wolkvox.url (WOLKVOX_URL)", self.url.is_some()),
+            (
+                "--wolkvox.timezone (WOLKVOX_TIMEZONE)",
+                self.timezone.is_some(),
+            ),
+            ("--operation (WOLKVOX_OPERATION)", self.operation.is_some()),
+            (
+                "--report.window (WOLKVOX_REPORT_WINDOW)",
+                self.window.is_some(),
+            ),
+            (
+                "--report.time-unit (WOLKVOX_REPORT_TIME_UNIT)",
+                self.time_unit.is_some(),
+            ),
+            (
+                "--poll.interval (WOLKVOX_POLL_INTERVAL)",
+                self.poll_interval.is_some(),
+            ),
+            (
+                "--poll.timeout (WOLKVOX_POLL_TIMEOUT)",
+                self.poll_timeout.is_some(),
+            ),
+            ("--demo", self.demo),
+        ];
+        match given.iter().find(|(_, set)| *set) {
+            Some((flag, _)) => Err(ConfigError::new(
+                "--config.file (WOLKVOX_CONFIG_FILE)",
+                format!("cannot be combined with {flag}: put per-operation settings in the file"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The one operation that the flags describe.
+    fn single_operation(&self, token_env: Option<String>) -> Result<OperationConfig, ConfigError> {
+        let server = match (&self.server, self.demo) {
+            (Some(s), _) => ServerCode::parse(s).ok_or_else(|| {
+                ConfigError::new(
+                    "--wolkvox.server (WOLKVOX_SERVER)",
+                    format!("{s:?} is not a server code: expected digits such as 0032"),
+                )
+            })?,
+            (None, true) => ServerCode(DEMO_SERVER.to_owned()),
+            (None, false) => {
+                return Err(ConfigError::new(
+                    "--wolkvox.server (WOLKVOX_SERVER)",
+                    "required: the Wolkvox server code of the operation, such as 0032 (or use --demo or --config.file)",
+                ));
+            }
+        };
+
+        let upstream = if self.demo {
+            Upstream::Demo(self.demo_options()?)
+        } else {
+            if self.demo_pulse_spike.is_some() || self.demo_speed.trim() != "1" {
+                return Err(ConfigError::new(
+                    "--demo.speed / --demo.pulse-spike",
+                    "only apply with --demo",
+                ));
+            }
+            let token = read_token(self.token_file.as_ref(), token_env)?;
+            let base_url = match &self.url {
+                Some(u) => parse_url(u)?,
+                None => parse_url(&format!("https://wv{server}.wolkvox.com"))?,
+            };
+            Upstream::Remote {
+                base_url,
+                token,
+                token_file: self.token_file.clone(),
+            }
+        };
+
+        let timezone = match &self.timezone {
+            None => bogota(),
+            Some(z) => TimeZone::get(z.trim()).map_err(|_| {
+                ConfigError::new(
+                    "--wolkvox.timezone (WOLKVOX_TIMEZONE)",
+                    format!(
+                        "unknown time zone {z:?}: expected an IANA name such as America/Bogota"
+                    ),
+                )
+            })?,
+        };
+        let window = match &self.window {
+            None => Window::Today,
+            Some(w) => Window::parse(w).map_err(|e| {
+                ConfigError::new("--report.window (WOLKVOX_REPORT_WINDOW)", e.to_string())
+            })?,
+        };
+        let time_unit = match &self.time_unit {
+            None => TimeUnit::Minutes,
+            Some(u) => TimeUnit::from_str(u.trim(), true).map_err(|_| {
+                ConfigError::new(
+                    "--report.time-unit (WOLKVOX_REPORT_TIME_UNIT)",
+                    format!("{u:?} is not minutes or seconds"),
+                )
+            })?,
+        };
+        let poll_interval = match &self.poll_interval {
+            Some(s) => parse_positive_duration("--poll.interval (WOLKVOX_POLL_INTERVAL)", s)?,
+            None if self.demo => DEMO_POLL_INTERVAL,
+            None => DEFAULT_POLL_INTERVAL,
+        };
+        let poll_timeout = match &self.poll_timeout {
+            Some(s) => parse_positive_duration("--poll.timeout (WOLKVOX_POLL_TIMEOUT)", s)?,
+            None => Duration::from_secs(60),
+        };
+        let name = match self.operation.as_deref().map(str::trim) {
+            Some("") => {
+                return Err(ConfigError::new(
+                    "--operation (WOLKVOX_OPERATION)",
+                    "must not be empty",
+                ));
+            }
+            Some(op) => op.to_owned(),
+            None if self.demo => "demo".to_owned(),
+            None => server.as_str().to_owned(),
+        };
+        Ok(OperationConfig {
+            name,
+            server,
+            upstream,
+            timezone,
+            window,
+            time_unit,
+            poll_interval,
+            poll_timeout,
+        })
+    }
+
     fn demo_options(&self) -> Result<DemoOptions, ConfigError> {
         let speed = self
             .demo_speed
@@ -628,7 +770,7 @@ fn read_token(file: Option<&PathBuf>, env: Option<String>) -> Result<Token, Conf
     }
 }
 
-fn parse_url(s: &str) -> Result<Url, ConfigError> {
+pub(crate) fn parse_url(s: &str) -> Result<Url, ConfigError> {
     const FLAG: &str = "--wolkvox.url (WOLKVOX_URL)";
     let url = Url::parse(s.trim())
         .map_err(|e| ConfigError::new(FLAG, format!("{s:?} is not a URL: {e}")))?;
@@ -699,6 +841,10 @@ fn parse_listen_address(s: &str) -> Result<SocketAddr, ConfigError> {
 mod tests {
     use super::*;
 
+    fn env(token: Option<&str>) -> impl Fn(&str) -> Option<String> + '_ {
+        move |name| token.filter(|_| name == "WOLKVOX_TOKEN").map(str::to_owned)
+    }
+
     fn cli(args: &[&str]) -> Cli {
         let mut all = vec!["wolkvox-exporter"];
         all.extend_from_slice(args);
@@ -707,7 +853,7 @@ mod tests {
 
     fn err(args: &[&str], token: Option<&str>) -> String {
         cli(args)
-            .into_config(token.map(str::to_owned))
+            .into_config(&env(token))
             .expect_err("the configuration is rejected")
             .to_string()
     }
@@ -718,7 +864,7 @@ mod tests {
         assert_eq!(t.expose(), "s3cr3t-value");
         assert_eq!(format!("{t:?} {t}"), "*** ***");
         let cfg = cli(&["--wolkvox.server", "0032"])
-            .into_config(Some("s3cr3t-value".into()))
+            .into_config(&env(Some("s3cr3t-value")))
             .unwrap();
         assert!(!format!("{cfg:?}").contains("s3cr3t"));
     }
@@ -726,16 +872,19 @@ mod tests {
     #[test]
     fn defaults_follow_the_documented_contract() {
         let cfg = cli(&["--wolkvox.server", "0032"])
-            .into_config(Some("tok".into()))
+            .into_config(&env(Some("tok")))
             .unwrap();
-        assert_eq!(cfg.operation, "0032");
-        assert_eq!(cfg.poll_interval, Duration::from_secs(300));
-        assert_eq!(cfg.poll_timeout, Duration::from_secs(60));
+        assert_eq!(cfg.operations[0].name, "0032");
+        assert_eq!(cfg.operations[0].poll_interval, Duration::from_secs(300));
+        assert_eq!(cfg.operations[0].poll_timeout, Duration::from_secs(60));
         assert_eq!(cfg.keep_stale, 3);
-        assert_eq!(cfg.window, Window::Today);
+        assert_eq!(cfg.operations[0].window, Window::Today);
         assert_eq!(cfg.listen_address.port(), 9862);
-        assert_eq!(cfg.timezone.iana_name(), Some("America/Bogota"));
-        match cfg.upstream {
+        assert_eq!(
+            cfg.operations[0].timezone.iana_name(),
+            Some("America/Bogota")
+        );
+        match &cfg.operations[0].upstream {
             Upstream::Remote { base_url, .. } => {
                 assert_eq!(base_url.as_str(), "https://wv0032.wolkvox.com/")
             }
@@ -745,7 +894,7 @@ mod tests {
 
     #[test]
     fn demo_needs_no_server_or_token_and_polls_every_15s() {
-        let cfg = cli(&["--demo"]).into_config(None).unwrap();
+        let cfg = cli(&["--demo"]).into_config(&env(None)).unwrap();
         assert_eq!(cfg.upstream_demo(), Some(&DemoOptions::default()));
         let cfg = cli(&[
             "--demo",
@@ -756,7 +905,7 @@ mod tests {
             "--demo.pulse-spike-after",
             "30m",
         ])
-        .into_config(None)
+        .into_config(&env(None))
         .unwrap();
         assert_eq!(
             cfg.upstream_demo(),
@@ -767,24 +916,24 @@ mod tests {
         );
         assert!(
             cli(&["--demo", "--demo.pulse-spike", "42"])
-                .into_config(None)
+                .into_config(&env(None))
                 .is_err()
         );
         assert!(
             cli(&["--demo", "--demo.speed", "0"])
-                .into_config(None)
+                .into_config(&env(None))
                 .is_err()
         );
         assert!(
             cli(&["--wolkvox.server", "1", "--demo.pulse-spike", "1001"])
-                .into_config(Some("t".into()))
+                .into_config(&env(Some("t")))
                 .is_err()
         );
-        assert_eq!(cfg.poll_interval, Duration::from_secs(15));
+        assert_eq!(cfg.operations[0].poll_interval, Duration::from_secs(15));
         let cfg = cli(&["--demo", "--poll.interval", "2s"])
-            .into_config(None)
+            .into_config(&env(None))
             .unwrap();
-        assert_eq!(cfg.poll_interval, Duration::from_secs(2));
+        assert_eq!(cfg.operations[0].poll_interval, Duration::from_secs(2));
     }
 
     #[test]
@@ -879,9 +1028,9 @@ mod tests {
             "--wolkvox.token-file",
             path.to_str().unwrap(),
         ])
-        .into_config(None)
+        .into_config(&env(None))
         .unwrap();
-        match cfg.upstream {
+        match &cfg.operations[0].upstream {
             Upstream::Remote { token, .. } => assert_eq!(token.expose(), "abc123"),
             Upstream::Demo(_) => panic!("not demo"),
         }

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use clap::error::ErrorKind;
 use tokio_util::sync::CancellationToken;
-use wolkvox_exporter::config::Cli;
+use wolkvox_exporter::config::{Cli, Command};
 
 /// How long the process waits for a clean stop after SIGTERM or SIGINT before it exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
@@ -33,7 +33,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let config = match cli.into_config(std::env::var("WOLKVOX_TOKEN").ok()) {
+    let command = cli.command.clone();
+    let config = match cli.into_config(&|name| std::env::var(name).ok()) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("wolkvox-exporter: {e}");
@@ -53,6 +54,29 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(Command::Check { output }) = command {
+        return match runtime.block_on(wolkvox_exporter::check(config)) {
+            Ok(results) => {
+                if output == "json" {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&results).unwrap_or_default()
+                    );
+                } else {
+                    print!("{}", wolkvox_exporter::render_check_table(&results));
+                }
+                if results.iter().all(|r| r.ok) {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("wolkvox-exporter: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match runtime.block_on(serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -67,10 +91,10 @@ async fn serve(config: wolkvox_exporter::config::Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("--web.listen-address: cannot listen on {address}"))?;
+    let operations: Vec<&str> = config.operations.iter().map(|o| o.name.as_str()).collect();
     tracing::info!(
         address = %listener.local_addr()?,
-        operation = %config.operation,
-        interval = %humantime::format_duration(config.poll_interval),
+        operations = %operations.join(","),
         "listening"
     );
 

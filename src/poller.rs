@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::TimeUnit;
 use crate::counters::{DayCounters, Decrease};
 use crate::report::Report;
-use crate::snapshot::{OperationMetrics, ReportData, Snapshot, Store};
+use crate::snapshot::{OperationMetrics, ReportData, Store};
 use crate::window::{Clock, ReportWindow, Window, next_midnight};
 use crate::wolkvox::{Classified, Client, PollResult, classify};
 
@@ -44,6 +44,8 @@ pub struct PollerConfig {
     pub max_series: usize,
     /// Limit of one call (the floor of the wait after a timeout).
     pub timeout: Duration,
+    /// How often to call token_info, if at all.
+    pub token_info_interval: Option<Duration>,
 }
 
 /// The wait before the next call, derived from the result of the last one.
@@ -163,9 +165,16 @@ pub struct Poller {
     last_result: Option<PollResult>,
     counters: DayCounters,
     close_failures: u32,
+    api_day: Option<jiff::civil::Date>,
+    last_token_info: Option<Instant>,
 }
 
 impl Poller {
+    /// The metrics to show before the first poll.
+    pub fn metrics(&self) -> OperationMetrics {
+        self.metrics.clone()
+    }
+
     /// A poller that publishes into `store`.
     pub fn new(
         config: PollerConfig,
@@ -186,7 +195,62 @@ impl Poller {
             last_result: None,
             counters: DayCounters::default(),
             close_failures: 0,
+            api_day: None,
+            last_token_info: None,
         }
+    }
+
+    /// Whether a token_info call is due.
+    fn token_info_due(&self) -> bool {
+        match (self.config.token_info_interval, self.last_token_info) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(every), Some(last)) => last.elapsed() >= every,
+        }
+    }
+
+    /// Calls token_info and records the token's limit and use; `None` when cancelled. Its
+    /// failures are logged only: they say nothing about the report.
+    async fn token_info(&mut self, cancel: &CancellationToken) -> Option<()> {
+        self.client.refresh_token();
+        self.count_api_request();
+        self.last_token_info = Some(Instant::now());
+        let answer = tokio::select! {
+            answer = self.client.fetch_token_info() => answer,
+            () = cancel.cancelled() => return None,
+        };
+        match crate::wolkvox::outcome::token_info(answer) {
+            Ok(info) => {
+                tracing::debug!(
+                    operation = %self.config.operation,
+                    limit = info.0,
+                    used_today = info.1,
+                    "token_info"
+                );
+                self.metrics.token_info = Some(info);
+            }
+            Err(detail) => tracing::warn!(
+                operation = %self.config.operation,
+                detail = %detail,
+                "token_info call failed"
+            ),
+        }
+        Some(())
+    }
+
+    /// Counts one API call in the totals and in today's count (reset at local midnight).
+    fn count_api_request(&mut self) {
+        let today = self
+            .clock
+            .now()
+            .to_zoned_datetime(self.config.timezone.clone())
+            .date();
+        if self.api_day != Some(today) {
+            self.api_day = Some(today);
+            self.metrics.api_requests_today = 0;
+        }
+        self.metrics.api_requests += 1;
+        self.metrics.api_requests_today += 1;
     }
 
     /// Runs the loop: the first poll at once, then one after each wait.
@@ -207,8 +271,11 @@ impl Poller {
                 self.config.interval,
             );
             self.metrics.next_poll = finished_at.checked_add(wait).ok();
-            self.store
-                .publish(Snapshot::encode(true, std::slice::from_ref(&self.metrics)));
+            if self.token_info_due() && self.token_info(&cancel).await.is_none() {
+                return;
+            }
+            self.metrics.polled = true;
+            self.store.publish(self.metrics.clone());
             if result == PollResult::QuotaExceeded {
                 let resume = self
                     .metrics
@@ -299,6 +366,7 @@ impl Poller {
         cancel: &CancellationToken,
     ) -> Option<(Classified, Duration)> {
         self.client.refresh_token();
+        self.count_api_request();
         let started = Instant::now();
         let answer = tokio::select! {
             answer = self.client.fetch(window) => answer,

@@ -5,8 +5,9 @@
 //! copy of each. A scrape only clones an `Arc` and hands out bytes, so it never waits for a poll
 //! and never sees half of one.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -67,6 +68,14 @@ pub struct OperationMetrics {
     pub data: Option<Arc<ReportData>>,
     /// Counters that survive midnight (`today` window only).
     pub counters: Option<Arc<[CounterSeries]>>,
+    /// Whether a poll has finished.
+    pub polled: bool,
+    /// API calls made, all kinds.
+    pub api_requests: u64,
+    /// API calls made since local midnight of the operation.
+    pub api_requests_today: u64,
+    /// The token's daily limit and today's use, from token_info.
+    pub token_info: Option<(f64, f64)>,
 }
 
 impl OperationMetrics {
@@ -84,8 +93,21 @@ impl OperationMetrics {
             next_poll: None,
             data: None,
             counters: None,
+            polled: false,
+            api_requests: 0,
+            api_requests_today: 0,
+            token_info: None,
         }
     }
+}
+
+/// The outcome of configuration reloads, as Prometheus itself reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ReloadStatus {
+    /// Whether the last reload (or the start) applied the file.
+    pub successful: bool,
+    /// When the file was last applied.
+    pub last_success: Option<Timestamp>,
 }
 
 /// One encoding of the exposition, plain and gzipped.
@@ -111,8 +133,20 @@ pub struct Snapshot {
 impl Snapshot {
     /// Encodes the metrics of `operations` in both formats.
     pub fn encode(ready: bool, operations: &[OperationMetrics]) -> Snapshot {
+        Self::encode_with(ready, operations, None)
+    }
+
+    /// Encodes the metrics of `operations`, and the reload status when a file is in use.
+    pub fn encode_with(
+        ready: bool,
+        operations: &[OperationMetrics],
+        reload: Option<ReloadStatus>,
+    ) -> Snapshot {
         let mut registry = Registry::default();
-        registry.register_collector(Box::new(Exposition(Arc::from(operations.to_vec()))));
+        registry.register_collector(Box::new(Exposition {
+            ops: Arc::from(operations.to_vec()),
+            reload,
+        }));
 
         let mut text = String::new();
         let mut openmetrics = String::new();
@@ -142,10 +176,9 @@ impl Encoded {
     }
 }
 
-fn help(base: &str, interval: Duration) -> String {
+fn help(base: &str, interval: &str) -> String {
     format!(
-        "{base} Polled from Wolkvox in the background every {} and served from a cache.",
-        humantime::format_duration(interval)
+        "{base} Polled from Wolkvox in the background every {interval} and served from a cache."
     )
 }
 
@@ -153,16 +186,25 @@ fn seconds(ts: Timestamp) -> f64 {
     ts.as_millisecond() as f64 / 1000.0
 }
 
+const NO_LABELS: [(&str, &str); 0] = [];
+
 /// The collector that writes every family from plain data; it runs at poll time only.
 #[derive(Debug)]
-struct Exposition(Arc<[OperationMetrics]>);
+struct Exposition {
+    ops: Arc<[OperationMetrics]>,
+    reload: Option<ReloadStatus>,
+}
 
 impl Exposition {
-    fn interval(&self) -> Duration {
-        self.0
-            .first()
-            .map(|o| o.poll_interval)
-            .unwrap_or(Duration::from_secs(300))
+    /// The interval quoted in HELP texts: the operations' own when they share one.
+    fn interval_text(&self) -> String {
+        let mut intervals = self.ops.iter().map(|o| o.poll_interval);
+        match intervals.next() {
+            Some(first) if intervals.all(|i| i == first) => {
+                humantime::format_duration(first).to_string()
+            }
+            _ => "poll interval of its operation".to_owned(),
+        }
     }
 
     fn gauge_per_operation(
@@ -172,16 +214,16 @@ impl Exposition {
         help_text: &str,
         value: impl Fn(&OperationMetrics) -> Option<f64>,
     ) -> Result<(), std::fmt::Error> {
-        if self.0.iter().all(|o| value(o).is_none()) {
+        if self.ops.iter().all(|o| value(o).is_none()) {
             return Ok(());
         }
         let mut family = encoder.encode_descriptor(
             name,
-            &help(help_text, self.interval()),
+            &help(help_text, &self.interval_text()),
             None,
             prometheus_client::metrics::MetricType::Gauge,
         )?;
-        for op in self.0.iter() {
+        for op in self.ops.iter() {
             if let Some(v) = value(op) {
                 let labels = [("operation", op.operation.as_str())];
                 ConstGauge::new(v).encode(family.encode_family(&labels)?)?;
@@ -199,11 +241,11 @@ impl Exposition {
     ) -> Result<(), std::fmt::Error> {
         let mut family = encoder.encode_descriptor(
             name,
-            &help(help_text, self.interval()),
+            &help(help_text, &self.interval_text()),
             None,
             prometheus_client::metrics::MetricType::Gauge,
         )?;
-        for op in self.0.iter() {
+        for op in self.ops.iter() {
             let Some(data) = &op.data else { continue };
             for s in &data.report.series {
                 let labels = [
@@ -226,16 +268,16 @@ impl Exposition {
         help_text: &str,
         value: impl Fn(&CounterSeries) -> f64,
     ) -> Result<(), std::fmt::Error> {
-        if self.0.iter().all(|o| o.counters.is_none()) {
+        if self.ops.iter().all(|o| o.counters.is_none()) {
             return Ok(());
         }
         let mut family = encoder.encode_descriptor(
             name,
-            &help(help_text, self.interval()),
+            &help(help_text, &self.interval_text()),
             None,
             prometheus_client::metrics::MetricType::Counter,
         )?;
-        for op in self.0.iter() {
+        for op in self.ops.iter() {
             let Some(counters) = &op.counters else {
                 continue;
             };
@@ -338,13 +380,64 @@ impl Collector for Exposition {
             |o| o.data.as_ref().map(|d| seconds(d.window.end_ts)),
         )?;
 
-        let mut polls = encoder.encode_descriptor(
-            "wolkvox_polls",
-            &help("Polls of the report API by result.", self.interval()),
+        self.gauge_per_operation(
+            &mut encoder,
+            "wolkvox_api_requests_today",
+            "API calls this exporter made since local midnight of the operation (all kinds).",
+            |o| Some(o.api_requests_today as f64),
+        )?;
+        self.gauge_per_operation(
+            &mut encoder,
+            "wolkvox_token_limit",
+            "The token's daily call limit, from token_info (when --wolkvox.token-info-interval is set).",
+            |o| o.token_info.map(|t| t.0),
+        )?;
+        self.gauge_per_operation(
+            &mut encoder,
+            "wolkvox_token_used_today",
+            "Calls made with the token today by everything that uses it, from token_info.",
+            |o| o.token_info.map(|t| t.1),
+        )?;
+        if let Some(reload) = self.reload {
+            let mut ok = encoder.encode_descriptor(
+                "wolkvox_config_last_reload_successful",
+                "Whether the last reload of --config.file succeeded (1) or was refused (0).",
+                None,
+                MetricType::Gauge,
+            )?;
+            ConstGauge::new(i64::from(reload.successful)).encode(ok.encode_family(&NO_LABELS)?)?;
+            if let Some(at) = reload.last_success {
+                let mut ts = encoder.encode_descriptor(
+                    "wolkvox_config_last_reload_success_timestamp_seconds",
+                    "When --config.file was last applied, in seconds since the epoch.",
+                    None,
+                    MetricType::Gauge,
+                )?;
+                ConstGauge::new(seconds(at)).encode(ts.encode_family(&NO_LABELS)?)?;
+            }
+        }
+
+        let mut requests = encoder.encode_descriptor(
+            "wolkvox_api_requests",
+            &help(
+                "API calls this exporter made (reports and token_info).",
+                &self.interval_text(),
+            ),
             None,
             MetricType::Counter,
         )?;
-        for op in self.0.iter() {
+        for op in self.ops.iter() {
+            let labels = [("operation", op.operation.as_str())];
+            ConstCounter::new(op.api_requests).encode(requests.encode_family(&labels)?)?;
+        }
+
+        let mut polls = encoder.encode_descriptor(
+            "wolkvox_polls",
+            &help("Polls of the report API by result.", &self.interval_text()),
+            None,
+            MetricType::Counter,
+        )?;
+        for op in self.ops.iter() {
             for result in PollResult::ALL {
                 let labels = [
                     ("operation", op.operation.as_str()),
@@ -359,12 +452,12 @@ impl Collector for Exposition {
             "wolkvox_rows_rejected",
             &help(
                 "Report rows skipped because a value could not be read.",
-                self.interval(),
+                &self.interval_text(),
             ),
             None,
             MetricType::Counter,
         )?;
-        for op in self.0.iter() {
+        for op in self.ops.iter() {
             for reason in RejectReason::ALL {
                 let labels = [
                     ("operation", op.operation.as_str()),
@@ -379,12 +472,12 @@ impl Collector for Exposition {
             "wolkvox_series_dropped",
             &help(
                 "Series pairs dropped because a report held more than --report.max-series.",
-                self.interval(),
+                &self.interval_text(),
             ),
             None,
             MetricType::Counter,
         )?;
-        for op in self.0.iter() {
+        for op in self.ops.iter() {
             let labels = [("operation", op.operation.as_str())];
             ConstCounter::new(op.series_dropped).encode(dropped.encode_family(&labels)?)?;
         }
@@ -392,20 +485,36 @@ impl Collector for Exposition {
     }
 }
 
-/// Holds the current snapshot. Scrapes load it without a lock; the poller swaps in a new one
-/// and bumps a poll counter that tests and readiness can wait on.
+/// Holds the current snapshot, and the latest metrics of every operation it is made of.
+/// Scrapes load the snapshot without a lock; a poller hands in its operation's metrics, and the
+/// whole exposition is encoded again (families must stay grouped across operations) and
+/// swapped in.
 #[derive(Debug)]
 pub struct Store {
     current: ArcSwap<Snapshot>,
     polls: watch::Sender<u64>,
+    state: Mutex<StoreState>,
+}
+
+#[derive(Debug, Default)]
+struct StoreState {
+    operations: BTreeMap<String, OperationMetrics>,
+    reload: Option<ReloadStatus>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Store {
-    /// A store that serves `initial` until the first poll.
-    pub fn new(initial: Snapshot) -> Self {
+    /// An empty store: not ready, self-metrics only.
+    pub fn new() -> Self {
         Self {
-            current: ArcSwap::from_pointee(initial),
+            current: ArcSwap::from_pointee(Snapshot::encode(false, &[])),
             polls: watch::Sender::new(0),
+            state: Mutex::new(StoreState::default()),
         }
     }
 
@@ -414,10 +523,52 @@ impl Store {
         self.current.load_full()
     }
 
-    /// Replaces the snapshot after a poll.
-    pub fn publish(&self, snapshot: Snapshot) {
-        self.current.store(Arc::new(snapshot));
+    fn lock(&self) -> std::sync::MutexGuard<'_, StoreState> {
+        // Only encoding happens under this lock; a panic there leaves consistent data.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn rebuild(&self, state: &StoreState) {
+        let ops: Vec<OperationMetrics> = state.operations.values().cloned().collect();
+        let ready = !ops.is_empty() && ops.iter().all(|o| o.polled);
+        self.current
+            .store(Arc::new(Snapshot::encode_with(ready, &ops, state.reload)));
+    }
+
+    /// Adds or replaces an operation's metrics without counting a poll (start, reload).
+    pub fn register(&self, metrics: OperationMetrics) {
+        let mut state = self.lock();
+        state.operations.insert(metrics.operation.clone(), metrics);
+        self.rebuild(&state);
+    }
+
+    /// Replaces an operation's metrics after a poll.
+    pub fn publish(&self, metrics: OperationMetrics) {
+        {
+            let mut state = self.lock();
+            state.operations.insert(metrics.operation.clone(), metrics);
+            self.rebuild(&state);
+        }
         self.polls.send_modify(|n| *n += 1);
+    }
+
+    /// Removes an operation: its series leave /metrics.
+    pub fn remove(&self, operation: &str) {
+        let mut state = self.lock();
+        state.operations.remove(operation);
+        self.rebuild(&state);
+    }
+
+    /// Records the outcome of a configuration (re)load.
+    pub fn set_reload(&self, status: ReloadStatus) {
+        let mut state = self.lock();
+        state.reload = Some(status);
+        self.rebuild(&state);
+    }
+
+    /// The last reload status, when a configuration file is in use.
+    pub fn reload_status(&self) -> Option<ReloadStatus> {
+        self.lock().reload
     }
 
     /// Polls finished so far, and a way to wait for more.

@@ -28,7 +28,7 @@ async fn first_poll_with(status: u16, body: String) -> (Metrics, f64) {
     let (sim, url) = spawn_simulator().await;
     sim.set_fixed_answer(Some((status, body)));
     let mut cfg = config(&url);
-    cfg.poll_interval = INTERVAL;
+    cfg.op_mut().poll_interval = INTERVAL;
     let now = local(ZONE, "2026-11-25T14:00:00");
     let (exporter, _clock) = spawn_exporter_at(cfg, now).await;
     exporter.wait_for_polls(1).await;
@@ -170,8 +170,8 @@ async fn a_timeout_is_counted_and_backs_off() {
     let (sim, url) = spawn_simulator().await;
     sim.set_latency(Duration::from_secs(30));
     let mut cfg = config(&url);
-    cfg.poll_interval = INTERVAL;
-    cfg.poll_timeout = Duration::from_millis(300);
+    cfg.op_mut().poll_interval = INTERVAL;
+    cfg.op_mut().poll_timeout = Duration::from_millis(300);
     let now = local(ZONE, "2026-11-25T14:00:00");
     let (exporter, _clock) = spawn_exporter_at(cfg, now).await;
     exporter.wait_for_polls(1).await;
@@ -194,7 +194,7 @@ async fn a_refused_connection_is_a_network_error() {
     };
     let url = reqwest::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
     let mut cfg = config(&url);
-    cfg.poll_interval = INTERVAL;
+    cfg.op_mut().poll_interval = INTERVAL;
     let now = local(ZONE, "2026-11-25T14:00:00");
     let (exporter, _clock) = spawn_exporter_at(cfg, now).await;
     exporter.wait_for_polls(1).await;
@@ -210,7 +210,7 @@ async fn the_next_good_answer_recovers_and_the_failure_stays_counted() {
     sim.push_answer(500, "Internal Server Error");
     let mut cfg = config(&url);
     // Short interval: the first backoff step is 1/32 to 1/16 of it.
-    cfg.poll_interval = Duration::from_millis(800);
+    cfg.op_mut().poll_interval = Duration::from_millis(800);
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T14:00:00")).await;
     exporter.wait_for_polls(2).await;
     let m = exporter.scrape().await;

@@ -55,7 +55,7 @@ async fn fault_then_recovery(cfg: Config, result: &str) -> Metrics {
 
 fn cfg_for(url: &reqwest::Url) -> Config {
     let mut cfg = config(url);
-    cfg.poll_interval = INTERVAL;
+    cfg.op_mut().poll_interval = INTERVAL;
     cfg
 }
 
@@ -163,7 +163,7 @@ async fn a_body_that_trickles_past_the_timeout_is_a_timeout_and_metrics_stay_qui
     })
     .await;
     let mut cfg = cfg_for(&url);
-    cfg.poll_timeout = Duration::from_millis(1500);
+    cfg.op_mut().poll_timeout = Duration::from_millis(1500);
     let now = local(ZONE, "2026-11-25T14:00:00");
     let (exporter, _clock) = spawn_exporter_at(cfg, now).await;
     tokio::time::timeout(EVENT_TIMEOUT, trickling.notified())

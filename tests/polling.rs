@@ -20,7 +20,7 @@ async fn a_series_that_leaves_the_report_leaves_metrics_after_the_next_poll() {
         report_body(&[("7", "1", "5", "1"), ("7", "PULSE", "2", "1")]),
     )));
     let mut cfg = config(&url);
-    cfg.poll_interval = Duration::from_millis(50);
+    cfg.op_mut().poll_interval = Duration::from_millis(50);
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T10:00:00")).await;
     exporter.wait_for_polls(1).await;
     let m = exporter.scrape().await;
@@ -58,7 +58,7 @@ async fn failed_polls_keep_the_last_good_data_for_keep_stale_polls_then_drop_it(
     let mut cfg = config(&url);
     cfg.keep_stale = 2;
     // Backoff steps of 1/32..1/16 of 4s leave ample time to look at every snapshot.
-    cfg.poll_interval = Duration::from_secs(4);
+    cfg.op_mut().poll_interval = Duration::from_secs(4);
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T10:00:00")).await;
     exporter.wait_for_polls(1).await;
 
@@ -96,7 +96,7 @@ async fn never_two_requests_in_flight_even_when_calls_outlast_the_interval() {
     let (sim, url) = spawn_simulator().await;
     sim.set_latency(Duration::from_millis(120));
     let mut cfg = config(&url);
-    cfg.poll_interval = Duration::from_millis(5);
+    cfg.op_mut().poll_interval = Duration::from_millis(5);
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T10:00:00")).await;
     exporter.wait_for_polls(6).await;
     let stats = sim.stats();
@@ -227,7 +227,7 @@ async fn seconds_unit_and_code_as_string_and_single_object_data() {
         r#"{"code":"200","msg":" 1 records were found","data":{"rp_id":"5","calls":"3","time":"90","cod_opc_menu":"AGENTE"}}"#.into(),
     )));
     let mut cfg = config(&url);
-    cfg.time_unit = TimeUnit::Seconds;
+    cfg.op_mut().time_unit = TimeUnit::Seconds;
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T10:00:00")).await;
     exporter.wait_for_polls(1).await;
     let m = exporter.scrape().await;
@@ -275,7 +275,7 @@ async fn report_dates_are_local_times_of_the_configured_zone_around_midnight() {
     for (zone, now, ini, end) in cases {
         let (sim, url) = spawn_simulator().await;
         let mut cfg = config(&url);
-        cfg.timezone = TimeZone::get(zone).unwrap();
+        cfg.op_mut().timezone = TimeZone::get(zone).unwrap();
         let (exporter, _clock) = spawn_exporter_at(cfg, local(zone, now)).await;
         exporter.wait_for_polls(1).await;
         assert_eq!(
@@ -299,8 +299,8 @@ async fn a_today_window_moves_to_the_new_day_when_the_clock_passes_local_midnigh
     let zone = "Asia/Kolkata";
     let (sim, url) = spawn_simulator().await;
     let mut cfg = config(&url);
-    cfg.timezone = TimeZone::get(zone).unwrap();
-    cfg.poll_interval = Duration::from_millis(20);
+    cfg.op_mut().timezone = TimeZone::get(zone).unwrap();
+    cfg.op_mut().poll_interval = Duration::from_millis(20);
     let (exporter, clock) = spawn_exporter_at(cfg, local(zone, "2026-11-25T23:58:00")).await;
     exporter.wait_for_polls(1).await;
     assert_eq!(last_dates(&sim).0, "20261125000000");
@@ -318,7 +318,7 @@ async fn a_rolling_window_asks_for_the_last_duration_in_local_time() {
     let zone = "America/Bogota";
     let (sim, url) = spawn_simulator().await;
     let mut cfg = config(&url);
-    cfg.window = Window::Rolling(Duration::from_secs(3600));
+    cfg.op_mut().window = Window::Rolling(Duration::from_secs(3600));
     let (exporter, _clock) = spawn_exporter_at(cfg, local(zone, "2026-11-26T00:20:00")).await;
     exporter.wait_for_polls(1).await;
     assert_eq!(
@@ -333,7 +333,7 @@ async fn counters_lose_and_double_nothing_across_local_midnight() {
     let zone = "America/Bogota";
     let (sim, url) = spawn_simulator().await;
     let mut cfg = config(&url);
-    cfg.poll_interval = Duration::from_millis(20);
+    cfg.op_mut().poll_interval = Duration::from_millis(20);
     let (exporter, clock) = spawn_exporter_at(cfg, local(zone, "2026-11-25T22:10:00")).await;
     exporter.wait_for_polls(1).await;
     let m = exporter.scrape().await;
@@ -424,7 +424,7 @@ async fn counters_lose_and_double_nothing_across_local_midnight() {
 async fn rolling_windows_expose_no_counters() {
     let (_sim, url) = spawn_simulator().await;
     let mut cfg = config(&url);
-    cfg.window = Window::Rolling(Duration::from_secs(3600));
+    cfg.op_mut().window = Window::Rolling(Duration::from_secs(3600));
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-26T10:20:00")).await;
     exporter.wait_for_polls(1).await;
     let m = exporter.scrape().await;

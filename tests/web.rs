@@ -148,10 +148,10 @@ async fn a_rotated_token_file_is_used_from_the_next_poll() {
     let file = dir.path().join("token");
     std::fs::write(&file, "old-token-that-wolkvox-refuses\n").unwrap();
     let mut cfg = config(&url);
-    cfg.poll_interval = std::time::Duration::from_millis(50);
+    cfg.op_mut().poll_interval = std::time::Duration::from_millis(50);
     if let Upstream::Remote {
         token_file, token, ..
-    } = &mut cfg.upstream
+    } = &mut cfg.op_mut().upstream
     {
         *token_file = Some(file.clone());
         *token = wolkvox_exporter::config::Token::new("old-token-that-wolkvox-refuses").unwrap();

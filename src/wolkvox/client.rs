@@ -15,6 +15,8 @@ use crate::window::ReportWindow;
 pub const REPORT_API: &str = "diagram_1_3";
 /// Path of the reports endpoint, below the base URL.
 pub const REPORTS_PATH: &str = "api/v2/reports_manager.php";
+/// Path of the information endpoint (token_info), below the base URL.
+pub const INFORMATION_PATH: &str = "api/v2/information.php";
 /// Largest body read before giving up: the documented result limit is 256 MB.
 pub const DEFAULT_MAX_BODY: usize = 256 * 1024 * 1024 + 1024 * 1024;
 
@@ -55,6 +57,7 @@ pub enum TransportError {
 pub struct Client {
     http: reqwest::Client,
     endpoint: Url,
+    information: Url,
     headers: HeaderMap,
     timeout: Duration,
     max_body: usize,
@@ -84,6 +87,10 @@ impl Client {
             endpoint.set_path(&path);
         }
         // Joining a relative path onto a URL whose path ends in '/' cannot fail.
+        let mut information = endpoint.join(INFORMATION_PATH).unwrap_or(endpoint.clone());
+        information
+            .query_pairs_mut()
+            .append_pair("api", "token_info");
         let endpoint = endpoint.join(REPORTS_PATH).unwrap_or(endpoint);
 
         let mut headers = HeaderMap::new();
@@ -98,6 +105,7 @@ impl Client {
         }
         Ok(Self {
             http,
+            information,
             endpoint,
             headers,
             timeout,
@@ -157,12 +165,21 @@ impl Client {
         url
     }
 
-    /// One call: the HTTP status and the whole body, within the timeout.
+    /// One report call: the HTTP status and the whole body, within the timeout.
     pub async fn fetch(&self, window: &ReportWindow) -> Result<(u16, Bytes), TransportError> {
+        self.get(self.report_url(window)).await
+    }
+
+    /// One token_info call (it spends the token's budget like any call).
+    pub async fn fetch_token_info(&self) -> Result<(u16, Bytes), TransportError> {
+        self.get(self.information.clone()).await
+    }
+
+    async fn get(&self, url: Url) -> Result<(u16, Bytes), TransportError> {
         let call = async {
             let mut response = self
                 .http
-                .get(self.report_url(window))
+                .get(url)
                 .headers(self.headers.clone())
                 .send()
                 .await

@@ -167,6 +167,42 @@ pub fn classify(
     by_status(status, &body)
 }
 
+/// Reads a token_info answer: (token_limit, token_use_today). The shape is inferred from
+/// Wolkvox's description (field names only): the fields may sit at the top, in `data`, or in
+/// the first element of a `data` list, as numbers or strings.
+pub fn token_info(answer: Result<(u16, Bytes), TransportError>) -> Result<(f64, f64), String> {
+    let (status, body) = answer.map_err(|e| e.to_string())?;
+    if status != 200 {
+        return Err(by_status(status, &body).detail);
+    }
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| format!("token_info: not JSON ({e}): {}", snippet(&body)))?;
+    let candidates = [
+        Some(&value),
+        value.get("data"),
+        value.get("data").and_then(|d| d.get(0)),
+    ];
+    let number = |v: &serde_json::Value| match v {
+        serde_json::Value::Number(n) => n.as_f64().filter(|f| f.is_finite() && *f >= 0.0),
+        serde_json::Value::String(s) => crate::report::parse_number(s),
+        _ => None,
+    };
+    candidates
+        .into_iter()
+        .flatten()
+        .find_map(|obj| {
+            let limit = number(obj.get("token_limit")?)?;
+            let used = number(obj.get("token_use_today")?)?;
+            Some((limit, used))
+        })
+        .ok_or_else(|| {
+            format!(
+                "token_info: no token_limit and token_use_today in {}",
+                snippet(&body)
+            )
+        })
+}
+
 fn by_status(status: u16, body: &[u8]) -> Classified {
     let message = message(body);
     let upper = message.to_ascii_uppercase();
@@ -334,6 +370,31 @@ mod tests {
             10_000,
         );
         assert_eq!(c.result, PollResult::DecodeError);
+    }
+
+    #[test]
+    fn token_info_is_read_wherever_the_fields_are() {
+        let ok = |b: &str| token_info(Ok((200, Bytes::from(b.to_owned()))));
+        assert_eq!(
+            ok(r#"{"code":200,"data":{"token_limit":"3,000","token_use_today":"17"}}"#),
+            Ok((3000.0, 17.0))
+        );
+        assert_eq!(
+            ok(r#"{"code":200,"data":[{"token_limit":1000,"token_use_today":2}]}"#),
+            Ok((1000.0, 2.0))
+        );
+        assert_eq!(
+            ok(r#"{"token_limit":"5","token_use_today":"0"}"#),
+            Ok((5.0, 0.0))
+        );
+        assert!(ok(r#"{"code":200,"data":{}}"#).is_err());
+        assert!(
+            token_info(Ok((
+                403,
+                Bytes::from_static(b"{\"msg\":\"PLEASE VALIDATE TOKEN\"}")
+            )))
+            .is_err()
+        );
     }
 
     #[test]

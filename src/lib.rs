@@ -201,6 +201,7 @@ pub struct Exporter {
     demo: Option<(reqwest::Url, Token)>,
     reload_tx: tokio::sync::mpsc::UnboundedSender<()>,
     reload_rx: tokio::sync::mpsc::UnboundedReceiver<()>,
+    hangups: Hangups,
     _simulator: Option<Simulator>,
 }
 
@@ -231,6 +232,8 @@ impl Exporter {
             });
         }
         let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+        // Listen for SIGHUP from the start: its default action would end the process.
+        let hangups = hangup_signals();
         Ok(Self {
             config,
             globals,
@@ -241,6 +244,7 @@ impl Exporter {
             demo,
             reload_tx,
             reload_rx,
+            hangups,
             _simulator: simulator,
         })
     }
@@ -271,6 +275,7 @@ impl Exporter {
             demo,
             reload_tx: _,
             reload_rx,
+            hangups,
             _simulator,
         } = self;
         let cancel = CancellationToken::new();
@@ -287,7 +292,13 @@ impl Exporter {
             running,
             root: cancel.clone(),
         };
-        let supervise = tokio::spawn(supervisor.run(reload_rx));
+        let supervise = tokio::spawn(supervisor.run(reload_rx, hangups));
+        let operations: Vec<&str> = config.operations.iter().map(|o| o.name.as_str()).collect();
+        tracing::info!(
+            address = %listener.local_addr()?,
+            operations = %operations.join(","),
+            "listening"
+        );
 
         let auth = (!web.users.is_empty()).then(|| web::Auth::new(web.users.clone()));
         let app = http::router(store, &config.telemetry_path, auth);
@@ -348,8 +359,11 @@ struct Supervisor {
 }
 
 impl Supervisor {
-    async fn run(mut self, mut requests: tokio::sync::mpsc::UnboundedReceiver<()>) {
-        let mut hangups = hangup_signals();
+    async fn run(
+        mut self,
+        mut requests: tokio::sync::mpsc::UnboundedReceiver<()>,
+        mut hangups: Hangups,
+    ) {
         let mut last_text = self.file.as_ref().and_then(|f| std::fs::read(f).ok());
         let mut check = tokio::time::interval(CONFIG_CHECK_INTERVAL);
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

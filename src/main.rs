@@ -91,12 +91,6 @@ async fn serve(config: wolkvox_exporter::config::Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("--web.listen-address: cannot listen on {address}"))?;
-    let operations: Vec<&str> = config.operations.iter().map(|o| o.name.as_str()).collect();
-    tracing::info!(
-        address = %listener.local_addr()?,
-        operations = %operations.join(","),
-        "listening"
-    );
 
     let stop = CancellationToken::new();
     tokio::spawn(wait_for_signal(stop.clone()));

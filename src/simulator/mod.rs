@@ -166,6 +166,7 @@ impl Simulator {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/api/v2/reports_manager.php", get(report))
+            .route("/api/v2/information.php", get(information))
             .with_state(self.clone())
     }
 
@@ -309,6 +310,65 @@ impl Simulator {
         }
     }
 
+    /// Counts a call against the token's daily budget; the refusal when it is used up.
+    fn spend(&self, token: &str) -> Option<(u16, String)> {
+        let mut c = self.controls();
+        let used = c.calls_by_token.entry(token.to_owned()).or_default();
+        if self.inner.config.quota.is_some_and(|q| *used >= q) {
+            return Some(error(403, "TOKEN LIMIT EXCEEDED"));
+        }
+        *used += 1;
+        None
+    }
+
+    /// The answer of `information.php?api=token_info`. Inferred shape: Wolkvox documents the
+    /// field names (token_limit, token_use_today, available_consumption_options), not the
+    /// envelope; the simulator uses the envelope of the reports.
+    fn token_info(&self, api: Option<&str>, token: Option<&str>) -> (u16, String) {
+        let Some(token) = token else {
+            return error(401, "PLEASE ENTER THE WOLKVOX-TOKEN");
+        };
+        if !self.inner.config.tokens.iter().any(|t| t == token) {
+            return error(403, "PLEASE VALIDATE TOKEN");
+        }
+        if api != Some("token_info") {
+            return error(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST");
+        }
+        if let Some(refusal) = self.spend(token) {
+            return refusal;
+        }
+        let used = self
+            .controls()
+            .calls_by_token
+            .get(token)
+            .copied()
+            .unwrap_or(0);
+        let limit = self.inner.config.quota.unwrap_or(1000);
+        (
+            200,
+            serde_json::json!({
+                "code": 200,
+                "error": null,
+                "msg": "token information",
+                "data": {
+                    "token_limit": limit.to_string(),
+                    "token_use_today": used.to_string(),
+                    "available_consumption_options": limit.saturating_sub(used).to_string(),
+                }
+            })
+            .to_string(),
+        )
+    }
+
+    /// Calls made with `token` so far, token_info included.
+    pub fn calls_by_token(&self, token: &str) -> u64 {
+        self.controls()
+            .calls_by_token
+            .get(token)
+            .copied()
+            .unwrap_or(0)
+    }
+
     fn enter(&self, token: Option<&str>) -> InFlight {
         let mut over = false;
         {
@@ -353,13 +413,8 @@ impl Simulator {
                 ),
             );
         }
-        if let Some(quota) = self.inner.config.quota {
-            let mut c = self.controls();
-            let used = c.calls_by_token.entry(token.to_owned()).or_default();
-            if *used >= quota {
-                return error(403, "TOKEN LIMIT EXCEEDED");
-            }
-            *used += 1;
+        if let Some(refusal) = self.spend(token) {
+            return refusal;
         }
         if query.api.as_deref() != Some("diagram_1_3") {
             return error(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST");
@@ -425,6 +480,47 @@ fn error(status: u16, message: &str) -> (u16, String) {
         serde_json::json!({"code": status, "error": message, "msg": message, "data": null})
             .to_string(),
     )
+}
+
+async fn information(
+    State(sim): State<Simulator>,
+    Query(query): Query<ReportQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let token = headers
+        .get("wolkvox-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    sim.controls().requests.push(RecordedRequest {
+        api: query.api.clone(),
+        date_ini: None,
+        date_end: None,
+        server: headers
+            .get("wolkvox_server")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        had_token: token.is_some(),
+    });
+    let guard = sim.enter(token.as_deref());
+    let (status, body) = if guard.over_limit {
+        error(
+            403,
+            "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)",
+        )
+    } else {
+        sim.token_info(query.api.as_deref(), token.as_deref())
+    };
+    drop(guard);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn report(

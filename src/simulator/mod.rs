@@ -482,35 +482,28 @@ fn error(status: u16, message: &str) -> (u16, String) {
     )
 }
 
-async fn information(
-    State(sim): State<Simulator>,
-    Query(query): Query<ReportQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let token = headers
-        .get("wolkvox-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+/// Records a request and counts it in flight; returns its token and the in-flight guard.
+fn arrive(sim: &Simulator, query: &ReportQuery, headers: &HeaderMap) -> (Option<String>, InFlight) {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let token = header("wolkvox-token");
     sim.controls().requests.push(RecordedRequest {
         api: query.api.clone(),
-        date_ini: None,
-        date_end: None,
-        server: headers
-            .get("wolkvox_server")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        date_ini: query.date_ini.clone(),
+        date_end: query.date_end.clone(),
+        server: header("wolkvox_server"),
         had_token: token.is_some(),
     });
     let guard = sim.enter(token.as_deref());
-    let (status, body) = if guard.over_limit {
-        error(
-            403,
-            "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)",
-        )
-    } else {
-        sim.token_info(query.api.as_deref(), token.as_deref())
-    };
-    drop(guard);
+    (token, guard)
+}
+
+/// A JSON answer with this status.
+fn json(status: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,
@@ -523,26 +516,30 @@ async fn information(
         .into_response()
 }
 
+async fn information(
+    State(sim): State<Simulator>,
+    Query(query): Query<ReportQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (token, guard) = arrive(&sim, &query, &headers);
+    let (status, body) = if guard.over_limit {
+        error(
+            403,
+            "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)",
+        )
+    } else {
+        sim.token_info(query.api.as_deref(), token.as_deref())
+    };
+    drop(guard);
+    json(status, body)
+}
+
 async fn report(
     State(sim): State<Simulator>,
     Query(query): Query<ReportQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let token = headers
-        .get("wolkvox-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    sim.controls().requests.push(RecordedRequest {
-        api: query.api.clone(),
-        date_ini: query.date_ini.clone(),
-        date_end: query.date_end.clone(),
-        server: headers
-            .get("wolkvox_server")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        had_token: token.is_some(),
-    });
-    let guard = sim.enter(token.as_deref());
+    let (token, guard) = arrive(&sim, &query, &headers);
     let latency = sim.controls().latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -556,14 +553,5 @@ async fn report(
         None => sim.answer(&query, token.as_deref(), guard.over_limit),
     };
     drop(guard);
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/json; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
+    json(status, body)
 }

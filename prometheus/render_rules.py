@@ -138,10 +138,10 @@ def rules(p):
                 "summary": "The Wolkvox exporter gets no report for operation {{ $labels.operation }}.",
                 "description": (
                     "Polls of the Wolkvox report for operation {{ $labels.operation }} have failed for more than "
-                    f"{p['polls_failing_for']}; the figures of all its routing points are not updated. The result label "
-                    "of wolkvox_polls_total says why: unauthorized means the token is invalid or expired (renew it), "
-                    "quota_exceeded the daily token budget, maintenance a Wolkvox backup, network_error or timeout a "
-                    "blocked IP or a network problem. Read the exporter's logs."
+                    f"{p['polls_failing_for']}; the figures of all its routing points are not updated. Check the result "
+                    "label of wolkvox_polls_total and the exporter's logs for why: unauthorized means the token is "
+                    "invalid or expired (renew it), quota_exceeded the daily token budget, maintenance a Wolkvox "
+                    "backup, network_error or timeout a blocked IP or a network problem."
                 ),
             },
         },

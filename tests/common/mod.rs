@@ -373,3 +373,217 @@ pub fn self_signed() -> (String, String) {
             .unwrap();
     (key.cert.pem(), key.signing_key.serialize_pem())
 }
+
+/// Whether the external program `name` (promtool, prometheus, amtool, python3) can be run.
+/// Without it the caller skips its check with a note, except under CI (CI set), where a missing
+/// program fails the test.
+pub fn have_tool(name: &str) -> bool {
+    match Command::new(name)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::env::var_os("CI").is_some() {
+                panic!("{name} is not installed, and CI is set: run scripts/setup");
+            }
+            eprintln!("note: {name} not found; skipping the checks that need it");
+            false
+        }
+        Err(e) => panic!("cannot run {name}: {e}"),
+    }
+}
+
+/// The repository's root, for the files that tests check (rules, dashboards, examples).
+pub fn repo_path(relative: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// A child process whose stderr is collected line by line; killed when dropped.
+pub struct Process {
+    pub child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl Process {
+    /// Spawns `cmd` with stderr piped and stdout discarded.
+    pub fn start(cmd: &mut Command) -> Process {
+        use std::io::BufRead as _;
+        let mut child = cmd
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Process {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits up to EVENT_TIMEOUT for a stderr line containing `needle` and returns it.
+    pub fn wait_line(&mut self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no stderr line with {needle:?}; saw:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// The address from the exporter's logfmt `msg=listening address=...` line.
+    pub fn address(&mut self) -> String {
+        let line = self.wait_line("msg=listening");
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix("address="))
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Everything written to stderr so far.
+    pub fn stderr(&mut self) -> String {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        self.seen.join("\n")
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The dashboards that the Helm chart ships, by path in the repository.
+pub const DASHBOARDS: [&str; 2] = [
+    "dashboards/wolkvox-ivr.json",
+    "dashboards/wolkvox-exporter.json",
+];
+
+/// A dashboard's JSON.
+pub fn load_dashboard(path: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(repo_path(path)).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
+}
+
+/// Every panel of a dashboard, the panels of collapsed rows included.
+pub fn panels(dashboard: &serde_json::Value) -> Vec<&serde_json::Value> {
+    let mut out = Vec::new();
+    for p in dashboard["panels"].as_array().into_iter().flatten() {
+        out.push(p);
+        out.extend(p["panels"].as_array().into_iter().flatten());
+    }
+    out
+}
+
+/// Every PromQL expression of the panels' targets, as (panel title, expression).
+pub fn panel_queries(dashboard: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for p in panels(dashboard) {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            if let Some(expr) = t["expr"].as_str() {
+                out.push((
+                    p["title"].as_str().unwrap_or("").to_owned(),
+                    expr.to_owned(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Every query variable's query, as (name, query), in the dashboard's order.
+pub fn variable_queries(dashboard: &serde_json::Value) -> Vec<(String, String)> {
+    dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["type"] == "query")
+        .map(|v| {
+            let q = v["query"]["query"]
+                .as_str()
+                .or(v["query"].as_str())
+                .unwrap_or_else(|| panic!("variable {} has no query", v["name"]));
+            (v["name"].as_str().unwrap().to_owned(), q.to_owned())
+        })
+        .collect()
+}
+
+/// Every annotation query, as (name, expression).
+pub fn annotation_queries(dashboard: &serde_json::Value) -> Vec<(String, String)> {
+    dashboard["annotations"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            Some((
+                a["name"].as_str()?.to_owned(),
+                a["expr"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// The metric names (identifiers starting with `wolkvox`, and `up`/`ALERTS`) that a PromQL
+/// expression reads, outside string literals.
+pub fn metric_names(expr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = expr.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '\'' {
+            i += 1;
+            while i < chars.len() && chars[i] != c {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if c.is_ascii_alphabetic() || c == '_' || c == ':' || c == '$' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || "_:$".contains(chars[i]))
+            {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let next = chars[i..].iter().find(|c| !c.is_whitespace());
+            let is_metric = word.starts_with("wolkvox")
+                || ((word == "up" || word == "ALERTS") && next != Some(&'('));
+            if is_metric {
+                out.push(word);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -58,6 +60,19 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "dashboards": {"enabled": False},
     },
     "demo": {"demo": True},
+    "operations": {
+        "operations": [
+            {"name": "bogota", "server": "0032", "token": TOKEN},
+            {
+                "name": "monterrey",
+                "server": "0048",
+                "existingSecret": {"name": "wolkvox-monterrey", "key": "api-token"},
+                "timezone": "America/Monterrey",
+                "pollInterval": "10m",
+                "url": "https://wolkvox-proxy.example.internal",
+            },
+        ],
+    },
     "web-config-tls": {
         "wolkvox": {"server": "0032", "existingSecret": {"name": "wolkvox-token"}},
         "webConfig": {"existingSecret": "wolkvox-web", "tls": True},
@@ -147,6 +162,47 @@ def exporter_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
     containers = only(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
     assert [c["name"] for c in containers] == ["exporter"]
     return containers[0]
+
+
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """The Dockerfile's instructions as (KEYWORD, arguments), continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    lines = [line.strip() for line in text.splitlines()]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
+        for line in lines
+        if line and not line.startswith("#")
+    ]
+
+
+def dockerfile_build_commands() -> list[str]:
+    return [args for keyword, args in dockerfile_instructions() if keyword == "RUN" and "cargo" in args]
+
+
+@pytest.fixture(scope="session")
+def exporter_binary(tmp_path_factory) -> Path:
+    """The exporter built by the Dockerfile's own build command, in a copy of the Dockerfile's build context.
+
+    Alpine's Rust builds for musl, this machine's for glibc: same command, same lock file, same sources; the musl step
+    itself is what only a Docker build shows. Built once per test run; the chart tests run this binary too.
+    """
+    commands = dockerfile_build_commands()
+    assert len(commands) == 1, commands
+    context = tmp_path_factory.mktemp("build-context") / "src"
+    context.mkdir()
+    for name in ("Cargo.toml", "Cargo.lock"):
+        shutil.copy2(ROOT / name, context / name)
+    shutil.copytree(ROOT / "src", context / "src")
+    # A target directory of its own: the build reuses compiled dependencies between runs, and never waits for (or
+    # disturbs) another cargo command working in target/.
+    target = ROOT / "target" / "dockerfile-build"
+    cargo = shlex.split(commands[0])
+    result = run(cargo, cwd=context, env={**os.environ, "CARGO_TARGET_DIR": str(target)}, timeout=1500)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return target / "release" / "wolkvox-exporter"
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,9 @@ Prometheus Operator's CRD schemas (@kubernetes-models/prometheus-operator, see c
 from __future__ import annotations
 
 import base64
+import json
 import re
+import socket
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from conftest import (
     exporter_container,
     missing,
     only,
+    run,
 )
 
 TOKEN_DIR = "/etc/wolkvox-exporter/secret"
@@ -116,6 +119,84 @@ def test_token_reaches_the_exporter_only_as_a_mounted_file(render, value_set, se
     # Never as an environment value, plain or from the Secret.
     assert "envFrom" not in container
     assert not [e for e in container.get("env", []) if e["name"].startswith("WOLKVOX_TOKEN")]
+
+
+def test_operations_tokens_reach_the_exporter_only_as_mounted_files(render):
+    objects, _ = render(VALUE_SETS["operations"])
+    container = exporter_container(objects)
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+    assert "--config.file=/etc/wolkvox-exporter/config/operations.yml" in container["args"]
+    assert {"name": "tokens", "mountPath": "/etc/wolkvox-exporter/tokens", "readOnly": True} in container["volumeMounts"]
+    tokens = next(v for v in pod["volumes"] if v["name"] == "tokens")
+    assert [source["secret"] for source in tokens["projected"]["sources"]] == [
+        {"name": FULLNAME, "items": [{"key": "token-0", "path": "0"}]},
+        {"name": "wolkvox-monterrey", "items": [{"key": "api-token", "path": "1"}]},
+    ]
+    assert "envFrom" not in container and "env" not in container
+    secret = only(objects, "Secret")
+    assert {k: base64.b64decode(v).decode() for k, v in secret["data"].items()} == {"token-0": TOKEN}
+    assert TOKEN not in yaml.safe_dump_all([o for o in objects if o["kind"] != "Secret"])
+
+
+def test_operations_file_lists_each_operation_with_its_token_file_and_overrides(render):
+    objects, _ = render(VALUE_SETS["operations"])
+    config_map = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-operations"))
+    config = yaml.safe_load(config_map["data"]["operations.yml"])
+    assert config["operations"] == [
+        {"name": "bogota", "server": "0032", "token_file": "../tokens/0"},
+        {
+            "name": "monterrey",
+            "server": "0048",
+            "token_file": "../tokens/1",
+            "timezone": "America/Monterrey",
+            "poll_interval": "10m",
+            "url": "https://wolkvox-proxy.example.internal",
+        },
+    ]
+    assert {k: v for k, v in config.items() if k != "operations"} == {
+        "timezone": "America/Bogota",
+        "window": "today",
+        "time_unit": "minutes",
+        "poll_interval": "5m",
+        "poll_timeout": "60s",
+    }
+    # With the file, no single-operation flag: the exporter refuses the two together.
+    args = exporter_container(objects)["args"]
+    assert not [a for a in args if a.startswith(("--wolkvox.", "--operation", "--report.", "--poll.", "--demo"))]
+
+
+def test_exporter_accepts_the_operations_file_the_chart_writes(render, exporter_binary, tmp_path):
+    # `check` validates the file as the exporter does at start (exit 2 and one line when it is wrong), then calls each
+    # operation: here at a loopback port where nothing listens, so every call fails at once (exit 1).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    values = {"operations": [{**op, "url": closed} for op in VALUE_SETS["operations"]["operations"]]}
+    objects, _ = render(values)
+    config_map = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-operations"))
+    # The pod's layout: the ConfigMap in config/, one token file per operation in tokens/.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "operations.yml").write_text(config_map["data"]["operations.yml"])
+    (tmp_path / "tokens").mkdir()
+    for i, _ in enumerate(values["operations"]):
+        (tmp_path / "tokens" / str(i)).write_text(f"token-of-operation-{i}\n")
+    result = run(
+        [str(exporter_binary), "check", "--config.file", str(tmp_path / "config" / "operations.yml"), "--output", "json"],
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert [(r["operation"], r["server"], r["result"]) for r in report] == [
+        ("bogota", "0032", "network_error"),
+        ("monterrey", "0048", "network_error"),
+    ]
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_every_flag_the_chart_passes_is_one_the_exporter_knows(render, exporter_binary, value_set):
+    known = set(re.findall(r"(--[a-z][a-z0-9.-]+)", run([str(exporter_binary), "--help"]).stdout))
+    args = exporter_container(render(VALUE_SETS[value_set])[0])["args"]
+    assert {a.split("=", 1)[0] for a in args} <= known
 
 
 def test_token_value_appears_only_in_the_secret_the_chart_makes(render):
@@ -342,6 +423,14 @@ MISSING = {
     "no-token": ({"wolkvox": {"server": "0032"}}, ["missing property 'token'", "missing property 'name'"]),
     "no-server": ({"wolkvox": {"token": "t"}}, ["at '/wolkvox': missing property 'server'"]),
     "empty-token": ({"wolkvox": {"server": "0032", "token": ""}}, ["at '/wolkvox/token': minLength"]),
+    "operation-without-server": (
+        {"operations": [{"name": "bogota", "token": "t"}]},
+        ["at '/operations/0': missing property 'server'"],
+    ),
+    "operation-without-token": (
+        {"operations": [{"name": "bogota", "server": "0032"}]},
+        ["at '/operations/0': missing property 'token'", "at '/operations/0': missing property 'existingSecret'"],
+    ),
 }
 
 
@@ -352,6 +441,29 @@ def test_schema_rejects_missing_required_values_naming_them(helm, chart, case):
         chart.validate_schema(values)
     for text in expected:
         assert text in str(raised.value), str(raised.value)
+
+
+REFUSED_TOGETHER = {
+    "demo-and-operations": (
+        {"demo": True, "operations": [{"name": "a", "server": "0032", "token": "t"}]},
+        "demo and operations exclude each other",
+    ),
+    "operations-and-single-server": (
+        {"wolkvox": {"server": "0032"}, "operations": [{"name": "a", "server": "0032", "token": "t"}]},
+        "with operations, give the server, token, url and name of each operation in its entry",
+    ),
+    "duplicate-operation-names": (
+        {"operations": [{"name": "a", "server": "0032", "token": "t"}, {"name": "a", "server": "0048", "token": "u"}]},
+        'the name "a" is used twice',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_TOGETHER)
+def test_values_that_exclude_each_other_are_refused_with_a_message(helm, chart, case):
+    values, message = REFUSED_TOGETHER[case]
+    with pytest.raises(helm.HelmRenderError, match=re.escape(message)):
+        chart.render(values, name="wv", namespace="m")
 
 
 def test_token_and_existing_secret_together_are_refused(helm, chart):
@@ -371,15 +483,20 @@ def test_notes_tell_how_to_reach_the_metrics(render):
     assert f"http://{FULLNAME}.{NAMESPACE}.svc:9862/metrics" in notes
 
 
-def schema_paths(schema: dict[str, Any], prefix: str = "") -> set[str]:
-    """Every key the schema names, as dotted paths (global, Helm's own, excluded)."""
+def schema_paths(schema: dict[str, Any], root: dict[str, Any] | None = None, prefix: str = "") -> set[str]:
+    """Every key the schema names, as dotted paths, `[]` for list items (global, Helm's own, excluded)."""
+    root = root or schema
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].removeprefix("#/$defs/")]
     paths = set()
     for key, sub in schema.get("properties", {}).items():
         if key == "global":
             continue
         path = f"{prefix}{key}"
         paths.add(path)
-        paths |= schema_paths(sub, f"{path}.")
+        paths |= schema_paths(sub, root, f"{path}.")
+        if "$ref" in sub.get("items", {}):  # lists of the chart's own entries, not of Kubernetes objects
+            paths |= schema_paths(sub["items"], root, f"{path}[].")
     return paths
 
 

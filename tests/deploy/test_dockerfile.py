@@ -3,32 +3,13 @@ so the image itself is not built, and the build command the Dockerfile runs is t
 
 from __future__ import annotations
 
-import os
-import re
-import shlex
-import shutil
+from conftest import DOCKERFILE, EXPORTER_UID, ROOT, run, tool
+from conftest import dockerfile_build_commands as build_commands
+from conftest import dockerfile_instructions as instructions
 
-from conftest import EXPORTER_UID, ROOT, run, tool
-
-DOCKERFILE = ROOT / "Dockerfile"
 BUILD_COMMAND = "cargo build --release --locked"
 # The image is this binary on distroless/static (about 2 MB): the README states the image's size from this bound.
 BINARY_SIZE_LIMIT = 10 * 1024 * 1024
-
-
-def instructions() -> list[tuple[str, str]]:
-    """The Dockerfile's instructions as (KEYWORD, arguments), continuation lines joined, comments dropped."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    lines = [line.strip() for line in text.splitlines()]
-    return [
-        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
-        for line in lines
-        if line and not line.startswith("#")
-    ]
-
-
-def build_commands() -> list[str]:
-    return [args for keyword, args in instructions() if keyword == "RUN" and "cargo" in args]
 
 
 def test_hadolint_finds_nothing_in_the_dockerfile():
@@ -49,24 +30,11 @@ def test_dockerfile_builds_with_the_command_these_tests_run():
     assert "tests/deploy/test_dockerfile.py" in DOCKERFILE.read_text()
 
 
-def test_dockerfile_build_command_builds_a_small_release_binary_from_the_build_context(tmp_path):
-    # The very command the Dockerfile runs, taken from it, in a copy of what the Dockerfile copies into the build
-    # context (.dockerignore lets in only these). Alpine's Rust builds for musl, this machine's for glibc: same command,
-    # same lock file, same sources; the musl step itself is what only a Docker build shows.
-    (command,) = build_commands()
-    context = tmp_path / "src"
-    context.mkdir()
-    for name in ("Cargo.toml", "Cargo.lock"):
-        shutil.copy2(ROOT / name, context / name)
-    shutil.copytree(ROOT / "src", context / "src")
-    # A target directory of its own: the build reuses compiled dependencies between runs, and never waits for (or
-    # disturbs) another cargo command working in target/.
-    target = ROOT / "target" / "dockerfile-build"
-    result = run(shlex.split(command), cwd=context, env={**os.environ, "CARGO_TARGET_DIR": str(target)}, timeout=1200)
-    assert result.returncode == 0, result.stderr[-4000:]
-    binary = target / "release" / "wolkvox-exporter"
-    assert binary.stat().st_size <= BINARY_SIZE_LIMIT, f"{binary.stat().st_size} bytes"
-    help_text = run([str(binary), "--help"])
+def test_dockerfile_build_command_builds_a_small_release_binary_from_the_build_context(exporter_binary):
+    # exporter_binary (conftest.py) runs the very command the Dockerfile runs, taken from it, in a copy of what the
+    # Dockerfile copies into the build context (.dockerignore lets in only these, see the test below).
+    assert exporter_binary.stat().st_size <= BINARY_SIZE_LIMIT, f"{exporter_binary.stat().st_size} bytes"
+    help_text = run([str(exporter_binary), "--help"])
     assert help_text.returncode == 0 and "--wolkvox.token-file" in help_text.stdout
 
 

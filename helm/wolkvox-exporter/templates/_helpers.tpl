@@ -75,3 +75,34 @@ token
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
 {{- end }}
+
+{{/* What the pod polls: "demo" (the built-in simulator), "operations" (several, from a file) or "single". */}}
+{{- define "wolkvox-exporter.mode" -}}
+{{- if .Values.demo }}
+{{- if .Values.operations }}
+{{- fail "demo and operations exclude each other" }}
+{{- end -}}
+demo
+{{- else if .Values.operations }}
+{{- if or .Values.wolkvox.server .Values.wolkvox.token .Values.wolkvox.existingSecret.name .Values.wolkvox.url .Values.wolkvox.operation }}
+{{- fail "with operations, give the server, token, url and name of each operation in its entry, not in wolkvox.*" }}
+{{- end -}}
+operations
+{{- else -}}
+single
+{{- end }}
+{{- end }}
+
+{{/* The data of the Secret this chart makes: the tokens given as values, none when they all come from existing Secrets. */}}
+{{- define "wolkvox-exporter.secretData" -}}
+{{- $mode := include "wolkvox-exporter.mode" . }}
+{{- if eq $mode "operations" }}
+{{- range $i, $op := .Values.operations }}
+{{- with $op.token }}
+token-{{ $i }}: {{ . | b64enc | quote }}
+{{- end }}
+{{- end }}
+{{- else if and (eq $mode "single") (not .Values.wolkvox.existingSecret.name) }}
+token: {{ required "wolkvox.token or wolkvox.existingSecret.name is required unless demo is true" .Values.wolkvox.token | b64enc | quote }}
+{{- end }}
+{{- end }}

@@ -182,6 +182,18 @@ def dockerfile_build_commands() -> list[str]:
     return [args for keyword, args in dockerfile_instructions() if keyword == "RUN" and "cargo" in args]
 
 
+def dockerfile_copied_paths() -> list[str]:
+    """What the build stage copies from the build context, each to the same path under its WORKDIR."""
+    paths = []
+    for keyword, args in dockerfile_instructions():
+        if keyword == "COPY" and not args.startswith("--from"):
+            *sources, destination = args.split()
+            for source in sources:
+                assert destination in ("./", f"./{source}"), f"COPY {args}: not the repository's layout"
+                paths.append(source)
+    return paths
+
+
 @pytest.fixture(scope="session")
 def exporter_binary(tmp_path_factory) -> Path:
     """The exporter built by the Dockerfile's own build command, in a copy of the Dockerfile's build context.
@@ -193,9 +205,11 @@ def exporter_binary(tmp_path_factory) -> Path:
     assert len(commands) == 1, commands
     context = tmp_path_factory.mktemp("build-context") / "src"
     context.mkdir()
-    for name in ("Cargo.toml", "Cargo.lock"):
-        shutil.copy2(ROOT / name, context / name)
-    shutil.copytree(ROOT / "src", context / "src")
+    for source in dockerfile_copied_paths():
+        if (ROOT / source).is_dir():
+            shutil.copytree(ROOT / source, context / source)
+        else:
+            shutil.copy2(ROOT / source, context / source)
     # A target directory of its own: the build reuses compiled dependencies between runs, and never waits for (or
     # disturbs) another cargo command working in target/.
     target = ROOT / "target" / "dockerfile-build"

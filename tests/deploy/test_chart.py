@@ -483,6 +483,12 @@ def test_notes_tell_how_to_reach_the_metrics(render):
     assert f"http://{FULLNAME}.{NAMESPACE}.svc:9862/metrics" in notes
 
 
+def test_notes_list_each_operation_with_its_secret(render):
+    _, notes = render(VALUE_SETS["operations"])
+    assert f"bogota: server 0032, token from Secret {FULLNAME}, mounted as a file" in notes
+    assert "monterrey: server 0048, token from Secret wolkvox-monterrey, mounted as a file" in notes
+
+
 def schema_paths(schema: dict[str, Any], root: dict[str, Any] | None = None, prefix: str = "") -> set[str]:
     """Every key the schema names, as dotted paths, `[]` for list items (global, Helm's own, excluded)."""
     root = root or schema

@@ -1,0 +1,101 @@
+//! The example configurations in examples/: Prometheus accepts the scrape config with the
+//! project's rules, and Alertmanager accepts the routes and sends each Wolkvox alert where its
+//! severity says.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::*;
+
+fn run(cmd: &mut Command) -> (Output, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, text)
+}
+
+#[test]
+fn promtool_check_config_accepts_the_example_prometheus_yml_and_its_rules() {
+    if !have_tool("promtool") {
+        return;
+    }
+    // From another directory, to show the rules path is relative to the file, not to the
+    // working directory.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (out, text) = run(Command::new("promtool")
+        .args(["check", "config"])
+        .arg(repo_path("examples/prometheus.yml"))
+        .current_dir(elsewhere.path()));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("SUCCESS: 1 rule files found"), "{text}");
+    assert!(text.contains("SUCCESS: 11 rules found"), "{text}");
+    let config = std::fs::read_to_string(repo_path("examples/prometheus.yml")).unwrap();
+    assert!(config.contains("- ../prometheus/wolkvox-rules.yml"));
+    // The job name that WolkvoxExporterDown watches by default.
+    assert!(config.contains("- job_name: wolkvox-exporter\n"));
+    assert!(config.contains("alertmanagers:"));
+}
+
+#[test]
+fn amtool_check_config_accepts_the_example_alertmanager_yml() {
+    if !have_tool("amtool") {
+        return;
+    }
+    let (out, text) = run(Command::new("amtool")
+        .arg("check-config")
+        .arg(repo_path("examples/alertmanager.yml")));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("SUCCESS"), "{text}");
+}
+
+/// Each alert of the rules, with the severity the rules give it, reaches the receiver for that
+/// severity; an alert from elsewhere stays on the default route.
+#[test]
+fn the_example_routes_send_each_wolkvox_alert_to_the_receiver_of_its_severity() {
+    if !have_tool("amtool") {
+        return;
+    }
+    let rules = std::fs::read_to_string(repo_path("prometheus/wolkvox-rules.yml")).unwrap();
+    let mut alerts = Vec::new();
+    for block in rules.split("- alert: ").skip(1) {
+        let name = block.lines().next().unwrap().trim().to_owned();
+        let severity = block
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("severity: "))
+            .unwrap()
+            .to_owned();
+        alerts.push((name, severity));
+    }
+    assert_eq!(alerts.len(), 6);
+    let mut cases: Vec<(String, String, &str)> = alerts
+        .into_iter()
+        .map(|(name, severity)| {
+            let receiver = match severity.as_str() {
+                "critical" => "wolkvox-critical",
+                _ => "wolkvox-warning",
+            };
+            (name, severity, receiver)
+        })
+        .collect();
+    cases.push(("NodeDown".into(), "critical".into(), "default"));
+    for (name, severity, receiver) in cases {
+        let (out, text) = run(Command::new("amtool")
+            .args(["config", "routes", "test", "--config.file"])
+            .arg(repo_path("examples/alertmanager.yml"))
+            .arg(format!("alertname={name}"))
+            .arg(format!("severity={severity}"))
+            .args(["operation=bogota", "rp_id=1001"]));
+        assert!(out.status.success(), "{text}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            receiver,
+            "{name} ({severity})"
+        );
+    }
+}

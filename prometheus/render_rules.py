@@ -247,9 +247,11 @@ def render(p):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for name, (default, text) in PARAMETERS.items():
-        parser.add_argument("--" + name.replace("_", "-"), dest=name, default=default,
+        metavar = ("N" if NUMBER.match(default) else "DURATION" if DURATION.match(default)
+                   else "MATCHERS" if name == "exporter_selector" else "SEVERITY")
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, default=default, metavar=metavar,
                             help=f"{text} (default: {default})")
-    parser.add_argument("-o", "--output", help="write here instead of to standard output")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of to standard output")
     args = vars(parser.parse_args())
     output = args.pop("output")
     check(args)

@@ -289,3 +289,37 @@ fn the_quiet_night_unit_test_fails_when_the_minimum_calls_guard_is_lowered() {
     }
     assert!(all.contains("alertname: WolkvoxIvrPulseSpike"), "{all}");
 }
+
+/// Lines of YAML without indentation, blank lines or single quotes around scalars.
+fn normalized(yaml: &str) -> Vec<String> {
+    yaml.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.split_once(": '") {
+            Some((key, value)) => format!("{key}: {}", value.trim_end_matches('\'')),
+            None => l.to_owned(),
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_shows_the_recording_rules_and_the_pulse_alert_as_the_rules_file_has_them() {
+    let rules = std::fs::read_to_string(repo_path(RULES)).unwrap();
+    let start = rules.find("- record: ").unwrap();
+    let end = rules.find("        labels:").unwrap();
+    let expected = normalized(&rules[start..end]);
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let section = readme
+        .split("\n## Dashboards and alerts\n")
+        .nth(1)
+        .expect("README has a section Dashboards and alerts");
+    let shown = normalized(section);
+    let found = shown
+        .windows(expected.len())
+        .any(|w| w == expected.as_slice());
+    assert!(
+        found,
+        "README's recording rules differ from {RULES}; expected:\n{}",
+        expected.join("\n")
+    );
+}

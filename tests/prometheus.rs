@@ -171,8 +171,8 @@ impl Stack {
         }
     }
 
-    /// Polls `check` every 250 ms until it returns Some, or fails after DEADLINE with what
-    /// `describe` says about the last attempt.
+    /// Polls `check` every 250 ms until it returns Some, or fails after DEADLINE naming `what`
+    /// and showing Prometheus' log.
     fn await_some<T>(&mut self, what: &str, mut check: impl FnMut(&Api) -> Option<T>) -> T {
         let start = Instant::now();
         loop {
@@ -303,8 +303,7 @@ fn parse_label_values(query: &str) -> (Option<String>, String) {
 }
 
 fn have_tools() -> bool {
-    // Evaluate all three so that CI names every missing tool's panic, not just the first.
-    have_tool("prometheus") & have_tool("python3") & have_tool("promtool")
+    have_tool("prometheus") && have_tool("python3") && have_tool("promtool")
 }
 
 #[test]

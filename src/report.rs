@@ -4,6 +4,7 @@
 //! ../shared/wolkvox-api.md: plain integers, decimals, comma-grouped numbers ("9,336.00"),
 //! H:MM:SS and MM:SS, with surrounding spaces.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use crate::config::TimeUnit;
@@ -78,8 +79,9 @@ impl Report {
     pub fn build(items: &[RawItem<'_>], unit: TimeUnit, max_series: usize) -> Report {
         let mut dropped: HashSet<(&str, &str)> = HashSet::new();
         let mut rejected = [0u64; 3];
-        let mut index: HashMap<(&str, &str), usize> = HashMap::with_capacity(items.len());
-        let mut series: Vec<Series> = Vec::with_capacity(items.len());
+        let capacity = items.len().min(max_series);
+        let mut index: HashMap<(&str, &str), usize> = HashMap::with_capacity(capacity);
+        let mut series: Vec<Series> = Vec::with_capacity(capacity);
         for item in items {
             let row = match item {
                 RawItem::Row(row) => row,
@@ -91,23 +93,25 @@ impl Report {
             match parse_row(row, unit) {
                 Ok((calls, time_seconds)) => {
                     let key = (label(&row.rp_id), label(&row.cod_opc_menu));
-                    match index.get(&key) {
-                        // Two huge values can add up to infinity: keep the sum, skip the row.
-                        Some(&i) if !(series[i].calls + calls).is_finite() => {
-                            rejected[RejectReason::InvalidCalls.index()] += 1;
+                    // One lookup per row: the entry serves both the sum and the insertion.
+                    match index.entry(key) {
+                        Entry::Occupied(e) => {
+                            let s = &mut series[*e.get()];
+                            // Two huge values can add up to infinity: keep the sum, skip the row.
+                            if !(s.calls + calls).is_finite() {
+                                rejected[RejectReason::InvalidCalls.index()] += 1;
+                            } else if !(s.time_seconds + time_seconds).is_finite() {
+                                rejected[RejectReason::InvalidTime.index()] += 1;
+                            } else {
+                                s.calls += calls;
+                                s.time_seconds += time_seconds;
+                            }
                         }
-                        Some(&i) if !(series[i].time_seconds + time_seconds).is_finite() => {
-                            rejected[RejectReason::InvalidTime.index()] += 1;
-                        }
-                        Some(&i) => {
-                            series[i].calls += calls;
-                            series[i].time_seconds += time_seconds;
-                        }
-                        None if series.len() >= max_series => {
+                        Entry::Vacant(_) if series.len() >= max_series => {
                             dropped.insert(key);
                         }
-                        None => {
-                            index.insert(key, series.len());
+                        Entry::Vacant(e) => {
+                            e.insert(series.len());
                             series.push(Series {
                                 rp_id: key.0.to_owned(),
                                 cod_opc_menu: key.1.to_owned(),
@@ -120,10 +124,7 @@ impl Report {
                 Err(reason) => rejected[reason.index()] += 1,
             }
         }
-        series.sort_unstable_by(|a, b| {
-            (a.rp_id.as_str(), a.cod_opc_menu.as_str())
-                .cmp(&(b.rp_id.as_str(), b.cod_opc_menu.as_str()))
-        });
+        sort_by_labels(&mut series);
         Report {
             series,
             rows: items.len(),
@@ -131,6 +132,46 @@ impl Report {
             dropped_series: dropped.len(),
         }
     }
+}
+
+/// Sorts series by (rp_id, cod_opc_menu). Comparing the strings themselves means following two
+/// pointers per comparison; a 128-bit key made of their first bytes decides nearly every
+/// comparison from a compact array instead, and only a tie looks at the strings.
+fn sort_by_labels(series: &mut Vec<Series>) {
+    fn prefix(s: &str, n: usize) -> u64 {
+        // The first n bytes, big-endian, zero-padded: a larger prefix means a larger string,
+        // and an equal one decides nothing.
+        let mut bytes = [0u8; 8];
+        let take = s.len().min(n);
+        bytes[..take].copy_from_slice(&s.as_bytes()[..take]);
+        u64::from_be_bytes(bytes)
+    }
+    // rp_id's first 8 bytes, then, when rp_id has at most 8 bytes (and so is known whole),
+    // its length (shorter first among equal padded prefixes) and cod_opc_menu's first 7 bytes.
+    // A longer rp_id sets the low half to its maximum: it sorts after every shorter rp_id of
+    // the same first bytes (those are its prefixes), and ties with the longer ones.
+    let key = |s: &Series| -> u128 {
+        let low = if s.rp_id.len() <= 8 {
+            ((s.rp_id.len() as u64) << 56) | (prefix(&s.cod_opc_menu, 7) >> 8)
+        } else {
+            u64::MAX
+        };
+        (u128::from(prefix(&s.rp_id, 8)) << 64) | u128::from(low)
+    };
+    let mut order: Vec<(u128, usize)> = series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (key(s), i))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            let (x, y) = (&series[a.1], &series[b.1]);
+            (x.rp_id.as_str(), x.cod_opc_menu.as_str())
+                .cmp(&(y.rp_id.as_str(), y.cod_opc_menu.as_str()))
+        })
+    });
+    let mut slots: Vec<Option<Series>> = std::mem::take(series).into_iter().map(Some).collect();
+    series.extend(order.into_iter().filter_map(|(_, i)| slots[i].take()));
 }
 
 fn parse_row(row: &RawRow<'_>, unit: TimeUnit) -> Result<(f64, f64), RejectReason> {
@@ -189,6 +230,16 @@ pub fn parse_number(s: &str) -> Option<f64> {
     {
         return None;
     }
+    if !int.contains(',') {
+        // No thousands separator (the common case): the text is digits with an optional
+        // fraction, which f64's parser reads as it stands.
+        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        return decimal(int, frac.unwrap_or(""))
+            .or_else(|| s.parse::<f64>().ok())
+            .and_then(valid);
+    }
     let mut groups = int.split(',');
     let first = groups.next()?;
     if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
@@ -196,15 +247,13 @@ pub fn parse_number(s: &str) -> Option<f64> {
     }
     let mut digits = String::with_capacity(s.len());
     digits.push_str(first);
-    let mut grouped = false;
     for g in groups {
         if g.len() != 3 || !g.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        grouped = true;
         digits.push_str(g);
     }
-    if grouped && first.len() > 3 {
+    if first.len() > 3 {
         return None;
     }
     if let Some(f) = frac {
@@ -214,16 +263,35 @@ pub fn parse_number(s: &str) -> Option<f64> {
     digits.parse::<f64>().ok().and_then(valid)
 }
 
+/// Powers of ten that an f64 holds exactly.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// ASCII digits `int` and `frac` (validated by the caller) as the number `int.frac`, when
+/// they are at most 15 digits in all; `None` otherwise. The value is the one `str::parse`
+/// gives, without its general algorithm: the digits and the power of ten are both exact in an
+/// f64, and one division rounds correctly (Clinger's fast path).
+fn decimal(int: &str, frac: &str) -> Option<f64> {
+    if int.len() + frac.len() > 15 {
+        return None;
+    }
+    let mantissa = int
+        .bytes()
+        .chain(frac.bytes())
+        .fold(0u64, |m, b| m * 10 + u64::from(b - b'0'));
+    Some(mantissa as f64 / POW10[frac.len()])
+}
+
 /// Parses a `time` value into seconds: H:MM:SS or MM:SS, or a plain number in `unit`.
 pub fn parse_time_seconds(s: &str, unit: TimeUnit) -> Option<f64> {
     let s = s.trim();
     if !s.contains(':') {
         return parse_number(s).and_then(|n| valid(scale(n, unit)));
     }
-    let parts: Vec<&str> = s.split(':').collect();
     let whole = |p: &str| -> Option<f64> {
         (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| p.parse::<f64>().ok())
+            .then(|| decimal(p, "").or_else(|| p.parse::<f64>().ok()))
             .flatten()
     };
     // Seconds may carry a fraction ("00:01:41.5"); minutes and hours are whole.
@@ -232,11 +300,16 @@ pub fn parse_time_seconds(s: &str, unit: TimeUnit) -> Option<f64> {
         if i.is_empty() || i.len() > 2 || f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let v = whole(i)? + format!("0.{f}").parse::<f64>().ok()?;
+        let fraction = match decimal("0", f) {
+            Some(v) => v,
+            None => format!("0.{f}").parse::<f64>().ok()?,
+        };
+        let v = whole(i)? + fraction;
         (v < 60.0).then_some(v)
     };
-    let total = match parts.as_slice() {
-        [h, m, sec] => {
+    let mut parts = s.split(':');
+    let total = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(h), Some(m), Some(sec), None) => {
             // Minutes of H:MM:SS are one or two digits below 60.
             let m = (m.len() <= 2)
                 .then(|| whole(m))
@@ -244,7 +317,7 @@ pub fn parse_time_seconds(s: &str, unit: TimeUnit) -> Option<f64> {
                 .filter(|m| *m < 60.0)?;
             whole(h)? * 3600.0 + m * 60.0 + seconds(sec)?
         }
-        [m, sec] => whole(m)? * 60.0 + seconds(sec)?,
+        (Some(m), Some(sec), None, None) => whole(m)? * 60.0 + seconds(sec)?,
         _ => return None,
     };
     valid(total)
@@ -283,6 +356,35 @@ mod tests {
         ];
         for (input, expected) in table {
             assert_eq!(parse_number(input), *expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn the_fast_decimal_path_reads_what_str_parse_reads() {
+        let mut state: u64 = 0x853c_49e6_748f_ea9b;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        for _ in 0..200_000 {
+            let digits = |n: u64, next: &mut dyn FnMut(u64) -> u64| -> String {
+                (0..n).map(|_| char::from(b'0' + next(10) as u8)).collect()
+            };
+            let int_len = 1 + next(16);
+            let int = digits(int_len, &mut next);
+            let frac = digits(next(17 - int_len.min(16)), &mut next);
+            let text = if frac.is_empty() {
+                int.clone()
+            } else {
+                format!("{int}.{frac}")
+            };
+            let expected: f64 = text.parse().unwrap();
+            if let Some(got) = decimal(&int, &frac) {
+                assert_eq!(got.to_bits(), expected.to_bits(), "{text}");
+            }
+            assert_eq!(parse_number(&text), Some(expected), "{text}");
         }
     }
 
@@ -373,6 +475,48 @@ mod tests {
             ]
         );
         assert_eq!(r.dropped_series, 0);
+    }
+
+    #[test]
+    fn series_sort_as_their_labels_do_whatever_their_lengths_and_bytes() {
+        let labels = [
+            "",
+            "1",
+            "10",
+            "100",
+            "1000",
+            "9",
+            "a",
+            "ab",
+            "ab\0",
+            "ab\0c",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefghi",
+            "abcdefghj",
+            "abcdefgi",
+            "AGENTE",
+            "PULSE",
+            "PULSE_",
+            "ñ",
+            "zzzzzzzzzz",
+            "zzzzzzzzz",
+        ];
+        let mut series = Vec::new();
+        for rp in labels {
+            for opt in labels.iter().rev() {
+                series.push(Series {
+                    rp_id: rp.into(),
+                    cod_opc_menu: (*opt).into(),
+                    calls: series.len() as f64,
+                    time_seconds: 0.0,
+                });
+            }
+        }
+        let mut expected = series.clone();
+        expected.sort_by(|a, b| (&a.rp_id, &a.cod_opc_menu).cmp(&(&b.rp_id, &b.cod_opc_menu)));
+        sort_by_labels(&mut series);
+        assert_eq!(series, expected);
     }
 
     #[test]

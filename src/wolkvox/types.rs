@@ -107,15 +107,47 @@ pub enum RawItem<'a> {
     NotAnObject,
 }
 
+/// A key of a row object. Keys are matched where they lie in the body: reading them as
+/// strings would allocate one String per key and row (serde reads `Cow<str>` owned).
+enum RowKey {
+    RpId,
+    CodOpcMenu,
+    Calls,
+    Time,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for RowKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RowKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(match v {
+                    "rp_id" => RowKey::RpId,
+                    "cod_opc_menu" => RowKey::CodOpcMenu,
+                    "calls" => RowKey::Calls,
+                    "time" => RowKey::Time,
+                    _ => RowKey::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
 fn read_row<'de: 'a, 'a, A: MapAccess<'de>>(mut map: A) -> Result<RawRow<'a>, A::Error> {
     let mut row = RawRow::default();
-    while let Some(key) = map.next_key::<Cow<'_, str>>()? {
-        match key.as_ref() {
-            "rp_id" => row.rp_id = map.next_value()?,
-            "cod_opc_menu" => row.cod_opc_menu = map.next_value()?,
-            "calls" => row.calls = map.next_value()?,
-            "time" => row.time = map.next_value()?,
-            _ => {
+    while let Some(key) = map.next_key::<RowKey>()? {
+        match key {
+            RowKey::RpId => row.rp_id = map.next_value()?,
+            RowKey::CodOpcMenu => row.cod_opc_menu = map.next_value()?,
+            RowKey::Calls => row.calls = map.next_value()?,
+            RowKey::Time => row.time = map.next_value()?,
+            RowKey::Other => {
                 map.next_value::<IgnoredAny>()?;
             }
         }

@@ -7,14 +7,30 @@
 //! and the new day's values count from zero. At process start the first report is the
 //! baseline: the counters start at 0 and Prometheus sees an ordinary counter reset.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
 
 use jiff::civil::Date;
 
-use crate::report::Report;
+use crate::report::{Report, Series};
 
-/// Calls and seconds of one (rp_id, cod_opc_menu) pair.
-type Pair = (String, String);
+/// One (rp_id, cod_opc_menu) pair: the highest values seen on the current day, and its
+/// counters. Calls first, then seconds.
+#[derive(Debug, Clone)]
+struct Pair {
+    rp_id: String,
+    cod_opc_menu: String,
+    /// Increments are counted above these only, so a value that dips and recovers is never
+    /// counted twice; (0, 0) for a pair not seen yet on the day.
+    seen: (f64, f64),
+    total: (f64, f64),
+}
+
+impl Pair {
+    fn order(&self, s: &Series) -> Ordering {
+        (self.rp_id.as_str(), self.cod_opc_menu.as_str())
+            .cmp(&(s.rp_id.as_str(), s.cod_opc_menu.as_str()))
+    }
+}
 
 /// One counter series for the exposition.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,11 +65,10 @@ pub struct DayCounters {
     day: Option<Date>,
     /// Whether that day has been closed with a whole-day report.
     closed: bool,
-    /// The highest values seen on `day`, per pair: increments are counted above them only,
-    /// so a value that dips and recovers is never counted twice.
-    seen: HashMap<Pair, (f64, f64)>,
-    /// The counters.
-    totals: HashMap<Pair, (f64, f64)>,
+    /// Every pair ever reported, sorted by (rp_id, cod_opc_menu) like a report's series, so
+    /// that a report is matched against them in one merge, with no hashing and no copies of
+    /// the labels of known pairs.
+    pairs: Vec<Pair>,
 }
 
 impl DayCounters {
@@ -78,11 +93,7 @@ impl DayCounters {
                 // Process start: the first report is the baseline.
                 self.day = Some(day);
                 self.closed = false;
-                for s in &report.series {
-                    let key = (s.rp_id.clone(), s.cod_opc_menu.clone());
-                    self.seen.insert(key.clone(), (s.calls, s.time_seconds));
-                    self.totals.entry(key).or_insert((0.0, 0.0));
-                }
+                self.each_pair(report, |pair, s| pair.seen = (s.calls, s.time_seconds));
                 Vec::new()
             }
             Some(d) if d == day => self.add(report),
@@ -90,7 +101,9 @@ impl DayCounters {
                 // A new day: its report counts from midnight, so from zero.
                 self.day = Some(day);
                 self.closed = false;
-                self.seen.clear();
+                for pair in &mut self.pairs {
+                    pair.seen = (0.0, 0.0);
+                }
                 self.add(report)
             }
             // A report of an earlier day than the one counted (the clock went back): ignore
@@ -112,10 +125,8 @@ impl DayCounters {
 
     fn add(&mut self, report: &Report) -> Vec<Decrease> {
         let mut decreases = Vec::new();
-        for s in &report.series {
-            let key = (s.rp_id.clone(), s.cod_opc_menu.clone());
-            let seen = self.seen.entry(key.clone()).or_insert((0.0, 0.0));
-            let total = self.totals.entry(key).or_insert((0.0, 0.0));
+        self.each_pair(report, |pair, s| {
+            let (seen, total) = (&mut pair.seen, &mut pair.total);
             if s.calls < seen.0 {
                 decreases.push(Decrease {
                     rp_id: s.rp_id.clone(),
@@ -132,27 +143,69 @@ impl DayCounters {
                 total.1 += s.time_seconds - seen.1;
                 seen.1 = s.time_seconds;
             }
-        }
+        });
         decreases
+    }
+
+    /// Calls `f` with the pair of each series of `report`, in the report's order, adding the
+    /// pairs not known yet (with nothing seen and nothing counted).
+    fn each_pair(&mut self, report: &Report, mut f: impl FnMut(&mut Pair, &Series)) {
+        let new = |s: &Series| Pair {
+            rp_id: s.rp_id.clone(),
+            cod_opc_menu: s.cod_opc_menu.clone(),
+            seen: (0.0, 0.0),
+            total: (0.0, 0.0),
+        };
+        let series = &report.series;
+        let sorted = series.windows(2).all(|w| {
+            (w[0].rp_id.as_str(), w[0].cod_opc_menu.as_str())
+                < (w[1].rp_id.as_str(), w[1].cod_opc_menu.as_str())
+        });
+        if !sorted {
+            // Not a report from Report::build (which sorts and merges): one search per series.
+            for s in series {
+                let i = match self.pairs.binary_search_by(|p| p.order(s)) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        self.pairs.insert(i, new(s));
+                        i
+                    }
+                };
+                f(&mut self.pairs[i], s);
+            }
+            return;
+        }
+        // Both sides sorted: one merge. Known pairs are updated in place; new ones are merged
+        // in, which moves the known ones but copies no label.
+        let old = std::mem::take(&mut self.pairs);
+        let mut merged = Vec::with_capacity(old.len().max(series.len()));
+        let mut old = old.into_iter().peekable();
+        for s in series {
+            while let Some(p) = old.next_if(|p| p.order(s) == Ordering::Less) {
+                merged.push(p);
+            }
+            let mut pair = match old.next_if(|p| p.order(s) == Ordering::Equal) {
+                Some(p) => p,
+                None => new(s),
+            };
+            f(&mut pair, s);
+            merged.push(pair);
+        }
+        merged.extend(old);
+        self.pairs = merged;
     }
 
     /// The counters, sorted by (rp_id, cod_opc_menu).
     pub fn series(&self) -> Vec<CounterSeries> {
-        let mut out: Vec<CounterSeries> = self
-            .totals
+        self.pairs
             .iter()
-            .map(|((rp, opt), (calls, time))| CounterSeries {
-                rp_id: rp.clone(),
-                cod_opc_menu: opt.clone(),
-                calls: *calls,
-                time_seconds: *time,
+            .map(|p| CounterSeries {
+                rp_id: p.rp_id.clone(),
+                cod_opc_menu: p.cod_opc_menu.clone(),
+                calls: p.total.0,
+                time_seconds: p.total.1,
             })
-            .collect();
-        out.sort_unstable_by(|a, b| {
-            (a.rp_id.as_str(), a.cod_opc_menu.as_str())
-                .cmp(&(b.rp_id.as_str(), b.cod_opc_menu.as_str()))
-        });
-        out
+            .collect()
     }
 }
 
@@ -249,5 +302,113 @@ mod tests {
         c.observe(day("2026-11-25"), &report(&[("1", 10.0, 100.0)]));
         c.abandon_close();
         assert_eq!(c.day_to_close(day("2026-11-26")), None);
+    }
+
+    /// The counters as first written, with two hash maps: the model the merge must match.
+    #[derive(Default)]
+    struct Model {
+        day: Option<Date>,
+        seen: std::collections::HashMap<(String, String), (f64, f64)>,
+        totals: std::collections::HashMap<(String, String), (f64, f64)>,
+    }
+
+    impl Model {
+        fn observe(&mut self, day: Date, report: &Report) -> Vec<(String, String, f64, f64)> {
+            match self.day {
+                None => {
+                    self.day = Some(day);
+                    for s in &report.series {
+                        let key = (s.rp_id.clone(), s.cod_opc_menu.clone());
+                        self.seen.insert(key.clone(), (s.calls, s.time_seconds));
+                        self.totals.entry(key).or_insert((0.0, 0.0));
+                    }
+                    return Vec::new();
+                }
+                Some(d) if d == day => {}
+                Some(d) if d < day => {
+                    self.day = Some(day);
+                    self.seen.clear();
+                }
+                Some(_) => return Vec::new(),
+            }
+            let mut decreases = Vec::new();
+            for s in &report.series {
+                let key = (s.rp_id.clone(), s.cod_opc_menu.clone());
+                let seen = self.seen.entry(key.clone()).or_insert((0.0, 0.0));
+                let total = self.totals.entry(key).or_insert((0.0, 0.0));
+                if s.calls < seen.0 {
+                    decreases.push((s.rp_id.clone(), s.cod_opc_menu.clone(), seen.0, s.calls));
+                }
+                if s.calls > seen.0 {
+                    total.0 += s.calls - seen.0;
+                    seen.0 = s.calls;
+                }
+                if s.time_seconds > seen.1 {
+                    total.1 += s.time_seconds - seen.1;
+                    seen.1 = s.time_seconds;
+                }
+            }
+            decreases
+        }
+
+        fn series(&self) -> Vec<(String, String, f64, f64)> {
+            let mut out: Vec<_> = self
+                .totals
+                .iter()
+                .map(|((rp, opt), (c, t))| (rp.clone(), opt.clone(), *c, *t))
+                .collect();
+            out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+            out
+        }
+    }
+
+    #[test]
+    fn the_merge_counts_what_the_hash_maps_counted_for_any_sequence_of_reports() {
+        // A fixed pseudo-random walk: pairs come and go, values rise and dip, days change,
+        // reports arrive sorted (as Report::build makes them) or in any order, with duplicates.
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let (mut c, mut model) = (DayCounters::default(), Model::default());
+        let mut today = day("2026-11-25");
+        for poll in 0..300 {
+            if next(20) == 0 {
+                today = today.tomorrow().unwrap();
+            }
+            let mut series: Vec<Series> = (0..next(12))
+                .map(|_| Series {
+                    rp_id: format!("{}", next(4)),
+                    cod_opc_menu: ["1", "2", "AGENTE", "PULSE", ""][next(5) as usize].into(),
+                    calls: next(50) as f64,
+                    time_seconds: next(500) as f64 / 4.0,
+                })
+                .collect();
+            if poll % 3 != 0 {
+                series
+                    .sort_by(|a, b| (&a.rp_id, &a.cod_opc_menu).cmp(&(&b.rp_id, &b.cod_opc_menu)));
+                series.dedup_by(|a, b| (&a.rp_id, &a.cod_opc_menu) == (&b.rp_id, &b.cod_opc_menu));
+            }
+            let r = Report {
+                rows: series.len(),
+                series,
+                ..Report::default()
+            };
+            let got: Vec<_> = c
+                .observe(today, &r)
+                .into_iter()
+                .map(|d| (d.rp_id, d.cod_opc_menu, d.before, d.now))
+                .collect();
+            assert_eq!(got, model.observe(today, &r), "decreases at poll {poll}");
+            let got: Vec<_> = c
+                .series()
+                .into_iter()
+                .map(|s| (s.rp_id, s.cod_opc_menu, s.calls, s.time_seconds))
+                .collect();
+            assert_eq!(got, model.series(), "counters at poll {poll}");
+        }
     }
 }

@@ -1,14 +1,19 @@
 //! The HTTP side: `/`, the telemetry path, `/healthz` and `/readyz`. Handlers only pick bytes
 //! that the poller encoded already; nothing here waits for Wolkvox.
 
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use http_body::{Frame, SizeHint};
 
 use crate::snapshot::{OPENMETRICS_CONTENT_TYPE, Store, TEXT_CONTENT_TYPE};
 use crate::web::{Auth, require_auth};
@@ -75,13 +80,58 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let mut response_headers = HeaderMap::new();
     response_headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response_headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
-    let body = if gzip {
+    let parts = if gzip {
         response_headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        encoded.gzip.clone()
+        encoded.gzip_parts()
     } else {
-        encoded.plain.clone()
+        encoded.plain_parts()
     };
-    (response_headers, body).into_response()
+    (response_headers, Body::new(Parts::new(parts.clone()))).into_response()
+}
+
+/// A body made of the snapshot's own segments, sent one after the other: no copy, no
+/// encoding. Its exact length becomes the Content-Length.
+struct Parts {
+    parts: Arc<[Bytes]>,
+    next: usize,
+    remaining: u64,
+}
+
+impl Parts {
+    fn new(parts: Arc<[Bytes]>) -> Self {
+        let remaining = parts.iter().map(|p| p.len() as u64).sum();
+        Self {
+            parts,
+            next: 0,
+            remaining,
+        }
+    }
+}
+
+impl http_body::Body for Parts {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        let Some(part) = this.parts.get(this.next) else {
+            return Poll::Ready(None);
+        };
+        this.next += 1;
+        this.remaining -= part.len() as u64;
+        Poll::Ready(Some(Ok(Frame::data(part.clone()))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.next >= self.parts.len()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &axum::http::HeaderName) -> &'a str {
@@ -132,6 +182,80 @@ pub fn accepts_gzip(accept_encoding: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::{Report, Series};
+    use crate::snapshot::{OperationMetrics, ReportData};
+    use http_body::Body as _;
+    use tower::ServiceExt as _;
+
+    /// The frames of a response body, as hyper would send them.
+    async fn frames(body: Body) -> Vec<Bytes> {
+        let mut body = std::pin::pin!(body);
+        let mut out = Vec::new();
+        while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            out.push(frame.unwrap().into_data().unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn scrapes_send_the_bytes_encoded_at_poll_time_without_copying_them() {
+        let store = Arc::new(Store::new());
+        let mut op = OperationMetrics::new("0032".into(), std::time::Duration::from_secs(300));
+        let series = (0..100)
+            .map(|i| Series {
+                rp_id: format!("{}", 1000 + i),
+                cod_opc_menu: "PULSE".into(),
+                calls: i as f64,
+                time_seconds: 2.0 * i as f64,
+            })
+            .collect();
+        let now: jiff::Timestamp = "2026-11-25T10:00:00Z".parse().unwrap();
+        op.data = Some(Arc::new(ReportData {
+            report: Report {
+                rows: 100,
+                series,
+                ..Report::default()
+            },
+            window: crate::window::Window::Today.resolve(now, &jiff::tz::TimeZone::UTC),
+        }));
+        store.publish(op);
+        let app = router(store.clone(), "/metrics", None);
+        let snapshot = store.current();
+        let cases = [
+            ("", "", snapshot.text.plain_parts()),
+            ("", "gzip", snapshot.text.gzip_parts()),
+            (
+                "application/openmetrics-text",
+                "",
+                snapshot.openmetrics.plain_parts(),
+            ),
+            (
+                "application/openmetrics-text",
+                "gzip",
+                snapshot.openmetrics.gzip_parts(),
+            ),
+        ];
+        for (accept, encoding, parts) in cases {
+            let expected: Vec<*const u8> = parts.iter().map(|p| p.as_ptr()).collect();
+            for _ in 0..2 {
+                let request = axum::http::Request::get("/metrics")
+                    .header(ACCEPT, accept)
+                    .header(ACCEPT_ENCODING, encoding)
+                    .body(Body::empty())
+                    .unwrap();
+                let response = app.clone().oneshot(request).await.unwrap();
+                let length: usize = response.headers()["content-length"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let sent = frames(response.into_body()).await;
+                let pointers: Vec<*const u8> = sent.iter().map(|b| b.as_ptr()).collect();
+                assert_eq!(pointers, expected, "{accept:?} {encoding:?}");
+                assert_eq!(length, sent.iter().map(Bytes::len).sum::<usize>());
+            }
+        }
+    }
 
     #[test]
     fn content_negotiation_follows_q_values() {

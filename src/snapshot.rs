@@ -4,16 +4,20 @@
 //! All encoding happens here, once per poll: the Prometheus text format, OpenMetrics, and a gzip
 //! copy of each. A scrape only clones an `Arc` and hands out bytes, so it never waits for a poll
 //! and never sees half of one.
+//!
+//! An exposition is a list of segments served one after the other. prometheus-client writes the
+//! descriptors and the small families; the samples of the four data families (one line per
+//! series, nearly all of the bytes) are written here directly, and since both formats write them
+//! alike they are encoded, compressed and kept once for both. The gzip copy is one gzip member
+//! made of independently compressed segments, each ended by a sync flush, as pigz does.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use flate2::Compression;
-use flate2::write::GzEncoder;
+use flate2::{Compress, Compression, Crc, FlushCompress};
 use jiff::Timestamp;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -110,13 +114,42 @@ pub struct ReloadStatus {
     pub last_success: Option<Timestamp>,
 }
 
-/// One encoding of the exposition, plain and gzipped.
+/// One encoding of the exposition, plain and gzipped, each as the segments that are sent one
+/// after the other. Segments are shared: between the two formats, and between every scrape.
 #[derive(Debug, Clone)]
 pub struct Encoded {
-    /// The exposition.
-    pub plain: Bytes,
-    /// The same, gzipped.
-    pub gzip: Bytes,
+    plain: Arc<[Bytes]>,
+    gzip: Arc<[Bytes]>,
+}
+
+impl Encoded {
+    /// The exposition, segment by segment.
+    pub fn plain_parts(&self) -> &Arc<[Bytes]> {
+        &self.plain
+    }
+
+    /// Its gzip copy (one gzip member), segment by segment.
+    pub fn gzip_parts(&self) -> &Arc<[Bytes]> {
+        &self.gzip
+    }
+
+    /// The exposition in one piece: a copy, for tests and tools; scrapes send the parts.
+    pub fn plain(&self) -> Bytes {
+        concat(&self.plain)
+    }
+
+    /// The gzip copy in one piece (a copy, like [`Encoded::plain`]).
+    pub fn gzip(&self) -> Bytes {
+        concat(&self.gzip)
+    }
+}
+
+fn concat(parts: &[Bytes]) -> Bytes {
+    match parts {
+        [] => Bytes::new(),
+        [one] => one.clone(),
+        _ => Bytes::from(parts.concat()),
+    }
 }
 
 /// What a scrape serves: immutable, replaced whole after each poll.
@@ -142,37 +175,373 @@ impl Snapshot {
         operations: &[OperationMetrics],
         reload: Option<ReloadStatus>,
     ) -> Snapshot {
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(Exposition {
-            ops: Arc::from(operations.to_vec()),
-            reload,
-        }));
+        let ops: Arc<[OperationMetrics]> = Arc::from(operations);
+        let mut segments = Segments::default();
+        let (mut text, mut openmetrics) = (Vec::new(), Vec::new());
+        // Descriptors and small families from prometheus-client, between the data samples.
+        let pieces = |from: usize, to: usize, eof: bool| {
+            let mut registry = Registry::default();
+            registry.register_collector(Box::new(Exposition {
+                ops: ops.clone(),
+                reload,
+                families: from..to,
+                data_samples: false,
+            }));
+            let (mut t, mut om) = (String::new(), String::new());
+            // Writing into a String cannot fail, and our collector returns no errors of its
+            // own; should the encoder ever refuse, serve what was written rather than panic.
+            let _ = prometheus_client::encoding::prometheus_text::encode(&mut t, &registry);
+            let _ = prometheus_client::encoding::text::encode_registry(&mut om, &registry);
+            if eof {
+                let _ = prometheus_client::encoding::text::encode_eof(&mut om);
+            }
+            (Bytes::from(t), Bytes::from(om))
+        };
+        for (i, family) in DATA_FAMILIES.iter().enumerate() {
+            // Everything up to this family's descriptor, then its samples.
+            let from = if i == 0 { 0 } else { family.index };
+            let (t, om) = pieces(from, family.index + 1, false);
+            text.push(segments.add(t));
+            openmetrics.push(segments.add(om));
+            let (t, om) = family.samples(&ops);
+            let t = segments.add(t);
+            text.push(t);
+            openmetrics.push(match om {
+                Some(om) => segments.add(om),
+                None => t,
+            });
+        }
+        let (t, om) = pieces(REST, usize::MAX, true);
+        text.push(segments.add(t));
+        openmetrics.push(segments.add(om));
 
-        let mut text = String::new();
-        let mut openmetrics = String::new();
-        // Writing into a String cannot fail, and our collector returns no errors of its own;
-        // should the encoder ever refuse, serve what was written rather than panic.
-        let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &registry);
-        let _ = prometheus_client::encoding::text::encode(&mut openmetrics, &registry);
+        let compressed = segments.compress();
         Snapshot {
             ready,
-            text: Encoded::new(text),
-            openmetrics: Encoded::new(openmetrics),
+            text: compressed.encoded(&text),
+            openmetrics: compressed.encoded(&openmetrics),
+        }
+    }
+
+    /// The exposition as prometheus-client alone writes it, samples and all: the reference
+    /// that the segments must reproduce byte for byte.
+    #[cfg(test)]
+    fn reference(
+        operations: &[OperationMetrics],
+        reload: Option<ReloadStatus>,
+    ) -> (String, String) {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(Exposition {
+            ops: Arc::from(operations),
+            reload,
+            families: 0..usize::MAX,
+            data_samples: true,
+        }));
+        let (mut text, mut om) = (String::new(), String::new());
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+        prometheus_client::encoding::text::encode(&mut om, &registry).unwrap();
+        (text, om)
+    }
+}
+
+/// The distinct segments of both formats, each compressed once.
+#[derive(Default)]
+struct Segments {
+    plain: Vec<Bytes>,
+}
+
+/// A segment's place in [`Segments`].
+#[derive(Debug, Clone, Copy)]
+struct SegmentId(usize);
+
+impl Segments {
+    fn add(&mut self, bytes: Bytes) -> SegmentId {
+        self.plain.push(bytes);
+        SegmentId(self.plain.len() - 1)
+    }
+
+    /// Compresses every segment on its own: raw deflate ended by a sync flush, so that the
+    /// segments of a format, in any order, make one deflate stream once a final block ends it.
+    /// Large segments are cut into pieces that are compressed alike, on as many threads as
+    /// there are cores: compression is most of the cost of a poll.
+    fn compress(self) -> Compressed {
+        let pieces: Vec<(usize, Bytes)> = self
+            .plain
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| {
+                (0..p.len())
+                    .step_by(PIECE)
+                    .map(move |at| (i, p.slice(at..p.len().min(at + PIECE))))
+            })
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(pieces.len());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((_, piece)) = pieces.get(k) else {
+                    return done;
+                };
+                let mut crc = Crc::new();
+                crc.update(piece);
+                done.push((k, deflate(piece), crc));
+            }
+        };
+        let mut done = if threads > 1 {
+            std::thread::scope(|scope| {
+                let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+                let mut done = work();
+                for h in helpers {
+                    // Compressing into memory does not panic; if it ever did, so does the
+                    // poll, as it would on one thread.
+                    done.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+                }
+                done
+            })
+        } else {
+            work()
+        };
+        done.sort_unstable_by_key(|d| d.0);
+        let mut deflated: Vec<(Vec<Bytes>, Crc)> = self
+            .plain
+            .iter()
+            .map(|_| (Vec::new(), Crc::new()))
+            .collect();
+        for (k, bytes, crc) in done {
+            let segment = &mut deflated[pieces[k].0];
+            segment.0.push(bytes);
+            segment.1.combine(&crc);
+        }
+        Compressed {
+            plain: self.plain,
+            deflated,
         }
     }
 }
 
-impl Encoded {
-    fn new(plain: String) -> Self {
-        let plain = Bytes::from(plain);
-        let mut gz = GzEncoder::new(Vec::with_capacity(plain.len() / 8), Compression::fast());
-        // Writing into a Vec cannot fail.
-        let gzip = gz
-            .write_all(&plain)
-            .and_then(|_| gz.finish())
-            .map(Bytes::from)
-            .unwrap_or_default();
-        Self { plain, gzip }
+/// Largest piece of a segment compressed at once (and on one thread).
+const PIECE: usize = 1 << 20;
+
+/// Raw deflate of `data`, ended by a sync flush (byte-aligned, not the final block).
+fn deflate(data: &[u8]) -> Bytes {
+    if data.is_empty() {
+        return Bytes::new();
+    }
+    let mut out = Vec::with_capacity(data.len() / 8 + 64);
+    let mut z = Compress::new(Compression::fast(), false);
+    let mut input = data;
+    loop {
+        // A Vec's spare capacity is the output buffer: make room until all input is consumed
+        // and the flush is written out (output that fills the buffer may be incomplete).
+        out.reserve(input.len() / 8 + 64);
+        let before = z.total_in();
+        // Compressing into memory cannot fail: the only errors are for bad parameters.
+        if z.compress_vec(input, &mut out, FlushCompress::Sync)
+            .is_err()
+        {
+            return Bytes::new();
+        }
+        input = &input[(z.total_in() - before) as usize..];
+        if input.is_empty() && out.len() < out.capacity() {
+            return Bytes::from(out);
+        }
+    }
+}
+
+/// The header of a gzip member: deflate, no name, no time, OS unknown.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+/// A final, empty block with fixed codes: it ends the deflate stream of the segments.
+const DEFLATE_END: [u8; 2] = [0x03, 0x00];
+
+struct Compressed {
+    plain: Vec<Bytes>,
+    /// Per segment: its compressed pieces, and the CRC of the whole segment.
+    deflated: Vec<(Vec<Bytes>, Crc)>,
+}
+
+impl Compressed {
+    /// One format's exposition from its segments.
+    fn encoded(&self, ids: &[SegmentId]) -> Encoded {
+        let mut crc = Crc::new();
+        let mut gzip = vec![Bytes::from_static(&GZIP_HEADER)];
+        let mut plain = Vec::with_capacity(ids.len());
+        for &SegmentId(i) in ids {
+            if self.plain[i].is_empty() {
+                continue;
+            }
+            plain.push(self.plain[i].clone());
+            gzip.extend(self.deflated[i].0.iter().cloned());
+            crc.combine(&self.deflated[i].1);
+        }
+        let mut trailer = Vec::with_capacity(10);
+        trailer.extend_from_slice(&DEFLATE_END);
+        trailer.extend_from_slice(&crc.sum().to_le_bytes());
+        trailer.extend_from_slice(&crc.amount().to_le_bytes());
+        gzip.push(Bytes::from(trailer));
+        Encoded {
+            plain: plain.into(),
+            gzip: gzip.into(),
+        }
+    }
+}
+
+/// Which values a data family shows.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// The report's gauges.
+    Report,
+    /// The counters that survive midnight.
+    Counters,
+}
+
+/// A family with one sample per series. Its descriptor comes from the collector; its samples
+/// are written by [`DataFamily::samples`].
+#[derive(Debug)]
+struct DataFamily {
+    /// Position in the collector's order.
+    index: usize,
+    /// The sample name (with `_total` for a counter, as both formats write it).
+    sample_name: &'static str,
+    source: Source,
+    /// Calls or time.
+    calls: bool,
+}
+
+/// Positions of the families in the collector's order.
+const BUILD_INFO: usize = 0;
+const MENU_CALLS: usize = 1;
+const MENU_TIME: usize = 2;
+const IVR_CALLS: usize = 3;
+const IVR_TIME: usize = 4;
+const REST: usize = 5;
+
+const DATA_FAMILIES: [DataFamily; 4] = [
+    DataFamily {
+        index: MENU_CALLS,
+        sample_name: "wolkvox_ivr_menu_calls",
+        source: Source::Report,
+        calls: true,
+    },
+    DataFamily {
+        index: MENU_TIME,
+        sample_name: "wolkvox_ivr_menu_time_seconds",
+        source: Source::Report,
+        calls: false,
+    },
+    DataFamily {
+        index: IVR_CALLS,
+        sample_name: "wolkvox_ivr_calls_total",
+        source: Source::Counters,
+        calls: true,
+    },
+    DataFamily {
+        index: IVR_TIME,
+        sample_name: "wolkvox_ivr_time_seconds_total",
+        source: Source::Counters,
+        calls: false,
+    },
+];
+
+impl DataFamily {
+    /// Calls `line` for every series of every operation, in the collector's order.
+    fn each(&self, ops: &[OperationMetrics], mut line: impl FnMut(&str, &str, &str, f64)) {
+        let pick = |calls: f64, time: f64| if self.calls { calls } else { time };
+        for op in ops {
+            match self.source {
+                Source::Report => {
+                    let Some(data) = &op.data else { continue };
+                    for s in &data.report.series {
+                        line(
+                            &op.operation,
+                            &s.rp_id,
+                            &s.cod_opc_menu,
+                            pick(s.calls, s.time_seconds),
+                        );
+                    }
+                }
+                Source::Counters => {
+                    let Some(counters) = &op.counters else {
+                        continue;
+                    };
+                    for c in counters.iter() {
+                        line(
+                            &op.operation,
+                            &c.rp_id,
+                            &c.cod_opc_menu,
+                            pick(c.calls, c.time_seconds),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The samples in the text format, and in OpenMetrics when they differ there: only a value
+    /// that is not finite is written differently (`+Inf` against `inf`).
+    fn samples(&self, ops: &[OperationMetrics]) -> (Bytes, Option<Bytes>) {
+        let mut finite = true;
+        let mut size = 0;
+        self.each(ops, |op, rp, opt, v| {
+            finite &= v.is_finite();
+            size += self.sample_name.len() + op.len() + rp.len() + opt.len() + 64;
+        });
+        let text = Bytes::from(self.write(ops, size, false));
+        let om = (!finite).then(|| Bytes::from(self.write(ops, size, true)));
+        (text, om)
+    }
+
+    fn write(&self, ops: &[OperationMetrics], size: usize, openmetrics: bool) -> Vec<u8> {
+        let mut out = Vec::with_capacity(size);
+        let mut number = dtoa::Buffer::new();
+        // The start of the line is the same for every series of an operation.
+        let mut head = Vec::new();
+        let mut head_of = String::new();
+        self.each(ops, |op, rp, opt, v| {
+            if head.is_empty() || head_of != op {
+                head.clear();
+                head.extend_from_slice(self.sample_name.as_bytes());
+                head.extend_from_slice(b"{operation=\"");
+                escape_label_value(&mut head, op);
+                head.extend_from_slice(b"\",rp_id=\"");
+                head_of.clear();
+                head_of.push_str(op);
+            }
+            out.extend_from_slice(&head);
+            escape_label_value(&mut out, rp);
+            out.extend_from_slice(b"\",cod_opc_menu=\"");
+            escape_label_value(&mut out, opt);
+            out.extend_from_slice(b"\"} ");
+            let value = match (v.is_finite(), openmetrics) {
+                (true, _) | (false, true) => number.format(v),
+                // prometheus-client's text format writes Go's spelling.
+                (false, false) if v.is_nan() => "NaN",
+                (false, false) if v > 0.0 => "+Inf",
+                (false, false) => "-Inf",
+            };
+            out.extend_from_slice(value.as_bytes());
+            out.push(b'\n');
+        });
+        out
+    }
+}
+
+/// A label value as both formats escape it: backslash, double quote and line feed.
+fn escape_label_value(out: &mut Vec<u8>, value: &str) {
+    if !value.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        out.extend_from_slice(value.as_bytes());
+        return;
+    }
+    for b in value.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            _ => out.push(b),
+        }
     }
 }
 
@@ -193,6 +562,10 @@ const NO_LABELS: [(&str, &str); 0] = [];
 struct Exposition {
     ops: Arc<[OperationMetrics]>,
     reload: Option<ReloadStatus>,
+    /// The families to write, by position ([`BUILD_INFO`] to [`REST`], which is all the rest).
+    families: std::ops::Range<usize>,
+    /// Whether the data families get their samples here too, or only their descriptors.
+    data_samples: bool,
 }
 
 impl Exposition {
@@ -245,6 +618,9 @@ impl Exposition {
             None,
             prometheus_client::metrics::MetricType::Gauge,
         )?;
+        if !self.data_samples {
+            return Ok(());
+        }
         for op in self.ops.iter() {
             let Some(data) = &op.data else { continue };
             for s in &data.report.series {
@@ -277,6 +653,9 @@ impl Exposition {
             None,
             prometheus_client::metrics::MetricType::Counter,
         )?;
+        if !self.data_samples {
+            return Ok(());
+        }
         for op in self.ops.iter() {
             let Some(counters) = &op.counters else {
                 continue;
@@ -298,44 +677,57 @@ impl Collector for Exposition {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         use prometheus_client::metrics::MetricType;
 
-        let mut info = encoder.encode_descriptor(
-            "wolkvox_exporter_build_info",
-            "Build of this exporter; always 1.",
-            None,
-            MetricType::Gauge,
-        )?;
-        let labels = [
-            ("version", env!("CARGO_PKG_VERSION")),
-            ("os", std::env::consts::OS),
-            ("arch", std::env::consts::ARCH),
-        ];
-        ConstGauge::new(1i64).encode(info.encode_family(&labels)?)?;
+        let wants = |family: usize| self.families.contains(&family);
+        if wants(BUILD_INFO) {
+            let mut info = encoder.encode_descriptor(
+                "wolkvox_exporter_build_info",
+                "Build of this exporter; always 1.",
+                None,
+                MetricType::Gauge,
+            )?;
+            let labels = [
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("os", std::env::consts::OS),
+                ("arch", std::env::consts::ARCH),
+            ];
+            ConstGauge::new(1i64).encode(info.encode_family(&labels)?)?;
+        }
 
-        self.data_family(
-            &mut encoder,
-            "wolkvox_ivr_menu_calls",
-            "Calls through this IVR menu option in the report window.",
-            |s| s.calls,
-        )?;
-        self.data_family(
-            &mut encoder,
-            "wolkvox_ivr_menu_time_seconds",
-            "Time spent in this IVR menu option in the report window, in seconds.",
-            |s| s.time_seconds,
-        )?;
-
-        self.counter_family(
-            &mut encoder,
-            "wolkvox_ivr_calls",
-            "Calls through this IVR menu option, counted across days (today window only).",
-            |c| c.calls,
-        )?;
-        self.counter_family(
-            &mut encoder,
-            "wolkvox_ivr_time_seconds",
-            "Seconds spent in this IVR menu option, counted across days (today window only).",
-            |c| c.time_seconds,
-        )?;
+        if wants(MENU_CALLS) {
+            self.data_family(
+                &mut encoder,
+                "wolkvox_ivr_menu_calls",
+                "Calls through this IVR menu option in the report window.",
+                |s| s.calls,
+            )?;
+        }
+        if wants(MENU_TIME) {
+            self.data_family(
+                &mut encoder,
+                "wolkvox_ivr_menu_time_seconds",
+                "Time spent in this IVR menu option in the report window, in seconds.",
+                |s| s.time_seconds,
+            )?;
+        }
+        if wants(IVR_CALLS) {
+            self.counter_family(
+                &mut encoder,
+                "wolkvox_ivr_calls",
+                "Calls through this IVR menu option, counted across days (today window only).",
+                |c| c.calls,
+            )?;
+        }
+        if wants(IVR_TIME) {
+            self.counter_family(
+                &mut encoder,
+                "wolkvox_ivr_time_seconds",
+                "Seconds spent in this IVR menu option, counted across days (today window only).",
+                |c| c.time_seconds,
+            )?;
+        }
+        if !wants(REST) {
+            return Ok(());
+        }
 
         self.gauge_per_operation(
             &mut encoder,
@@ -610,14 +1002,16 @@ mod tests {
                 time_seconds: 2.0,
             }])],
         );
-        let text = std::str::from_utf8(&snap.text.plain).unwrap();
+        let text = snap.text.plain();
+        let text = std::str::from_utf8(&text).unwrap();
         assert!(
             text.contains(
                 r#"wolkvox_ivr_menu_calls{operation="0032",rp_id="a\"b\\c\nd",cod_opc_menu="ñ"} 1"#
             ),
             "{text}"
         );
-        let om = std::str::from_utf8(&snap.openmetrics.plain).unwrap();
+        let om = snap.openmetrics.plain();
+        let om = std::str::from_utf8(&om).unwrap();
         assert!(om.contains(r#"rp_id="a\"b\\c\nd""#), "{om}");
         assert!(om.ends_with("# EOF\n"));
         assert!(!text.contains("# EOF"));
@@ -626,13 +1020,15 @@ mod tests {
     #[test]
     fn counters_are_named_per_format() {
         let snap = Snapshot::encode(false, &[op_with(vec![])]);
-        let text = std::str::from_utf8(&snap.text.plain).unwrap();
+        let text = snap.text.plain();
+        let text = std::str::from_utf8(&text).unwrap();
         assert!(
             text.contains("# TYPE wolkvox_polls_total counter"),
             "{text}"
         );
         assert!(text.contains(r#"wolkvox_polls_total{operation="0032",result="timeout"} 0"#));
-        let om = std::str::from_utf8(&snap.openmetrics.plain).unwrap();
+        let om = snap.openmetrics.plain();
+        let om = std::str::from_utf8(&om).unwrap();
         assert!(om.contains("# TYPE wolkvox_polls counter"), "{om}");
     }
 
@@ -641,9 +1037,129 @@ mod tests {
         use std::io::Read;
         let snap = Snapshot::encode(true, &[op_with(vec![])]);
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&snap.text.gzip[..])
+        flate2::read::GzDecoder::new(&snap.text.gzip()[..])
             .read_to_end(&mut out)
             .unwrap();
-        assert_eq!(out, snap.text.plain);
+        assert_eq!(out, snap.text.plain());
+    }
+
+    fn counters_of(series: &[Series]) -> Arc<[CounterSeries]> {
+        series
+            .iter()
+            .map(|s| CounterSeries {
+                rp_id: s.rp_id.clone(),
+                cod_opc_menu: s.cod_opc_menu.clone(),
+                calls: s.calls * 3.0,
+                time_seconds: s.time_seconds + 0.25,
+            })
+            .collect()
+    }
+
+    fn gunzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        // The strict reader: one member, checked CRC and length.
+        flate2::read::GzDecoder::new(data)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    /// Operations with odd labels and values: escapes, empty data, counters, infinities.
+    fn assorted_operations() -> Vec<OperationMetrics> {
+        let series = vec![
+            Series {
+                rp_id: "1001".into(),
+                cod_opc_menu: "AGENTE".into(),
+                calls: 12.0,
+                time_seconds: 226.8,
+            },
+            Series {
+                rp_id: "a\"b\\c\nd".into(),
+                cod_opc_menu: "ñ".into(),
+                calls: 0.0,
+                time_seconds: 1e-7,
+            },
+            Series {
+                rp_id: "2001".into(),
+                cod_opc_menu: "PULSE".into(),
+                calls: 1e21,
+                time_seconds: 123_456_789.125,
+            },
+        ];
+        let mut a = op_with(series.clone());
+        a.counters = Some(counters_of(&series));
+        let mut b = op_with(vec![]);
+        b.operation = "with \"quotes\"".into();
+        b.poll_interval = Duration::from_secs(60);
+        let mut c = op_with(series[..1].to_vec());
+        c.operation = "0048".into();
+        let mut infinite = counters_of(&series).to_vec();
+        infinite[0].calls = f64::INFINITY;
+        c.counters = Some(infinite.into());
+        c.token_info = Some((1000.0, 17.0));
+        c.last_success = Some("2026-11-25T10:00:00Z".parse().unwrap());
+        vec![a, b, c]
+    }
+
+    #[test]
+    fn segments_reproduce_prometheus_client_byte_for_byte() {
+        let reload = Some(ReloadStatus {
+            successful: true,
+            last_success: Some("2026-11-25T09:00:00Z".parse().unwrap()),
+        });
+        let all = assorted_operations();
+        let series: Vec<Series> = (0..40_000)
+            .map(|i| Series {
+                rp_id: format!("{}", 1000 + i / 15),
+                cod_opc_menu: format!("OPT_{}", i % 15),
+                calls: (i % 977) as f64,
+                time_seconds: i as f64 * 0.25,
+            })
+            .collect();
+        let mut large = op_with(series.clone());
+        large.counters = Some(counters_of(&series));
+        let cases: Vec<(Vec<OperationMetrics>, Option<ReloadStatus>)> = vec![
+            (vec![], None),
+            (vec![op_with(vec![])], None),
+            (all[..1].to_vec(), None),
+            (all.clone(), reload),
+            (all[1..].to_vec(), reload),
+            // Samples of several megabytes: compressed in pieces, on several threads.
+            (vec![large.clone(), all[2].clone()], None),
+        ];
+        for (ops, reload) in cases {
+            let snap = Snapshot::encode_with(true, &ops, reload);
+            let (text, om) = Snapshot::reference(&ops, reload);
+            assert_eq!(std::str::from_utf8(&snap.text.plain()).unwrap(), text);
+            assert_eq!(std::str::from_utf8(&snap.openmetrics.plain()).unwrap(), om);
+            assert_eq!(gunzip(&snap.text.gzip()), text.as_bytes());
+            assert_eq!(gunzip(&snap.openmetrics.gzip()), om.as_bytes());
+        }
+    }
+
+    #[test]
+    fn both_formats_share_the_samples_of_the_data_series() {
+        let series: Vec<Series> = (0..500)
+            .map(|i| Series {
+                rp_id: format!("{}", 1000 + i),
+                cod_opc_menu: "AGENTE".into(),
+                calls: i as f64,
+                time_seconds: 1.5 * i as f64,
+            })
+            .collect();
+        let mut op = op_with(series.clone());
+        op.counters = Some(counters_of(&series));
+        let snap = Snapshot::encode(true, &[op]);
+        let shared = |a: &[Bytes], b: &[Bytes]| {
+            a.iter()
+                .filter(|x| b.iter().any(|y| y.as_ptr() == x.as_ptr() && !x.is_empty()))
+                .map(Bytes::len)
+                .sum::<usize>()
+        };
+        let (t, om) = (&snap.text, &snap.openmetrics);
+        // The four sample blocks: nearly all of the bytes, kept once for both formats.
+        assert!(shared(t.plain_parts(), om.plain_parts()) * 10 > t.plain().len() * 9);
+        assert!(shared(t.gzip_parts(), om.gzip_parts()) * 10 > t.gzip().len() * 8);
     }
 }

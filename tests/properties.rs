@@ -132,7 +132,8 @@ proptest! {
     #[test]
     fn any_label_value_round_trips_through_the_exposition(rp in "\\PC{0,16}|.{0,16}", opt in any::<String>()) {
         let snapshot = snapshot_with(&[(rp.clone(), opt.clone())]);
-        let text = std::str::from_utf8(&snapshot.text.plain).unwrap();
+        let text = snapshot.text.plain();
+        let text = std::str::from_utf8(&text).unwrap();
         let m = Metrics::parse(text);
         let got = m.family("wolkvox_ivr_menu_calls");
         prop_assert_eq!(got.len(), 1);
@@ -142,7 +143,8 @@ proptest! {
         for line in text.lines() {
             prop_assert!(line.starts_with("# ") || line.starts_with("wolkvox_"), "{line:?}");
         }
-        let om = std::str::from_utf8(&snapshot.openmetrics.plain).unwrap();
+        let om = snapshot.openmetrics.plain();
+        let om = std::str::from_utf8(&om).unwrap();
         prop_assert!(om.ends_with("# EOF\n"));
         prop_assert_eq!(om.matches("# EOF").count(), 1);
     }
@@ -183,5 +185,5 @@ fn promtool_accepts_many_random_label_values_in_one_exposition() {
         pairs.push((format!("{rp}#{i}"), opt));
     }
     let snapshot = snapshot_with(&pairs);
-    promtool_check(std::str::from_utf8(&snapshot.text.plain).unwrap());
+    promtool_check(std::str::from_utf8(&snapshot.text.plain()).unwrap());
 }

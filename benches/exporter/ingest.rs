@@ -1,0 +1,190 @@
+//! Ingest: what a poll costs once the body has arrived. The steps are the poller's own, in
+//! its order: classify (decode the JSON, parse and aggregate the rows), the counters that
+//! survive midnight, and `Store::publish` (encode both formats and their gzip copies, swap the
+//! snapshot in). The limit it is compared with: serde_json scanning the same bytes into
+//! `IgnoredAny`, which allocates nothing and builds nothing.
+//!
+//! Scan and ingest alternate in one loop, so that both see the same machine; each sample
+//! repeats its step until it has run for a minimum time, and the figures are medians.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::de::IgnoredAny;
+use wolkvox_exporter::config::TimeUnit;
+use wolkvox_exporter::counters::DayCounters;
+use wolkvox_exporter::snapshot::{OperationMetrics, ReportData, Store};
+use wolkvox_exporter::window::{ReportWindow, Window};
+use wolkvox_exporter::wolkvox::classify;
+use wolkvox_exporter::wolkvox::types::Envelope;
+
+/// What one size measured; times are medians per run of the step.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    /// Rows in the body (each a distinct series).
+    pub rows: usize,
+    /// Body size in bytes.
+    pub body_bytes: usize,
+    /// Data series in the exposition.
+    pub series: usize,
+    /// Sizes of the encodings: text, text gzip, OpenMetrics, OpenMetrics gzip.
+    pub exposition_bytes: [usize; 4],
+    /// serde_json into IgnoredAny.
+    pub scan: Duration,
+    /// The whole ingest: classify + counters + publish.
+    pub ingest: Duration,
+    /// Envelope::decode alone.
+    pub decode: Duration,
+    /// classify alone (decode, parse, aggregate).
+    pub classify: Duration,
+    /// The counters alone (observe + series).
+    pub counters: Duration,
+    /// Store::publish alone (encode, gzip, swap).
+    pub publish: Duration,
+}
+
+impl Ingest {
+    /// Ingest time over scan time.
+    pub fn ratio(&self) -> f64 {
+        self.ingest.as_secs_f64() / self.scan.as_secs_f64()
+    }
+}
+
+/// The median of `samples` (sorted in place).
+pub fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort_unstable();
+    samples[samples.len() / 2]
+}
+
+/// Runs `f` repeatedly for at least `min` and returns the time per run.
+fn sample(min: Duration, mut f: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    let mut runs = 0u32;
+    loop {
+        f();
+        runs += 1;
+        let elapsed = start.elapsed();
+        if elapsed >= min {
+            return elapsed / runs;
+        }
+    }
+}
+
+/// One poller's state between polls, as in `Poller::poll`: the counters and the metrics it
+/// publishes.
+struct PollState {
+    store: Store,
+    counters: DayCounters,
+    metrics: OperationMetrics,
+    window: ReportWindow,
+}
+
+impl PollState {
+    fn new(body: &Bytes) -> Self {
+        let tz = jiff::tz::TimeZone::get("America/Bogota").expect("bundled zone");
+        let now: jiff::Timestamp = "2026-11-25T19:00:00Z".parse().expect("valid instant");
+        let mut state = PollState {
+            store: Store::new(),
+            counters: DayCounters::default(),
+            metrics: OperationMetrics::new("0032".to_owned(), Duration::from_secs(300)),
+            window: Window::Today.resolve(now, &tz),
+        };
+        state.metrics.polled = true;
+        state.metrics.up = true;
+        // The first report is the counters' baseline; later ones add to it, as between polls.
+        state.poll(body);
+        state
+    }
+
+    /// One successful poll of `body`, from classification to the swap.
+    fn poll(&mut self, body: &Bytes) -> usize {
+        let classified = classify(Ok((200, body.clone())), TimeUnit::Minutes, usize::MAX);
+        let report = classified.report.expect("the body is a report");
+        let day = self.window.start.date();
+        black_box(self.counters.observe(day, &report));
+        self.metrics.counters = Some(Arc::from(self.counters.series()));
+        let series = report.series.len();
+        self.metrics.polls[0] += 1;
+        self.metrics.data = Some(Arc::new(ReportData {
+            report,
+            window: self.window.clone(),
+        }));
+        self.store.publish(self.metrics.clone());
+        series
+    }
+}
+
+/// Measures one body of `rows` rows: `rounds` samples of each step, each at least `min` long.
+pub fn run(rows: usize, rounds: usize, min: Duration) -> Ingest {
+    let body = Bytes::from(crate::body::report_body(rows));
+    let mut state = PollState::new(&body);
+    let snapshot = state.store.current();
+    let size = |parts: &[Bytes]| parts.iter().map(Bytes::len).sum();
+    let exposition_bytes = [
+        size(snapshot.text.plain_parts()),
+        size(snapshot.text.gzip_parts()),
+        size(snapshot.openmetrics.plain_parts()),
+        size(snapshot.openmetrics.gzip_parts()),
+    ];
+    drop(snapshot);
+    let series = state.poll(&body);
+
+    let (mut scan, mut ingest) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        scan.push(sample(min, || {
+            black_box(serde_json::from_slice::<IgnoredAny>(black_box(&body)).expect("JSON"));
+        }));
+        ingest.push(sample(min, || {
+            black_box(state.poll(black_box(&body)));
+        }));
+    }
+
+    // The steps one by one, for the profile of where the time goes.
+    let (mut decode, mut classified, mut counters, mut publish) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let report = classify(Ok((200, body.clone())), TimeUnit::Minutes, usize::MAX)
+        .report
+        .expect("a report");
+    let day = state.window.start.date();
+    for _ in 0..rounds {
+        decode.push(sample(min, || {
+            black_box(Envelope::decode(black_box(&body)).expect("JSON"));
+        }));
+        classified.push(sample(min, || {
+            black_box(classify(
+                Ok((200, body.clone())),
+                TimeUnit::Minutes,
+                usize::MAX,
+            ));
+        }));
+        counters.push(sample(min, || {
+            black_box(state.counters.observe(day, &report));
+            black_box(state.counters.series());
+        }));
+        publish.push(sample(min, || {
+            state.store.publish(state.metrics.clone());
+        }));
+    }
+
+    Ingest {
+        rows,
+        body_bytes: body.len(),
+        series,
+        exposition_bytes,
+        scan: median(&mut scan),
+        ingest: median(&mut ingest),
+        decode: median(&mut decode),
+        classify: median(&mut classified),
+        counters: median(&mut counters),
+        publish: median(&mut publish),
+    }
+}
+
+/// A store that has published one poll of a `rows`-row report, as the poller leaves it.
+pub fn published_store(rows: usize) -> Store {
+    let body = Bytes::from(crate::body::report_body(rows));
+    let state = PollState::new(&body);
+    state.store
+}

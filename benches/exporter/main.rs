@@ -1,0 +1,257 @@
+//! The benchmark harness of issue 6 (`scripts/bench`, see BENCHMARKS.md): ingest against a
+//! serde_json scan, the cost of a scrape inside the process, serving against nginx with wrk,
+//! memory, start-up and the binary's size. It prints figures, mostly ratios and medians; it
+//! asserts nothing about durations.
+//!
+//! Usage: `cargo bench --bench exporter -- [--quick] [SECTION...]` with sections `ingest`,
+//! `scrape`, `serve`, `memory`, `startup`, `size` (default: all).
+
+mod body;
+mod ingest;
+mod process;
+mod scrape;
+mod serve;
+
+use std::time::Duration;
+
+/// Sizes of the reports, in rows (each row its own series).
+const SIZES: [usize; 3] = [100, 10_000, 60_000];
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1e3)
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1}", kib as f64 / 1024.0)
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("unknown")
+        .trim()
+        .to_owned();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cores} cores, {model}, Linux {}, {}",
+        kernel.trim(),
+        jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC")
+    )
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // cargo bench passes --bench; a filter-like argument names a section.
+    let quick = args.iter().any(|a| a == "--quick");
+    let mut sections: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    if sections.is_empty() {
+        sections = vec!["ingest", "scrape", "serve", "memory", "startup", "size"];
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    println!(
+        "# wolkvox-exporter benchmarks{}",
+        if quick { " (quick)" } else { "" }
+    );
+    println!("machine: {}", machine());
+
+    // --rows=N limits every section to one size (for profiling).
+    let only: Option<Vec<usize>> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--rows="))
+        .map(|n| vec![n.parse().expect("--rows=N")]);
+    let sizes: &[usize] = match &only {
+        Some(v) => v,
+        None if quick => &[100, 10_000],
+        None => &SIZES,
+    };
+    let (rounds, min) = if quick {
+        (3, Duration::from_millis(20))
+    } else {
+        (11, Duration::from_millis(200))
+    };
+
+    if sections.contains(&"ingest") {
+        println!(
+            "\n## Ingest: decode + aggregate + counters + encode + swap, vs serde_json scanning the same bytes (IgnoredAny)"
+        );
+        println!(
+            "medians of {rounds} samples, each at least {} ms",
+            min.as_millis()
+        );
+        println!(
+            "\n| rows | series | body | scan ms | ingest ms | ratio | decode ms | classify ms | counters ms | publish ms | text | text gz | OpenMetrics | OM gz |"
+        );
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for &rows in sizes {
+            let r = ingest::run(rows, rounds, min);
+            println!(
+                "| {} | {} | {} | {} | {} | {:.2}x | {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.rows,
+                r.series,
+                r.body_bytes,
+                ms(r.scan),
+                ms(r.ingest),
+                r.ratio(),
+                ms(r.decode),
+                ms(r.classify),
+                ms(r.counters),
+                ms(r.publish),
+                r.exposition_bytes[0],
+                r.exposition_bytes[1],
+                r.exposition_bytes[2],
+                r.exposition_bytes[3],
+            );
+        }
+    }
+
+    if sections.contains(&"scrape") {
+        println!(
+            "\n## Scrape inside the process: the router's handler, request to last body byte, no socket"
+        );
+        println!("\n| series | plain us | gzip us | body is the snapshot's own allocation |");
+        println!("|---:|---:|---:|---|");
+        for &series in sizes {
+            let s = runtime.block_on(scrape::run(series, rounds, if quick { 200 } else { 2000 }));
+            println!(
+                "| {} | {:.2} | {:.2} | {} |",
+                s.series,
+                s.plain.as_secs_f64() * 1e6,
+                s.gzip.as_secs_f64() * 1e6,
+                if s.zero_copy { "yes" } else { "NO" }
+            );
+        }
+    }
+
+    let upstream = runtime.block_on(process::Upstream::start());
+    let _guard = runtime.enter();
+
+    if sections.contains(&"serve") {
+        let load = if quick {
+            serve::Load {
+                threads: 1,
+                connections: 4,
+                seconds: 1,
+                rounds: 1,
+            }
+        } else {
+            serve::Load {
+                threads: 1,
+                connections: 8,
+                seconds: 5,
+                rounds: 5,
+            }
+        };
+        println!(
+            "\n## Serving /metrics: exporter vs nginx (same bytes, static file, gzip_static), wrk keep-alive"
+        );
+        println!(
+            "wrk -t{} -c{} -d{}s --latency, {} alternating runs each; medians; nginx with 2 workers, the exporter with 2 tokio workers",
+            load.threads, load.connections, load.seconds, load.rounds
+        );
+        println!(
+            "\n| series | encoding | body bytes | exporter req/s | nginx req/s | ratio | exporter p99 ms | nginx p99 ms |"
+        );
+        println!("|---:|---|---:|---:|---:|---:|---:|---:|");
+        for &series in sizes {
+            for s in serve::run(&upstream, series, load) {
+                println!(
+                    "| {} | {} | {} | {:.0} | {:.0} | {:.2}x | {} | {} |",
+                    s.series,
+                    s.encoding,
+                    s.body_bytes,
+                    s.exporter_rps,
+                    s.nginx_rps,
+                    s.ratio,
+                    ms(s.exporter_p99),
+                    ms(s.nginx_p99)
+                );
+            }
+        }
+    }
+
+    if sections.contains(&"memory") {
+        let (large, growth_rows, polls) = if quick {
+            (10_000, 10_000, 10)
+        } else {
+            (60_000, 60_000, 100)
+        };
+        let m = process::memory(&upstream, large, growth_rows, polls);
+        let limit_kib = (3 * m.large_body as u64) / 1024 + 20 * 1024;
+        println!("\n## Memory (resident set of the exporter process, /proc/PID/status)");
+        println!("\n| figure | MiB | target |");
+        println!("|---|---:|---|");
+        println!(
+            "| idle, {} series, after 40 scrapes | {} | < 15 |",
+            m.idle_series,
+            mib(m.idle_rss)
+        );
+        println!(
+            "| peak up to the first poll of {} rows ({:.1} MiB body) | {} | < {} (3x body + 20) |",
+            m.large_rows,
+            m.large_body as f64 / 1048576.0,
+            mib(m.first_poll_peak),
+            mib(limit_kib)
+        );
+        println!(
+            "| between polls, {} series served | {} | |",
+            m.large_rows,
+            mib(m.large_rss)
+        );
+        println!(
+            "| peak of a later poll (previous snapshot alive) | {} | < {} |",
+            mib(m.later_poll_peak),
+            mib(limit_kib)
+        );
+        println!(
+            "| after 10 polls of {} rows / after {} more | {} / {} | no growth |",
+            m.growth_rows,
+            m.growth_polls,
+            mib(m.growth.0),
+            mib(m.growth.1)
+        );
+    }
+
+    if sections.contains(&"startup") {
+        let runs = if quick { 3 } else { 21 };
+        let (mut listening, mut first) = process::startup(&upstream, runs);
+        println!("\n## Start-up: from spawn to the first 200 on /metrics ({runs} runs)");
+        println!("\n| figure | median ms | max ms | target |");
+        println!("|---|---:|---:|---|");
+        let lmax = *listening.iter().max().expect("runs");
+        let fmax = *first.iter().max().expect("runs");
+        println!(
+            "| spawn to the `listening` log line | {} | {} | |",
+            ms(ingest::median(&mut listening)),
+            ms(lmax)
+        );
+        println!(
+            "| spawn to the first 200 on /metrics | {} | {} | < 50 |",
+            ms(ingest::median(&mut first)),
+            ms(fmax)
+        );
+    }
+
+    if sections.contains(&"size") {
+        let (bytes, symbols) = process::binary_size();
+        println!("\n## Binary");
+        println!(
+            "\n{}: {} bytes ({:.2} MiB), {}",
+            process::binary(),
+            bytes,
+            bytes as f64 / 1048576.0,
+            if symbols { "NOT stripped" } else { "stripped" }
+        );
+    }
+}

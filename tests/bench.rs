@@ -1,0 +1,43 @@
+//! The benchmark harness (benches/exporter, run by `scripts/bench`) at its smallest size, so
+//! that CI keeps it building and running. Nothing here asserts a duration: only that each part
+//! measured what it says it measured.
+
+#[path = "../benches/exporter/body.rs"]
+#[allow(dead_code)]
+mod body;
+#[path = "../benches/exporter/ingest.rs"]
+#[allow(dead_code)]
+mod ingest;
+#[path = "../benches/exporter/process.rs"]
+#[allow(dead_code)]
+mod process;
+#[path = "../benches/exporter/scrape.rs"]
+#[allow(dead_code)]
+mod scrape;
+
+use std::time::Duration;
+
+#[test]
+fn the_ingest_benchmark_runs_once_at_100_rows() {
+    let r = ingest::run(100, 1, Duration::ZERO);
+    assert_eq!((r.rows, r.series), (100, 100));
+    assert!(r.body_bytes > 100 * 60);
+    assert!(r.exposition_bytes.iter().all(|&b| b > 0));
+    assert!(r.ratio() > 0.0);
+}
+
+#[tokio::test]
+async fn the_scrape_benchmark_sees_the_snapshot_bytes_sent_as_they_are() {
+    let s = scrape::run(100, 1, 2).await;
+    assert!(s.zero_copy, "a scrape copied or re-encoded the exposition");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_startup_benchmark_reaches_metrics_once() {
+    let upstream = process::Upstream::start().await;
+    let (listening, first) = tokio::task::spawn_blocking(move || process::startup(&upstream, 1))
+        .await
+        .unwrap();
+    assert_eq!((listening.len(), first.len()), (1, 1));
+    assert!(listening[0] <= first[0]);
+}

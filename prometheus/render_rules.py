@@ -32,6 +32,8 @@ PARAMETERS = {
     "stale_for": ("5m", "how long the data must be stale before WolkvoxDataStale fires"),
     "quota_window": ("1h", "WolkvoxTokenQuotaExceeded: a poll was refused for quota within this window"),
     "rejected_window": ("1h", "WolkvoxRowsRejected: a report row was rejected within this window"),
+    "budget_ratio": ("0.9", "WolkvoxTokenBudgetLow: the token has used more than this share (0-1) of its daily limit"),
+    "budget_for": ("5m", "how long the budget must stay that low before WolkvoxTokenBudgetLow fires"),
 }
 
 DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
@@ -47,14 +49,17 @@ def seconds(duration):
 def check(p):
     """Rejects values that would render an invalid or misleading rules file."""
     for name in ("pulse_window", "pulse_baseline", "pulse_for", "exporter_down_for",
-                 "polls_failing_for", "stale_after", "stale_for", "quota_window", "rejected_window"):
+                 "polls_failing_for", "stale_after", "stale_for", "quota_window", "rejected_window",
+                 "budget_for"):
         if not DURATION.match(p[name]):
             sys.exit(f"render_rules.py: --{name.replace('_', '-')}: not a duration: {p[name]!r}")
-    for name in ("pulse_ratio", "pulse_min_share", "pulse_min_calls"):
+    for name in ("pulse_ratio", "pulse_min_share", "pulse_min_calls", "budget_ratio"):
         if not NUMBER.match(p[name]):
             sys.exit(f"render_rules.py: --{name.replace('_', '-')}: not a number: {p[name]!r}")
     if float(p["pulse_min_share"]) > 1:
         sys.exit("render_rules.py: --pulse-min-share is a share between 0 and 1")
+    if float(p["budget_ratio"]) > 1:
+        sys.exit("render_rules.py: --budget-ratio is a share between 0 and 1")
     if p["pulse_severity"] not in ("critical", "warning", "info"):
         sys.exit("render_rules.py: --pulse-severity: one of critical, warning, info")
 
@@ -173,6 +178,28 @@ def rules(p):
                     "its routing points stays stale until then. Find what else spends the token's budget "
                     "(licences x 1000 calls a day, shared by everything that uses the token), lengthen "
                     "--poll.interval, or use a token of its own."
+                ),
+            },
+        },
+        {
+            "alert": "WolkvoxTokenBudgetLow",
+            "expr": (
+                f"wolkvox_token_used_today / (wolkvox_token_limit > 0) > {p['budget_ratio']}"
+            ),
+            "for": p["budget_for"],
+            "labels": {"severity": "warning"},
+            "annotations": {
+                "summary": (
+                    "The Wolkvox token of operation {{ $labels.operation }} has used "
+                    "{{ $value | humanizePercentage }} of its daily limit."
+                ),
+                "description": (
+                    "token_info reports that the token of operation {{ $labels.operation }} has spent "
+                    "{{ $value | humanizePercentage }} of its calls for today (more than "
+                    f"{float(p['budget_ratio']):.0%}). When it runs out, Wolkvox refuses every call until the next "
+                    "local day and the data goes stale. Find what else uses the token "
+                    "(wolkvox_api_requests_today shows this exporter's own share), lengthen --poll.interval, or "
+                    "ask Wolkvox for more licences."
                 ),
             },
         },

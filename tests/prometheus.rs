@@ -325,7 +325,7 @@ fn every_dashboard_query_and_variable_returns_data_and_every_rule_is_healthy_in_
         for r in &rules {
             assert_ne!(r["health"], "err", "rule failed: {r}");
         }
-        (rules.len() == 11 && rules.iter().all(|r| r["health"] == "ok")).then_some(groups)
+        (rules.len() == 12 && rules.iter().all(|r| r["health"] == "ok")).then_some(groups)
     });
     let mut names: Vec<&str> = groups
         .as_array()

@@ -10,12 +10,13 @@ use common::*;
 
 const RULES: &str = "prometheus/wolkvox-rules.yml";
 const RENDER: &str = "prometheus/render_rules.py";
-const ALERTS: [&str; 6] = [
+const ALERTS: [&str; 7] = [
     "WolkvoxIvrPulseSpike",
     "WolkvoxExporterDown",
     "WolkvoxPollsFailing",
     "WolkvoxDataStale",
     "WolkvoxTokenQuotaExceeded",
+    "WolkvoxTokenBudgetLow",
     "WolkvoxRowsRejected",
 ];
 
@@ -83,7 +84,7 @@ fn promtool_check_rules_accepts_the_rules_file() {
         .arg(repo_path(RULES)));
     let all = text(&out);
     assert!(out.status.success(), "{all}");
-    assert!(all.contains("SUCCESS: 11 rules found"), "{all}");
+    assert!(all.contains("SUCCESS: 12 rules found"), "{all}");
 }
 
 #[test]

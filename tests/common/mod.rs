@@ -468,6 +468,35 @@ impl Process {
             .to_owned()
     }
 
+    /// Sends `sig` (e.g. -TERM) with kill(1).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    /// Waits for the exit and returns its status and how long it took; then drains stderr.
+    pub fn wait_exit(&mut self) -> (std::process::ExitStatus, Duration) {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let took = start.elapsed();
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+                    self.seen.push(line);
+                }
+                return (status, took);
+            }
+            if start.elapsed() > EVENT_TIMEOUT {
+                let _ = self.child.kill();
+                panic!("the process did not exit");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Everything written to stderr so far.
     pub fn stderr(&mut self) -> String {
         while let Ok(line) = self.lines.try_recv() {

@@ -142,7 +142,7 @@ pub struct Cli {
     )]
     pub max_body_size: String,
 
-    /// Address to serve /metrics on; `:PORT` listens on every IPv4 address.
+    /// Address to serve /metrics on; `:PORT` listens on every address, IPv6 and IPv4.
     #[arg(long = "web.listen-address", value_name = "ADDR", default_value = DEFAULT_LISTEN_ADDRESS)]
     pub listen_address: String,
 
@@ -826,7 +826,9 @@ pub fn parse_size(s: &str) -> Option<usize> {
 fn parse_listen_address(s: &str) -> Result<SocketAddr, ConfigError> {
     let trimmed = s.trim();
     let full = match trimmed.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
+        // Every address, IPv6 and IPv4 alike (Linux accepts IPv4 on an IPv6 wildcard socket);
+        // main falls back to 0.0.0.0 where IPv6 is switched off.
+        Some(port) => format!("[::]:{port}"),
         None => trimmed.to_owned(),
     };
     full.parse().map_err(|_| {

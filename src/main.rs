@@ -88,9 +88,20 @@ fn main() -> ExitCode {
 
 async fn serve(config: wolkvox_exporter::config::Config) -> anyhow::Result<()> {
     let address = config.listen_address;
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .with_context(|| format!("--web.listen-address: cannot listen on {address}"))?;
+    let listener = match tokio::net::TcpListener::bind(address).await {
+        Ok(l) => l,
+        // `:PORT` asks for [::]; a host with IPv6 switched off only has 0.0.0.0.
+        Err(_) if address.ip() == std::net::Ipv6Addr::UNSPECIFIED => {
+            let v4 = std::net::SocketAddr::from(([0, 0, 0, 0], address.port()));
+            tokio::net::TcpListener::bind(v4)
+                .await
+                .with_context(|| format!("--web.listen-address: cannot listen on {v4}"))?
+        }
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("--web.listen-address: cannot listen on {address}"));
+        }
+    };
 
     let stop = CancellationToken::new();
     tokio::spawn(wait_for_signal(stop.clone()));

@@ -8,6 +8,7 @@
 //! baseline: the counters start at 0 and Prometheus sees an ordinary counter reset.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use jiff::civil::Date;
 
@@ -17,8 +18,8 @@ use crate::report::{Report, Series};
 /// counters. Calls first, then seconds.
 #[derive(Debug, Clone)]
 struct Pair {
-    rp_id: String,
-    cod_opc_menu: String,
+    rp_id: Arc<str>,
+    cod_opc_menu: Arc<str>,
     /// Increments are counted above these only, so a value that dips and recovers is never
     /// counted twice; (0, 0) for a pair not seen yet on the day.
     seen: (f64, f64),
@@ -27,18 +28,17 @@ struct Pair {
 
 impl Pair {
     fn order(&self, s: &Series) -> Ordering {
-        (self.rp_id.as_str(), self.cod_opc_menu.as_str())
-            .cmp(&(s.rp_id.as_str(), s.cod_opc_menu.as_str()))
+        (&*self.rp_id, &*self.cod_opc_menu).cmp(&(&*s.rp_id, &*s.cod_opc_menu))
     }
 }
 
 /// One counter series for the exposition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CounterSeries {
-    /// Routing point.
-    pub rp_id: String,
-    /// Menu option.
-    pub cod_opc_menu: String,
+    /// Routing point (shared with the report it came from).
+    pub rp_id: Arc<str>,
+    /// Menu option (shared likewise).
+    pub cod_opc_menu: Arc<str>,
     /// Calls counted since the process started.
     pub calls: f64,
     /// Seconds counted since the process started.
@@ -129,8 +129,8 @@ impl DayCounters {
             let (seen, total) = (&mut pair.seen, &mut pair.total);
             if s.calls < seen.0 {
                 decreases.push(Decrease {
-                    rp_id: s.rp_id.clone(),
-                    cod_opc_menu: s.cod_opc_menu.clone(),
+                    rp_id: s.rp_id.to_string(),
+                    cod_opc_menu: s.cod_opc_menu.to_string(),
                     before: seen.0,
                     now: s.calls,
                 });
@@ -157,10 +157,9 @@ impl DayCounters {
             total: (0.0, 0.0),
         };
         let series = &report.series;
-        let sorted = series.windows(2).all(|w| {
-            (w[0].rp_id.as_str(), w[0].cod_opc_menu.as_str())
-                < (w[1].rp_id.as_str(), w[1].cod_opc_menu.as_str())
-        });
+        let sorted = series
+            .windows(2)
+            .all(|w| (&*w[0].rp_id, &*w[0].cod_opc_menu) < (&*w[1].rp_id, &*w[1].cod_opc_menu));
         if !sorted {
             // Not a report from Report::build (which sorts and merges): one search per series.
             for s in series {
@@ -234,7 +233,7 @@ mod tests {
     fn totals(c: &DayCounters) -> Vec<(String, f64, f64)> {
         c.series()
             .into_iter()
-            .map(|s| (s.cod_opc_menu, s.calls, s.time_seconds))
+            .map(|s| (s.cod_opc_menu.to_string(), s.calls, s.time_seconds))
             .collect()
     }
 
@@ -318,7 +317,7 @@ mod tests {
                 None => {
                     self.day = Some(day);
                     for s in &report.series {
-                        let key = (s.rp_id.clone(), s.cod_opc_menu.clone());
+                        let key = (s.rp_id.to_string(), s.cod_opc_menu.to_string());
                         self.seen.insert(key.clone(), (s.calls, s.time_seconds));
                         self.totals.entry(key).or_insert((0.0, 0.0));
                     }
@@ -333,11 +332,16 @@ mod tests {
             }
             let mut decreases = Vec::new();
             for s in &report.series {
-                let key = (s.rp_id.clone(), s.cod_opc_menu.clone());
+                let key = (s.rp_id.to_string(), s.cod_opc_menu.to_string());
                 let seen = self.seen.entry(key.clone()).or_insert((0.0, 0.0));
                 let total = self.totals.entry(key).or_insert((0.0, 0.0));
                 if s.calls < seen.0 {
-                    decreases.push((s.rp_id.clone(), s.cod_opc_menu.clone(), seen.0, s.calls));
+                    decreases.push((
+                        s.rp_id.to_string(),
+                        s.cod_opc_menu.to_string(),
+                        seen.0,
+                        s.calls,
+                    ));
                 }
                 if s.calls > seen.0 {
                     total.0 += s.calls - seen.0;
@@ -381,7 +385,7 @@ mod tests {
             }
             let mut series: Vec<Series> = (0..next(12))
                 .map(|_| Series {
-                    rp_id: format!("{}", next(4)),
+                    rp_id: format!("{}", next(4)).into(),
                     cod_opc_menu: ["1", "2", "AGENTE", "PULSE", ""][next(5) as usize].into(),
                     calls: next(50) as f64,
                     time_seconds: next(500) as f64 / 4.0,
@@ -406,7 +410,14 @@ mod tests {
             let got: Vec<_> = c
                 .series()
                 .into_iter()
-                .map(|s| (s.rp_id, s.cod_opc_menu, s.calls, s.time_seconds))
+                .map(|s| {
+                    (
+                        s.rp_id.to_string(),
+                        s.cod_opc_menu.to_string(),
+                        s.calls,
+                        s.time_seconds,
+                    )
+                })
                 .collect();
             assert_eq!(got, model.series(), "counters at poll {poll}");
         }

@@ -203,7 +203,7 @@ mod tests {
         let mut op = OperationMetrics::new("0032".into(), std::time::Duration::from_secs(300));
         let series = (0..100)
             .map(|i| Series {
-                rp_id: format!("{}", 1000 + i),
+                rp_id: format!("{}", 1000 + i).into(),
                 cod_opc_menu: "PULSE".into(),
                 calls: i as f64,
                 time_seconds: 2.0 * i as f64,

@@ -605,8 +605,8 @@ pub async fn check(config: Config) -> Result<Vec<CheckResult>, Error> {
                 r.series
                     .iter()
                     .map(|s| CheckRow {
-                        rp_id: s.rp_id.clone(),
-                        cod_opc_menu: s.cod_opc_menu.clone(),
+                        rp_id: s.rp_id.to_string(),
+                        cod_opc_menu: s.cod_opc_menu.to_string(),
                         calls: s.calls,
                         time_seconds: s.time_seconds,
                     })

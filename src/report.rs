@@ -6,6 +6,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::config::TimeUnit;
 use crate::wolkvox::types::{RawItem, RawRow, Scalar};
@@ -50,10 +51,11 @@ impl RejectReason {
 /// One (rp_id, cod_opc_menu) pair after trimming and adding rows together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    /// Routing point id, trimmed; `unknown` when empty.
-    pub rp_id: String,
-    /// Menu option, trimmed; `unknown` when empty.
-    pub cod_opc_menu: String,
+    /// Routing point id, trimmed; `unknown` when empty. Shared: a report allocates each
+    /// distinct label once, and the counters and the exposition keep references to it.
+    pub rp_id: Arc<str>,
+    /// Menu option, trimmed; `unknown` when empty (shared like `rp_id`).
+    pub cod_opc_menu: Arc<str>,
     /// Calls in the window.
     pub calls: f64,
     /// Time in the window, in seconds.
@@ -82,6 +84,9 @@ impl Report {
         let capacity = items.len().min(max_series);
         let mut index: HashMap<(&str, &str), usize> = HashMap::with_capacity(capacity);
         let mut series: Vec<Series> = Vec::with_capacity(capacity);
+        // Labels repeat (a routing point has several options, an option is on many routing
+        // points): one allocation per distinct value.
+        let mut labels: HashMap<&str, Arc<str>> = HashMap::new();
         for item in items {
             let row = match item {
                 RawItem::Row(row) => row,
@@ -113,8 +118,8 @@ impl Report {
                         Entry::Vacant(e) => {
                             e.insert(series.len());
                             series.push(Series {
-                                rp_id: key.0.to_owned(),
-                                cod_opc_menu: key.1.to_owned(),
+                                rp_id: intern(&mut labels, key.0),
+                                cod_opc_menu: intern(&mut labels, key.1),
                                 calls,
                                 time_seconds,
                             });
@@ -132,6 +137,14 @@ impl Report {
             dropped_series: dropped.len(),
         }
     }
+}
+
+/// The shared copy of `label`, made on its first use.
+fn intern<'a>(labels: &mut HashMap<&'a str, Arc<str>>, label: &'a str) -> Arc<str> {
+    labels
+        .entry(label)
+        .or_insert_with(|| Arc::from(label))
+        .clone()
 }
 
 /// Sorts series by (rp_id, cod_opc_menu). Comparing the strings themselves means following two
@@ -166,8 +179,7 @@ fn sort_by_labels(series: &mut Vec<Series>) {
     order.sort_unstable_by(|a, b| {
         a.0.cmp(&b.0).then_with(|| {
             let (x, y) = (&series[a.1], &series[b.1]);
-            (x.rp_id.as_str(), x.cod_opc_menu.as_str())
-                .cmp(&(y.rp_id.as_str(), y.cod_opc_menu.as_str()))
+            (&*x.rp_id, &*x.cod_opc_menu).cmp(&(&*y.rp_id, &*y.cod_opc_menu))
         })
     });
     let mut slots: Vec<Option<Series>> = std::mem::take(series).into_iter().map(Some).collect();
@@ -457,14 +469,7 @@ mod tests {
         let got: Vec<_> = r
             .series
             .iter()
-            .map(|s| {
-                (
-                    s.rp_id.as_str(),
-                    s.cod_opc_menu.as_str(),
-                    s.calls,
-                    s.time_seconds,
-                )
-            })
+            .map(|s| (&*s.rp_id, &*s.cod_opc_menu, s.calls, s.time_seconds))
             .collect();
         assert_eq!(
             got,
@@ -533,7 +538,7 @@ mod tests {
         let got: Vec<_> = r
             .series
             .iter()
-            .map(|s| (s.cod_opc_menu.as_str(), s.calls))
+            .map(|s| (&*s.cod_opc_menu, s.calls))
             .collect();
         assert_eq!(got, vec![("a", 6.0), ("b", 1.0)]);
     }

@@ -626,8 +626,8 @@ impl Exposition {
             for s in &data.report.series {
                 let labels = [
                     ("operation", op.operation.as_str()),
-                    ("rp_id", s.rp_id.as_str()),
-                    ("cod_opc_menu", s.cod_opc_menu.as_str()),
+                    ("rp_id", &*s.rp_id),
+                    ("cod_opc_menu", &*s.cod_opc_menu),
                 ];
                 ConstGauge::new(value(s)).encode(family.encode_family(&labels)?)?;
             }
@@ -663,8 +663,8 @@ impl Exposition {
             for c in counters.iter() {
                 let labels = [
                     ("operation", op.operation.as_str()),
-                    ("rp_id", c.rp_id.as_str()),
-                    ("cod_opc_menu", c.cod_opc_menu.as_str()),
+                    ("rp_id", &*c.rp_id),
+                    ("cod_opc_menu", &*c.cod_opc_menu),
                 ];
                 ConstCounter::new(value(c)).encode(family.encode_family(&labels)?)?;
             }
@@ -1111,8 +1111,8 @@ mod tests {
         let all = assorted_operations();
         let series: Vec<Series> = (0..40_000)
             .map(|i| Series {
-                rp_id: format!("{}", 1000 + i / 15),
-                cod_opc_menu: format!("OPT_{}", i % 15),
+                rp_id: format!("{}", 1000 + i / 15).into(),
+                cod_opc_menu: format!("OPT_{}", i % 15).into(),
                 calls: (i % 977) as f64,
                 time_seconds: i as f64 * 0.25,
             })
@@ -1142,7 +1142,7 @@ mod tests {
     fn both_formats_share_the_samples_of_the_data_series() {
         let series: Vec<Series> = (0..500)
             .map(|i| Series {
-                rp_id: format!("{}", 1000 + i),
+                rp_id: format!("{}", 1000 + i).into(),
                 cod_opc_menu: "AGENTE".into(),
                 calls: i as f64,
                 time_seconds: 1.5 * i as f64,

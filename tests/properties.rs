@@ -157,8 +157,8 @@ fn snapshot_with(pairs: &[(String, String)]) -> Snapshot {
             series: pairs
                 .iter()
                 .map(|(rp, opt)| Series {
-                    rp_id: rp.clone(),
-                    cod_opc_menu: opt.clone(),
+                    rp_id: rp.as_str().into(),
+                    cod_opc_menu: opt.as_str().into(),
                     calls: 1.0,
                     time_seconds: 1.0,
                 })

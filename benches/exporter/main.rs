@@ -3,8 +3,10 @@
 //! memory, start-up and the binary's size. It prints figures, mostly ratios and medians; it
 //! asserts nothing about durations.
 //!
-//! Usage: `cargo bench --bench exporter -- [--quick] [SECTION...]` with sections `ingest`,
-//! `scrape`, `serve`, `memory`, `startup`, `size` (default: all).
+//! Usage: `cargo bench --bench exporter -- [--quick] [--rows=N] [--default-malloc] [SECTION...]`
+//! with sections `ingest`, `scrape`, `serve`, `memory`, `startup`, `size` (default: all).
+//! `--rows=N` runs one size only; `--default-malloc` leaves glibc's malloc as it is in this
+//! process (the in-process sections), instead of the exporter's setting (see main.rs).
 
 mod body;
 mod ingest;
@@ -43,8 +45,29 @@ fn machine() -> String {
     )
 }
 
+/// The allocator setting of the exporter's main.rs (see there): the in-process measurements
+/// run with the same malloc behaviour as the binary.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_large_blocks_on_free() {
+    const M_MMAP_THRESHOLD: i32 = -3;
+    unsafe extern "C" {
+        fn mallopt(param: i32, value: i32) -> i32;
+    }
+    // SAFETY: sets a parameter of glibc's malloc, first thing in main, before other threads.
+    unsafe {
+        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_large_blocks_on_free() {}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // --default-malloc: glibc's own behaviour in this process, to see what the setting costs.
+    if !args.iter().any(|a| a == "--default-malloc") {
+        return_large_blocks_on_free();
+    }
     // cargo bench passes --bench; a filter-like argument names a section.
     let quick = args.iter().any(|a| a == "--quick");
     let mut sections: Vec<&str> = args

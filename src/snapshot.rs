@@ -275,12 +275,15 @@ impl Segments {
                     .map(move |at| (i, p.slice(at..p.len().min(at + PIECE))))
             })
             .collect();
+        // A thread is worth starting for a piece of work, not for a few kilobytes.
+        let total: usize = self.plain.iter().map(Bytes::len).sum();
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
-            .min(pieces.len());
+            .min(total.div_ceil(PIECE));
         let next = std::sync::atomic::AtomicUsize::new(0);
         let work = || {
             let mut done = Vec::new();
+            let mut z = Compress::new(Compression::fast(), false);
             loop {
                 let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some((_, piece)) = pieces.get(k) else {
@@ -288,7 +291,7 @@ impl Segments {
                 };
                 let mut crc = Crc::new();
                 crc.update(piece);
-                done.push((k, deflate(piece), crc));
+                done.push((k, deflate(&mut z, piece), crc));
             }
         };
         let mut done = if threads > 1 {
@@ -327,12 +330,13 @@ impl Segments {
 const PIECE: usize = 1 << 20;
 
 /// Raw deflate of `data`, ended by a sync flush (byte-aligned, not the final block).
-fn deflate(data: &[u8]) -> Bytes {
+fn deflate(z: &mut Compress, data: &[u8]) -> Bytes {
     if data.is_empty() {
         return Bytes::new();
     }
+    // A compressor is a few hundred kilobytes of tables: each thread reuses its own.
+    z.reset();
     let mut out = Vec::with_capacity(data.len() / 8 + 64);
-    let mut z = Compress::new(Compression::fast(), false);
     let mut input = data;
     loop {
         // A Vec's spare capacity is the output buffer: make room until all input is consumed
@@ -383,10 +387,35 @@ impl Compressed {
         trailer.extend_from_slice(&crc.amount().to_le_bytes());
         gzip.push(Bytes::from(trailer));
         Encoded {
-            plain: plain.into(),
-            gzip: gzip.into(),
+            plain: coalesce(plain),
+            gzip: coalesce(gzip),
         }
     }
+}
+
+/// Parts below this size are joined with their small neighbours.
+const SMALL_PART: usize = 16 * 1024;
+
+/// Joins runs of small parts into one: each part is one body frame for hyper to handle, and a
+/// small exposition is cheapest to serve in one piece. Large parts, the shared ones, stay as
+/// they are.
+fn coalesce(parts: Vec<Bytes>) -> Arc<[Bytes]> {
+    let mut out = Vec::with_capacity(parts.len());
+    let mut run: Vec<Bytes> = Vec::new();
+    for part in parts {
+        if part.len() < SMALL_PART {
+            run.push(part);
+            continue;
+        }
+        if !run.is_empty() {
+            out.push(concat(&std::mem::take(&mut run)));
+        }
+        out.push(part);
+    }
+    if !run.is_empty() {
+        out.push(concat(&run));
+    }
+    out.into()
 }
 
 /// Which values a data family shows.
@@ -1140,7 +1169,7 @@ mod tests {
 
     #[test]
     fn both_formats_share_the_samples_of_the_data_series() {
-        let series: Vec<Series> = (0..500)
+        let series: Vec<Series> = (0..20_000)
             .map(|i| Series {
                 rp_id: format!("{}", 1000 + i).into(),
                 cod_opc_menu: "AGENTE".into(),

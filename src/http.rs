@@ -86,7 +86,11 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     } else {
         encoded.plain_parts()
     };
-    (response_headers, Body::new(Parts::new(parts.clone()))).into_response()
+    let body = match &parts[..] {
+        [one] => Body::from(one.clone()),
+        _ => Body::new(Parts::new(parts.clone())),
+    };
+    (response_headers, body).into_response()
 }
 
 /// A body made of the snapshot's own segments, sent one after the other: no copy, no

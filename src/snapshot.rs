@@ -9,7 +9,8 @@
 //! descriptors and the small families; the samples of the four data families (one line per
 //! series, nearly all of the bytes) are written here directly, and since both formats write them
 //! alike they are encoded, compressed and kept once for both. The gzip copy is one gzip member
-//! made of independently compressed segments, each ended by a sync flush, as pigz does.
+//! made of independently compressed segments, each ended by a sync flush, as pigz does; the
+//! shared segments are compressed once, and each format's member is then joined in one piece.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -388,7 +389,10 @@ impl Compressed {
         gzip.push(Bytes::from(trailer));
         Encoded {
             plain: coalesce(plain),
-            gzip: coalesce(gzip),
+            // The gzip copy is small (a fourteenth of the plain text): one piece per format is
+            // worth its copy. Sent as twenty-odd frames of 70 kB, a 60,000-series body was
+            // served at half nginx's rate; in one piece, at its rate.
+            gzip: Arc::from([concat(&gzip)]),
         }
     }
 }
@@ -397,8 +401,8 @@ impl Compressed {
 const SMALL_PART: usize = 16 * 1024;
 
 /// Joins runs of small parts into one: each part is one body frame for hyper to handle, and a
-/// small exposition is cheapest to serve in one piece. Large parts, the shared ones, stay as
-/// they are.
+/// small exposition is cheapest to serve in one piece. Large parts, the samples shared by both
+/// formats, stay as they are.
 fn coalesce(parts: Vec<Bytes>) -> Arc<[Bytes]> {
     let mut out = Vec::with_capacity(parts.len());
     let mut run: Vec<Bytes> = Vec::new();
@@ -1168,7 +1172,7 @@ mod tests {
     }
 
     #[test]
-    fn both_formats_share_the_samples_of_the_data_series() {
+    fn both_formats_share_the_samples_of_the_data_series_and_gzip_is_one_piece() {
         let series: Vec<Series> = (0..20_000)
             .map(|i| Series {
                 rp_id: format!("{}", 1000 + i).into(),
@@ -1189,6 +1193,7 @@ mod tests {
         let (t, om) = (&snap.text, &snap.openmetrics);
         // The four sample blocks: nearly all of the bytes, kept once for both formats.
         assert!(shared(t.plain_parts(), om.plain_parts()) * 10 > t.plain().len() * 9);
-        assert!(shared(t.gzip_parts(), om.gzip_parts()) * 10 > t.gzip().len() * 8);
+        // The gzip copies are one piece each: compressed once, copied per format.
+        assert_eq!((t.gzip_parts().len(), om.gzip_parts().len()), (1, 1));
     }
 }

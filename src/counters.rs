@@ -174,10 +174,36 @@ impl DayCounters {
             }
             return;
         }
-        // Both sides sorted: one merge. Known pairs are updated in place; new ones are merged
-        // in, which moves the known ones but copies no label.
-        let old = std::mem::take(&mut self.pairs);
-        let mut merged = Vec::with_capacity(old.len().max(series.len()));
+        // Both sides sorted. While every series is a known pair (between polls of a day, the
+        // usual case), the pairs are updated where they are.
+        let mut at = 0;
+        for (k, s) in series.iter().enumerate() {
+            while at < self.pairs.len() && self.pairs[at].order(s) == Ordering::Less {
+                at += 1;
+            }
+            match self.pairs.get_mut(at) {
+                Some(pair) if pair.order(s) == Ordering::Equal => {
+                    f(pair, s);
+                    at += 1;
+                }
+                _ => return self.merge_from(at, &series[k..], f, new),
+            }
+        }
+    }
+
+    /// The rest of [`DayCounters::each_pair`] once a new pair turns up at `at`: one merge of
+    /// the pairs from `at` with the remaining series, which moves the known pairs but copies
+    /// no label.
+    fn merge_from(
+        &mut self,
+        at: usize,
+        series: &[Series],
+        mut f: impl FnMut(&mut Pair, &Series),
+        new: impl Fn(&Series) -> Pair,
+    ) {
+        let mut old = std::mem::take(&mut self.pairs);
+        let mut merged = Vec::with_capacity(old.len() + series.len());
+        merged.extend(old.drain(..at));
         let mut old = old.into_iter().peekable();
         for s in series {
             while let Some(p) = old.next_if(|p| p.order(s) == Ordering::Less) {

@@ -150,7 +150,7 @@ fn intern<'a>(labels: &mut HashMap<&'a str, Arc<str>>, label: &'a str) -> Arc<st
 /// Sorts series by (rp_id, cod_opc_menu). Comparing the strings themselves means following two
 /// pointers per comparison; a 128-bit key made of their first bytes decides nearly every
 /// comparison from a compact array instead, and only a tie looks at the strings.
-fn sort_by_labels(series: &mut Vec<Series>) {
+fn sort_by_labels(series: &mut [Series]) {
     fn prefix(s: &str, n: usize) -> u64 {
         // The first n bytes, big-endian, zero-padded: a larger prefix means a larger string,
         // and an equal one decides nothing.
@@ -182,8 +182,20 @@ fn sort_by_labels(series: &mut Vec<Series>) {
             (&*x.rp_id, &*x.cod_opc_menu).cmp(&(&*y.rp_id, &*y.cod_opc_menu))
         })
     });
-    let mut slots: Vec<Option<Series>> = std::mem::take(series).into_iter().map(Some).collect();
-    series.extend(order.into_iter().filter_map(|(_, i)| slots[i].take()));
+    // Put each series where the order says, in place, one cycle of the permutation at a time:
+    // position `at` receives the series from `order[at].1`; a placed position is marked.
+    const PLACED: usize = usize::MAX;
+    for start in 0..order.len() {
+        let mut at = start;
+        while order[at].1 != PLACED {
+            let from = std::mem::replace(&mut order[at].1, PLACED);
+            if from == start {
+                break;
+            }
+            series.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 fn parse_row(row: &RawRow<'_>, unit: TimeUnit) -> Result<(f64, f64), RejectReason> {

@@ -38,10 +38,14 @@ fn machine() -> String {
         .to_owned();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    // Other work on the machine shows in absolute figures far more than in ratios.
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
     format!(
-        "{cores} cores, {model}, Linux {}, {}",
+        "{cores} cores, {model}, Linux {}, {}, load average at start {}",
         kernel.trim(),
-        jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC")
+        jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC"),
+        load.join(" ")
     )
 }
 
@@ -205,11 +209,10 @@ fn main() {
     }
 
     if sections.contains(&"memory") {
-        let (large, growth_rows, polls) = if quick {
-            (10_000, 10_000, 10)
-        } else {
-            (60_000, 60_000, 100)
-        };
+        let large = only
+            .as_ref()
+            .map_or(if quick { 10_000 } else { 60_000 }, |v| v[0]);
+        let (growth_rows, polls) = (large, if quick { 10 } else { 100 });
         let m = process::memory(&upstream, large, growth_rows, polls);
         let limit_kib = (3 * m.large_body as u64) / 1024 + 20 * 1024;
         println!("\n## Memory (resident set of the exporter process, /proc/PID/status)");

@@ -307,11 +307,20 @@ impl Exporter {
             shutdown.await;
             stop.cancel();
         };
+        // TCP_NODELAY, as nginx sets it: /metrics sends a body in several parts (the samples are
+        // shared between the formats), and Nagle's algorithm held a short part back until the
+        // client's delayed ACK, which cut the rate of 10,000-series scrapes by a third.
         let served = match &web.tls {
-            None => axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-                .map_err(Error::from),
+            None => axum::serve(
+                axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    // A socket that refuses the option still serves, only slower.
+                    let _ = tcp.set_nodelay(true);
+                }),
+                app,
+            )
+            .with_graceful_shutdown(stopped)
+            .await
+            .map_err(Error::from),
             Some(tls) => {
                 let tls_config = tls.server_config().map_err(Error::Tls)?;
                 let handle = axum_server::Handle::new();
@@ -324,6 +333,7 @@ impl Exporter {
                     listener.into_std()?,
                     axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls_config)),
                 )?
+                .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
                 .handle(handle)
                 .serve(app.into_make_service())
                 .await

@@ -4,9 +4,10 @@
 //! ../shared/wolkvox-api.md: plain integers, decimals, comma-grouped numbers ("9,336.00"),
 //! H:MM:SS and MM:SS, with surrounding spaces.
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::sync::Arc;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::config::TimeUnit;
 use crate::wolkvox::types::{RawItem, RawRow, Scalar};
@@ -79,71 +80,139 @@ impl Report {
     /// Parses and aggregates the elements of `data`, keeping at most `max_series` distinct
     /// pairs (the first ones to appear): a runaway IVR must not overload Prometheus.
     pub fn build(items: &[RawItem<'_>], unit: TimeUnit, max_series: usize) -> Report {
-        let mut dropped: HashSet<(&str, &str)> = HashSet::new();
-        let mut rejected = [0u64; 3];
-        let capacity = items.len().min(max_series);
-        let mut index: HashMap<(&str, &str), usize> = HashMap::with_capacity(capacity);
-        let mut series: Vec<Series> = Vec::with_capacity(capacity);
-        // Labels repeat (a routing point has several options, an option is on many routing
-        // points): one allocation per distinct value.
-        let mut labels: HashMap<&str, Arc<str>> = HashMap::new();
+        let mut builder = ReportBuilder::new(unit, max_series);
         for item in items {
-            let row = match item {
-                RawItem::Row(row) => row,
-                RawItem::NotAnObject => {
-                    rejected[RejectReason::NotAnObject.index()] += 1;
-                    continue;
-                }
-            };
-            match parse_row(row, unit) {
-                Ok((calls, time_seconds)) => {
-                    let key = (label(&row.rp_id), label(&row.cod_opc_menu));
-                    // One lookup per row: the entry serves both the sum and the insertion.
-                    match index.entry(key) {
-                        Entry::Occupied(e) => {
-                            let s = &mut series[*e.get()];
-                            // Two huge values can add up to infinity: keep the sum, skip the row.
-                            if !(s.calls + calls).is_finite() {
-                                rejected[RejectReason::InvalidCalls.index()] += 1;
-                            } else if !(s.time_seconds + time_seconds).is_finite() {
-                                rejected[RejectReason::InvalidTime.index()] += 1;
-                            } else {
-                                s.calls += calls;
-                                s.time_seconds += time_seconds;
-                            }
-                        }
-                        Entry::Vacant(_) if series.len() >= max_series => {
-                            dropped.insert(key);
-                        }
-                        Entry::Vacant(e) => {
-                            e.insert(series.len());
-                            series.push(Series {
-                                rp_id: intern(&mut labels, key.0),
-                                cod_opc_menu: intern(&mut labels, key.1),
-                                calls,
-                                time_seconds,
-                            });
-                        }
-                    }
-                }
-                Err(reason) => rejected[reason.index()] += 1,
-            }
+            builder.push(item);
         }
+        builder.finish()
+    }
+}
+
+/// Builds a [`Report`] one element of `data` at a time, as the decoder reads them: the rows
+/// are aggregated while the body is decoded and are never held as a list.
+#[derive(Debug)]
+pub struct ReportBuilder {
+    unit: TimeUnit,
+    max_series: usize,
+    rows: usize,
+    rejected: [u64; 3],
+    series: Vec<Series>,
+    /// Positions in `series`, by the hash of (rp_id, cod_opc_menu). The table holds no keys
+    /// of its own: it compares with the series' labels, so that a row's borrowed strings
+    /// need no copy to be looked up, and a new pair is copied once, into its series.
+    index: HashTable<usize>,
+    /// Labels repeat (a routing point has several options, an option is on many routing
+    /// points): one allocation per distinct value, shared by the series that carry it.
+    labels: HashTable<Arc<str>>,
+    /// Distinct pairs beyond the limit, only counted.
+    dropped: HashTable<(Box<str>, Box<str>)>,
+    hasher: DefaultHashBuilder,
+}
+
+impl ReportBuilder {
+    /// An empty report; `max_series` as in [`Report::build`].
+    pub fn new(unit: TimeUnit, max_series: usize) -> Self {
+        Self::with_capacity(unit, max_series, 0)
+    }
+
+    /// An empty report whose index has room for `rows` distinct pairs (at most `max_series`):
+    /// growing a table of 60,000 entries rehashes it a dozen times.
+    pub fn with_capacity(unit: TimeUnit, max_series: usize, rows: usize) -> Self {
+        ReportBuilder {
+            unit,
+            max_series,
+            rows: 0,
+            rejected: [0; 3],
+            series: Vec::new(),
+            index: HashTable::with_capacity(rows.min(max_series)),
+            labels: HashTable::new(),
+            dropped: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+        }
+    }
+
+    /// Adds one element of `data`.
+    pub fn push(&mut self, item: &RawItem<'_>) {
+        self.rows += 1;
+        let row = match item {
+            RawItem::Row(row) => row,
+            RawItem::NotAnObject => {
+                self.rejected[RejectReason::NotAnObject.index()] += 1;
+                return;
+            }
+        };
+        let (calls, time_seconds) = match parse_row(row, self.unit) {
+            Ok(values) => values,
+            Err(reason) => {
+                self.rejected[reason.index()] += 1;
+                return;
+            }
+        };
+        let (rp, opt) = (label(&row.rp_id), label(&row.cod_opc_menu));
+        let hasher = &self.hasher;
+        let pair_hash = |rp: &str, opt: &str| hasher.hash_one((rp, opt));
+        let hash = pair_hash(rp, opt);
+        let series = &mut self.series;
+        let found = self.index.find(hash, |&i| {
+            &*series[i].rp_id == rp && &*series[i].cod_opc_menu == opt
+        });
+        if let Some(&i) = found {
+            let s = &mut series[i];
+            // Two huge values can add up to infinity: keep the sum, skip the row.
+            if !(s.calls + calls).is_finite() {
+                self.rejected[RejectReason::InvalidCalls.index()] += 1;
+            } else if !(s.time_seconds + time_seconds).is_finite() {
+                self.rejected[RejectReason::InvalidTime.index()] += 1;
+            } else {
+                s.calls += calls;
+                s.time_seconds += time_seconds;
+            }
+            return;
+        }
+        if series.len() >= self.max_series {
+            if self
+                .dropped
+                .find(hash, |(r, o)| &**r == rp && &**o == opt)
+                .is_none()
+            {
+                self.dropped
+                    .insert_unique(hash, (rp.into(), opt.into()), |(r, o)| pair_hash(r, o));
+            }
+            return;
+        }
+        let series_of = |s: &Series| pair_hash(&s.rp_id, &s.cod_opc_menu);
+        self.index
+            .insert_unique(hash, series.len(), |&i| series_of(&series[i]));
+        let rp_id = intern(&mut self.labels, hasher, rp);
+        let cod_opc_menu = intern(&mut self.labels, hasher, opt);
+        series.push(Series {
+            rp_id,
+            cod_opc_menu,
+            calls,
+            time_seconds,
+        });
+    }
+
+    /// The report: its series sorted by labels.
+    pub fn finish(self) -> Report {
+        let mut series = self.series;
         sort_by_labels(&mut series);
         Report {
             series,
-            rows: items.len(),
-            rejected,
-            dropped_series: dropped.len(),
+            rows: self.rows,
+            rejected: self.rejected,
+            dropped_series: self.dropped.len(),
         }
     }
 }
 
 /// The shared copy of `label`, made on its first use.
-fn intern<'a>(labels: &mut HashMap<&'a str, Arc<str>>, label: &'a str) -> Arc<str> {
+fn intern(labels: &mut HashTable<Arc<str>>, hasher: &DefaultHashBuilder, label: &str) -> Arc<str> {
+    let hash = hasher.hash_one(label);
     labels
-        .entry(label)
+        .entry(hash, |l| &**l == label, |l| hasher.hash_one(&**l))
         .or_insert_with(|| Arc::from(label))
+        .get()
         .clone()
 }
 

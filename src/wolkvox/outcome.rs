@@ -5,9 +5,9 @@
 use bytes::Bytes;
 
 use crate::config::TimeUnit;
-use crate::report::Report;
+use crate::report::{Report, ReportBuilder};
 use crate::wolkvox::client::TransportError;
-use crate::wolkvox::types::Envelope;
+use crate::wolkvox::types::Head;
 
 /// What one API call came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,7 +136,11 @@ pub fn classify(
     };
 
     if status == 200 {
-        return match Envelope::decode(&body) {
+        // The rows go straight into the report as they are decoded. A complete row takes at
+        // least 56 bytes (`{"rp_id":"1","calls":"0","time":"0","cod_opc_menu":"1"},`), so the
+        // body's size bounds the number of series it can add; the builder caps it further.
+        let mut report = ReportBuilder::with_capacity(unit, max_series, body.len() / 56);
+        return match Head::decode(&body, |item| report.push(&item)) {
             Err(e) => Classified::failed(
                 PollResult::DecodeError,
                 format!(
@@ -144,23 +148,21 @@ pub fn classify(
                     snippet(&body)
                 ),
             ),
-            Ok(envelope) => match envelope.code() {
+            Ok(head) => match head.code() {
                 // An error wrapped in a 200: classify it by the code it carries.
                 Some(code) if code != 200 => by_status(code, &body),
-                _ => match envelope.data {
-                    Some(data) => {
-                        let report = Report::build(&data.0, unit, max_series);
-                        Classified {
-                            result: PollResult::Success,
-                            detail: format!("{} rows", report.rows),
-                            report: Some(report),
-                        }
+                _ if head.data => {
+                    let report = report.finish();
+                    Classified {
+                        result: PollResult::Success,
+                        detail: format!("{} rows", report.rows),
+                        report: Some(report),
                     }
-                    None => Classified::failed(
-                        PollResult::DecodeError,
-                        "HTTP 200 but `data` is missing or null".to_owned(),
-                    ),
-                },
+                }
+                _ => Classified::failed(
+                    PollResult::DecodeError,
+                    "HTTP 200 but `data` is missing or null".to_owned(),
+                ),
             },
         };
     }
@@ -227,7 +229,7 @@ fn by_status(status: u16, body: &[u8]) -> Classified {
 
 /// Wolkvox's own words: `error` and `msg` of a JSON body, else the start of the body.
 fn message(body: &[u8]) -> String {
-    if let Ok(env) = Envelope::decode(body) {
+    if let Ok(env) = Head::decode(body, |_| {}) {
         let mut parts: Vec<String> = [env.error.text(), env.msg.text()]
             .into_iter()
             .flatten()
@@ -337,6 +339,29 @@ mod tests {
         for (status, body, expected) in table {
             assert_eq!(class(*status, body), *expected, "{status} {body}");
         }
+    }
+
+    #[test]
+    fn rows_with_escaped_labels_add_up_with_their_plain_twins() {
+        // An escape makes serde_json copy the string: the builder must not keep it borrowed.
+        let body = r#"{"code":200,"data":[
+            {"rp_id":"7","cod_opc_menu":"PUL\u0053E","calls":"1","time":"1"},
+            {"rp_id":"\u0037","cod_opc_menu":"PULSE","calls":"2","time":"2"},
+            {"rp_id":"7","cod_opc_menu":"1","calls":"4","time":"0"}]}"#;
+        let c = classify(Ok((200, Bytes::from(body))), TimeUnit::Minutes, 10);
+        let report = c.report.expect("a report");
+        let got: Vec<(&str, &str, f64, f64)> = report
+            .series
+            .iter()
+            .map(|s| (&*s.rp_id, &*s.cod_opc_menu, s.calls, s.time_seconds))
+            .collect();
+        assert_eq!(got, vec![("7", "1", 4.0, 0.0), ("7", "PULSE", 3.0, 180.0)]);
+        assert_eq!(report.rows, 3);
+        // Both series share one copy of the routing point's label.
+        assert!(std::sync::Arc::ptr_eq(
+            &report.series[0].rp_id,
+            &report.series[1].rp_id
+        ));
     }
 
     #[test]

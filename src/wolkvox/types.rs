@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// One JSON value where Wolkvox documents a string.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -197,50 +197,153 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawItem<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Data<'a>(pub Vec<RawItem<'a>>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for Data<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Data<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list of rows or a single row object")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(65_536));
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Data(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                Ok(Data(vec![RawItem::Row(read_row(map)?)]))
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
+/// Reads `data` (null, a list of rows or one row object), handing each element to the sink as
+/// it is decoded: a report of 60,000 rows never exists as a list of raw rows, only as the
+/// aggregate the sink builds. The value says whether `data` was there and not null.
+struct DataSeed<'s, F>(&'s mut F);
+
+impl<'de, F: FnMut(RawItem<'de>)> DeserializeSeed<'de> for DataSeed<'_, F> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_option(self)
     }
 }
 
-/// The whole answer. Unknown fields are ignored.
-#[derive(Debug, Deserialize)]
-pub struct Envelope<'a> {
-    /// 200 or "200" on success.
-    #[serde(default, borrow)]
-    pub code: Scalar<'a>,
-    /// Free text; never parsed for numbers.
-    #[serde(default, borrow)]
-    pub msg: Scalar<'a>,
-    /// Error text, null on success.
-    #[serde(default, borrow)]
-    pub error: Scalar<'a>,
-    /// The rows; `None` when absent or null.
-    #[serde(default, borrow)]
-    pub data: Option<Data<'a>>,
+impl<'de, F: FnMut(RawItem<'de>)> Visitor<'de> for DataSeed<'_, F> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of rows or a single row object")
+    }
+    fn visit_none<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        while let Some(item) = seq.next_element()? {
+            (self.0)(item);
+        }
+        Ok(true)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+        (self.0)(RawItem::Row(read_row(map)?));
+        Ok(true)
+    }
 }
 
-impl<'a> Envelope<'a> {
-    /// Decodes a body.
-    pub fn decode(body: &'a [u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(body)
+/// A key of the envelope (matched in place, like [`RowKey`]).
+enum EnvelopeKey {
+    Code,
+    Msg,
+    Error,
+    Data,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for EnvelopeKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = EnvelopeKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(match v {
+                    "code" => EnvelopeKey::Code,
+                    "msg" => EnvelopeKey::Msg,
+                    "error" => EnvelopeKey::Error,
+                    "data" => EnvelopeKey::Data,
+                    _ => EnvelopeKey::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+/// The whole answer, its rows aside. Unknown fields are ignored; a field given twice is an
+/// error, as serde's derived decoders make it.
+#[derive(Debug, Default)]
+pub struct Head<'a> {
+    /// 200 or "200" on success.
+    pub code: Scalar<'a>,
+    /// Free text; never parsed for numbers.
+    pub msg: Scalar<'a>,
+    /// Error text, null on success.
+    pub error: Scalar<'a>,
+    /// Whether `data` was present and not null.
+    pub data: bool,
+}
+
+/// Decodes the envelope, passing each element of `data` to `sink` as it is read.
+struct EnvelopeSeed<'s, F>(&'s mut F);
+
+impl<'de, F: FnMut(RawItem<'de>)> DeserializeSeed<'de> for EnvelopeSeed<'_, F> {
+    type Value = Head<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Head<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(RawItem<'de>)> Visitor<'de> for EnvelopeSeed<'_, F> {
+    type Value = Head<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the report's JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Head<'de>, A::Error> {
+        use serde::de::Error;
+        let mut head = Head::default();
+        let mut seen = [false; 4];
+        let mut first = |i: usize, name: &'static str| {
+            if std::mem::replace(&mut seen[i], true) {
+                Err(A::Error::duplicate_field(name))
+            } else {
+                Ok(())
+            }
+        };
+        while let Some(key) = map.next_key::<EnvelopeKey>()? {
+            match key {
+                EnvelopeKey::Code => {
+                    first(0, "code")?;
+                    head.code = map.next_value()?;
+                }
+                EnvelopeKey::Msg => {
+                    first(1, "msg")?;
+                    head.msg = map.next_value()?;
+                }
+                EnvelopeKey::Error => {
+                    first(2, "error")?;
+                    head.error = map.next_value()?;
+                }
+                EnvelopeKey::Data => {
+                    first(3, "data")?;
+                    head.data = map.next_value_seed(DataSeed(&mut *self.0))?;
+                }
+                EnvelopeKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(head)
+    }
+}
+
+impl<'a> Head<'a> {
+    /// Decodes a body, handing each element of `data` to `sink` in order. On an error, the
+    /// sink has seen the elements before it.
+    pub fn decode(
+        body: &'a [u8],
+        mut sink: impl FnMut(RawItem<'a>),
+    ) -> Result<Self, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let head = EnvelopeSeed(&mut sink).deserialize(&mut de)?;
+        de.end()?;
+        Ok(head)
     }
 
     /// The numeric `code`, whether it came as a number or a string.
@@ -250,6 +353,31 @@ impl<'a> Envelope<'a> {
             Scalar::Str(s) => s.trim().parse().ok(),
             _ => None,
         }
+    }
+}
+
+/// The whole answer with its rows collected: for messages and tests (a poll streams the rows
+/// with [`Head::decode`]).
+#[derive(Debug)]
+pub struct Envelope<'a> {
+    /// The fields other than `data`.
+    pub head: Head<'a>,
+    /// The rows; `None` when absent or null.
+    pub data: Option<Data<'a>>,
+}
+
+impl<'a> Envelope<'a> {
+    /// Decodes a body.
+    pub fn decode(body: &'a [u8]) -> Result<Self, serde_json::Error> {
+        let mut rows = Vec::new();
+        let head = Head::decode(body, |item| rows.push(item))?;
+        let data = head.data.then_some(Data(rows));
+        Ok(Envelope { head, data })
+    }
+
+    /// The numeric `code`, whether it came as a number or a string.
+    pub fn code(&self) -> Option<u16> {
+        self.head.code()
     }
 }
 
@@ -313,5 +441,47 @@ mod tests {
         assert!(Envelope::decode(br#"{"code":200,"data":5}"#).is_err());
         assert!(Envelope::decode(b"<html>oops</html>").is_err());
         assert!(Envelope::decode(br#"{"code":200,"data":[{"rp_id":"1""#).is_err());
+    }
+
+    #[test]
+    fn rows_reach_the_sink_in_order_with_the_head_read_around_them() {
+        let body =
+            br#"{"data": [{"rp_id": "1", "cod_opc_menu": "PULSE", "calls": "2", "time": "3"},
+            7, {"rp_id": "2", "cod_opc_menu": "1", "calls": "4", "time": "5"}],
+            "code": "200", "msg": "2 records", "error": null}"#;
+        let mut rows = Vec::new();
+        let head = Head::decode(body, |item| rows.push(item)).unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                row("1", "PULSE", "2", "3"),
+                RawItem::NotAnObject,
+                row("2", "1", "4", "5")
+            ]
+        );
+        assert_eq!(head.code(), Some(200));
+        assert_eq!(head.msg.text().as_deref(), Some("2 records"));
+        assert!(head.data);
+    }
+
+    #[test]
+    fn a_field_twice_or_trailing_bytes_or_a_list_at_the_top_are_errors() {
+        let twice = br#"{"code":200,"data":[],"data":[{"rp_id":"1"}]}"#;
+        let e = Head::decode(twice, |_| {}).unwrap_err();
+        assert!(e.to_string().contains("duplicate field `data`"), "{e}");
+        assert!(Head::decode(br#"{"code":200,"code":404,"data":[]}"#, |_| {}).is_err());
+        assert!(Head::decode(br#"{"code":200,"data":[]} x"#, |_| {}).is_err());
+        assert!(Head::decode(br#"[200, null, null, []]"#, |_| {}).is_err());
+        // Absent and null `data` are told apart from an empty list.
+        assert!(
+            !Head::decode(br#"{"code":200,"data":null}"#, |_| {})
+                .unwrap()
+                .data
+        );
+        assert!(
+            Head::decode(br#"{"code":200,"data":[]}"#, |_| {})
+                .unwrap()
+                .data
+        );
     }
 }

@@ -118,13 +118,13 @@ fn main() {
             min.as_millis()
         );
         println!(
-            "\n| rows | series | body | scan ms | ingest ms | ratio | decode ms | classify ms | counters ms | publish ms | text | text gz | OpenMetrics | OM gz |"
+            "\n| rows | series | body | scan ms | ingest ms | ratio | decode ms | classify ms | counters ms | publish ms | gzip alone ms | text | text gz | OpenMetrics | OM gz |"
         );
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for &rows in sizes {
             let r = ingest::run(rows, rounds, min);
             println!(
-                "| {} | {} | {} | {} | {} | {:.2}x | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {:.2}x | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 r.rows,
                 r.series,
                 r.body_bytes,
@@ -135,6 +135,7 @@ fn main() {
                 ms(r.classify),
                 ms(r.counters),
                 ms(r.publish),
+                ms(r.gzip_alone),
                 r.exposition_bytes[0],
                 r.exposition_bytes[1],
                 r.exposition_bytes[2],

@@ -220,8 +220,9 @@ impl DayCounters {
         self.pairs = merged;
     }
 
-    /// The counters, sorted by (rp_id, cod_opc_menu).
-    pub fn series(&self) -> Vec<CounterSeries> {
+    /// The counters, sorted by (rp_id, cod_opc_menu), in the shared slice that snapshots
+    /// keep (collected into it directly: no second copy of 60,000 series).
+    pub fn series(&self) -> Arc<[CounterSeries]> {
         self.pairs
             .iter()
             .map(|p| CounterSeries {
@@ -258,7 +259,7 @@ mod tests {
 
     fn totals(c: &DayCounters) -> Vec<(String, f64, f64)> {
         c.series()
-            .into_iter()
+            .iter()
             .map(|s| (s.cod_opc_menu.to_string(), s.calls, s.time_seconds))
             .collect()
     }
@@ -435,7 +436,7 @@ mod tests {
             assert_eq!(got, model.observe(today, &r), "decreases at poll {poll}");
             let got: Vec<_> = c
                 .series()
-                .into_iter()
+                .iter()
                 .map(|s| {
                     (
                         s.rp_id.to_string(),

@@ -350,7 +350,7 @@ impl Poller {
                 if self.config.window == Window::Today {
                     let decreases = self.counters.observe(today, &report);
                     self.log_decreases(&decreases);
-                    self.metrics.counters = Some(Arc::from(self.counters.series()));
+                    self.metrics.counters = Some(self.counters.series());
                 }
                 self.succeed(report, window);
             }

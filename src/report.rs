@@ -115,15 +115,17 @@ impl ReportBuilder {
         Self::with_capacity(unit, max_series, 0)
     }
 
-    /// An empty report whose index has room for `rows` distinct pairs (at most `max_series`):
-    /// growing a table of 60,000 entries rehashes it a dozen times.
+    /// An empty report with room for `rows` distinct pairs (at most `max_series`): growing a
+    /// table of 60,000 entries rehashes it a dozen times.
     pub fn with_capacity(unit: TimeUnit, max_series: usize, rows: usize) -> Self {
         ReportBuilder {
             unit,
             max_series,
             rows: 0,
             rejected: [0; 3],
-            series: Vec::new(),
+            // Room for every series up front: no copy as the list grows. A large list is
+            // mapped memory (see main.rs), so room that stays unused is never resident.
+            series: Vec::with_capacity(rows.min(max_series)),
             index: HashTable::with_capacity(rows.min(max_series)),
             labels: HashTable::new(),
             dropped: HashTable::new(),

@@ -198,13 +198,13 @@ impl Snapshot {
             }
             (Bytes::from(t), Bytes::from(om))
         };
-        for (i, family) in DATA_FAMILIES.iter().enumerate() {
+        let samples = DataFamily::all_samples(&ops);
+        for (i, (family, (t, om))) in DATA_FAMILIES.iter().zip(samples).enumerate() {
             // Everything up to this family's descriptor, then its samples.
             let from = if i == 0 { 0 } else { family.index };
-            let (t, om) = pieces(from, family.index + 1, false);
-            text.push(segments.add(t));
-            openmetrics.push(segments.add(om));
-            let (t, om) = family.samples(&ops);
+            let (pt, pom) = pieces(from, family.index + 1, false);
+            text.push(segments.add(pt));
+            openmetrics.push(segments.add(pom));
             let t = segments.add(t);
             text.push(t);
             openmetrics.push(match om {
@@ -326,6 +326,9 @@ impl Segments {
         }
     }
 }
+
+/// Series from which the data families are written on several threads.
+const PARALLEL_SERIES: usize = 4096;
 
 /// Largest piece of a segment compressed at once (and on one thread).
 const PIECE: usize = 1 << 20;
@@ -480,6 +483,45 @@ const DATA_FAMILIES: [DataFamily; 4] = [
 ];
 
 impl DataFamily {
+    /// The samples of every data family, in [`DATA_FAMILIES`]' order. Writing them is most of
+    /// an encoding after compression: for large reports the families are written on as many
+    /// threads as there are cores, as compression is.
+    fn all_samples(ops: &[OperationMetrics]) -> Vec<(Bytes, Option<Bytes>)> {
+        let series: usize = ops
+            .iter()
+            .map(|op| op.data.as_ref().map_or(0, |d| d.report.series.len()))
+            .sum();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(DATA_FAMILIES.len());
+        // A thread costs tens of microseconds: worth it from a few thousand series.
+        if threads < 2 || series < PARALLEL_SERIES {
+            return DATA_FAMILIES.iter().map(|f| f.samples(ops)).collect();
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(family) = DATA_FAMILIES.get(k) else {
+                    return done;
+                };
+                done.push((k, family.samples(ops)));
+            }
+        };
+        let mut done = std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut done = work();
+            for h in helpers {
+                // Writing into memory does not panic; if it ever did, so does the poll.
+                done.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+            done
+        });
+        done.sort_unstable_by_key(|d| d.0);
+        done.into_iter().map(|d| d.1).collect()
+    }
+
     /// Calls `line` for every series of every operation, in the collector's order.
     fn each(&self, ops: &[OperationMetrics], mut line: impl FnMut(&str, &str, &str, f64)) {
         let pick = |calls: f64, time: f64| if self.calls { calls } else { time };
@@ -1158,7 +1200,7 @@ mod tests {
             (all[..1].to_vec(), None),
             (all.clone(), reload),
             (all[1..].to_vec(), reload),
-            // Samples of several megabytes: compressed in pieces, on several threads.
+            // Samples of several megabytes: written and compressed on several threads.
             (vec![large.clone(), all[2].clone()], None),
         ];
         for (ops, reload) in cases {

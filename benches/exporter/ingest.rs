@@ -109,7 +109,7 @@ impl PollState {
         let report = classified.report.expect("the body is a report");
         let day = self.window.start.date();
         black_box(self.counters.observe(day, &report));
-        self.metrics.counters = Some(Arc::from(self.counters.series()));
+        self.metrics.counters = Some(self.counters.series());
         let series = report.series.len();
         self.metrics.polls[0] += 1;
         self.metrics.data = Some(Arc::new(ReportData {

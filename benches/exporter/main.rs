@@ -3,9 +3,10 @@
 //! memory, start-up and the binary's size. It prints figures, mostly ratios and medians; it
 //! asserts nothing about durations.
 //!
-//! Usage: `cargo bench --bench exporter -- [--quick] [--rows=N] [--default-malloc] [SECTION...]`
+//! Usage: `cargo bench --bench exporter -- [--quick] [--rows=N] [--polls=N] [--default-malloc] [SECTION...]`
 //! with sections `ingest`, `scrape`, `serve`, `memory`, `startup`, `size` (default: all).
-//! `--rows=N` runs one size only; `--default-malloc` leaves glibc's malloc as it is in this
+//! `--rows=N` runs one size only; `--polls=N` sets the polls of the memory growth figure;
+//! `--default-malloc` leaves glibc's malloc as it is in this
 //! process (the in-process sections), instead of the exporter's setting (see main.rs).
 
 mod body;
@@ -213,7 +214,14 @@ fn main() {
         let large = only
             .as_ref()
             .map_or(if quick { 10_000 } else { 60_000 }, |v| v[0]);
-        let (growth_rows, polls) = (large, if quick { 10 } else { 100 });
+        // --polls=N: more polls for the growth figure, to tell growth from settling.
+        let polls = args
+            .iter()
+            .find_map(|a| a.strip_prefix("--polls="))
+            .map_or(if quick { 10 } else { 100 }, |n| {
+                n.parse().expect("--polls=N")
+            });
+        let growth_rows = large;
         let m = process::memory(&upstream, large, growth_rows, polls);
         let limit_kib = (3 * m.large_body as u64) / 1024 + 20 * 1024;
         println!("\n## Memory (resident set of the exporter process, /proc/PID/status)");

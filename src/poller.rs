@@ -275,7 +275,13 @@ impl Poller {
                 return;
             }
             self.metrics.polled = true;
-            self.store.publish(self.metrics.clone());
+            let (store, metrics) = (self.store.clone(), self.metrics.clone());
+            if off_the_workers(move || store.publish(metrics))
+                .await
+                .is_none()
+            {
+                return;
+            }
             if result == PollResult::QuotaExceeded {
                 let resume = self
                     .metrics
@@ -373,10 +379,9 @@ impl Poller {
             // Dropping the request future closes the connection: nothing is left behind.
             () = cancel.cancelled() => return None,
         };
-        Some((
-            classify(answer, self.config.time_unit, self.config.max_series),
-            started.elapsed(),
-        ))
+        let (unit, max_series) = (self.config.time_unit, self.config.max_series);
+        let classified = off_the_workers(move || classify(answer, unit, max_series)).await?;
+        Some((classified, started.elapsed()))
     }
 
     /// Counts a call in `wolkvox_polls_total` and logs it.
@@ -467,6 +472,20 @@ impl Poller {
                 "poll finished"
             ),
         }
+    }
+}
+
+/// Runs `f` on tokio's blocking pool and waits for it: decoding a 60,000-row report,
+/// or encoding and compressing its 20 MB exposition, takes tens of milliseconds of CPU, which
+/// must not hold up an async worker that serves /metrics. `None` when the runtime is shutting
+/// down; a panic in `f` goes on in the poller, as if `f` had run there.
+async fn off_the_workers<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => Some(r),
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => None,
+        },
     }
 }
 

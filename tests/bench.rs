@@ -14,6 +14,11 @@ mod process;
 #[path = "../benches/exporter/scrape.rs"]
 #[allow(dead_code)]
 mod scrape;
+#[path = "../benches/exporter/serve.rs"]
+#[allow(dead_code)]
+mod serve;
+
+mod common;
 
 use std::time::Duration;
 
@@ -40,4 +45,31 @@ async fn the_startup_benchmark_reaches_metrics_once() {
         .unwrap();
     assert_eq!((listening.len(), first.len()), (1, 1));
     assert!(listening[0] <= first[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serving_benchmark_runs_once_against_nginx_with_wrk() {
+    // scripts/setup installs both (Debian: wrk, nginx-light); under CI a missing one fails.
+    if !common::have_tool("wrk") || !common::have_tool("nginx") {
+        return;
+    }
+    let upstream = process::Upstream::start().await;
+    let load = serve::Load {
+        threads: 1,
+        connections: 2,
+        seconds: 1,
+        rounds: 1,
+    };
+    // The harness itself checks that nginx serves the exporter's very bytes, plain and gzip.
+    let runs = tokio::task::spawn_blocking(move || serve::run(&upstream, 100, load))
+        .await
+        .unwrap();
+    let encodings: Vec<&str> = runs.iter().map(|r| r.encoding).collect();
+    assert_eq!(encodings, ["plain", "gzip"]);
+    for r in &runs {
+        assert_eq!(r.series, 100);
+        assert!(r.exporter_rps > 0.0 && r.nginx_rps > 0.0, "{r:?}");
+        assert!(r.ratio > 0.0 && r.ratio.is_finite(), "{r:?}");
+    }
+    assert!(runs[1].body_bytes < runs[0].body_bytes, "{runs:?}");
 }

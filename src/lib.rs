@@ -18,11 +18,13 @@
 //! - [`web`]: TLS and basic auth from `--web.config.file`.
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
 //! - [`logging`]: logfmt and JSON log lines.
+//! - [`malloc`]: the allocator setting that keeps resident memory flat across polls.
 
 pub mod config;
 pub mod counters;
 pub mod http;
 pub mod logging;
+pub mod malloc;
 pub mod opsfile;
 pub mod poller;
 pub mod report;

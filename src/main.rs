@@ -14,7 +14,7 @@ use wolkvox_exporter::config::{Cli, Command};
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
 
 fn main() -> ExitCode {
-    return_large_blocks_on_free();
+    wolkvox_exporter::malloc::return_large_blocks_on_free();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
@@ -86,28 +86,6 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// Every poll allocates and frees the exposition's blocks of several megabytes. glibc raises its
-/// mmap threshold to the largest block freed so far, after which such blocks come from its heaps,
-/// which fragment and keep their peak: resident memory grew by tens of megabytes over a hundred
-/// polls of 60,000 series. Pinning the threshold at glibc's initial 128 KiB keeps large blocks
-/// in their own mappings, returned to the system when freed. (musl, the image's libc, maps large
-/// blocks that way anyway.)
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn return_large_blocks_on_free() {
-    const M_MMAP_THRESHOLD: i32 = -3;
-    unsafe extern "C" {
-        fn mallopt(param: i32, value: i32) -> i32;
-    }
-    // SAFETY: mallopt only sets a parameter of glibc's malloc; it runs first thing in main,
-    // before any other thread exists.
-    unsafe {
-        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn return_large_blocks_on_free() {}
 
 async fn serve(config: wolkvox_exporter::config::Config) -> anyhow::Result<()> {
     let address = config.listen_address;

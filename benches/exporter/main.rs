@@ -7,7 +7,7 @@
 //! with sections `ingest`, `scrape`, `serve`, `memory`, `startup`, `size` (default: all).
 //! `--rows=N` runs one size only; `--polls=N` sets the polls of the memory growth figure;
 //! `--default-malloc` leaves glibc's malloc as it is in this
-//! process (the in-process sections), instead of the exporter's setting (see main.rs).
+//! process (the in-process sections), instead of the exporter's setting (src/malloc.rs).
 
 mod body;
 mod ingest;
@@ -50,28 +50,12 @@ fn machine() -> String {
     )
 }
 
-/// The allocator setting of the exporter's main.rs (see there): the in-process measurements
-/// run with the same malloc behaviour as the binary.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn return_large_blocks_on_free() {
-    const M_MMAP_THRESHOLD: i32 = -3;
-    unsafe extern "C" {
-        fn mallopt(param: i32, value: i32) -> i32;
-    }
-    // SAFETY: sets a parameter of glibc's malloc, first thing in main, before other threads.
-    unsafe {
-        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn return_large_blocks_on_free() {}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // --default-malloc: glibc's own behaviour in this process, to see what the setting costs.
     if !args.iter().any(|a| a == "--default-malloc") {
-        return_large_blocks_on_free();
+        // The exporter's allocator setting: the in-process sections measure what the binary does.
+        wolkvox_exporter::malloc::return_large_blocks_on_free();
     }
     // cargo bench passes --bench; a filter-like argument names a section.
     let quick = args.iter().any(|a| a == "--quick");

@@ -281,42 +281,23 @@ impl Segments {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(total.div_ceil(PIECE));
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let work = || {
-            let mut done = Vec::new();
-            let mut z = Compress::new(Compression::fast(), false);
-            loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some((_, piece)) = pieces.get(k) else {
-                    return done;
-                };
+        let done = on_threads(
+            &pieces,
+            threads,
+            || Compress::new(Compression::fast(), false),
+            |z, (_, piece)| {
                 let mut crc = Crc::new();
                 crc.update(piece);
-                done.push((k, deflate(&mut z, piece), crc));
-            }
-        };
-        let mut done = if threads > 1 {
-            std::thread::scope(|scope| {
-                let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-                let mut done = work();
-                for h in helpers {
-                    // Compressing into memory does not panic; if it ever did, so does the
-                    // poll, as it would on one thread.
-                    done.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-                }
-                done
-            })
-        } else {
-            work()
-        };
-        done.sort_unstable_by_key(|d| d.0);
+                (deflate(z, piece), crc)
+            },
+        );
         let mut deflated: Vec<(Vec<Bytes>, Crc)> = self
             .plain
             .iter()
             .map(|_| (Vec::new(), Crc::new()))
             .collect();
-        for (k, bytes, crc) in done {
-            let segment = &mut deflated[pieces[k].0];
+        for ((i, _), (bytes, crc)) in pieces.iter().zip(done) {
+            let segment = &mut deflated[*i];
             segment.0.push(bytes);
             segment.1.combine(&crc);
         }
@@ -325,6 +306,46 @@ impl Segments {
             deflated,
         }
     }
+}
+
+/// `work` applied to every item, on `threads` threads (this one included) that take the next
+/// item as they become free; the results in the items' order. Each thread makes its own
+/// `state` (a compressor is a few hundred kilobytes of tables: one per thread, not per item).
+/// With one thread, no thread is started.
+fn on_threads<T: Sync, S, R: Send>(
+    items: &[T],
+    threads: usize,
+    state: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &T) -> R + Sync,
+) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let run = || {
+        let mut state = state();
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(k) else {
+                return done;
+            };
+            done.push((k, work(&mut state, item)));
+        }
+    };
+    let mut done = if threads > 1 {
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(run)).collect();
+            let mut done = run();
+            for h in helpers {
+                // Writing and compressing into memory do not panic; if they ever did, so
+                // does the poll, as it would on one thread.
+                done.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+            done
+        })
+    } else {
+        run()
+    };
+    done.sort_unstable_by_key(|d| d.0);
+    done.into_iter().map(|d| d.1).collect()
 }
 
 /// Series from which the data families are written on several threads.
@@ -491,35 +512,18 @@ impl DataFamily {
             .iter()
             .map(|op| op.data.as_ref().map_or(0, |d| d.report.series.len()))
             .sum();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(DATA_FAMILIES.len());
         // A thread costs tens of microseconds: worth it from a few thousand series.
-        if threads < 2 || series < PARALLEL_SERIES {
-            return DATA_FAMILIES.iter().map(|f| f.samples(ops)).collect();
-        }
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let work = || {
-            let mut done = Vec::new();
-            loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(family) = DATA_FAMILIES.get(k) else {
-                    return done;
-                };
-                done.push((k, family.samples(ops)));
-            }
+        let threads = if series < PARALLEL_SERIES {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
         };
-        let mut done = std::thread::scope(|scope| {
-            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-            let mut done = work();
-            for h in helpers {
-                // Writing into memory does not panic; if it ever did, so does the poll.
-                done.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-            }
-            done
-        });
-        done.sort_unstable_by_key(|d| d.0);
-        done.into_iter().map(|d| d.1).collect()
+        on_threads(
+            &DATA_FAMILIES,
+            threads,
+            || (),
+            |(), family| family.samples(ops),
+        )
     }
 
     /// Calls `line` for every series of every operation, in the collector's order.

@@ -193,11 +193,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawItem<'a> {
     }
 }
 
-/// The `data` field: documented as a list, sometimes a single object in sibling reports.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Data<'a>(pub Vec<RawItem<'a>>);
-
-/// Reads `data` (null, a list of rows or one row object), handing each element to the sink as
+/// Reads `data` (null, a list of rows, or a single row object as sibling reports send), handing each element to the sink as
 /// it is decoded: a report of 60,000 rows never exists as a list of raw rows, only as the
 /// aggregate the sink builds. The value says whether `data` was there and not null.
 struct DataSeed<'s, F>(&'s mut F);
@@ -356,34 +352,22 @@ impl<'a> Head<'a> {
     }
 }
 
-/// The whole answer with its rows collected: for messages and tests (a poll streams the rows
-/// with [`Head::decode`]).
-#[derive(Debug)]
-pub struct Envelope<'a> {
-    /// The fields other than `data`.
-    pub head: Head<'a>,
-    /// The rows; `None` when absent or null.
-    pub data: Option<Data<'a>>,
-}
-
-impl<'a> Envelope<'a> {
-    /// Decodes a body.
-    pub fn decode(body: &'a [u8]) -> Result<Self, serde_json::Error> {
-        let mut rows = Vec::new();
-        let head = Head::decode(body, |item| rows.push(item))?;
-        let data = head.data.then_some(Data(rows));
-        Ok(Envelope { head, data })
-    }
-
-    /// The numeric `code`, whether it came as a number or a string.
-    pub fn code(&self) -> Option<u16> {
-        self.head.code()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The head and, when `data` is there and not null, its elements.
+    struct Decoded<'a> {
+        head: Head<'a>,
+        data: Option<Vec<RawItem<'a>>>,
+    }
+
+    fn decode(body: &[u8]) -> Result<Decoded<'_>, serde_json::Error> {
+        let mut rows = Vec::new();
+        let head = Head::decode(body, |item| rows.push(item))?;
+        let data = head.data.then_some(rows);
+        Ok(Decoded { head, data })
+    }
 
     fn row(rp: &str, opt: &str, calls: &str, time: &str) -> RawItem<'static> {
         RawItem::Row(RawRow {
@@ -398,24 +382,24 @@ mod tests {
     fn documented_answer_decodes() {
         let body = br#"{"code": 200, "error": null, "msg": " 1 records were found",
             "data": [{"rp_id": "7", "calls": "12", "time": "3", "cod_opc_menu": "PULSE"}]}"#;
-        let env = Envelope::decode(body).unwrap();
-        assert_eq!(env.code(), Some(200));
-        assert_eq!(env.data.unwrap().0, vec![row("7", "PULSE", "12", "3")]);
+        let env = decode(body).unwrap();
+        assert_eq!(env.head.code(), Some(200));
+        assert_eq!(env.data.unwrap(), vec![row("7", "PULSE", "12", "3")]);
     }
 
     #[test]
     fn code_as_string_and_data_as_one_object_are_accepted() {
         let body = br#"{"code": "200", "data": {"rp_id": "7", "calls": "1", "time": "0", "cod_opc_menu": "1", "extra": [1]}}"#;
-        let env = Envelope::decode(body).unwrap();
-        assert_eq!(env.code(), Some(200));
-        assert_eq!(env.data.unwrap().0, vec![row("7", "1", "1", "0")]);
+        let env = decode(body).unwrap();
+        assert_eq!(env.head.code(), Some(200));
+        assert_eq!(env.data.unwrap(), vec![row("7", "1", "1", "0")]);
     }
 
     #[test]
     fn odd_elements_and_values_are_kept_as_such() {
         let body = br#"{"code":200,"data":[3, null, {"rp_id": 5, "calls": true, "time": null}]}"#;
-        let env = Envelope::decode(body).unwrap();
-        let items = env.data.unwrap().0;
+        let env = decode(body).unwrap();
+        let items = env.data.unwrap();
         assert_eq!(items[0], RawItem::NotAnObject);
         assert_eq!(items[1], RawItem::NotAnObject);
         assert_eq!(
@@ -432,15 +416,15 @@ mod tests {
     #[test]
     fn data_null_missing_or_a_number() {
         assert!(
-            Envelope::decode(br#"{"code":200,"data":null}"#)
+            decode(br#"{"code":200,"data":null}"#)
                 .unwrap()
                 .data
                 .is_none()
         );
-        assert!(Envelope::decode(br#"{"code":200}"#).unwrap().data.is_none());
-        assert!(Envelope::decode(br#"{"code":200,"data":5}"#).is_err());
-        assert!(Envelope::decode(b"<html>oops</html>").is_err());
-        assert!(Envelope::decode(br#"{"code":200,"data":[{"rp_id":"1""#).is_err());
+        assert!(decode(br#"{"code":200}"#).unwrap().data.is_none());
+        assert!(decode(br#"{"code":200,"data":5}"#).is_err());
+        assert!(decode(b"<html>oops</html>").is_err());
+        assert!(decode(br#"{"code":200,"data":[{"rp_id":"1""#).is_err());
     }
 
     #[test]

@@ -96,18 +96,7 @@ impl Stack {
     fn start(scenarios: &[(&str, &[&str])]) -> Stack {
         let dir = tempfile::tempdir().unwrap();
         let rules = dir.path().join("wolkvox-rules.yml");
-        let out = Command::new("python3")
-            .arg(repo_path("prometheus/render_rules.py"))
-            .args(RULE_FLAGS)
-            .arg("-o")
-            .arg(&rules)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        render_test_rules(&rules);
 
         let mut exporters = Vec::new();
         let mut targets = String::new();
@@ -455,15 +444,24 @@ fn the_test_rule_parameters_are_accepted_by_promtool() {
     }
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.yml");
+    render_test_rules(&rules);
+    check_rules(&rules);
+}
+
+/// Renders the rules with RULE_FLAGS into `path`.
+fn render_test_rules(path: &Path) {
     let out = Command::new("python3")
         .arg(repo_path("prometheus/render_rules.py"))
         .args(RULE_FLAGS)
         .arg("-o")
-        .arg(&rules)
+        .arg(path)
         .output()
         .unwrap();
-    assert!(out.status.success());
-    check_rules(&rules);
+    assert!(
+        out.status.success(),
+        "render_rules.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn check_rules(path: &Path) {

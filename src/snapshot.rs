@@ -659,6 +659,27 @@ impl Exposition {
         }
     }
 
+    /// A counter with one sample per operation, labelled by it.
+    fn counter_per_operation(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        name: &str,
+        help_text: &str,
+        value: impl Fn(&OperationMetrics) -> u64,
+    ) -> Result<(), std::fmt::Error> {
+        let mut family = encoder.encode_descriptor(
+            name,
+            &help(help_text, &self.interval_text()),
+            None,
+            prometheus_client::metrics::MetricType::Counter,
+        )?;
+        for op in self.ops.iter() {
+            let labels = [("operation", op.operation.as_str())];
+            ConstCounter::new(value(op)).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+
     fn gauge_per_operation(
         &self,
         encoder: &mut DescriptorEncoder,
@@ -888,19 +909,12 @@ impl Collector for Exposition {
             }
         }
 
-        let mut requests = encoder.encode_descriptor(
+        self.counter_per_operation(
+            &mut encoder,
             "wolkvox_api_requests",
-            &help(
-                "API calls this exporter made (reports and token_info).",
-                &self.interval_text(),
-            ),
-            None,
-            MetricType::Counter,
+            "API calls this exporter made (reports and token_info).",
+            |op| op.api_requests,
         )?;
-        for op in self.ops.iter() {
-            let labels = [("operation", op.operation.as_str())];
-            ConstCounter::new(op.api_requests).encode(requests.encode_family(&labels)?)?;
-        }
 
         let mut polls = encoder.encode_descriptor(
             "wolkvox_polls",
@@ -939,20 +953,12 @@ impl Collector for Exposition {
             }
         }
 
-        let mut dropped = encoder.encode_descriptor(
+        self.counter_per_operation(
+            &mut encoder,
             "wolkvox_series_dropped",
-            &help(
-                "Series pairs dropped because a report held more than --report.max-series.",
-                &self.interval_text(),
-            ),
-            None,
-            MetricType::Counter,
-        )?;
-        for op in self.ops.iter() {
-            let labels = [("operation", op.operation.as_str())];
-            ConstCounter::new(op.series_dropped).encode(dropped.encode_family(&labels)?)?;
-        }
-        Ok(())
+            "Series pairs dropped because a report held more than --report.max-series.",
+            |op| op.series_dropped,
+        )
     }
 }
 

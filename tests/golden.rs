@@ -1,0 +1,136 @@
+//! The whole /metrics body, byte for byte, against files under `tests/golden/`, as
+//! node_exporter's end-to-end test does: any change of output shows as a diff of those files.
+//!
+//! Two operations on a fixed clock poll the simulator with fixed tokens, so that every value is
+//! determined, except `wolkvox_poll_duration_seconds` (wall-clock time of the call), whose
+//! values are replaced by `<duration>` before the comparison.
+//!
+//! To regenerate after an intended change of output:
+//!
+//!     UPDATE_GOLDEN=1 cargo test --test golden
+//!
+//! then review `git diff tests/golden/` before committing.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+use wolkvox_exporter::config::{Config, TimeUnit, Token, Upstream};
+use wolkvox_exporter::simulator::{SimulatorConfig, TimeFormat};
+use wolkvox_exporter::window::Window;
+
+const OTHER_TOKEN: &str = "golden-second-token";
+
+/// Replaces the value of every `wolkvox_poll_duration_seconds` sample, the one figure that the
+/// fixed clock does not fix.
+fn normalise(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    for line in body.lines() {
+        if line.starts_with("wolkvox_poll_duration_seconds{") {
+            let cut = line.rfind(' ').expect("a sample has a value");
+            out.push_str(&line[..cut]);
+            out.push_str(" <duration>");
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Compares `actual` with the golden file `name`, or writes it when UPDATE_GOLDEN is set.
+fn compare(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (UPDATE_GOLDEN=1 cargo test --test golden writes it)",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "/metrics differs from {} at line {}:\n  golden: {:?}\n  served: {:?}\n--- served ---\n{actual}",
+            path.display(),
+            first + 1,
+            expected.lines().nth(first),
+            actual.lines().nth(first),
+        );
+    }
+}
+
+/// Two operations: `0032` with the default `today` window (counters that survive midnight),
+/// and `rolling` with a one-hour window, plain seconds and its own token. Both call token_info.
+fn golden_config(url: &reqwest::Url, reload_file: PathBuf) -> Config {
+    let mut config = config(url);
+    config.token_info_interval = Some(Duration::from_secs(3600));
+    config.config_file = Some(reload_file);
+    let mut rolling = config.operations[0].clone();
+    rolling.name = "rolling".to_owned();
+    rolling.window = Window::parse("1h").unwrap();
+    rolling.time_unit = TimeUnit::Seconds;
+    rolling.poll_interval = Duration::from_secs(60);
+    rolling.upstream = match rolling.upstream {
+        Upstream::Remote { base_url, .. } => Upstream::Remote {
+            base_url,
+            token: Token::new(OTHER_TOKEN).unwrap(),
+            token_file: None,
+        },
+        demo => demo,
+    };
+    config.operations.push(rolling);
+    config
+}
+
+#[tokio::test]
+async fn metrics_match_the_golden_files_in_both_formats() {
+    let (_sim, url) = spawn_simulator_with(SimulatorConfig {
+        tokens: vec![TOKEN.to_owned(), OTHER_TOKEN.to_owned()],
+        time_format: TimeFormat::Hms,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    // The file is only watched for changes here, never changed: it makes the reload metrics
+    // appear, with the fixed clock's time.
+    let dir = tempfile::tempdir().unwrap();
+    let reload_file = dir.path().join("operations.yml");
+    std::fs::write(&reload_file, "# unchanged during the test\n").unwrap();
+
+    let now = local("America/Bogota", "2026-03-10T15:30:20");
+    let (exporter, _clock) = spawn_exporter_at(golden_config(&url, reload_file), now).await;
+    exporter.wait_for_polls(2).await;
+
+    let text = reqwest::get(exporter.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    promtool_check(&text);
+    compare("metrics.txt", &normalise(&text));
+
+    let openmetrics = reqwest::Client::new()
+        .get(exporter.url("/metrics"))
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    compare("metrics.openmetrics.txt", &normalise(&openmetrics));
+    exporter.stop().await;
+}

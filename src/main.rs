@@ -1,5 +1,5 @@
-//! The `wolkvox-exporter` binary: parse the command line, set up logs and signals, call
-//! [`wolkvox_exporter::run`].
+//! The `wolkvox-exporter` binary: parse the command line, set up logs and the shutdown signal
+//! (see `signals`), call [`wolkvox_exporter::run`] or [`wolkvox_exporter::check`].
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -64,7 +64,7 @@ fn main() -> ExitCode {
                         serde_json::to_string_pretty(&results).unwrap_or_default()
                     );
                 } else {
-                    print!("{}", wolkvox_exporter::render_check_table(&results));
+                    print!("{}", wolkvox_exporter::check::render_table(&results));
                 }
                 if results.iter().all(|r| r.ok) {
                     ExitCode::SUCCESS
@@ -105,7 +105,11 @@ async fn serve(config: wolkvox_exporter::config::Config) -> anyhow::Result<()> {
     };
 
     let stop = CancellationToken::new();
-    tokio::spawn(wait_for_signal(stop.clone()));
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        wolkvox_exporter::signals::shutdown().await;
+        on_signal.cancel();
+    });
     let run = wolkvox_exporter::run(config, listener, stop.clone().cancelled_owned());
     tokio::select! {
         result = run => result.context("serving")?,
@@ -115,25 +119,4 @@ async fn serve(config: wolkvox_exporter::config::Config) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-async fn wait_for_signal(stop: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        () = term => {}
-    }
-    tracing::info!("signal received, shutting down");
-    stop.cancel();
 }

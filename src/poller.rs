@@ -4,7 +4,6 @@
 //! two requests of one token are never in flight at once, whatever the timings. The wait
 //! before the next call is chosen from the [`PollResult`] alone (see [`Backoff`]).
 
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,7 +52,7 @@ pub struct PollerConfig {
 pub struct Backoff {
     failures: u32,
     concurrency_retried: bool,
-    jitter_state: u64,
+    jitter: fastrand::Rng,
     timeout_floor: Duration,
 }
 
@@ -117,7 +116,7 @@ impl Backoff {
                 let capped = exp.min(interval);
                 // "Equal jitter": between half and all of the capped delay.
                 let half = capped / 2;
-                let wait = half + half.mul_f64(self.unit_random());
+                let wait = half + half.mul_f64(self.jitter.f64());
                 if result == PollResult::Timeout {
                     wait.max(self.timeout_floor.min(interval))
                 } else {
@@ -125,14 +124,6 @@ impl Backoff {
                 }
             }
         }
-    }
-
-    fn unit_random(&mut self) -> f64 {
-        // std's RandomState is randomly keyed per process: enough for jitter, no extra crate.
-        self.jitter_state = self.jitter_state.wrapping_add(1);
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(self.jitter_state);
-        (h.finish() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

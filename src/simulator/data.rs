@@ -103,6 +103,10 @@ pub struct Spike {
     pub factor: f64,
 }
 
+/// A hash of a minute's coordinates, not a random source: a minute's calls must come out the
+/// same in every window that covers it (windows that meet add up to the whole), so each value
+/// is a pure function of (seed, routing point, option, minute). A seeded generator would need
+/// the minutes drawn in order; SplitMix64's finaliser gives any minute directly.
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

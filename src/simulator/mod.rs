@@ -103,7 +103,8 @@ struct Controls {
     in_flight_by_token: HashMap<String, usize>,
     calls_by_token: HashMap<String, u64>,
     fault_rate: f64,
-    fault_state: u64,
+    /// Seeded from the simulator's seed, so that a soak run's faults can be replayed.
+    faults: fastrand::Rng,
 }
 
 /// A fault that the simulator injects at random (for soak runs).
@@ -193,7 +194,7 @@ impl Simulator {
     pub fn set_fault_rate(&self, rate: f64) {
         let mut c = self.controls();
         c.fault_rate = rate.clamp(0.0, 1.0);
-        c.fault_state = self.inner.config.seed;
+        c.faults = fastrand::Rng::with_seed(self.inner.config.seed);
     }
 
     fn draw_fault(&self) -> Option<Fault> {
@@ -201,15 +202,10 @@ impl Simulator {
         if c.fault_rate <= 0.0 {
             return None;
         }
-        c.fault_state = c.fault_state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut x = c.fault_state;
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^= x >> 31;
-        if (x >> 11) as f64 / (1u64 << 53) as f64 >= c.fault_rate {
+        if c.faults.f64() >= c.fault_rate {
             return None;
         }
-        Some(match x % 6 {
+        Some(match c.faults.u8(..6) {
             0 => Fault::Answer(500, "Internal Server Error".to_owned()),
             1 => Fault::Answer(403, "<html>backup in progress</html>".to_owned()),
             2 => error(

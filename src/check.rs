@@ -1,0 +1,162 @@
+//! `wolkvox-exporter check`: one call per operation, one after the other, and what to do
+//! about each answer, as a table or JSON.
+
+use crate::Error;
+use crate::config::Config;
+use crate::demo::{self, Demo};
+use crate::wolkvox;
+
+/// What `check` found for one operation.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckResult {
+    /// The `operation` label.
+    pub operation: String,
+    /// Server code.
+    pub server: String,
+    /// The result label of the call.
+    pub result: String,
+    /// Whether the operation answered with a report.
+    pub ok: bool,
+    /// What Wolkvox answered.
+    pub detail: String,
+    /// What to do about it.
+    pub advice: String,
+    /// The window asked for, as sent.
+    pub date_ini: String,
+    /// The window asked for, as sent.
+    pub date_end: String,
+    /// The report: rp_id, cod_opc_menu, calls, time in seconds.
+    pub rows: Vec<CheckRow>,
+}
+
+/// One row of a checked report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckRow {
+    /// Routing point.
+    pub rp_id: String,
+    /// Menu option.
+    pub cod_opc_menu: String,
+    /// Calls.
+    pub calls: f64,
+    /// Time, seconds.
+    pub time_seconds: f64,
+}
+
+fn advice(result: wolkvox::PollResult, server: &str) -> String {
+    use wolkvox::PollResult as R;
+    match result {
+        R::Success => "ok".to_owned(),
+        R::NoData => "ok, but no calls in the window (Wolkvox also answers so when the report is not enabled on the server)".to_owned(),
+        R::Unauthorized => format!("check the token (WOLKVOX_TOKEN, --wolkvox.token-file or token_file) and that it belongs to server {server}"),
+        R::ClientError => "check --wolkvox.server and --wolkvox.url: Wolkvox refused the request itself".to_owned(),
+        R::QuotaExceeded => "the token's daily quota is used up; it resets at local midnight (licences x 1000 calls a day, shared by all its users)".to_owned(),
+        R::ConcurrencyLimited => "another client is using this token right now; stop it or try again in a minute".to_owned(),
+        R::Maintenance => "Wolkvox answered 403 without a known reason, as during server backups: try again later".to_owned(),
+        R::ServerError => "Wolkvox failed on its side: try again later".to_owned(),
+        R::Timeout => "no complete answer within --poll.timeout: check the network path or raise the timeout".to_owned(),
+        R::NetworkError => "cannot reach Wolkvox: check DNS, the firewall, the proxy, and that this machine's IP is on the operation's allow-list".to_owned(),
+        R::DecodeError => "the answer is not Wolkvox's JSON: a proxy or captive portal may be in the way, or --wolkvox.url is wrong".to_owned(),
+    }
+}
+
+/// `wolkvox-exporter check`: one call per operation, one after the other, with the system
+/// clock. Returns what each operation answered.
+pub async fn check(config: Config) -> Result<Vec<CheckResult>, Error> {
+    let clock = demo::clock_for(&config);
+    let demo = Demo::start(&config, clock.as_ref()).await?;
+    let mut out = Vec::new();
+    for op in &config.operations {
+        let endpoint = demo::endpoint(op, demo.as_ref())?;
+        let client = wolkvox::Client::new(
+            &endpoint.base_url,
+            &op.server,
+            &endpoint.token,
+            op.poll_timeout,
+        )?
+        .with_max_body(config.max_body_size);
+        let window = op.window.resolve(clock.now(), &op.timezone);
+        let classified =
+            wolkvox::classify(client.fetch(&window).await, op.time_unit, config.max_series);
+        let rows = classified
+            .report
+            .as_ref()
+            .map(|r| {
+                r.series
+                    .iter()
+                    .map(|s| CheckRow {
+                        rp_id: s.rp_id.to_string(),
+                        cod_opc_menu: s.cod_opc_menu.to_string(),
+                        calls: s.calls,
+                        time_seconds: s.time_seconds,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(CheckResult {
+            operation: op.name.clone(),
+            server: op.server.as_str().to_owned(),
+            result: classified.result.as_str().to_owned(),
+            ok: classified.result.is_up(),
+            detail: classified.detail,
+            advice: advice(classified.result, op.server.as_str()),
+            date_ini: window.date_ini(),
+            date_end: window.date_end(),
+            rows,
+        });
+    }
+    Ok(out)
+}
+
+/// Renders `check` results as readable tables.
+pub fn render_table(results: &[CheckResult]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for r in results {
+        let _ = writeln!(
+            out,
+            "operation {} (server {}), {} to {}: {}",
+            r.operation, r.server, r.date_ini, r.date_end, r.result
+        );
+        let _ = writeln!(out, "  Wolkvox answered: {}", r.detail);
+        if !r.ok {
+            let _ = writeln!(out, "  what to do: {}", r.advice);
+        }
+        if !r.rows.is_empty() {
+            let w_rp = r
+                .rows
+                .iter()
+                .map(|x| x.rp_id.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(5);
+            let w_opt = r
+                .rows
+                .iter()
+                .map(|x| x.cod_opc_menu.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(12);
+            let _ = writeln!(
+                out,
+                "  {:<w_rp$}  {:<w_opt$}  {:>10}  {:>12}",
+                "rp_id", "cod_opc_menu", "calls", "time (s)"
+            );
+            for x in &r.rows {
+                let _ = writeln!(
+                    out,
+                    "  {:<w_rp$}  {:<w_opt$}  {:>10}  {:>12}",
+                    x.rp_id, x.cod_opc_menu, x.calls, x.time_seconds
+                );
+            }
+        }
+        out.push('\n');
+    }
+    let failed = results.iter().filter(|r| !r.ok).count();
+    let _ = writeln!(
+        out,
+        "{} of {} operations answered",
+        results.len() - failed,
+        results.len()
+    );
+    out
+}

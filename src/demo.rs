@@ -1,0 +1,113 @@
+//! `--demo`: the simulated Wolkvox API started on a loopback port in place of a real server,
+//! with a random token, and the clock that may fast-forward it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use reqwest::Url;
+
+use crate::config::{Config, OperationConfig, Token, Upstream};
+use crate::simulator::{Simulator, SimulatorConfig};
+use crate::window::{Clock, ScaledClock, SystemClock};
+
+/// The running demo simulator, and how to reach it.
+#[derive(Debug)]
+pub struct Demo {
+    /// Kept so that the simulator serves as long as the demo lives.
+    _simulator: Simulator,
+    url: Url,
+    token: Token,
+}
+
+/// Where one operation's calls go: the base URL, the token, and the file the token is read
+/// from again before each call.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Base URL of the API.
+    pub base_url: Url,
+    /// The token.
+    pub token: Token,
+    /// The token's file, when it came from one.
+    pub token_file: Option<PathBuf>,
+}
+
+/// An operation asks for the demo simulator, which did not start.
+#[derive(Debug, thiserror::Error)]
+#[error("the demo simulator is not running")]
+pub struct NoDemo;
+
+impl Demo {
+    /// Starts the simulator when an operation of `config` asks for it.
+    pub async fn start(config: &Config, clock: &dyn Clock) -> std::io::Result<Option<Demo>> {
+        let Some(options) = config.upstream_demo() else {
+            return Ok(None);
+        };
+        let token = random_token();
+        let (simulator, addr) = Simulator::spawn(SimulatorConfig {
+            tokens: vec![token.expose().to_owned()],
+            ..SimulatorConfig::default()
+        })
+        .await?;
+        tracing::info!(address = %addr, speed = options.speed, "demo: simulated Wolkvox API started");
+        if let Some((rp_id, after)) = &options.pulse_spike {
+            let tz = config
+                .operations
+                .first()
+                .map(|o| o.timezone.clone())
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            let from = clock
+                .now()
+                .checked_add(*after)
+                .unwrap_or_else(|_| clock.now())
+                .to_zoned_datetime(tz)
+                .datetime();
+            simulator.add_pulse_spike(rp_id, from, 20.0);
+            tracing::info!(rp_id = %rp_id, from = %from, "demo: PULSE spike scheduled");
+        }
+        // A socket address always makes a valid http URL.
+        let url =
+            Url::parse(&format!("http://{addr}")).expect("a socket address forms a valid URL");
+        Ok(Some(Demo {
+            _simulator: simulator,
+            url,
+            token,
+        }))
+    }
+}
+
+/// Where `op`'s calls go: its own server, or the demo simulator when it asks for it.
+pub fn endpoint(op: &OperationConfig, demo: Option<&Demo>) -> Result<Endpoint, NoDemo> {
+    match &op.upstream {
+        Upstream::Remote {
+            base_url,
+            token,
+            token_file,
+        } => Ok(Endpoint {
+            base_url: base_url.clone(),
+            token: token.clone(),
+            token_file: token_file.clone(),
+        }),
+        Upstream::Demo(_) => demo.map_or(Err(NoDemo), |d| {
+            Ok(Endpoint {
+                base_url: d.url.clone(),
+                token: d.token.clone(),
+                token_file: None,
+            })
+        }),
+    }
+}
+
+/// The demo may fast-forward its clock; everything else runs on the system clock.
+pub fn clock_for(config: &Config) -> Arc<dyn Clock> {
+    match config.upstream_demo() {
+        Some(demo) if demo.speed != 1.0 => Arc::new(ScaledClock::new(demo.speed)),
+        _ => Arc::new(SystemClock),
+    }
+}
+
+/// A random token for the demo simulator, so that even the demo never has a fixed secret.
+fn random_token() -> Token {
+    let mut rng = fastrand::Rng::new();
+    // Visible ASCII hex is always a valid token.
+    Token::new(&format!("demo-{:016x}", rng.u64(..))).expect("hex is a valid token")
+}

@@ -1,0 +1,259 @@
+//! Starts, stops and reloads the pollers: one task per operation, and the reload of
+//! `--config.file` on SIGHUP or when the file changes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::Error;
+use crate::config::{Config, OperationConfig};
+use crate::demo::{self, Demo};
+use crate::poller::{Poller, PollerConfig};
+use crate::signals::Hangups;
+use crate::snapshot::{ReloadStatus, Store};
+use crate::window::Clock;
+use crate::wolkvox;
+
+/// How often the configuration file is checked for changes.
+pub const CONFIG_CHECK_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The shared settings a poller needs besides its operation.
+#[derive(Debug, Clone)]
+struct Globals {
+    keep_stale: u32,
+    max_series: usize,
+    max_body_size: usize,
+    token_info_interval: Option<Duration>,
+}
+
+impl Globals {
+    fn of(config: &Config) -> Self {
+        Self {
+            keep_stale: config.keep_stale,
+            max_series: config.max_series,
+            max_body_size: config.max_body_size,
+            token_info_interval: config.token_info_interval,
+        }
+    }
+}
+
+/// A poller that runs, and what it was started with.
+struct Running {
+    config: OperationConfig,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Owns the pollers: builds them at start, runs them, and applies reloads of the
+/// configuration file.
+pub struct Supervisor {
+    file: Option<PathBuf>,
+    globals: Globals,
+    clock: Arc<dyn Clock>,
+    store: Arc<Store>,
+    demo: Option<Demo>,
+    /// Built, registered in the store, not started yet.
+    pending: Vec<(OperationConfig, Poller)>,
+    running: BTreeMap<String, Running>,
+    root: CancellationToken,
+    hangups: Hangups,
+}
+
+impl Supervisor {
+    /// Builds a poller for every operation of `config` and registers it in `store`, so that
+    /// /metrics shows the self-metrics (up 0, counters 0) before the first poll.
+    pub fn new(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        store: Arc<Store>,
+        demo: Option<Demo>,
+    ) -> Result<Self, Error> {
+        let globals = Globals::of(config);
+        let mut pending = Vec::with_capacity(config.operations.len());
+        for op in &config.operations {
+            let poller = build_poller(op, &globals, demo.as_ref(), &clock, &store)?;
+            store.register(poller.metrics());
+            pending.push((op.clone(), poller));
+        }
+        if config.config_file.is_some() {
+            store.set_reload(ReloadStatus {
+                successful: true,
+                last_success: Some(clock.now()),
+            });
+        }
+        Ok(Self {
+            file: config.config_file.clone(),
+            globals,
+            clock,
+            store,
+            demo,
+            pending,
+            running: BTreeMap::new(),
+            root: CancellationToken::new(),
+            // Listen for SIGHUP from the start: its default action would end the process.
+            hangups: Hangups::listen(),
+        })
+    }
+
+    /// Starts every poller, then applies reloads until `stop` fires; then stops every poller
+    /// and waits for it. The pollers return as soon as they see the cancellation, even in the
+    /// middle of a request.
+    pub async fn run(mut self, stop: CancellationToken) {
+        for (op, poller) in std::mem::take(&mut self.pending) {
+            let name = op.name.clone();
+            let running = start(op, poller, &self.root);
+            self.running.insert(name, running);
+        }
+        let mut last_text = self.file.as_ref().and_then(|f| std::fs::read(f).ok());
+        let mut check = tokio::time::interval(CONFIG_CHECK_INTERVAL);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let reason = tokio::select! {
+                () = stop.cancelled() => break,
+                () = self.hangups.next() => "SIGHUP",
+                _ = check.tick() => {
+                    let Some(file) = &self.file else { continue };
+                    let text = std::fs::read(file).ok();
+                    if text == last_text {
+                        continue;
+                    }
+                    "the file changed"
+                }
+            };
+            if let Some(file) = &self.file {
+                last_text = std::fs::read(file).ok();
+            }
+            self.reload(reason).await;
+        }
+        self.root.cancel();
+        for (_, r) in std::mem::take(&mut self.running) {
+            r.cancel.cancel();
+            let _ = r.task.await;
+        }
+    }
+
+    /// Applies the file again: removed operations stop and leave /metrics, added ones start,
+    /// changed ones restart, unchanged ones keep running with their state. A file that does
+    /// not validate changes nothing.
+    async fn reload(&mut self, reason: &str) {
+        let Some(file) = self.file.clone() else {
+            tracing::warn!(reason, "reload asked for, but no --config.file is in use");
+            return;
+        };
+        let env = |name: &str| std::env::var(name).ok();
+        let operations = match crate::opsfile::load(&file, &env) {
+            Ok(ops) => ops,
+            Err(e) => {
+                tracing::error!(reason, error = %e, "configuration reload refused; the running configuration stays");
+                // The store keeps the status: the last success time is read back from it
+                // rather than kept in a second copy here.
+                let last = self.store.reload_status().and_then(|s| s.last_success);
+                self.store.set_reload(ReloadStatus {
+                    successful: false,
+                    last_success: last,
+                });
+                return;
+            }
+        };
+        let wanted: BTreeMap<String, OperationConfig> = operations
+            .into_iter()
+            .map(|o| (o.name.clone(), o))
+            .collect();
+        let stale: Vec<String> = self
+            .running
+            .iter()
+            .filter(|(name, r)| wanted.get(*name) != Some(&r.config))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in &stale {
+            if let Some(r) = self.running.remove(name) {
+                r.cancel.cancel();
+                let _ = r.task.await;
+                self.store.remove(name);
+            }
+        }
+        let (mut added, mut kept) = (0, 0);
+        for (name, op) in wanted {
+            if self.running.contains_key(&name) {
+                kept += 1;
+                continue;
+            }
+            let built = build_poller(
+                &op,
+                &self.globals,
+                self.demo.as_ref(),
+                &self.clock,
+                &self.store,
+            );
+            match built {
+                Ok(poller) => {
+                    self.store.register(poller.metrics());
+                    self.running.insert(name, start(op, poller, &self.root));
+                    added += 1;
+                }
+                Err(e) => {
+                    tracing::error!(operation = %name, error = %e, "cannot start the operation")
+                }
+            }
+        }
+        tracing::info!(
+            reason,
+            started = added,
+            stopped = stale.len(),
+            unchanged = kept,
+            "configuration reloaded"
+        );
+        self.store.set_reload(ReloadStatus {
+            successful: true,
+            last_success: Some(self.clock.now()),
+        });
+    }
+}
+
+fn build_poller(
+    op: &OperationConfig,
+    globals: &Globals,
+    demo: Option<&Demo>,
+    clock: &Arc<dyn Clock>,
+    store: &Arc<Store>,
+) -> Result<Poller, Error> {
+    let endpoint = demo::endpoint(op, demo)?;
+    let client = wolkvox::Client::new(
+        &endpoint.base_url,
+        &op.server,
+        &endpoint.token,
+        op.poll_timeout,
+    )?
+    .with_max_body(globals.max_body_size)
+    .with_token_file(endpoint.token_file);
+    let poller_config = PollerConfig {
+        operation: op.name.clone(),
+        timezone: op.timezone.clone(),
+        window: op.window,
+        time_unit: op.time_unit,
+        interval: op.poll_interval,
+        keep_stale: globals.keep_stale,
+        max_series: globals.max_series,
+        timeout: op.poll_timeout,
+        token_info_interval: globals.token_info_interval,
+    };
+    Ok(Poller::new(
+        poller_config,
+        client,
+        clock.clone(),
+        store.clone(),
+    ))
+}
+
+fn start(op: OperationConfig, poller: Poller, root: &CancellationToken) -> Running {
+    let cancel = root.child_token();
+    let task = tokio::spawn(poller.run(cancel.clone()));
+    Running {
+        config: op,
+        cancel,
+        task,
+    }
+}

@@ -4,7 +4,7 @@
 use crate::Error;
 use crate::config::Config;
 use crate::demo::{self, Demo};
-use crate::wolkvox;
+use crate::{report, wolkvox};
 
 /// What `check` found for one operation.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -75,10 +75,9 @@ pub async fn check(config: Config) -> Result<Vec<CheckResult>, Error> {
         )?
         .with_max_body(config.max_body_size);
         let window = op.window.resolve(clock.now(), &op.timezone);
-        let classified =
-            wolkvox::classify(client.fetch(&window).await, op.time_unit, config.max_series);
-        let rows = classified
-            .report
+        let (classified, parsed) =
+            report::from_answer(client.fetch(&window).await, op.time_unit, config.max_series);
+        let rows = parsed
             .as_ref()
             .map(|r| {
                 r.series

@@ -13,10 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::TimeUnit;
 use crate::counters::{DayCounters, Decrease};
+use crate::report;
 use crate::report::Report;
 use crate::snapshot::{OperationMetrics, ReportData, Store};
 use crate::window::{Clock, ReportWindow, Window, next_midnight};
-use crate::wolkvox::{Classified, Client, PollResult, classify};
+use crate::wolkvox::{Classified, Client, PollResult};
 
 /// Pause before the single retry after a concurrency refusal.
 pub const CONCURRENCY_PAUSE: Duration = Duration::from_secs(10);
@@ -144,6 +145,30 @@ fn whole_day(day: jiff::civil::Date, tz: &TimeZone) -> ReportWindow {
     w
 }
 
+/// What one API call came to.
+struct Answer {
+    classified: Classified,
+    /// The report, for success and no_data.
+    report: Option<Report>,
+    duration: Duration,
+}
+
+/// A finished call, as [`Poller::record`] takes it.
+enum Call {
+    /// The whole-day call that closes `day`.
+    Close {
+        day: jiff::civil::Date,
+        answer: Answer,
+    },
+    /// The call for the report window.
+    Report {
+        window: ReportWindow,
+        answer: Answer,
+    },
+    /// token_info: the token's limit and use, or why not.
+    TokenInfo(Result<(f64, f64), String>),
+}
+
 /// Polls one operation until `cancel` fires, publishing a snapshot after every poll.
 pub struct Poller {
     config: PollerConfig,
@@ -200,8 +225,7 @@ impl Poller {
         }
     }
 
-    /// Calls token_info and records the token's limit and use; `None` when cancelled. Its
-    /// failures are logged only: they say nothing about the report.
+    /// Calls token_info; `None` when cancelled.
     async fn token_info(&mut self, cancel: &CancellationToken) -> Option<()> {
         self.client.refresh_token();
         self.count_api_request();
@@ -210,22 +234,7 @@ impl Poller {
             answer = self.client.fetch_token_info() => answer,
             () = cancel.cancelled() => return None,
         };
-        match crate::wolkvox::outcome::token_info(answer) {
-            Ok(info) => {
-                tracing::debug!(
-                    operation = %self.config.operation,
-                    limit = info.0,
-                    used_today = info.1,
-                    "token_info"
-                );
-                self.metrics.token_info = Some(info);
-            }
-            Err(detail) => tracing::warn!(
-                operation = %self.config.operation,
-                detail = %detail,
-                "token_info call failed"
-            ),
-        }
+        self.record(Call::TokenInfo(crate::wolkvox::outcome::token_info(answer)));
         Some(())
     }
 
@@ -251,17 +260,9 @@ impl Poller {
                 .config
                 .window
                 .resolve(self.clock.now(), &self.config.timezone);
-            let Some(result) = self.poll(window, &cancel).await else {
+            let Some(wait) = self.poll(window, &cancel).await else {
                 return;
             };
-            let finished_at = self.clock.now();
-            let wait = self.backoff.wait(
-                result,
-                finished_at,
-                &self.config.timezone,
-                self.config.interval,
-            );
-            self.metrics.next_poll = finished_at.checked_add(wait).ok();
             if self.token_info_due() && self.token_info(&cancel).await.is_none() {
                 return;
             }
@@ -273,21 +274,6 @@ impl Poller {
             {
                 return;
             }
-            if result == PollResult::QuotaExceeded {
-                let resume = self
-                    .metrics
-                    .next_poll
-                    .map(|t| {
-                        t.to_zoned_datetime(self.config.timezone.clone())
-                            .to_string()
-                    })
-                    .unwrap_or_default();
-                tracing::warn!(
-                    operation = %self.config.operation,
-                    resume_at = %resume,
-                    "daily token quota used up: no call until the next local midnight"
-                );
-            }
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = cancel.cancelled() => return,
@@ -297,71 +283,25 @@ impl Poller {
 
     /// One poll: with a `today` window, first the closing call for yesterday when one is due,
     /// then the call for `window`. Calls run one after the other, never at once. Returns the
-    /// result that decides the wait, or `None` when cancelled.
-    async fn poll(
-        &mut self,
-        window: ReportWindow,
-        cancel: &CancellationToken,
-    ) -> Option<PollResult> {
+    /// wait before the next poll, or `None` when cancelled.
+    async fn poll(&mut self, window: ReportWindow, cancel: &CancellationToken) -> Option<Duration> {
         let today = window.start.date();
         if self.config.window == Window::Today
             && let Some(day) = self.counters.day_to_close(today)
         {
-            let whole_day = whole_day(day, &self.config.timezone);
-            let (classified, duration) = self.call(&whole_day, cancel).await?;
-            let result = classified.result;
-            self.count(result, &classified.detail, duration);
-            match classified.report {
-                Some(report) => {
-                    let decreases = self.counters.close(day, &report);
-                    self.log_decreases(&decreases);
-                    self.close_failures = 0;
-                    tracing::info!(
-                        operation = %self.config.operation,
-                        day = %day,
-                        "closed the previous day with a whole-day report"
-                    );
-                }
-                None => {
-                    self.fail();
-                    self.close_failures += 1;
-                    if self.close_failures > self.config.keep_stale {
-                        self.counters.abandon_close();
-                        self.close_failures = 0;
-                        tracing::warn!(
-                            operation = %self.config.operation,
-                            day = %day,
-                            "could not close the previous day: its calls after the last poll are not counted"
-                        );
-                    }
-                    return Some(result);
-                }
+            let answer = self
+                .call(&whole_day(day, &self.config.timezone), cancel)
+                .await?;
+            if let Some(wait) = self.record(Call::Close { day, answer }) {
+                return Some(wait);
             }
         }
-
-        let (classified, duration) = self.call(&window, cancel).await?;
-        let result = classified.result;
-        self.count(result, &classified.detail, duration);
-        match classified.report {
-            Some(report) => {
-                if self.config.window == Window::Today {
-                    let decreases = self.counters.observe(today, &report);
-                    self.log_decreases(&decreases);
-                    self.metrics.counters = Some(self.counters.series());
-                }
-                self.succeed(report, window);
-            }
-            None => self.fail(),
-        }
-        Some(result)
+        let answer = self.call(&window, cancel).await?;
+        self.record(Call::Report { window, answer })
     }
 
-    /// One API call, classified; `None` when cancelled.
-    async fn call(
-        &mut self,
-        window: &ReportWindow,
-        cancel: &CancellationToken,
-    ) -> Option<(Classified, Duration)> {
+    /// One API call, classified, with its report; `None` when cancelled.
+    async fn call(&mut self, window: &ReportWindow, cancel: &CancellationToken) -> Option<Answer> {
         self.client.refresh_token();
         self.count_api_request();
         let started = Instant::now();
@@ -371,17 +311,119 @@ impl Poller {
             () = cancel.cancelled() => return None,
         };
         let (unit, max_series) = (self.config.time_unit, self.config.max_series);
-        let classified = off_the_workers(move || classify(answer, unit, max_series)).await?;
-        Some((classified, started.elapsed()))
+        let (classified, report) =
+            off_the_workers(move || report::from_answer(answer, unit, max_series)).await?;
+        Some(Answer {
+            classified,
+            report,
+            duration: started.elapsed(),
+        })
     }
 
-    /// Counts a call in `wolkvox_polls_total` and logs it.
-    fn count(&mut self, result: PollResult, detail: &str, duration: Duration) {
+    /// Records what one call did, in this one place, as node_exporter's `execute` does: the
+    /// `wolkvox_polls_total` counter, the duration, `up`, the last success, the data series and
+    /// counters, the log line, and, for the call that ends a poll, the wait before the next
+    /// one (also shown as `wolkvox_next_poll_timestamp_seconds`). Returns that wait, or `None`
+    /// when the poll goes on with another call (a day closed, then today's report) or the call
+    /// was token_info, which says nothing about the report.
+    fn record(&mut self, call: Call) -> Option<Duration> {
+        let (result, report) = match call {
+            Call::TokenInfo(Ok(info)) => {
+                tracing::debug!(
+                    operation = %self.config.operation,
+                    limit = info.0,
+                    used_today = info.1,
+                    "token_info"
+                );
+                self.metrics.token_info = Some(info);
+                return None;
+            }
+            Call::TokenInfo(Err(detail)) => {
+                tracing::warn!(
+                    operation = %self.config.operation,
+                    detail = %detail,
+                    "token_info call failed"
+                );
+                return None;
+            }
+            Call::Close { day, answer } => {
+                let result = self.count(&answer);
+                match answer.report {
+                    Some(report) => {
+                        let decreases = self.counters.close(day, &report);
+                        self.log_decreases(&decreases);
+                        self.close_failures = 0;
+                        tracing::info!(
+                            operation = %self.config.operation,
+                            day = %day,
+                            "closed the previous day with a whole-day report"
+                        );
+                        return None;
+                    }
+                    None => {
+                        self.close_failures += 1;
+                        if self.close_failures > self.config.keep_stale {
+                            self.counters.abandon_close();
+                            self.close_failures = 0;
+                            tracing::warn!(
+                                operation = %self.config.operation,
+                                day = %day,
+                                "could not close the previous day: its calls after the last poll are not counted"
+                            );
+                        }
+                    }
+                }
+                (result, None)
+            }
+            Call::Report { window, answer } => {
+                let result = self.count(&answer);
+                (result, answer.report.map(|report| (report, window)))
+            }
+        };
+        match report {
+            Some((report, window)) => {
+                if self.config.window == Window::Today {
+                    let decreases = self.counters.observe(window.start.date(), &report);
+                    self.log_decreases(&decreases);
+                    self.metrics.counters = Some(self.counters.series());
+                }
+                self.succeed(report, window);
+            }
+            // Only failures come without a report (no_data brings an empty one).
+            None => self.fail(),
+        }
+        let now = self.clock.now();
+        let wait = self
+            .backoff
+            .wait(result, now, &self.config.timezone, self.config.interval);
+        self.metrics.next_poll = now.checked_add(wait).ok();
+        if result == PollResult::QuotaExceeded {
+            let resume = self
+                .metrics
+                .next_poll
+                .map(|t| {
+                    t.to_zoned_datetime(self.config.timezone.clone())
+                        .to_string()
+                })
+                .unwrap_or_default();
+            tracing::warn!(
+                operation = %self.config.operation,
+                resume_at = %resume,
+                "daily token quota used up: no call until the next local midnight"
+            );
+        }
+        Some(wait)
+    }
+
+    /// Counts a call in `wolkvox_polls_total`, sets its duration and `up`, and logs it.
+    fn count(&mut self, answer: &Answer) -> PollResult {
+        let (result, duration) = (answer.classified.result, answer.duration);
         self.metrics.polls[result.index()] += 1;
         self.metrics.poll_duration = Some(duration);
         self.metrics.up = result.is_up();
-        self.log(result, detail, duration);
+        self.log(result, &answer.classified.detail, duration);
         self.last_result = Some(result);
+        result
     }
 
     /// A report arrived: it replaces the data series whole.

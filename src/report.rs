@@ -9,8 +9,12 @@ use std::sync::Arc;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
+use bytes::Bytes;
+
 use crate::config::TimeUnit;
-use crate::wolkvox::types::{RawItem, RawRow, Scalar};
+use crate::wolkvox::number::{decimal, parse_number, valid};
+use crate::wolkvox::types::{RawItem, RawRow, RowSink, Scalar};
+use crate::wolkvox::{self, Classified, PollResult, client::TransportError};
 
 /// Label value used for an empty or missing `rp_id` / `cod_opc_menu`.
 pub const UNKNOWN: &str = "unknown";
@@ -88,6 +92,24 @@ impl Report {
     }
 }
 
+/// Classifies an answer ([`wolkvox::classify`]) and makes its report from the rows as they
+/// are decoded: `Some` for success (the rows) and no_data (empty), `None` for a failure.
+pub fn from_answer(
+    answer: Result<(u16, Bytes), TransportError>,
+    unit: TimeUnit,
+    max_series: usize,
+) -> (Classified, Option<Report>) {
+    let mut builder = ReportBuilder::new(unit, max_series);
+    let classified = wolkvox::classify(answer, &mut builder);
+    let report = match classified.result {
+        PollResult::Success => Some(builder.finish()),
+        // A 404, or a code 404 wrapped in a 200: no data, whatever rows came along.
+        PollResult::NoData => Some(Report::default()),
+        _ => None,
+    };
+    (classified, report)
+}
+
 /// Builds a [`Report`] one element of `data` at a time, as the decoder reads them: the rows
 /// are aggregated while the body is decoded and are never held as a list.
 #[derive(Debug)]
@@ -112,21 +134,13 @@ pub struct ReportBuilder {
 impl ReportBuilder {
     /// An empty report; `max_series` as in [`Report::build`].
     pub fn new(unit: TimeUnit, max_series: usize) -> Self {
-        Self::with_capacity(unit, max_series, 0)
-    }
-
-    /// An empty report with room for `rows` distinct pairs (at most `max_series`): growing a
-    /// table of 60,000 entries rehashes it a dozen times.
-    pub fn with_capacity(unit: TimeUnit, max_series: usize, rows: usize) -> Self {
         ReportBuilder {
             unit,
             max_series,
             rows: 0,
             rejected: [0; 3],
-            // Room for every series up front: no copy as the list grows. A large list is
-            // mapped memory (see main.rs), so room that stays unused is never resident.
-            series: Vec::with_capacity(rows.min(max_series)),
-            index: HashTable::with_capacity(rows.min(max_series)),
+            series: Vec::new(),
+            index: HashTable::new(),
             labels: HashTable::new(),
             dropped: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
@@ -205,6 +219,27 @@ impl ReportBuilder {
             rejected: self.rejected,
             dropped_series: self.dropped.len(),
         }
+    }
+}
+
+impl RowSink for ReportBuilder {
+    /// A complete row takes at least 56 bytes
+    /// (`{"rp_id":"1","calls":"0","time":"0","cod_opc_menu":"1"},`), so the body's size bounds
+    /// the number of series it can add; `max_series` caps it further. Growing a table of
+    /// 60,000 entries would rehash it a dozen times.
+    fn reserve(&mut self, body_len: usize) {
+        let room = (body_len / 56).min(self.max_series);
+        // Room for every series up front: no copy as the list grows. A large list is mapped
+        // memory (see malloc.rs), so room that stays unused is never resident.
+        self.series.reserve(room);
+        let (series, hasher) = (&self.series, &self.hasher);
+        self.index.reserve(room, |&i| {
+            hasher.hash_one((&*series[i].rp_id, &*series[i].cod_opc_menu))
+        });
+    }
+
+    fn row(&mut self, item: RawItem<'_>) {
+        self.push(&item);
     }
 }
 
@@ -296,10 +331,6 @@ fn label<'a>(value: &'a Scalar<'_>) -> &'a str {
     if s.is_empty() { UNKNOWN } else { s }
 }
 
-fn valid(n: f64) -> Option<f64> {
-    (n.is_finite() && n >= 0.0).then_some(n)
-}
-
 fn scale(n: f64, unit: TimeUnit) -> f64 {
     match unit {
         // Decimal minutes times 60 leave binary noise (3.78 * 60 = 226.79999999999998);
@@ -309,73 +340,6 @@ fn scale(n: f64, unit: TimeUnit) -> f64 {
         TimeUnit::Minutes => n * 60.0,
         TimeUnit::Seconds => n,
     }
-}
-
-/// Parses a non-negative number: `12`, `12.5`, `1,234`, `9,336.00`, with surrounding spaces.
-/// A comma is only a thousands separator (groups of exactly three digits): "12,5" is refused
-/// rather than guessed.
-pub fn parse_number(s: &str) -> Option<f64> {
-    let s = s.trim();
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (s, None),
-    };
-    if let Some(f) = frac
-        && (f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return None;
-    }
-    if !int.contains(',') {
-        // No thousands separator (the common case): the text is digits with an optional
-        // fraction, which f64's parser reads as it stands.
-        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        return decimal(int, frac.unwrap_or(""))
-            .or_else(|| s.parse::<f64>().ok())
-            .and_then(valid);
-    }
-    let mut groups = int.split(',');
-    let first = groups.next()?;
-    if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let mut digits = String::with_capacity(s.len());
-    digits.push_str(first);
-    for g in groups {
-        if g.len() != 3 || !g.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        digits.push_str(g);
-    }
-    if first.len() > 3 {
-        return None;
-    }
-    if let Some(f) = frac {
-        digits.push('.');
-        digits.push_str(f);
-    }
-    digits.parse::<f64>().ok().and_then(valid)
-}
-
-/// Powers of ten that an f64 holds exactly.
-const POW10: [f64; 16] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-];
-
-/// ASCII digits `int` and `frac` (validated by the caller) as the number `int.frac`, when
-/// they are at most 15 digits in all; `None` otherwise. The value is the one `str::parse`
-/// gives, without its general algorithm: the digits and the power of ten are both exact in an
-/// f64, and one division rounds correctly (Clinger's fast path).
-fn decimal(int: &str, frac: &str) -> Option<f64> {
-    if int.len() + frac.len() > 15 {
-        return None;
-    }
-    let mantissa = int
-        .bytes()
-        .chain(frac.bytes())
-        .fold(0u64, |m, b| m * 10 + u64::from(b - b'0'));
-    Some(mantissa as f64 / POW10[frac.len()])
 }
 
 /// Parses a `time` value into seconds: H:MM:SS or MM:SS, or a plain number in `unit`.
@@ -422,66 +386,6 @@ pub fn parse_time_seconds(s: &str, unit: TimeUnit) -> Option<f64> {
 mod tests {
     use super::*;
     use std::borrow::Cow;
-
-    #[test]
-    fn numbers_in_every_documented_form() {
-        let table: &[(&str, Option<f64>)] = &[
-            ("0", Some(0.0)),
-            ("12", Some(12.0)),
-            ("  42 ", Some(42.0)),
-            ("12.5", Some(12.5)),
-            ("1,234", Some(1234.0)),
-            ("9,336.00", Some(9336.0)),
-            ("1,234,567.25", Some(1_234_567.25)),
-            ("", None),
-            (" ", None),
-            ("-3", None),
-            ("+3", None),
-            ("12,5", None),
-            ("1234,567", None),
-            ("1,23", None),
-            ("12.", None),
-            (".5", None),
-            ("1e3", None),
-            ("NaN", None),
-            ("inf", None),
-            ("abc", None),
-            ("1.2.3", None),
-            ("١٢", None),
-        ];
-        for (input, expected) in table {
-            assert_eq!(parse_number(input), *expected, "{input:?}");
-        }
-    }
-
-    #[test]
-    fn the_fast_decimal_path_reads_what_str_parse_reads() {
-        let mut state: u64 = 0x853c_49e6_748f_ea9b;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
-        for _ in 0..200_000 {
-            let digits = |n: u64, next: &mut dyn FnMut(u64) -> u64| -> String {
-                (0..n).map(|_| char::from(b'0' + next(10) as u8)).collect()
-            };
-            let int_len = 1 + next(16);
-            let int = digits(int_len, &mut next);
-            let frac = digits(next(17 - int_len.min(16)), &mut next);
-            let text = if frac.is_empty() {
-                int.clone()
-            } else {
-                format!("{int}.{frac}")
-            };
-            let expected: f64 = text.parse().unwrap();
-            if let Some(got) = decimal(&int, &frac) {
-                assert_eq!(got.to_bits(), expected.to_bits(), "{text}");
-            }
-            assert_eq!(parse_number(&text), Some(expected), "{text}");
-        }
-    }
 
     #[test]
     fn times_in_every_documented_form() {
@@ -624,5 +528,39 @@ mod tests {
             .map(|s| (&*s.cod_opc_menu, s.calls))
             .collect();
         assert_eq!(got, vec![("a", 6.0), ("b", 1.0)]);
+    }
+
+    #[test]
+    fn rows_with_escaped_labels_add_up_with_their_plain_twins() {
+        // An escape makes serde_json copy the string: the builder must not keep it borrowed.
+        let body = r#"{"code":200,"data":[
+            {"rp_id":"7","cod_opc_menu":"PUL\u0053E","calls":"1","time":"1"},
+            {"rp_id":"\u0037","cod_opc_menu":"PULSE","calls":"2","time":"2"},
+            {"rp_id":"7","cod_opc_menu":"1","calls":"4","time":"0"}]}"#;
+        let (_, report) = from_answer(Ok((200, Bytes::from(body))), TimeUnit::Minutes, 10);
+        let report = report.expect("a report");
+        let got: Vec<(&str, &str, f64, f64)> = report
+            .series
+            .iter()
+            .map(|s| (&*s.rp_id, &*s.cod_opc_menu, s.calls, s.time_seconds))
+            .collect();
+        assert_eq!(got, vec![("7", "1", 4.0, 0.0), ("7", "PULSE", 3.0, 180.0)]);
+        assert_eq!(report.rows, 3);
+        // Both series share one copy of the routing point's label.
+        assert!(std::sync::Arc::ptr_eq(
+            &report.series[0].rp_id,
+            &report.series[1].rp_id
+        ));
+    }
+
+    #[test]
+    fn no_data_is_an_empty_report_and_up() {
+        let (c, report) = from_answer(
+            Ok((404, Bytes::from_static(b"{}"))),
+            TimeUnit::Minutes,
+            10_000,
+        );
+        assert_eq!(report, Some(Report::default()));
+        assert!(c.result.is_up());
     }
 }

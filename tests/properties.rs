@@ -10,10 +10,11 @@ use bytes::Bytes;
 use common::{Metrics, promtool_check};
 use proptest::prelude::*;
 use wolkvox_exporter::config::TimeUnit;
-use wolkvox_exporter::report::{Report, Series, parse_number, parse_time_seconds};
+use wolkvox_exporter::report::{Report, Series, from_answer, parse_time_seconds};
 use wolkvox_exporter::snapshot::{OperationMetrics, ReportData, Snapshot};
 use wolkvox_exporter::window::Window;
-use wolkvox_exporter::wolkvox::{PollResult, classify};
+use wolkvox_exporter::wolkvox::PollResult;
+use wolkvox_exporter::wolkvox::number::parse_number;
 
 /// Strings biased towards what the value grammar looks at.
 fn value_string() -> impl Strategy<Value = String> {
@@ -103,8 +104,8 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic_the_decoder(body in prop::collection::vec(any::<u8>(), 0..512), status in 100u16..600) {
-        let c = classify(Ok((status, Bytes::from(body))), TimeUnit::Minutes, 10_000);
-        if let Some(report) = &c.report {
+        let (_, report) = from_answer(Ok((status, Bytes::from(body))), TimeUnit::Minutes, 10_000);
+        if let Some(report) = &report {
             check_report(report)?;
         }
     }
@@ -119,8 +120,8 @@ proptest! {
                 }
             }
         }
-        let c = classify(Ok((200, Bytes::from(body.to_string()))), TimeUnit::Minutes, 10_000);
-        match &c.report {
+        let (c, report) = from_answer(Ok((200, Bytes::from(body.to_string()))), TimeUnit::Minutes, 10_000);
+        match &report {
             Some(report) => {
                 prop_assert_eq!(c.result, PollResult::Success);
                 check_report(report)?;

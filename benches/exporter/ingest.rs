@@ -16,9 +16,9 @@ use bytes::Bytes;
 use serde::de::IgnoredAny;
 use wolkvox_exporter::config::TimeUnit;
 use wolkvox_exporter::counters::DayCounters;
+use wolkvox_exporter::report::from_answer;
 use wolkvox_exporter::snapshot::{OperationMetrics, ReportData, Store};
 use wolkvox_exporter::window::{ReportWindow, Window};
-use wolkvox_exporter::wolkvox::classify;
 use wolkvox_exporter::wolkvox::types::Head;
 
 /// What one size measured; times are medians per run of the step.
@@ -105,8 +105,8 @@ impl PollState {
 
     /// One successful poll of `body`, from classification to the swap.
     fn poll(&mut self, body: &Bytes) -> usize {
-        let classified = classify(Ok((200, body.clone())), TimeUnit::Minutes, usize::MAX);
-        let report = classified.report.expect("the body is a report");
+        let (_, report) = from_answer(Ok((200, body.clone())), TimeUnit::Minutes, usize::MAX);
+        let report = report.expect("the body is a report");
         let day = self.window.start.date();
         black_box(self.counters.observe(day, &report));
         self.metrics.counters = Some(self.counters.series());
@@ -157,8 +157,8 @@ pub fn run(rows: usize, rounds: usize, min: Duration) -> Ingest {
         .iter()
         .flat_map(|p| p.iter().copied())
         .collect();
-    let report = classify(Ok((200, body.clone())), TimeUnit::Minutes, usize::MAX)
-        .report
+    let report = from_answer(Ok((200, body.clone())), TimeUnit::Minutes, usize::MAX)
+        .1
         .expect("a report");
     let day = state.window.start.date();
     for _ in 0..rounds {
@@ -171,7 +171,7 @@ pub fn run(rows: usize, rounds: usize, min: Duration) -> Ingest {
             );
         }));
         classified.push(sample(min, || {
-            black_box(classify(
+            black_box(from_answer(
                 Ok((200, body.clone())),
                 TimeUnit::Minutes,
                 usize::MAX,

@@ -2,6 +2,7 @@
 //! function that turns an answer into a [`PollResult`] ([`outcome`]).
 
 pub mod client;
+pub mod number;
 pub mod outcome;
 pub mod types;
 

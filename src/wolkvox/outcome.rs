@@ -4,10 +4,9 @@
 
 use bytes::Bytes;
 
-use crate::config::TimeUnit;
-use crate::report::{Report, ReportBuilder};
 use crate::wolkvox::client::TransportError;
-use crate::wolkvox::types::Head;
+use crate::wolkvox::number::parse_number;
+use crate::wolkvox::types::{Head, RowSink};
 
 /// What one API call came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,31 +86,26 @@ impl std::fmt::Display for PollResult {
 }
 
 /// An answer after classification.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classified {
     /// The result label.
     pub result: PollResult,
-    /// The report, for success (parsed rows) and no_data (empty).
-    pub report: Option<Report>,
     /// What happened, for the log line: HTTP status and Wolkvox's message, or the error.
     pub detail: String,
 }
 
 impl Classified {
     fn failed(result: PollResult, detail: String) -> Self {
-        Self {
-            result,
-            report: None,
-            detail,
-        }
+        Self { result, detail }
     }
 }
 
-/// Classifies the outcome of one call. `Ok` carries the HTTP status and the whole body.
+/// Classifies the outcome of one call. `Ok` carries the HTTP status and the whole body. The
+/// elements of a 200's `data` go to `rows` as they are decoded; they make a report only when
+/// the result is [`PollResult::Success`] (an error wrapped in a 200 may carry rows too).
 pub fn classify(
     answer: Result<(u16, Bytes), TransportError>,
-    unit: TimeUnit,
-    max_series: usize,
+    rows: &mut impl RowSink,
 ) -> Classified {
     let (status, body) = match answer {
         Ok(answer) => answer,
@@ -136,11 +130,14 @@ pub fn classify(
     };
 
     if status == 200 {
-        // The rows go straight into the report as they are decoded. A complete row takes at
-        // least 56 bytes (`{"rp_id":"1","calls":"0","time":"0","cod_opc_menu":"1"},`), so the
-        // body's size bounds the number of series it can add; the builder caps it further.
-        let mut report = ReportBuilder::with_capacity(unit, max_series, body.len() / 56);
-        return match Head::decode(&body, |item| report.push(&item)) {
+        // The rows go straight to the sink as they are decoded.
+        rows.reserve(body.len());
+        let mut elements = 0usize;
+        let decoded = Head::decode(&body, |item| {
+            elements += 1;
+            rows.row(item);
+        });
+        return match decoded {
             Err(e) => Classified::failed(
                 PollResult::DecodeError,
                 format!(
@@ -151,14 +148,10 @@ pub fn classify(
             Ok(head) => match head.code() {
                 // An error wrapped in a 200: classify it by the code it carries.
                 Some(code) if code != 200 => by_status(code, &body),
-                _ if head.data => {
-                    let report = report.finish();
-                    Classified {
-                        result: PollResult::Success,
-                        detail: format!("{} rows", report.rows),
-                        report: Some(report),
-                    }
-                }
+                _ if head.data => Classified {
+                    result: PollResult::Success,
+                    detail: format!("{elements} rows"),
+                },
                 _ => Classified::failed(
                     PollResult::DecodeError,
                     "HTTP 200 but `data` is missing or null".to_owned(),
@@ -186,7 +179,7 @@ pub fn token_info(answer: Result<(u16, Bytes), TransportError>) -> Result<(f64, 
     ];
     let number = |v: &serde_json::Value| match v {
         serde_json::Value::Number(n) => n.as_f64().filter(|f| f.is_finite() && *f >= 0.0),
-        serde_json::Value::String(s) => crate::report::parse_number(s),
+        serde_json::Value::String(s) => parse_number(s),
         _ => None,
     };
     candidates
@@ -209,13 +202,7 @@ fn by_status(status: u16, body: &[u8]) -> Classified {
     let message = message(body);
     let upper = message.to_ascii_uppercase();
     let result = match status {
-        404 => {
-            return Classified {
-                result: PollResult::NoData,
-                report: Some(Report::default()),
-                detail: format!("HTTP 404: {message}"),
-            };
-        }
+        404 => PollResult::NoData,
         401 => PollResult::Unauthorized,
         403 if upper.contains("TOKEN LIMIT EXCEEDED") => PollResult::QuotaExceeded,
         403 if upper.contains("SIMULTANEOUS") => PollResult::ConcurrencyLimited,
@@ -276,12 +263,7 @@ mod tests {
     use super::*;
 
     fn class(status: u16, body: &str) -> PollResult {
-        classify(
-            Ok((status, Bytes::from(body.to_owned()))),
-            TimeUnit::Minutes,
-            10_000,
-        )
-        .result
+        classify(Ok((status, Bytes::from(body.to_owned()))), &mut ()).result
     }
 
     fn err(code: u16, msg: &str) -> String {
@@ -342,58 +324,18 @@ mod tests {
     }
 
     #[test]
-    fn rows_with_escaped_labels_add_up_with_their_plain_twins() {
-        // An escape makes serde_json copy the string: the builder must not keep it borrowed.
-        let body = r#"{"code":200,"data":[
-            {"rp_id":"7","cod_opc_menu":"PUL\u0053E","calls":"1","time":"1"},
-            {"rp_id":"\u0037","cod_opc_menu":"PULSE","calls":"2","time":"2"},
-            {"rp_id":"7","cod_opc_menu":"1","calls":"4","time":"0"}]}"#;
-        let c = classify(Ok((200, Bytes::from(body))), TimeUnit::Minutes, 10);
-        let report = c.report.expect("a report");
-        let got: Vec<(&str, &str, f64, f64)> = report
-            .series
-            .iter()
-            .map(|s| (&*s.rp_id, &*s.cod_opc_menu, s.calls, s.time_seconds))
-            .collect();
-        assert_eq!(got, vec![("7", "1", 4.0, 0.0), ("7", "PULSE", 3.0, 180.0)]);
-        assert_eq!(report.rows, 3);
-        // Both series share one copy of the routing point's label.
-        assert!(std::sync::Arc::ptr_eq(
-            &report.series[0].rp_id,
-            &report.series[1].rp_id
-        ));
-    }
-
-    #[test]
-    fn no_data_is_an_empty_report_and_up() {
-        let c = classify(
-            Ok((404, Bytes::from_static(b"{}"))),
-            TimeUnit::Minutes,
-            10_000,
-        );
-        assert_eq!(c.report, Some(Report::default()));
-        assert!(c.result.is_up());
-    }
-
-    #[test]
     fn transport_errors_are_classified() {
         let c = classify(
             Err(TransportError::Timeout(std::time::Duration::from_secs(2))),
-            TimeUnit::Minutes,
-            10_000,
+            &mut (),
         );
         assert_eq!(c.result, PollResult::Timeout);
         let c = classify(
             Err(TransportError::Network("connection refused".into())),
-            TimeUnit::Minutes,
-            10_000,
+            &mut (),
         );
         assert_eq!(c.result, PollResult::NetworkError);
-        let c = classify(
-            Err(TransportError::BodyTooLarge(10)),
-            TimeUnit::Minutes,
-            10_000,
-        );
+        let c = classify(Err(TransportError::BodyTooLarge(10)), &mut ());
         assert_eq!(c.result, PollResult::DecodeError);
     }
 
@@ -426,14 +368,12 @@ mod tests {
     fn the_detail_quotes_wolkvox_on_one_line() {
         let c = classify(
             Ok((403, Bytes::from(err(403, "TOKEN LIMIT EXCEEDED")))),
-            TimeUnit::Minutes,
-            10_000,
+            &mut (),
         );
         assert_eq!(c.detail, "HTTP 403: TOKEN LIMIT EXCEEDED");
         let c = classify(
             Ok((502, Bytes::from_static(b"<h1>Bad\nGateway</h1>"))),
-            TimeUnit::Minutes,
-            10_000,
+            &mut (),
         );
         assert_eq!(c.detail, "HTTP 502: <h1>Bad Gateway</h1>");
     }

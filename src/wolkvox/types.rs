@@ -98,6 +98,21 @@ pub struct RawRow<'a> {
     pub time: Scalar<'a>,
 }
 
+/// Where the elements of `data` go as they are decoded: the report consumes them one at a
+/// time, and no list of raw rows is ever held.
+pub trait RowSink {
+    /// Called once before the first element with the size of the body, which bounds how many
+    /// elements it can hold: room can be made for them at once.
+    fn reserve(&mut self, _body_len: usize) {}
+    /// One element of `data`, in order.
+    fn row(&mut self, item: RawItem<'_>);
+}
+
+/// Drops every element: for reading an answer's head only.
+impl RowSink for () {
+    fn row(&mut self, _: RawItem<'_>) {}
+}
+
 /// An element of `data`: a row, or something that is not an object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawItem<'a> {

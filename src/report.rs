@@ -80,6 +80,7 @@ pub struct Report {
     pub dropped_series: usize,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Report {
     /// Parses and aggregates the elements of `data`, keeping at most `max_series` distinct
     /// pairs (the first ones to appear): a runaway IVR must not overload Prometheus.

@@ -1,7 +1,6 @@
 //! The report window: which local times a poll asks Wolkvox about, and the clock that says
 //! what "now" is (injectable, so that midnight can be tested without waiting for it).
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::civil::DateTime;
@@ -179,13 +178,15 @@ impl Clock for ScaledClock {
 }
 
 /// A clock that says what a test tells it, and moves only when told.
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug, Clone)]
-pub struct ManualClock(Arc<Mutex<Timestamp>>);
+pub struct ManualClock(std::sync::Arc<std::sync::Mutex<Timestamp>>);
 
+#[cfg(any(test, feature = "test-util"))]
 impl ManualClock {
     /// A clock stopped at `at`.
     pub fn new(at: Timestamp) -> Self {
-        Self(Arc::new(Mutex::new(at)))
+        Self(std::sync::Arc::new(std::sync::Mutex::new(at)))
     }
 
     /// Moves the clock to `at`.
@@ -194,6 +195,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())

@@ -180,17 +180,20 @@ impl Simulator {
     }
 
     /// Answers the next request with this status and body (queued answers go first, in order).
+    #[cfg(any(test, feature = "test-util"))]
     pub fn push_answer(&self, status: u16, body: impl Into<String>) {
         self.controls().queued.push_back((status, body.into()));
     }
 
     /// Answers every request with this status and body until cleared with `None`.
+    #[cfg(any(test, feature = "test-util"))]
     pub fn set_fixed_answer(&self, answer: Option<(u16, String)>) {
         self.controls().fixed = answer;
     }
 
     /// Answers this share of requests (0 to 1) with a random fault: a 500, a maintenance 403, a
     /// concurrency 403, an HTML page, a truncated body, or a 5 s delay. Deterministic per seed.
+    #[cfg(any(test, feature = "test-util"))]
     pub fn set_fault_rate(&self, rate: f64) {
         let mut c = self.controls();
         c.fault_rate = rate.clamp(0.0, 1.0);
@@ -220,6 +223,7 @@ impl Simulator {
     }
 
     /// Waits this long before answering each request.
+    #[cfg(any(test, feature = "test-util"))]
     pub fn set_latency(&self, latency: Duration) {
         self.controls().latency = latency;
     }
@@ -235,16 +239,19 @@ impl Simulator {
     }
 
     /// The requests received so far.
+    #[cfg(any(test, feature = "test-util"))]
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.controls().requests.clone()
     }
 
     /// Current counters.
+    #[cfg(any(test, feature = "test-util"))]
     pub fn stats(&self) -> Stats {
         *self.inner.stats.borrow()
     }
 
     /// Waits until the counters satisfy `f`.
+    #[cfg(any(test, feature = "test-util"))]
     pub async fn wait_for(&self, f: impl FnMut(&Stats) -> bool) -> Stats {
         let mut rx = self.inner.stats.subscribe();
         // The sender lives as long as `self`, so the channel cannot close while we wait. The

@@ -45,6 +45,10 @@ pub fn init(level: Level, format: LogFormat) {
 }
 
 /// `ts=... level=info msg="..." key=value` lines.
+///
+/// Hand-written rather than tracing-logfmt (0.3): that crate writes the event's text under the
+/// key `message`, where Prometheus' own components and this exporter's users' log queries use
+/// `msg`, has no option to rename it, and brings the `time` crate beside jiff for `ts`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Logfmt;
 

@@ -5,8 +5,8 @@
 //!
 //! Data flows one way, and the modules follow it:
 //!
-//! - [`config`]: the command line and its validation into a [`config::Config`];
-//!   [`opsfile`]: several operations in a YAML file.
+//! - [`config`]: the command line and the `--config.file` YAML, one set of value types for
+//!   both, validated into a [`config::Config`].
 //! - [`window`]: which local times a poll covers, and the injectable [`window::Clock`].
 //! - [`wolkvox`]: the upstream API: HTTP client, JSON types, and the one classification of an
 //!   answer into a [`wolkvox::PollResult`].
@@ -25,7 +25,6 @@ pub mod counters;
 pub mod http;
 pub mod logging;
 pub mod malloc;
-pub mod opsfile;
 pub mod poller;
 pub mod report;
 pub mod simulator;
@@ -210,10 +209,7 @@ pub struct Exporter {
 impl Exporter {
     /// Sets up the clients (and, for `--demo`, starts the simulator on a loopback port).
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, Error> {
-        let web = match &config.web_config_file {
-            Some(path) => web::WebConfig::load(path)?,
-            None => web::WebConfig::default(),
-        };
+        let web = config.web.clone();
         let (simulator, demo) = match start_demo(&config, &clock).await? {
             Some((sim, url, token)) => (Some(sim), Some((url, token))),
             None => (None, None),
@@ -413,7 +409,7 @@ impl Supervisor {
             return;
         };
         let env = |name: &str| std::env::var(name).ok();
-        let operations = match opsfile::load(&file, &env) {
+        let operations = match config::file::load(&file, &env) {
             Ok(ops) => ops,
             Err(e) => {
                 tracing::error!(reason, error = %e, "configuration reload refused; the running configuration stays");

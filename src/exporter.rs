@@ -25,10 +25,7 @@ pub struct Exporter {
 impl Exporter {
     /// Sets up the clients (and, for `--demo`, starts the simulator on a loopback port).
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, Error> {
-        let web = match &config.web_config_file {
-            Some(path) => web::WebConfig::load(path)?,
-            None => web::WebConfig::default(),
-        };
+        let web = config.web.clone();
         let demo = Demo::start(&config, clock.as_ref()).await?;
         let store = Arc::new(Store::new());
         let supervisor = Supervisor::new(&config, clock, store.clone(), demo)?;

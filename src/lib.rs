@@ -5,8 +5,8 @@
 //!
 //! Data flows one way, and the modules follow it:
 //!
-//! - [`config`]: the command line and its validation into a [`config::Config`];
-//!   [`opsfile`]: several operations in a YAML file.
+//! - [`config`]: the command line and the `--config.file` YAML, one set of value types for
+//!   both, validated into a [`config::Config`].
 //! - [`window`]: which local times a poll covers, and the injectable [`window::Clock`].
 //! - [`wolkvox`]: the upstream API: HTTP client, JSON types, and the one classification of an
 //!   answer into a [`wolkvox::PollResult`].
@@ -28,7 +28,6 @@ pub mod exporter;
 pub mod http;
 pub mod logging;
 pub mod malloc;
-pub mod opsfile;
 pub mod poller;
 pub mod report;
 pub mod signals;
@@ -55,9 +54,6 @@ pub enum Error {
     /// A socket failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    /// The web configuration file is not usable.
-    #[error("--web.config.file: {0}")]
-    WebConfig(#[from] web::WebConfigError),
     /// The TLS certificate or key is not usable.
     #[error("--web.config.file: {0}")]
     Tls(String),

@@ -8,7 +8,8 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use clap::error::ErrorKind;
 use tokio_util::sync::CancellationToken;
-use wolkvox_exporter::config::{Cli, Command};
+use wolkvox_exporter::config::cli::error_line;
+use wolkvox_exporter::config::{CheckOutput, Cli, Command};
 
 /// How long the process waits for a clean stop after SIGTERM or SIGINT before it exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
@@ -22,15 +23,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // clap's message spans several lines; keep its first, which names the flag.
-            let rendered = e.to_string();
-            let first = rendered
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .unwrap_or("invalid command line");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("wolkvox-exporter: {first} (see --help)");
+            eprintln!("wolkvox-exporter: {}", error_line(&e));
             return ExitCode::from(2);
         }
     };
@@ -58,7 +51,7 @@ fn main() -> ExitCode {
     if let Some(Command::Check { output }) = command {
         return match runtime.block_on(wolkvox_exporter::check(config)) {
             Ok(results) => {
-                if output == "json" {
+                if output == CheckOutput::Json {
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&results).unwrap_or_default()

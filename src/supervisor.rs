@@ -144,7 +144,7 @@ impl Supervisor {
             return;
         };
         let env = |name: &str| std::env::var(name).ok();
-        let operations = match crate::opsfile::load(&file, &env) {
+        let operations = match crate::config::file::load(&file, &env) {
             Ok(ops) => ops,
             Err(e) => {
                 tracing::error!(reason, error = %e, "configuration reload refused; the running configuration stays");

@@ -7,7 +7,8 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, ZonedDateTime};
 
-use crate::config::MAX_WINDOW;
+/// The longest window Wolkvox accepts in one query.
+pub const MAX_WINDOW: Duration = Duration::from_secs(31 * 24 * 3600);
 
 /// What period a poll covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,14 @@ impl Window {
             }
         };
         ReportWindow::new(start, end)
+    }
+}
+
+impl std::str::FromStr for Window {
+    type Err = WindowError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Window::parse(s)
     }
 }
 

@@ -89,7 +89,7 @@ fn write_ops(path: &Path, ops: &[(&str, &reqwest::Url)], extra: &str) {
 
 fn config_from_file(path: &Path) -> Config {
     let env = |_: &str| None;
-    let ops = wolkvox_exporter::opsfile::load(path, &env).expect("valid file");
+    let ops = wolkvox_exporter::config::file::load(path, &env).expect("valid file");
     let mut cfg = config(&"http://127.0.0.1:9".parse().unwrap());
     cfg.operations = ops;
     cfg.config_file = Some(path.to_owned());

@@ -49,7 +49,7 @@ async fn tls_and_basic_auth_protect_metrics_but_not_the_probes() {
     let (cert, key) = self_signed();
     let web = write_web_config(dir.path(), &cert, &key, &[("prometheus", "s3cret!")]);
     let mut cfg = config(&url);
-    cfg.web_config_file = Some(web);
+    cfg.web = wolkvox_exporter::web::WebConfig::load(&web).unwrap();
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T11:00:00")).await;
     exporter.wait_for_polls(1).await;
     let client = tls_client(&cert);

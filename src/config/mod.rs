@@ -1,0 +1,653 @@
+//! The configuration: the command line ([`cli`], clap with environment variables) or a YAML
+//! file ([`file`]), both made of the value types of [`values`], validated into a [`Config`] of
+//! real types.
+//!
+//! A bad value gives exactly one line that names the flag and its environment variable (or the
+//! file, the operation and the key).
+
+pub mod cli;
+pub mod file;
+pub mod values;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use reqwest::Url;
+
+pub use cli::{Cli, Command};
+pub use values::*;
+
+use crate::web::WebConfig;
+use crate::window::Window;
+
+/// A bad value on the command line or in the environment: one line that names the flag.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag}: {message}")]
+pub struct ConfigError {
+    flag: &'static str,
+    message: String,
+}
+
+impl ConfigError {
+    fn new(flag: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            flag,
+            message: message.into(),
+        }
+    }
+
+    /// The message without the flag.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// Where the upstream API is: a real Wolkvox server, or the simulator that `--demo` starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Upstream {
+    /// A Wolkvox server (or a proxy, or a test server) at this base URL with this token.
+    Remote {
+        /// Base URL; the report path is appended to it.
+        base_url: Url,
+        /// The token as read at start.
+        token: Token,
+        /// The file it came from, read again before each call (Kubernetes rotates Secrets).
+        token_file: Option<PathBuf>,
+    },
+    /// The built-in simulator, started on a loopback port at `run` time.
+    Demo(DemoOptions),
+}
+
+/// How the `--demo` simulator behaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoOptions {
+    /// How many times faster than real time the demo's clock runs.
+    pub speed: f64,
+    /// A routing point whose PULSE calls spike, and the simulated time after start when the
+    /// spike begins.
+    pub pulse_spike: Option<(String, Duration)>,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            speed: 1.0,
+            pulse_spike: None,
+        }
+    }
+}
+
+/// One Wolkvox operation: a server code, a token, and how to poll it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationConfig {
+    /// Value of the `operation` label.
+    pub name: String,
+    /// Server code, sent in the `wolkvox_server` header.
+    pub server: ServerCode,
+    /// Where to poll.
+    pub upstream: Upstream,
+    /// Time zone of the operation.
+    pub timezone: TimeZone,
+    /// Report window.
+    pub window: Window,
+    /// Unit of plain `time` numbers.
+    pub time_unit: TimeUnit,
+    /// Time between polls.
+    pub poll_interval: Duration,
+    /// Limit for one API call, body included.
+    pub poll_timeout: Duration,
+}
+
+/// The validated configuration of one exporter process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The operations to poll, each on its own schedule.
+    pub operations: Vec<OperationConfig>,
+    /// The file they came from, reloaded on SIGHUP and when it changes.
+    pub config_file: Option<PathBuf>,
+    /// How often to call token_info, if at all.
+    pub token_info_interval: Option<Duration>,
+    /// Failed polls in a row that keep the last good data.
+    pub keep_stale: u32,
+    /// Most series pairs per operation.
+    pub max_series: usize,
+    /// Largest body read, in bytes.
+    pub max_body_size: usize,
+    /// The web configuration (TLS, basic auth), loaded and checked at start.
+    pub web: WebConfig,
+    /// Where /metrics is served.
+    pub listen_address: SocketAddr,
+    /// Path of the metrics.
+    pub telemetry_path: String,
+    /// Lowest log level.
+    pub log_level: tracing::Level,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// A configuration for polling one operation at `base_url` with `token`, with every other
+    /// value at its default. Tests and embedders start from this.
+    pub fn new(server: ServerCode, base_url: Url, token: Token) -> Self {
+        Self {
+            operations: vec![OperationConfig {
+                name: server.as_str().to_owned(),
+                server,
+                upstream: Upstream::Remote {
+                    base_url,
+                    token,
+                    token_file: None,
+                },
+                timezone: Zone::default().0,
+                window: DEFAULT_WINDOW,
+                time_unit: DEFAULT_TIME_UNIT,
+                poll_interval: DEFAULT_POLL_INTERVAL,
+                poll_timeout: DEFAULT_POLL_TIMEOUT,
+            }],
+            config_file: None,
+            token_info_interval: None,
+            keep_stale: default_of::<u32>(DEFAULT_KEEP_STALE),
+            max_series: default_of::<usize>(DEFAULT_MAX_SERIES),
+            max_body_size: default_of::<ByteSize>(DEFAULT_MAX_BODY_SIZE).0,
+            web: WebConfig::default(),
+            listen_address: SocketAddr::from(([0, 0, 0, 0], 9862)),
+            telemetry_path: DEFAULT_TELEMETRY_PATH.to_owned(),
+            log_level: default_of::<LogLevel>(DEFAULT_LOG_LEVEL).0,
+            log_format: default_of(DEFAULT_LOG_FORMAT),
+        }
+    }
+
+    /// The first operation, to adjust a single-operation configuration.
+    pub fn op_mut(&mut self) -> &mut OperationConfig {
+        // Every Config holds at least one operation: `new`, the flags and the file all make one.
+        &mut self.operations[0]
+    }
+
+    /// The demo options, when the upstream is the demo simulator.
+    pub fn upstream_demo(&self) -> Option<&DemoOptions> {
+        self.operations.iter().find_map(|op| match &op.upstream {
+            Upstream::Demo(o) => Some(o),
+            Upstream::Remote { .. } => None,
+        })
+    }
+}
+
+const CONFIG_FILE_FLAG: &str = "--config.file (WOLKVOX_CONFIG_FILE)";
+const TOKEN_FILE_FLAG: &str = "--wolkvox.token-file (WOLKVOX_TOKEN_FILE)";
+
+impl Cli {
+    /// Checks how the values go together and reads the token and the files. `env` looks
+    /// environment variables up (WOLKVOX_TOKEN, and the `token_env` names of a configuration
+    /// file), passed in so that the function does not read the environment behind the
+    /// caller's back.
+    pub fn into_config(self, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let operations = match &self.config_file {
+            Some(path) => {
+                self.no_single_operation_flags(env)?;
+                file::load(path, env)
+                    .map_err(|e| ConfigError::new(CONFIG_FILE_FLAG, e.to_string()))?
+            }
+            None => vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
+        };
+        let web = match &self.web_config_file {
+            Some(path) => WebConfig::load(path).map_err(|e| {
+                ConfigError::new("--web.config.file (WOLKVOX_WEB_CONFIG_FILE)", e.to_string())
+            })?,
+            None => WebConfig::default(),
+        };
+        Ok(Config {
+            operations,
+            config_file: self.config_file,
+            token_info_interval: self.token_info_interval.map(|d| d.0),
+            keep_stale: self.keep_stale,
+            max_series: self.max_series,
+            max_body_size: self.max_body_size.0,
+            web,
+            listen_address: self.listen_address.0,
+            telemetry_path: self.telemetry_path.0,
+            log_level: self.log_level.0,
+            log_format: self.log_format,
+        })
+    }
+
+    /// With --config.file, the flags that describe one operation must stay unset.
+    fn no_single_operation_flags(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let given = [
+            ("--wolkvox.server (WOLKVOX_SERVER)", self.server.is_some()),
+            (TOKEN_FILE_FLAG, self.token_file.is_some()),
+            ("WOLKVOX_TOKEN", env("WOLKVOX_TOKEN").is_some()),
+            ("--wolkvox.url (WOLKVOX_URL)", self.url.is_some()),
+            (
+                "--wolkvox.timezone (WOLKVOX_TIMEZONE)",
+                self.timezone.is_some(),
+            ),
+            ("--operation (WOLKVOX_OPERATION)", self.operation.is_some()),
+            (
+                "--report.window (WOLKVOX_REPORT_WINDOW)",
+                self.window.is_some(),
+            ),
+            (
+                "--report.time-unit (WOLKVOX_REPORT_TIME_UNIT)",
+                self.time_unit.is_some(),
+            ),
+            (
+                "--poll.interval (WOLKVOX_POLL_INTERVAL)",
+                self.poll_interval.is_some(),
+            ),
+            (
+                "--poll.timeout (WOLKVOX_POLL_TIMEOUT)",
+                self.poll_timeout.is_some(),
+            ),
+            ("--demo", self.demo),
+        ];
+        match given.iter().find(|(_, set)| *set) {
+            Some((flag, _)) => Err(ConfigError::new(
+                CONFIG_FILE_FLAG,
+                format!("cannot be combined with {flag}: put per-operation settings in the file"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The one operation that the flags describe.
+    fn single_operation(&self, token_env: Option<String>) -> Result<OperationConfig, ConfigError> {
+        let server = match (&self.server, self.demo) {
+            (Some(s), _) => s.clone(),
+            (None, true) => ServerCode::demo(),
+            (None, false) => {
+                return Err(ConfigError::new(
+                    "--wolkvox.server (WOLKVOX_SERVER)",
+                    "required: the Wolkvox server code of the operation, such as 0032 (or use --demo or --config.file)",
+                ));
+            }
+        };
+
+        let upstream = if self.demo {
+            Upstream::Demo(self.demo_options()?)
+        } else {
+            if self.demo_pulse_spike.is_some()
+                || self.demo_speed != default_of::<SpeedFactor>(DEFAULT_DEMO_SPEED)
+            {
+                return Err(ConfigError::new(
+                    "--demo.speed / --demo.pulse-spike",
+                    "only apply with --demo",
+                ));
+            }
+            let token = read_token(self.token_file.as_ref(), token_env)?;
+            let base_url = match &self.url {
+                Some(u) => u.0.clone(),
+                None => {
+                    BaseUrl::of_server(&server)
+                        .map_err(|e| {
+                            ConfigError::new("--wolkvox.url (WOLKVOX_URL)", e.to_string())
+                        })?
+                        .0
+                }
+            };
+            Upstream::Remote {
+                base_url,
+                token,
+                token_file: self.token_file.clone(),
+            }
+        };
+
+        let name = match &self.operation {
+            Some(op) => op.0.clone(),
+            None if self.demo => "demo".to_owned(),
+            None => server.as_str().to_owned(),
+        };
+        let poll_interval = match self.poll_interval {
+            Some(d) => d.0,
+            None if self.demo => DEMO_POLL_INTERVAL,
+            None => DEFAULT_POLL_INTERVAL,
+        };
+        Ok(OperationConfig {
+            name,
+            server,
+            upstream,
+            timezone: self.timezone.clone().unwrap_or_default().0,
+            window: self.window.unwrap_or(DEFAULT_WINDOW),
+            time_unit: self.time_unit.unwrap_or(DEFAULT_TIME_UNIT),
+            poll_interval,
+            poll_timeout: self.poll_timeout.map_or(DEFAULT_POLL_TIMEOUT, |d| d.0),
+        })
+    }
+
+    fn demo_options(&self) -> Result<DemoOptions, ConfigError> {
+        let after = self.demo_pulse_spike_after;
+        // The routing points are the simulator's data; checking them here (the one use of the
+        // simulator in the configuration) keeps a bad id an exit-2 error at start.
+        let pulse_spike = match self.demo_pulse_spike.as_deref().map(str::trim) {
+            None => None,
+            Some(rp)
+                if crate::simulator::data::ROUTING_POINTS
+                    .iter()
+                    .any(|p| p.id == rp) =>
+            {
+                Some((rp.to_owned(), after))
+            }
+            Some(rp) => {
+                return Err(ConfigError::new(
+                    "--demo.pulse-spike",
+                    format!("{rp:?} is not a demo routing point (1001, 1002, 2001)"),
+                ));
+            }
+        };
+        Ok(DemoOptions {
+            speed: self.demo_speed.0,
+            pulse_spike,
+        })
+    }
+}
+
+fn read_token(file: Option<&PathBuf>, env: Option<String>) -> Result<Token, ConfigError> {
+    match (file, env) {
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            TOKEN_FILE_FLAG,
+            "WOLKVOX_TOKEN is set too: give the token one way only",
+        )),
+        (Some(path), None) => {
+            Token::from_file(path).map_err(|e| ConfigError::new(TOKEN_FILE_FLAG, e.to_string()))
+        }
+        (None, Some(value)) => {
+            Token::new(&value).map_err(|why| ConfigError::new("WOLKVOX_TOKEN", why))
+        }
+        (None, None) => Err(ConfigError::new(
+            "WOLKVOX_TOKEN / --wolkvox.token-file",
+            "no Wolkvox token: set WOLKVOX_TOKEN or point --wolkvox.token-file at a file holding it",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn env(token: Option<&str>) -> impl Fn(&str) -> Option<String> + '_ {
+        move |name| token.filter(|_| name == "WOLKVOX_TOKEN").map(str::to_owned)
+    }
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut all = vec!["wolkvox-exporter"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).expect("clap accepts the arguments")
+    }
+
+    /// The one line that stops the program: from clap for a bad value, else from
+    /// `into_config`.
+    fn err(args: &[&str], token: Option<&str>) -> String {
+        let mut all = vec!["wolkvox-exporter"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all) {
+            Err(e) => cli::error_line(&e),
+            Ok(cli) => cli
+                .into_config(&env(token))
+                .expect_err("the configuration is rejected")
+                .to_string(),
+        }
+    }
+
+    #[test]
+    fn token_debug_and_display_hide_the_secret() {
+        let t = Token::new(" s3cr3t-value \n").unwrap();
+        assert_eq!(t.expose(), "s3cr3t-value");
+        assert_eq!(format!("{t:?} {t}"), "*** ***");
+        let cfg = cli(&["--wolkvox.server", "0032"])
+            .into_config(&env(Some("s3cr3t-value")))
+            .unwrap();
+        assert!(!format!("{cfg:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn defaults_follow_the_documented_contract() {
+        let cfg = cli(&["--wolkvox.server", "0032"])
+            .into_config(&env(Some("tok")))
+            .unwrap();
+        assert_eq!(cfg.operations[0].name, "0032");
+        assert_eq!(cfg.operations[0].poll_interval, Duration::from_secs(300));
+        assert_eq!(cfg.operations[0].poll_timeout, Duration::from_secs(60));
+        assert_eq!(cfg.keep_stale, 3);
+        assert_eq!(cfg.operations[0].window, Window::Today);
+        assert_eq!(cfg.listen_address.port(), 9862);
+        assert_eq!(
+            cfg.operations[0].timezone.iana_name(),
+            Some("America/Bogota")
+        );
+        match &cfg.operations[0].upstream {
+            Upstream::Remote { base_url, .. } => {
+                assert_eq!(base_url.as_str(), "https://wv0032.wolkvox.com/")
+            }
+            Upstream::Demo(_) => panic!("not demo"),
+        }
+    }
+
+    #[test]
+    fn demo_needs_no_server_or_token_and_polls_every_15s() {
+        let cfg = cli(&["--demo"]).into_config(&env(None)).unwrap();
+        assert_eq!(cfg.upstream_demo(), Some(&DemoOptions::default()));
+        let cfg = cli(&[
+            "--demo",
+            "--demo.speed",
+            "60",
+            "--demo.pulse-spike",
+            "1001",
+            "--demo.pulse-spike-after",
+            "30m",
+        ])
+        .into_config(&env(None))
+        .unwrap();
+        assert_eq!(
+            cfg.upstream_demo(),
+            Some(&DemoOptions {
+                speed: 60.0,
+                pulse_spike: Some(("1001".into(), Duration::from_secs(1800)))
+            })
+        );
+        assert!(
+            cli(&["--demo", "--demo.pulse-spike", "42"])
+                .into_config(&env(None))
+                .is_err()
+        );
+        assert!(!err(&["--demo", "--demo.speed", "0"], None).is_empty());
+        assert!(
+            cli(&["--wolkvox.server", "1", "--demo.pulse-spike", "1001"])
+                .into_config(&env(Some("t")))
+                .is_err()
+        );
+        assert_eq!(cfg.operations[0].poll_interval, Duration::from_secs(15));
+        let cfg = cli(&["--demo", "--poll.interval", "2s"])
+            .into_config(&env(None))
+            .unwrap();
+        assert_eq!(cfg.operations[0].poll_interval, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn bad_values_name_their_flag() {
+        let cases: &[(&[&str], Option<&str>, &str)] = &[
+            (&[], Some("t"), "--wolkvox.server"),
+            (&["--wolkvox.server", "ab12"], Some("t"), "--wolkvox.server"),
+            (&["--wolkvox.server", "0032"], None, "WOLKVOX_TOKEN"),
+            (&["--wolkvox.server", "0032"], Some("  "), "WOLKVOX_TOKEN"),
+            (
+                &[
+                    "--wolkvox.server",
+                    "0032",
+                    "--wolkvox.timezone",
+                    "Mars/Base",
+                ],
+                Some("t"),
+                "--wolkvox.timezone",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--report.window", "32d"],
+                Some("t"),
+                "--report.window",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--poll.interval", "0s"],
+                Some("t"),
+                "--poll.interval",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--poll.timeout", "soon"],
+                Some("t"),
+                "--poll.timeout",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--wolkvox.url", "ftp://x"],
+                Some("t"),
+                "--wolkvox.url",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--web.listen-address", "nope"],
+                Some("t"),
+                "--web.listen-address",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--log.level", "loud"],
+                Some("t"),
+                "--log.level",
+            ),
+            (
+                &["--wolkvox.server", "0032", "--report.time-unit", "hours"],
+                Some("t"),
+                "--report.time-unit",
+            ),
+            (
+                &[
+                    "--wolkvox.server",
+                    "0032",
+                    "--web.telemetry-path",
+                    "/healthz",
+                ],
+                Some("t"),
+                "--web.telemetry-path",
+            ),
+        ];
+        for (args, token, flag) in cases {
+            let msg = err(args, *token);
+            assert!(msg.starts_with(flag), "{args:?}: {msg}");
+            assert!(!msg.contains('\n'), "{args:?}: one line: {msg}");
+        }
+    }
+
+    #[test]
+    fn token_file_is_trimmed_and_an_empty_one_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "  abc123\n").unwrap();
+        let cfg = cli(&[
+            "--wolkvox.server",
+            "0032",
+            "--wolkvox.token-file",
+            path.to_str().unwrap(),
+        ])
+        .into_config(&env(None))
+        .unwrap();
+        match &cfg.operations[0].upstream {
+            Upstream::Remote { token, .. } => assert_eq!(token.expose(), "abc123"),
+            Upstream::Demo(_) => panic!("not demo"),
+        }
+        std::fs::write(&path, "\n \n").unwrap();
+        let msg = err(
+            &[
+                "--wolkvox.server",
+                "0032",
+                "--wolkvox.token-file",
+                path.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(msg.contains("empty"), "{msg}");
+        let msg = err(
+            &[
+                "--wolkvox.server",
+                "0032",
+                "--wolkvox.token-file",
+                "/nonexistent/token",
+            ],
+            None,
+        );
+        assert!(msg.starts_with("--wolkvox.token-file"), "{msg}");
+    }
+
+    #[test]
+    fn flags_work_before_and_after_the_subcommand() {
+        for args in [
+            &["check", "--wolkvox.server", "0032", "--poll.timeout", "5s"][..],
+            &["--wolkvox.server", "0032", "check", "--poll.timeout", "5s"][..],
+            &["--poll.timeout", "5s", "check", "--wolkvox.server", "0032"][..],
+        ] {
+            let parsed = cli(args);
+            assert!(
+                matches!(parsed.command, Some(Command::Check { .. })),
+                "{args:?}"
+            );
+            let cfg = parsed.into_config(&env(Some("t"))).unwrap();
+            assert_eq!(cfg.operations[0].server.as_str(), "0032", "{args:?}");
+            assert_eq!(cfg.operations[0].poll_timeout, Duration::from_secs(5));
+        }
+    }
+
+    #[test]
+    fn the_flag_and_the_file_accept_the_same_values_with_the_same_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ops.yml");
+        let file = |key: &str, value: &str| {
+            let yaml = format!(
+                "operations:\n  - name: a\n    server: \"1\"\n    token_env: T\n    {key}: \"{value}\"\n"
+            );
+            std::fs::write(&path, yaml).unwrap();
+            file::load(&path, &|_| Some("t".to_owned()))
+        };
+        let cases = [
+            ("--report.time-unit", "time_unit", "Minutes", "hours"),
+            (
+                "--wolkvox.timezone",
+                "timezone",
+                "America/Lima",
+                "Mars/Base",
+            ),
+            ("--report.window", "window", "1h", "32d"),
+            ("--poll.interval", "poll_interval", "2m", "0s"),
+            ("--poll.timeout", "poll_timeout", "10s", "soon"),
+            ("--wolkvox.url", "url", "http://127.0.0.1:9", "ftp://x"),
+        ];
+        for (flag, key, good, bad) in cases {
+            let args = ["--wolkvox.server", "1", flag, good];
+            let from_flag = cli(&args).into_config(&env(Some("t"))).unwrap();
+            let from_file = file(key, good).unwrap();
+            assert_eq!(
+                from_flag.operations[0].timezone, from_file[0].timezone,
+                "{key}"
+            );
+            assert_eq!(from_flag.operations[0].window, from_file[0].window, "{key}");
+            assert_eq!(from_flag.operations[0].time_unit, from_file[0].time_unit);
+            assert_eq!(
+                from_flag.operations[0].poll_interval,
+                from_file[0].poll_interval
+            );
+            assert_eq!(
+                from_flag.operations[0].poll_timeout,
+                from_file[0].poll_timeout
+            );
+            let flag_error = err(&["--wolkvox.server", "1", flag, bad], Some("t"));
+            let file_error = file(key, bad).unwrap_err().to_string();
+            let why = flag_error
+                .split_once("): ")
+                .or_else(|| flag_error.split_once(": "));
+            let why = why.map(|(_, w)| w).unwrap();
+            assert!(
+                file_error.ends_with(&format!("{key}: {why}")),
+                "{file_error} / {flag_error}"
+            );
+        }
+    }
+}

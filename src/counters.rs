@@ -14,16 +14,47 @@ use jiff::civil::Date;
 
 use crate::report::{Report, Series};
 
+/// Calls and seconds of one pair.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Amounts {
+    calls: f64,
+    time_seconds: f64,
+}
+
+impl Amounts {
+    fn of(s: &Series) -> Self {
+        Self {
+            calls: s.calls,
+            time_seconds: s.time_seconds,
+        }
+    }
+}
+
+/// Adds to `total` what `s` holds above `seen`, and raises `seen` to it, each value on its
+/// own. Returns the calls seen before when `s` has fewer: a decrease, counted as nothing.
+fn count_growth(seen: &mut Amounts, total: &mut Amounts, s: &Series) -> Option<f64> {
+    let before = seen.calls;
+    if s.calls > seen.calls {
+        total.calls += s.calls - seen.calls;
+        seen.calls = s.calls;
+    }
+    if s.time_seconds > seen.time_seconds {
+        total.time_seconds += s.time_seconds - seen.time_seconds;
+        seen.time_seconds = s.time_seconds;
+    }
+    (s.calls < before).then_some(before)
+}
+
 /// One (rp_id, cod_opc_menu) pair: the highest values seen on the current day, and its
-/// counters. Calls first, then seconds.
+/// counters.
 #[derive(Debug, Clone)]
 struct Pair {
     rp_id: Arc<str>,
     cod_opc_menu: Arc<str>,
     /// Increments are counted above these only, so a value that dips and recovers is never
-    /// counted twice; (0, 0) for a pair not seen yet on the day.
-    seen: (f64, f64),
-    total: (f64, f64),
+    /// counted twice; zero for a pair not seen yet on the day.
+    seen: Amounts,
+    total: Amounts,
 }
 
 impl Pair {
@@ -93,7 +124,7 @@ impl DayCounters {
                 // Process start: the first report is the baseline.
                 self.day = Some(day);
                 self.closed = false;
-                self.each_pair(report, |pair, s| pair.seen = (s.calls, s.time_seconds));
+                self.each_pair(report, |pair, s| pair.seen = Amounts::of(s));
                 Vec::new()
             }
             Some(d) if d == day => self.add(report),
@@ -102,7 +133,7 @@ impl DayCounters {
                 self.day = Some(day);
                 self.closed = false;
                 for pair in &mut self.pairs {
-                    pair.seen = (0.0, 0.0);
+                    pair.seen = Amounts::default();
                 }
                 self.add(report)
             }
@@ -126,22 +157,13 @@ impl DayCounters {
     fn add(&mut self, report: &Report) -> Vec<Decrease> {
         let mut decreases = Vec::new();
         self.each_pair(report, |pair, s| {
-            let (seen, total) = (&mut pair.seen, &mut pair.total);
-            if s.calls < seen.0 {
+            if let Some(before) = count_growth(&mut pair.seen, &mut pair.total, s) {
                 decreases.push(Decrease {
                     rp_id: s.rp_id.to_string(),
                     cod_opc_menu: s.cod_opc_menu.to_string(),
-                    before: seen.0,
+                    before,
                     now: s.calls,
                 });
-            }
-            if s.calls > seen.0 {
-                total.0 += s.calls - seen.0;
-                seen.0 = s.calls;
-            }
-            if s.time_seconds > seen.1 {
-                total.1 += s.time_seconds - seen.1;
-                seen.1 = s.time_seconds;
             }
         });
         decreases
@@ -153,8 +175,8 @@ impl DayCounters {
         let new = |s: &Series| Pair {
             rp_id: s.rp_id.clone(),
             cod_opc_menu: s.cod_opc_menu.clone(),
-            seen: (0.0, 0.0),
-            total: (0.0, 0.0),
+            seen: Amounts::default(),
+            total: Amounts::default(),
         };
         let series = &report.series;
         let sorted = series
@@ -228,8 +250,8 @@ impl DayCounters {
             .map(|p| CounterSeries {
                 rp_id: p.rp_id.clone(),
                 cod_opc_menu: p.cod_opc_menu.clone(),
-                calls: p.total.0,
-                time_seconds: p.total.1,
+                calls: p.total.calls,
+                time_seconds: p.total.time_seconds,
             })
             .collect()
     }
@@ -334,8 +356,8 @@ mod tests {
     #[derive(Default)]
     struct Model {
         day: Option<Date>,
-        seen: std::collections::HashMap<(String, String), (f64, f64)>,
-        totals: std::collections::HashMap<(String, String), (f64, f64)>,
+        seen: std::collections::HashMap<(String, String), Amounts>,
+        totals: std::collections::HashMap<(String, String), Amounts>,
     }
 
     impl Model {
@@ -345,8 +367,8 @@ mod tests {
                     self.day = Some(day);
                     for s in &report.series {
                         let key = (s.rp_id.to_string(), s.cod_opc_menu.to_string());
-                        self.seen.insert(key.clone(), (s.calls, s.time_seconds));
-                        self.totals.entry(key).or_insert((0.0, 0.0));
+                        self.seen.insert(key.clone(), Amounts::of(s));
+                        self.totals.entry(key).or_default();
                     }
                     return Vec::new();
                 }
@@ -360,23 +382,15 @@ mod tests {
             let mut decreases = Vec::new();
             for s in &report.series {
                 let key = (s.rp_id.to_string(), s.cod_opc_menu.to_string());
-                let seen = self.seen.entry(key.clone()).or_insert((0.0, 0.0));
-                let total = self.totals.entry(key).or_insert((0.0, 0.0));
-                if s.calls < seen.0 {
+                let seen = self.seen.entry(key.clone()).or_default();
+                let total = self.totals.entry(key).or_default();
+                if let Some(before) = count_growth(seen, total, s) {
                     decreases.push((
                         s.rp_id.to_string(),
                         s.cod_opc_menu.to_string(),
-                        seen.0,
+                        before,
                         s.calls,
                     ));
-                }
-                if s.calls > seen.0 {
-                    total.0 += s.calls - seen.0;
-                    seen.0 = s.calls;
-                }
-                if s.time_seconds > seen.1 {
-                    total.1 += s.time_seconds - seen.1;
-                    seen.1 = s.time_seconds;
                 }
             }
             decreases
@@ -386,7 +400,7 @@ mod tests {
             let mut out: Vec<_> = self
                 .totals
                 .iter()
-                .map(|((rp, opt), (c, t))| (rp.clone(), opt.clone(), *c, *t))
+                .map(|((rp, opt), t)| (rp.clone(), opt.clone(), t.calls, t.time_seconds))
                 .collect();
             out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
             out

@@ -15,7 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http_body::{Frame, SizeHint};
 
-use crate::snapshot::{OPENMETRICS_CONTENT_TYPE, Store, TEXT_CONTENT_TYPE};
+use crate::exposition::{OPENMETRICS_CONTENT_TYPE, Store, TEXT_CONTENT_TYPE};
 use crate::web::{Auth, require_auth};
 
 #[derive(Clone)]
@@ -186,8 +186,8 @@ pub fn accepts_gzip(accept_encoding: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exposition::{OperationMetrics, ReportData};
     use crate::report::{Report, Series};
-    use crate::snapshot::{OperationMetrics, ReportData};
     use http_body::Body as _;
     use tower::ServiceExt as _;
 

@@ -13,7 +13,7 @@
 //! - [`report`]: pure parsing and aggregation of the rows.
 //! - [`counters`]: pure counters that survive local midnight.
 //! - [`poller`]: the one loop per token: fetch, classify, publish, wait.
-//! - [`snapshot`]: the immutable, pre-encoded exposition, swapped in whole.
+//! - [`exposition`]: the immutable, pre-encoded exposition, swapped in whole.
 //! - [`http`]: the routes that serve it.
 //! - [`web`]: TLS and basic auth from `--web.config.file`.
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
@@ -22,6 +22,7 @@
 
 pub mod config;
 pub mod counters;
+pub mod exposition;
 pub mod http;
 pub mod logging;
 pub mod malloc;
@@ -29,7 +30,6 @@ pub mod opsfile;
 pub mod poller;
 pub mod report;
 pub mod simulator;
-pub mod snapshot;
 pub mod web;
 pub mod window;
 pub mod wolkvox;
@@ -44,9 +44,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::config::{Config, OperationConfig, Token, Upstream};
+use crate::exposition::{ReloadStatus, Store};
 use crate::poller::{Poller, PollerConfig};
 use crate::simulator::{Simulator, SimulatorConfig};
-use crate::snapshot::{ReloadStatus, Store};
 use crate::window::{Clock, ScaledClock, SystemClock};
 
 /// Why the exporter could not start or stopped.

@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::TimeUnit;
 use crate::counters::{DayCounters, Decrease};
+use crate::exposition::{OperationMetrics, ReportData, Store};
 use crate::report::Report;
-use crate::snapshot::{OperationMetrics, ReportData, Store};
 use crate::window::{Clock, ReportWindow, Window, next_midnight};
 use crate::wolkvox::{Classified, Client, PollResult, classify};
 

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use common::{Metrics, promtool_check};
 use proptest::prelude::*;
 use wolkvox_exporter::config::TimeUnit;
+use wolkvox_exporter::exposition::{OperationMetrics, ReportData, Snapshot};
 use wolkvox_exporter::report::{Report, Series, parse_number, parse_time_seconds};
-use wolkvox_exporter::snapshot::{OperationMetrics, ReportData, Snapshot};
 use wolkvox_exporter::window::Window;
 use wolkvox_exporter::wolkvox::{PollResult, classify};
 

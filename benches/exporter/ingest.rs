@@ -16,7 +16,7 @@ use bytes::Bytes;
 use serde::de::IgnoredAny;
 use wolkvox_exporter::config::TimeUnit;
 use wolkvox_exporter::counters::DayCounters;
-use wolkvox_exporter::snapshot::{OperationMetrics, ReportData, Store};
+use wolkvox_exporter::exposition::{OperationMetrics, ReportData, Store};
 use wolkvox_exporter::window::{ReportWindow, Window};
 use wolkvox_exporter::wolkvox::classify;
 use wolkvox_exporter::wolkvox::types::Head;

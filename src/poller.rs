@@ -223,8 +223,8 @@ impl Poller {
             Ok(info) => {
                 tracing::debug!(
                     operation = %self.config.operation,
-                    limit = info.0,
-                    used_today = info.1,
+                    limit = info.limit,
+                    used_today = info.used_today,
                     "token_info"
                 );
                 self.metrics.token_info = Some(info);
@@ -386,7 +386,7 @@ impl Poller {
 
     /// Counts a call in `wolkvox_polls_total` and logs it.
     fn count(&mut self, result: PollResult, detail: &str, duration: Duration) {
-        self.metrics.polls[result.index()] += 1;
+        self.metrics.polls[result] += 1;
         self.metrics.poll_duration = Some(duration);
         self.metrics.up = result.is_up();
         self.log(result, detail, duration);
@@ -405,10 +405,8 @@ impl Poller {
         }
         let m = &mut self.metrics;
         m.series_dropped += report.dropped_series as u64;
-        for (total, new) in m.rejected.iter_mut().zip(report.rejected) {
-            *total += new;
-        }
-        let rejected: u64 = report.rejected.iter().sum();
+        m.rejected += report.rejected;
+        let rejected = report.rejected.total();
         if rejected > 0 {
             tracing::warn!(
                 operation = %self.config.operation,

@@ -164,7 +164,7 @@ fn snapshot_with(pairs: &[(String, String)]) -> Snapshot {
                 })
                 .collect(),
             rows: pairs.len(),
-            rejected: [0; 3],
+            rejected: Default::default(),
             dropped_series: 0,
         },
         window: Window::Today.resolve(jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC),

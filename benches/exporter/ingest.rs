@@ -18,8 +18,8 @@ use wolkvox_exporter::config::TimeUnit;
 use wolkvox_exporter::counters::DayCounters;
 use wolkvox_exporter::exposition::{OperationMetrics, ReportData, Store};
 use wolkvox_exporter::window::{ReportWindow, Window};
-use wolkvox_exporter::wolkvox::classify;
 use wolkvox_exporter::wolkvox::types::Head;
+use wolkvox_exporter::wolkvox::{PollResult, classify};
 
 /// What one size measured; times are medians per run of the step.
 #[derive(Debug, Clone)]
@@ -111,7 +111,7 @@ impl PollState {
         black_box(self.counters.observe(day, &report));
         self.metrics.counters = Some(self.counters.series());
         let series = report.series.len();
-        self.metrics.polls[0] += 1;
+        self.metrics.polls[PollResult::Success] += 1;
         self.metrics.data = Some(Arc::new(ReportData {
             report,
             window: self.window.clone(),

@@ -28,9 +28,9 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 use crate::counters::CounterSeries;
-use crate::report::{RejectReason, Report};
+use crate::report::{RejectCounts, RejectReason, Report};
 use crate::window::ReportWindow;
-use crate::wolkvox::PollResult;
+use crate::wolkvox::{PollCounts, PollResult, TokenInfo};
 
 /// Content-Type of the Prometheus text format.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -56,10 +56,10 @@ pub struct OperationMetrics {
     pub poll_interval: Duration,
     /// Whether the last poll got a report.
     pub up: bool,
-    /// Polls by [`PollResult::index`].
-    pub polls: [u64; 11],
-    /// Rejected rows by [`RejectReason::index`].
-    pub rejected: [u64; 3],
+    /// Polls by result, summed over polls.
+    pub polls: PollCounts,
+    /// Rejected rows by reason, summed over polls.
+    pub rejected: RejectCounts,
     /// Series pairs dropped over the limit, summed over polls.
     pub series_dropped: u64,
     /// End of the last successful poll.
@@ -80,7 +80,7 @@ pub struct OperationMetrics {
     /// API calls made since local midnight of the operation.
     pub api_requests_today: u64,
     /// The token's daily limit and today's use, from token_info.
-    pub token_info: Option<(f64, f64)>,
+    pub token_info: Option<TokenInfo>,
 }
 
 impl OperationMetrics {
@@ -90,8 +90,8 @@ impl OperationMetrics {
             operation,
             poll_interval,
             up: false,
-            polls: [0; 11],
-            rejected: [0; 3],
+            polls: PollCounts::default(),
+            rejected: RejectCounts::default(),
             series_dropped: 0,
             last_success: None,
             poll_duration: None,
@@ -882,13 +882,13 @@ impl Collector for Exposition {
             &mut encoder,
             "wolkvox_token_limit",
             "The token's daily call limit, from token_info (when --wolkvox.token-info-interval is set).",
-            |o| o.token_info.map(|t| t.0),
+            |o| o.token_info.map(|t| t.limit),
         )?;
         self.gauge_per_operation(
             &mut encoder,
             "wolkvox_token_used_today",
             "Calls made with the token today by everything that uses it, from token_info.",
-            |o| o.token_info.map(|t| t.1),
+            |o| o.token_info.map(|t| t.used_today),
         )?;
         if let Some(reload) = self.reload {
             let mut ok = encoder.encode_descriptor(
@@ -928,8 +928,7 @@ impl Collector for Exposition {
                     ("operation", op.operation.as_str()),
                     ("result", result.as_str()),
                 ];
-                ConstCounter::new(op.polls[result.index()])
-                    .encode(polls.encode_family(&labels)?)?;
+                ConstCounter::new(op.polls[result]).encode(polls.encode_family(&labels)?)?;
             }
         }
 
@@ -948,8 +947,7 @@ impl Collector for Exposition {
                     ("operation", op.operation.as_str()),
                     ("reason", reason.as_str()),
                 ];
-                ConstCounter::new(op.rejected[reason.index()])
-                    .encode(rejected.encode_family(&labels)?)?;
+                ConstCounter::new(op.rejected[reason]).encode(rejected.encode_family(&labels)?)?;
             }
         }
 
@@ -1067,7 +1065,7 @@ mod tests {
             report: Report {
                 rows: series.len(),
                 series,
-                rejected: [0; 3],
+                rejected: RejectCounts::default(),
                 dropped_series: 0,
             },
             window: crate::window::Window::Today.resolve(now, &tz),
@@ -1182,7 +1180,10 @@ mod tests {
         let mut infinite = counters_of(&series).to_vec();
         infinite[0].calls = f64::INFINITY;
         c.counters = Some(infinite.into());
-        c.token_info = Some((1000.0, 17.0));
+        c.token_info = Some(TokenInfo {
+            limit: 1000.0,
+            used_today: 17.0,
+        });
         c.last_success = Some("2026-11-25T10:00:00Z".parse().unwrap());
         vec![a, b, c]
     }

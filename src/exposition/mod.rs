@@ -70,11 +70,13 @@ impl Encoded {
     }
 
     /// The exposition in one piece: a copy, for tests; scrapes send the parts.
+    #[cfg(any(test, feature = "test-util"))]
     pub fn plain(&self) -> Bytes {
         compress::concat(&self.plain)
     }
 
     /// The gzip copy in one piece (a copy, like [`Encoded::plain`]).
+    #[cfg(any(test, feature = "test-util"))]
     pub fn gzip(&self) -> Bytes {
         compress::concat(&self.gzip)
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
+#[cfg(any(test, feature = "test-util"))]
 use tokio::sync::watch;
 
 use super::{OperationMetrics, ReloadStatus, Snapshot};
@@ -16,6 +17,8 @@ use super::{OperationMetrics, ReloadStatus, Snapshot};
 #[derive(Debug)]
 pub struct Store {
     current: ArcSwap<Snapshot>,
+    /// Polls published so far: tests wait on it instead of on the clock.
+    #[cfg(any(test, feature = "test-util"))]
     polls: watch::Sender<u64>,
     state: Mutex<StoreState>,
 }
@@ -37,6 +40,7 @@ impl Store {
     pub fn new() -> Self {
         Self {
             current: ArcSwap::from_pointee(Snapshot::encode(false, &[])),
+            #[cfg(any(test, feature = "test-util"))]
             polls: watch::Sender::new(0),
             state: Mutex::new(StoreState::default()),
         }
@@ -73,6 +77,7 @@ impl Store {
             state.operations.insert(metrics.operation.clone(), metrics);
             self.rebuild(&state);
         }
+        #[cfg(any(test, feature = "test-util"))]
         self.polls.send_modify(|n| *n += 1);
     }
 
@@ -95,7 +100,8 @@ impl Store {
         self.lock().reload
     }
 
-    /// Polls finished so far, and a way to wait for more.
+    /// Polls finished so far, and a way to wait for more (for tests).
+    #[cfg(any(test, feature = "test-util"))]
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.polls.subscribe()
     }

@@ -274,7 +274,7 @@ mod tests {
                 })
                 .collect(),
             rows: rows.len(),
-            rejected: [0; 3],
+            rejected: Default::default(),
             dropped_series: 0,
         }
     }

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::demo::Demo;
-use crate::snapshot::Store;
+use crate::exposition::Store;
 use crate::supervisor::Supervisor;
 use crate::window::Clock;
 use crate::{Error, http, web};

@@ -19,7 +19,7 @@ use http_body::{Frame, SizeHint};
 use tokio::net::TcpListener;
 
 use crate::Error;
-use crate::snapshot::{OPENMETRICS_CONTENT_TYPE, Store, TEXT_CONTENT_TYPE};
+use crate::exposition::{OPENMETRICS_CONTENT_TYPE, Store, TEXT_CONTENT_TYPE};
 use crate::web::{Auth, TlsFiles, require_auth};
 
 #[derive(Clone)]
@@ -233,8 +233,8 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exposition::{OperationMetrics, ReportData};
     use crate::report::{Report, Series};
-    use crate::snapshot::{OperationMetrics, ReportData};
     use http_body::Body as _;
     use tower::ServiceExt as _;
 

@@ -13,7 +13,7 @@
 //! - [`report`]: pure parsing and aggregation of the rows.
 //! - [`counters`]: pure counters that survive local midnight.
 //! - [`poller`]: the one loop per token: fetch, classify, publish, wait.
-//! - [`snapshot`]: the immutable, pre-encoded exposition, swapped in whole.
+//! - [`exposition`]: the immutable, pre-encoded exposition, swapped in whole.
 //! - [`http`]: the routes that serve it.
 //! - [`web`]: TLS and basic auth from `--web.config.file`.
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
@@ -25,6 +25,7 @@ pub mod config;
 pub mod counters;
 pub mod demo;
 pub mod exporter;
+pub mod exposition;
 pub mod http;
 pub mod logging;
 pub mod malloc;
@@ -32,7 +33,6 @@ pub mod poller;
 pub mod report;
 pub mod signals;
 pub mod simulator;
-pub mod snapshot;
 pub mod supervisor;
 pub mod web;
 pub mod window;

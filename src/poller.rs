@@ -13,9 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::TimeUnit;
 use crate::counters::{DayCounters, Decrease};
+use crate::exposition::{OperationMetrics, ReportData, Store};
 use crate::report;
 use crate::report::Report;
-use crate::snapshot::{OperationMetrics, ReportData, Store};
 use crate::window::{Clock, ReportWindow, Window, next_midnight};
 use crate::wolkvox::{Classified, Client, PollResult};
 
@@ -166,7 +166,7 @@ enum Call {
         answer: Answer,
     },
     /// token_info: the token's limit and use, or why not.
-    TokenInfo(Result<(f64, f64), String>),
+    TokenInfo(Result<crate::wolkvox::TokenInfo, String>),
 }
 
 /// Polls one operation until `cancel` fires, publishing a snapshot after every poll.
@@ -331,8 +331,8 @@ impl Poller {
             Call::TokenInfo(Ok(info)) => {
                 tracing::debug!(
                     operation = %self.config.operation,
-                    limit = info.0,
-                    used_today = info.1,
+                    limit = info.limit,
+                    used_today = info.used_today,
                     "token_info"
                 );
                 self.metrics.token_info = Some(info);
@@ -418,7 +418,7 @@ impl Poller {
     /// Counts a call in `wolkvox_polls_total`, sets its duration and `up`, and logs it.
     fn count(&mut self, answer: &Answer) -> PollResult {
         let (result, duration) = (answer.classified.result, answer.duration);
-        self.metrics.polls[result.index()] += 1;
+        self.metrics.polls[result] += 1;
         self.metrics.poll_duration = Some(duration);
         self.metrics.up = result.is_up();
         self.log(result, &answer.classified.detail, duration);
@@ -438,10 +438,8 @@ impl Poller {
         }
         let m = &mut self.metrics;
         m.series_dropped += report.dropped_series as u64;
-        for (total, new) in m.rejected.iter_mut().zip(report.rejected) {
-            *total += new;
-        }
-        let rejected: u64 = report.rejected.iter().sum();
+        m.rejected += report.rejected;
+        let rejected = report.rejected.total();
         if rejected > 0 {
             tracing::warn!(
                 operation = %self.config.operation,

@@ -53,6 +53,47 @@ impl RejectReason {
     }
 }
 
+/// Rows counted by [`RejectReason`]: the samples of `wolkvox_rows_rejected_total` for one
+/// operation, or the rows one report skipped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RejectCounts([u64; RejectReason::ALL.len()]);
+
+impl RejectCounts {
+    /// Every reason with its count, in label order.
+    pub fn iter(&self) -> impl Iterator<Item = (RejectReason, u64)> + '_ {
+        RejectReason::ALL
+            .into_iter()
+            .map(|reason| (reason, self[reason]))
+    }
+
+    /// Rows counted, whatever the reason.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+impl std::ops::Index<RejectReason> for RejectCounts {
+    type Output = u64;
+
+    fn index(&self, reason: RejectReason) -> &u64 {
+        &self.0[reason.index()]
+    }
+}
+
+impl std::ops::IndexMut<RejectReason> for RejectCounts {
+    fn index_mut(&mut self, reason: RejectReason) -> &mut u64 {
+        &mut self.0[reason.index()]
+    }
+}
+
+impl std::ops::AddAssign for RejectCounts {
+    fn add_assign(&mut self, other: RejectCounts) {
+        for (total, new) in self.0.iter_mut().zip(other.0) {
+            *total += new;
+        }
+    }
+}
+
 /// One (rp_id, cod_opc_menu) pair after trimming and adding rows together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
@@ -74,8 +115,8 @@ pub struct Report {
     pub series: Vec<Series>,
     /// Elements in `data` as Wolkvox sent them, rejected ones included.
     pub rows: usize,
-    /// Rows skipped, by [`RejectReason::index`].
-    pub rejected: [u64; 3],
+    /// Rows skipped, by reason.
+    pub rejected: RejectCounts,
     /// Distinct pairs beyond the series limit, dropped.
     pub dropped_series: usize,
 }
@@ -118,7 +159,7 @@ pub struct ReportBuilder {
     unit: TimeUnit,
     max_series: usize,
     rows: usize,
-    rejected: [u64; 3],
+    rejected: RejectCounts,
     series: Vec<Series>,
     /// Positions in `series`, by the hash of (rp_id, cod_opc_menu). The table holds no keys
     /// of its own: it compares with the series' labels, so that a row's borrowed strings
@@ -139,7 +180,7 @@ impl ReportBuilder {
             unit,
             max_series,
             rows: 0,
-            rejected: [0; 3],
+            rejected: RejectCounts::default(),
             series: Vec::new(),
             index: HashTable::new(),
             labels: HashTable::new(),
@@ -154,14 +195,14 @@ impl ReportBuilder {
         let row = match item {
             RawItem::Row(row) => row,
             RawItem::NotAnObject => {
-                self.rejected[RejectReason::NotAnObject.index()] += 1;
+                self.rejected[RejectReason::NotAnObject] += 1;
                 return;
             }
         };
         let (calls, time_seconds) = match parse_row(row, self.unit) {
             Ok(values) => values,
             Err(reason) => {
-                self.rejected[reason.index()] += 1;
+                self.rejected[reason] += 1;
                 return;
             }
         };
@@ -177,9 +218,9 @@ impl ReportBuilder {
             let s = &mut series[i];
             // Two huge values can add up to infinity: keep the sum, skip the row.
             if !(s.calls + calls).is_finite() {
-                self.rejected[RejectReason::InvalidCalls.index()] += 1;
+                self.rejected[RejectReason::InvalidCalls] += 1;
             } else if !(s.time_seconds + time_seconds).is_finite() {
-                self.rejected[RejectReason::InvalidTime.index()] += 1;
+                self.rejected[RejectReason::InvalidTime] += 1;
             } else {
                 s.calls += calls;
                 s.time_seconds += time_seconds;
@@ -453,7 +494,10 @@ mod tests {
         ];
         let r = Report::build(&items, TimeUnit::Minutes, 100);
         assert_eq!(r.rows, 7);
-        assert_eq!(r.rejected, [1, 1, 1]);
+        assert_eq!(
+            RejectReason::ALL.map(|reason| r.rejected[reason]),
+            [1, 1, 1]
+        );
         let got: Vec<_> = r
             .series
             .iter()

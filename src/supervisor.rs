@@ -11,9 +11,9 @@ use tokio_util::sync::CancellationToken;
 use crate::Error;
 use crate::config::{Config, OperationConfig};
 use crate::demo::{self, Demo};
+use crate::exposition::{ReloadStatus, Store};
 use crate::poller::{Poller, PollerConfig};
 use crate::signals::Hangups;
-use crate::snapshot::{ReloadStatus, Store};
 use crate::window::Clock;
 use crate::wolkvox;
 

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use common::{Metrics, promtool_check};
 use proptest::prelude::*;
 use wolkvox_exporter::config::TimeUnit;
+use wolkvox_exporter::exposition::{OperationMetrics, ReportData, Snapshot};
 use wolkvox_exporter::report::{Report, Series, from_answer, parse_time_seconds};
-use wolkvox_exporter::snapshot::{OperationMetrics, ReportData, Snapshot};
 use wolkvox_exporter::window::Window;
 use wolkvox_exporter::wolkvox::PollResult;
 use wolkvox_exporter::wolkvox::number::parse_number;
@@ -165,7 +165,7 @@ fn snapshot_with(pairs: &[(String, String)]) -> Snapshot {
                 })
                 .collect(),
             rows: pairs.len(),
-            rejected: [0; 3],
+            rejected: Default::default(),
             dropped_series: 0,
         },
         window: Window::Today.resolve(jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC),

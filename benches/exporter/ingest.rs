@@ -16,9 +16,10 @@ use bytes::Bytes;
 use serde::de::IgnoredAny;
 use wolkvox_exporter::config::TimeUnit;
 use wolkvox_exporter::counters::DayCounters;
+use wolkvox_exporter::exposition::{OperationMetrics, ReportData, Store};
 use wolkvox_exporter::report::from_answer;
-use wolkvox_exporter::snapshot::{OperationMetrics, ReportData, Store};
 use wolkvox_exporter::window::{ReportWindow, Window};
+use wolkvox_exporter::wolkvox::PollResult;
 use wolkvox_exporter::wolkvox::types::Head;
 
 /// What one size measured; times are medians per run of the step.
@@ -111,7 +112,7 @@ impl PollState {
         black_box(self.counters.observe(day, &report));
         self.metrics.counters = Some(self.counters.series());
         let series = report.series.len();
-        self.metrics.polls[0] += 1;
+        self.metrics.polls[PollResult::Success] += 1;
         self.metrics.data = Some(Arc::new(ReportData {
             report,
             window: self.window.clone(),

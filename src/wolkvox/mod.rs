@@ -7,4 +7,4 @@ pub mod outcome;
 pub mod types;
 
 pub use client::Client;
-pub use outcome::{Classified, PollResult, classify};
+pub use outcome::{Classified, PollCounts, PollResult, TokenInfo, classify};

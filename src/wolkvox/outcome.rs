@@ -79,6 +79,42 @@ impl PollResult {
     }
 }
 
+/// Polls counted by [`PollResult`]: the samples of `wolkvox_polls_total` for one operation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollCounts([u64; PollResult::ALL.len()]);
+
+impl PollCounts {
+    /// Every result with its count, in label order.
+    pub fn iter(&self) -> impl Iterator<Item = (PollResult, u64)> + '_ {
+        PollResult::ALL
+            .into_iter()
+            .map(|result| (result, self[result]))
+    }
+}
+
+impl std::ops::Index<PollResult> for PollCounts {
+    type Output = u64;
+
+    fn index(&self, result: PollResult) -> &u64 {
+        &self.0[result.index()]
+    }
+}
+
+impl std::ops::IndexMut<PollResult> for PollCounts {
+    fn index_mut(&mut self, result: PollResult) -> &mut u64 {
+        &mut self.0[result.index()]
+    }
+}
+
+/// What token_info says about the token, shared by everything that uses it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenInfo {
+    /// The daily call limit (`token_limit`).
+    pub limit: f64,
+    /// Calls made with the token today (`token_use_today`).
+    pub used_today: f64,
+}
+
 impl std::fmt::Display for PollResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -162,10 +198,10 @@ pub fn classify(
     by_status(status, &body)
 }
 
-/// Reads a token_info answer: (token_limit, token_use_today). The shape is inferred from
+/// Reads a token_info answer: its `token_limit` and `token_use_today`. The shape is inferred from
 /// Wolkvox's description (field names only): the fields may sit at the top, in `data`, or in
 /// the first element of a `data` list, as numbers or strings.
-pub fn token_info(answer: Result<(u16, Bytes), TransportError>) -> Result<(f64, f64), String> {
+pub fn token_info(answer: Result<(u16, Bytes), TransportError>) -> Result<TokenInfo, String> {
     let (status, body) = answer.map_err(|e| e.to_string())?;
     if status != 200 {
         return Err(by_status(status, &body).detail);
@@ -186,9 +222,10 @@ pub fn token_info(answer: Result<(u16, Bytes), TransportError>) -> Result<(f64, 
         .into_iter()
         .flatten()
         .find_map(|obj| {
-            let limit = number(obj.get("token_limit")?)?;
-            let used = number(obj.get("token_use_today")?)?;
-            Some((limit, used))
+            Some(TokenInfo {
+                limit: number(obj.get("token_limit")?)?,
+                used_today: number(obj.get("token_use_today")?)?,
+            })
         })
         .ok_or_else(|| {
             format!(
@@ -342,17 +379,18 @@ mod tests {
     #[test]
     fn token_info_is_read_wherever_the_fields_are() {
         let ok = |b: &str| token_info(Ok((200, Bytes::from(b.to_owned()))));
+        let info = |limit, used_today| Ok(TokenInfo { limit, used_today });
         assert_eq!(
             ok(r#"{"code":200,"data":{"token_limit":"3,000","token_use_today":"17"}}"#),
-            Ok((3000.0, 17.0))
+            info(3000.0, 17.0)
         );
         assert_eq!(
             ok(r#"{"code":200,"data":[{"token_limit":1000,"token_use_today":2}]}"#),
-            Ok((1000.0, 2.0))
+            info(1000.0, 2.0)
         );
         assert_eq!(
             ok(r#"{"token_limit":"5","token_use_today":"0"}"#),
-            Ok((5.0, 0.0))
+            info(5.0, 0.0)
         );
         assert!(ok(r#"{"code":200,"data":{}}"#).is_err());
         assert!(

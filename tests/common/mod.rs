@@ -17,8 +17,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use wolkvox_exporter::Exporter;
 use wolkvox_exporter::config::{Config, ServerCode, Token};
+use wolkvox_exporter::exposition::Store;
 use wolkvox_exporter::simulator::{Simulator, SimulatorConfig, TimeFormat};
-use wolkvox_exporter::snapshot::Store;
 use wolkvox_exporter::window::{Clock, ManualClock};
 
 /// The token every test simulator accepts.

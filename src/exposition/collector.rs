@@ -1,0 +1,142 @@
+//! The simple writer: families of the table encoded by prometheus-client, in both formats. It
+//! writes every descriptor and the samples of the small families; the samples of the
+//! per-series families come from `samples.rs`, except in the reference that those must equal.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+use super::families::{Family, Number};
+use super::{OperationMetrics, ReloadStatus};
+
+/// A run of families of the table, read from plain data; it runs at poll time only.
+#[derive(Debug)]
+struct Families {
+    ops: Arc<[OperationMetrics]>,
+    reload: Option<ReloadStatus>,
+    families: &'static [Family],
+    /// Whether the per-series families get their samples here too, or only their descriptors.
+    series_samples: bool,
+}
+
+/// `families` in the text format and in OpenMetrics; `eof` ends the OpenMetrics exposition.
+pub(super) fn encode(
+    ops: &Arc<[OperationMetrics]>,
+    reload: Option<ReloadStatus>,
+    families: &'static [Family],
+    eof: bool,
+) -> (Bytes, Bytes) {
+    let (t, om) = encode_families(ops, reload, families, false, eof);
+    (Bytes::from(t), Bytes::from(om))
+}
+
+/// The whole exposition as prometheus-client alone writes it, samples and all: the reference
+/// that the fast writer must reproduce byte for byte.
+#[cfg(test)]
+pub(super) fn reference(
+    ops: &[OperationMetrics],
+    reload: Option<ReloadStatus>,
+) -> (String, String) {
+    encode_families(
+        &Arc::from(ops),
+        reload,
+        super::families::FAMILIES,
+        true,
+        true,
+    )
+}
+
+fn encode_families(
+    ops: &Arc<[OperationMetrics]>,
+    reload: Option<ReloadStatus>,
+    families: &'static [Family],
+    series_samples: bool,
+    eof: bool,
+) -> (String, String) {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Families {
+        ops: ops.clone(),
+        reload,
+        families,
+        series_samples,
+    }));
+    let (mut text, mut om) = (String::new(), String::new());
+    // Writing into a String cannot fail, and the collector returns no errors of its own;
+    // should the encoder ever refuse, serve what was written rather than panic.
+    let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &registry);
+    let _ = prometheus_client::encoding::text::encode_registry(&mut om, &registry);
+    if eof {
+        let _ = prometheus_client::encoding::text::encode_eof(&mut om);
+    }
+    (text, om)
+}
+
+impl Collector for Families {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for family in self.families {
+            if !family.is_present(&self.ops, self.reload) {
+                continue;
+            }
+            let mut descriptor = encoder.encode_descriptor(
+                family.name,
+                &family.help_text(&self.ops),
+                None,
+                family.kind,
+            )?;
+            if family.per_series() && !self.series_samples {
+                continue;
+            }
+            family.for_each_sample(&self.ops, self.reload, |values, value| {
+                let labels: Vec<(&str, &str)> = family
+                    .labels
+                    .iter()
+                    .copied()
+                    .zip(values.iter().copied())
+                    .collect();
+                encode_value(family.kind, value, descriptor.encode_family(&labels)?)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// One sample's value, as a constant counter or gauge of the family's type.
+fn encode_value(
+    kind: MetricType,
+    value: Number,
+    encoder: MetricEncoder,
+) -> Result<(), std::fmt::Error> {
+    match (kind, value) {
+        (MetricType::Counter, Number::Int(n)) => ConstCounter::new(n).encode(encoder),
+        (MetricType::Counter, Number::Float(v)) => ConstCounter::new(v).encode(encoder),
+        (_, Number::Int(n)) => ConstGauge::new(n).encode(encoder),
+        (_, Number::Float(v)) => ConstGauge::new(v).encode(encoder),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::exposition::Snapshot;
+    use crate::exposition::fixtures::op_with;
+
+    #[test]
+    fn counters_are_named_per_format() {
+        let snap = Snapshot::encode(false, &[op_with(vec![])]);
+        let text = snap.text.plain();
+        let text = std::str::from_utf8(&text).unwrap();
+        assert!(
+            text.contains("# TYPE wolkvox_polls_total counter"),
+            "{text}"
+        );
+        assert!(text.contains(r#"wolkvox_polls_total{operation="0032",result="timeout"} 0"#));
+        let om = snap.openmetrics.plain();
+        let om = std::str::from_utf8(&om).unwrap();
+        assert!(om.contains("# TYPE wolkvox_polls counter"), "{om}");
+    }
+}

@@ -1,0 +1,378 @@
+//! The metric families of /metrics, in the order they are exposed: one table, [`FAMILIES`],
+//! with each family's name, HELP, type, label names and how its values are read. Every writer
+//! reads it: the prometheus-client collector (`collector.rs`) writes the descriptors and the
+//! small families, the fast writer (`samples.rs`) the samples of the per-series families.
+
+use std::borrow::Cow;
+
+use prometheus_client::metrics::MetricType;
+
+use super::{OperationMetrics, ReloadStatus};
+use crate::counters::CounterSeries;
+use crate::report::{RejectReason, Series};
+use crate::wolkvox::PollResult;
+
+/// One metric family.
+#[derive(Debug)]
+pub(super) struct Family {
+    /// The family's name as prometheus-client takes it (a counter's samples add `_total`).
+    pub name: &'static str,
+    /// HELP text; families read per operation add how often they are polled.
+    pub help: &'static str,
+    /// Gauge or counter.
+    pub kind: MetricType,
+    /// Label names, in the order [`Family::for_each_sample`] gives their values.
+    pub labels: &'static [&'static str],
+    /// Where the samples come from.
+    pub read: Read,
+}
+
+/// Where a family's samples come from, and when the family is written at all.
+#[derive(Debug)]
+pub(super) enum Read {
+    /// This build: one sample, always 1.
+    Build,
+    /// The outcome of configuration reloads: one sample when a file is in use and the value
+    /// is known; no family otherwise.
+    Reload(fn(&ReloadStatus) -> Option<Number>),
+    /// One sample per operation that has a value; no family when none has.
+    Gauge(fn(&OperationMetrics) -> Option<f64>),
+    /// One sample per operation.
+    Count(fn(&OperationMetrics) -> u64),
+    /// One sample per operation and poll result.
+    Polls,
+    /// One sample per operation and reason a row was rejected.
+    Rejected,
+    /// One sample per series of the report (the family is written even before a report).
+    Report(fn(&Series) -> f64),
+    /// One sample per series of the counters that survive midnight; no family when no
+    /// operation keeps them.
+    Counters(fn(&CounterSeries) -> f64),
+}
+
+/// A sample's value, as prometheus-client writes it: an integer without a decimal point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Number {
+    /// Written as an integer.
+    Int(u64),
+    /// Written as a float (`1.0`).
+    Float(f64),
+}
+
+const OPERATION: &[&str] = &["operation"];
+const SERIES: &[&str] = &["operation", "rp_id", "cod_opc_menu"];
+
+/// Every family, in exposition order.
+pub(super) static FAMILIES: &[Family] = &[
+    Family {
+        name: "wolkvox_exporter_build_info",
+        help: "Build of this exporter; always 1.",
+        kind: MetricType::Gauge,
+        labels: &["version", "os", "arch"],
+        read: Read::Build,
+    },
+    Family {
+        name: "wolkvox_ivr_menu_calls",
+        help: "Calls through this IVR menu option in the report window.",
+        kind: MetricType::Gauge,
+        labels: SERIES,
+        read: Read::Report(|s| s.calls),
+    },
+    Family {
+        name: "wolkvox_ivr_menu_time_seconds",
+        help: "Time spent in this IVR menu option in the report window, in seconds.",
+        kind: MetricType::Gauge,
+        labels: SERIES,
+        read: Read::Report(|s| s.time_seconds),
+    },
+    Family {
+        name: "wolkvox_ivr_calls",
+        help: "Calls through this IVR menu option, counted across days (today window only).",
+        kind: MetricType::Counter,
+        labels: SERIES,
+        read: Read::Counters(|c| c.calls),
+    },
+    Family {
+        name: "wolkvox_ivr_time_seconds",
+        help: "Seconds spent in this IVR menu option, counted across days (today window only).",
+        kind: MetricType::Counter,
+        labels: SERIES,
+        read: Read::Counters(|c| c.time_seconds),
+    },
+    Family {
+        name: "wolkvox_up",
+        help: "1 when the last poll got a report (an answer of no data counts), else 0.",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| Some(if o.up { 1.0 } else { 0.0 })),
+    },
+    Family {
+        name: "wolkvox_last_success_timestamp_seconds",
+        help: "End of the last poll that got a report, in seconds since the epoch.",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| o.last_success.map(seconds)),
+    },
+    Family {
+        name: "wolkvox_poll_duration_seconds",
+        help: "Duration of the last poll, in seconds.",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| o.poll_duration.map(|d| d.as_secs_f64())),
+    },
+    Family {
+        name: "wolkvox_next_poll_timestamp_seconds",
+        help: "When the next poll is due, in seconds since the epoch (shows backoff and quota waits).",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| o.next_poll.map(seconds)),
+    },
+    Family {
+        name: "wolkvox_report_rows",
+        help: "Rows in the report that the data series show.",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| o.data.as_ref().map(|d| d.report.rows as f64)),
+    },
+    Family {
+        name: "wolkvox_report_window_start_timestamp_seconds",
+        help: "Start of the window that the data series describe, in seconds since the epoch.",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| o.data.as_ref().map(|d| seconds(d.window.start_ts))),
+    },
+    Family {
+        name: "wolkvox_report_window_end_timestamp_seconds",
+        help: "End of the window that the data series describe, in seconds since the epoch.",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| o.data.as_ref().map(|d| seconds(d.window.end_ts))),
+    },
+    Family {
+        name: "wolkvox_api_requests_today",
+        help: "API calls this exporter made since local midnight of the operation (all kinds).",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| Some(o.api_requests_today as f64)),
+    },
+    Family {
+        name: "wolkvox_token_limit",
+        help: "The token's daily call limit, from token_info (when --wolkvox.token-info-interval is set).",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| o.token_info.map(|t| t.limit)),
+    },
+    Family {
+        name: "wolkvox_token_used_today",
+        help: "Calls made with the token today by everything that uses it, from token_info.",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| o.token_info.map(|t| t.used_today)),
+    },
+    Family {
+        name: "wolkvox_config_last_reload_successful",
+        help: "Whether the last reload of --config.file succeeded (1) or was refused (0).",
+        kind: MetricType::Gauge,
+        labels: &[],
+        read: Read::Reload(|r| Some(Number::Int(u64::from(r.successful)))),
+    },
+    Family {
+        name: "wolkvox_config_last_reload_success_timestamp_seconds",
+        help: "When --config.file was last applied, in seconds since the epoch.",
+        kind: MetricType::Gauge,
+        labels: &[],
+        read: Read::Reload(|r| r.last_success.map(|at| Number::Float(seconds(at)))),
+    },
+    Family {
+        name: "wolkvox_api_requests",
+        help: "API calls this exporter made (reports and token_info).",
+        kind: MetricType::Counter,
+        labels: OPERATION,
+        read: Read::Count(|o| o.api_requests),
+    },
+    Family {
+        name: "wolkvox_polls",
+        help: "Polls of the report API by result.",
+        kind: MetricType::Counter,
+        labels: &["operation", "result"],
+        read: Read::Polls,
+    },
+    Family {
+        name: "wolkvox_rows_rejected",
+        help: "Report rows skipped because a value could not be read.",
+        kind: MetricType::Counter,
+        labels: &["operation", "reason"],
+        read: Read::Rejected,
+    },
+    Family {
+        name: "wolkvox_series_dropped",
+        help: "Series pairs dropped because a report held more than --report.max-series.",
+        kind: MetricType::Counter,
+        labels: OPERATION,
+        read: Read::Count(|o| o.series_dropped),
+    },
+];
+
+fn seconds(ts: jiff::Timestamp) -> f64 {
+    ts.as_millisecond() as f64 / 1000.0
+}
+
+impl Family {
+    /// Whether the family has one sample per series (a report's or the counters'): nearly
+    /// all of the bytes, which `samples.rs` writes.
+    pub fn per_series(&self) -> bool {
+        matches!(self.read, Read::Report(_) | Read::Counters(_))
+    }
+
+    /// The name on the sample lines: both formats add `_total` to a counter's.
+    pub fn sample_name(&self) -> Cow<'static, str> {
+        match self.kind {
+            MetricType::Counter => Cow::Owned(format!("{}_total", self.name)),
+            _ => Cow::Borrowed(self.name),
+        }
+    }
+
+    /// The HELP text. A family read from the operations says how often they are polled: the
+    /// operations' own interval when they share one.
+    pub fn help_text(&self, ops: &[OperationMetrics]) -> Cow<'static, str> {
+        if matches!(self.read, Read::Build | Read::Reload(_)) {
+            return Cow::Borrowed(self.help);
+        }
+        let mut intervals = ops.iter().map(|o| o.poll_interval);
+        let interval = match intervals.next() {
+            Some(first) if intervals.all(|i| i == first) => {
+                humantime::format_duration(first).to_string()
+            }
+            _ => "poll interval of its operation".to_owned(),
+        };
+        Cow::Owned(format!(
+            "{} Polled from Wolkvox in the background every {interval} and served from a cache.",
+            self.help
+        ))
+    }
+
+    /// Whether the family is written at all (its descriptor, even without samples).
+    pub fn is_present(&self, ops: &[OperationMetrics], reload: Option<ReloadStatus>) -> bool {
+        match self.read {
+            Read::Build | Read::Count(_) | Read::Polls | Read::Rejected | Read::Report(_) => true,
+            Read::Reload(value) => reload.as_ref().and_then(value).is_some(),
+            Read::Gauge(value) => ops.iter().any(|o| value(o).is_some()),
+            Read::Counters(_) => ops.iter().any(|o| o.counters.is_some()),
+        }
+    }
+
+    /// Calls `sample` with the label values (in [`Family::labels`]' order) and the value of
+    /// every sample, in exposition order; stops at the first error.
+    pub fn for_each_sample<E>(
+        &self,
+        ops: &[OperationMetrics],
+        reload: Option<ReloadStatus>,
+        mut sample: impl FnMut(&[&str], Number) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self.read {
+            Read::Build => sample(
+                &[
+                    env!("CARGO_PKG_VERSION"),
+                    std::env::consts::OS,
+                    std::env::consts::ARCH,
+                ],
+                Number::Int(1),
+            ),
+            Read::Reload(value) => match reload.as_ref().and_then(value) {
+                Some(v) => sample(&[], v),
+                None => Ok(()),
+            },
+            Read::Gauge(value) => ops.iter().try_for_each(|o| match value(o) {
+                Some(v) => sample(&[&o.operation], Number::Float(v)),
+                None => Ok(()),
+            }),
+            Read::Count(value) => ops
+                .iter()
+                .try_for_each(|o| sample(&[&o.operation], Number::Int(value(o)))),
+            Read::Polls => ops.iter().try_for_each(|o| {
+                o.polls.iter().try_for_each(|(result, n)| {
+                    sample(&[&o.operation, PollResult::as_str(result)], Number::Int(n))
+                })
+            }),
+            Read::Rejected => ops.iter().try_for_each(|o| {
+                o.rejected.iter().try_for_each(|(reason, n)| {
+                    sample(
+                        &[&o.operation, RejectReason::as_str(reason)],
+                        Number::Int(n),
+                    )
+                })
+            }),
+            Read::Report(_) | Read::Counters(_) => {
+                let mut result = Ok(());
+                self.for_each_series(ops, |labels, v| {
+                    if result.is_ok() {
+                        result = sample(&labels, Number::Float(v));
+                    }
+                });
+                result
+            }
+        }
+    }
+
+    /// Calls `sample` with the label values (operation, rp_id, cod_opc_menu) and the value of
+    /// every sample of a per-series family, in exposition order; nothing for other families.
+    /// The fast writer's loop: no allocation, no error to carry.
+    pub fn for_each_series(
+        &self,
+        ops: &[OperationMetrics],
+        mut sample: impl FnMut([&str; 3], f64),
+    ) {
+        for op in ops {
+            match self.read {
+                Read::Report(value) => {
+                    let Some(data) = &op.data else { continue };
+                    for s in &data.report.series {
+                        sample([&op.operation, &s.rp_id, &s.cod_opc_menu], value(s));
+                    }
+                }
+                Read::Counters(value) => {
+                    let Some(counters) = &op.counters else {
+                        continue;
+                    };
+                    for c in counters.iter() {
+                        sample([&op.operation, &c.rp_id, &c.cod_opc_menu], value(c));
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::fixtures::assorted_operations;
+
+    #[test]
+    fn each_family_is_named_once_and_every_sample_has_its_labels() {
+        let mut ops = assorted_operations();
+        ops[0].poll_duration = Some(std::time::Duration::from_millis(25));
+        ops[0].next_poll = Some("2026-11-25T10:05:00Z".parse().unwrap());
+        let reload = Some(ReloadStatus {
+            successful: true,
+            last_success: Some("2026-11-25T09:00:00Z".parse().unwrap()),
+        });
+        for (i, family) in FAMILIES.iter().enumerate() {
+            assert!(
+                FAMILIES[..i].iter().all(|f| f.name != family.name),
+                "{} twice",
+                family.name
+            );
+            let mut samples = 0;
+            family
+                .for_each_sample(&ops, reload, |labels, _| {
+                    samples += 1;
+                    assert_eq!(labels.len(), family.labels.len(), "{}", family.name);
+                    Ok::<_, ()>(())
+                })
+                .unwrap();
+            assert!(samples > 0, "{} has no sample here", family.name);
+        }
+    }
+}

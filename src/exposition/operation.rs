@@ -1,0 +1,80 @@
+//! What /metrics says about one operation: the state that its poller keeps and hands to the
+//! [`Store`](super::Store) after every poll. Plain data; the families read it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::counters::CounterSeries;
+use crate::report::{RejectCounts, Report};
+use crate::window::ReportWindow;
+use crate::wolkvox::{PollCounts, TokenInfo};
+
+/// A report that the data series show, with the window it describes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportData {
+    /// The parsed report.
+    pub report: Report,
+    /// The window asked for.
+    pub window: ReportWindow,
+}
+
+/// Everything /metrics says about one operation, as of its last poll.
+#[derive(Debug, Clone)]
+pub struct OperationMetrics {
+    /// The `operation` label.
+    pub operation: String,
+    /// Poll interval, quoted in HELP texts.
+    pub poll_interval: Duration,
+    /// Whether the last poll got a report.
+    pub up: bool,
+    /// Polls by result, summed over polls.
+    pub polls: PollCounts,
+    /// Rejected rows by reason, summed over polls.
+    pub rejected: RejectCounts,
+    /// Series pairs dropped over the limit, summed over polls.
+    pub series_dropped: u64,
+    /// End of the last successful poll.
+    pub last_success: Option<Timestamp>,
+    /// Duration of the last poll.
+    pub poll_duration: Option<Duration>,
+    /// When the next poll is due.
+    pub next_poll: Option<Timestamp>,
+    /// The report that the data series show; `None` before the first report and once stale
+    /// data has been dropped.
+    pub data: Option<Arc<ReportData>>,
+    /// Counters that survive midnight (`today` window only).
+    pub counters: Option<Arc<[CounterSeries]>>,
+    /// Whether a poll has finished.
+    pub polled: bool,
+    /// API calls made, all kinds.
+    pub api_requests: u64,
+    /// API calls made since local midnight of the operation.
+    pub api_requests_today: u64,
+    /// The token's daily limit and today's use, from token_info.
+    pub token_info: Option<TokenInfo>,
+}
+
+impl OperationMetrics {
+    /// The state before the first poll.
+    pub fn new(operation: String, poll_interval: Duration) -> Self {
+        Self {
+            operation,
+            poll_interval,
+            up: false,
+            polls: PollCounts::default(),
+            rejected: RejectCounts::default(),
+            series_dropped: 0,
+            last_success: None,
+            poll_duration: None,
+            next_poll: None,
+            data: None,
+            counters: None,
+            polled: false,
+            api_requests: 0,
+            api_requests_today: 0,
+            token_info: None,
+        }
+    }
+}

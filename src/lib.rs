@@ -3,19 +3,24 @@
 //!
 //! # Layout
 //!
-//! Data flows one way, and the modules follow it:
+//! Data flows one way: configuration -> the Wolkvox client -> the report -> the counters -> the
+//! exposition -> HTTP. A module imports only those before it in that chain; the poller, the
+//! supervisor and the exporter sit on top and wire it together.
 //!
-//! - [`config`]: the command line and the `--config.file` YAML, one set of value types for
-//!   both, validated into a [`config::Config`].
+//! - [`config`]: flags and `--config.file`, one set of value types, into a validated Config.
 //! - [`window`]: which local times a poll covers, and the injectable [`window::Clock`].
-//! - [`wolkvox`]: the upstream API: HTTP client, JSON types, and the one classification of an
-//!   answer into a [`wolkvox::PollResult`].
-//! - [`report`]: pure parsing and aggregation of the rows.
-//! - [`counters`]: pure counters that survive local midnight.
-//! - [`poller`]: the one loop per token: fetch, classify, publish, wait.
-//! - [`exposition`]: the immutable, pre-encoded exposition, swapped in whole.
-//! - [`http`]: the routes that serve it.
+//! - [`wolkvox`]: the upstream API: client, JSON types, the classification into a PollResult.
+//! - [`report`]: pure: the decoded rows into a parsed, aggregated report.
+//! - [`counters`]: pure: counters that survive local midnight.
+//! - [`exposition`]: the table of metric families, the encoded Snapshot, the Store.
+//! - [`poller`]: the one loop per operation: fetch, classify, record, publish, wait.
+//! - [`supervisor`]: starts, stops and reloads the pollers.
+//! - [`exporter`]: the store, the supervisor and the HTTP server, wired together.
+//! - [`http`]: the routes, served plain or with TLS.
 //! - [`web`]: TLS and basic auth from `--web.config.file`.
+//! - [`mod@check`]: the `check` subcommand.
+//! - [`demo`]: `--demo`'s simulator and fast clock.
+//! - [`signals`]: SIGTERM, SIGINT and SIGHUP, in one place.
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
 //! - [`logging`]: logfmt and JSON log lines.
 //! - [`malloc`]: the allocator setting that keeps resident memory flat across polls.

@@ -174,7 +174,7 @@ pub struct ReportBuilder {
 }
 
 impl ReportBuilder {
-    /// An empty report; `max_series` as in [`Report::build`].
+    /// An empty report; `max_series` as in `Report::build`.
     pub fn new(unit: TimeUnit, max_series: usize) -> Self {
         ReportBuilder {
             unit,

@@ -1,5 +1,5 @@
 //! The configuration: the command line ([`cli`], clap with environment variables) or a YAML
-//! file ([`file`]), both made of the value types of [`values`], validated into a [`Config`] of
+//! file ([`mod@file`]), both made of the value types of [`values`], validated into a [`Config`] of
 //! real types.
 //!
 //! A bad value gives exactly one line that names the flag and its environment variable (or the

@@ -253,8 +253,14 @@ impl Poller {
         self.metrics.api_requests_today += 1;
     }
 
-    /// Runs the loop: the first poll at once, then one after each wait.
-    pub async fn run(mut self, cancel: CancellationToken) {
+    /// Runs the loop: the first poll after `first_delay`, then one after each wait.
+    pub async fn run(mut self, cancel: CancellationToken, first_delay: Duration) {
+        if !first_delay.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(first_delay) => {}
+                () = cancel.cancelled() => return,
+            }
+        }
         loop {
             let window = self
                 .config

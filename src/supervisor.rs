@@ -24,6 +24,8 @@ pub const CONFIG_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 struct Globals {
     keep_stale: u32,
+    shard: Option<crate::config::Shard>,
+    start_spread: Option<Duration>,
     max_series: usize,
     max_body_size: usize,
     token_info_interval: Option<Duration>,
@@ -33,6 +35,8 @@ impl Globals {
     fn of(config: &Config) -> Self {
         Self {
             keep_stale: config.keep_stale,
+            shard: config.shard,
+            start_spread: config.start_spread,
             max_series: config.max_series,
             max_body_size: config.max_body_size,
             token_info_interval: config.token_info_interval,
@@ -82,6 +86,7 @@ impl Supervisor {
             store.set_reload(ReloadStatus {
                 successful: true,
                 last_success: Some(clock.now()),
+                shard_operations: config.shard.map(|_| config.operations.len() as u64),
             });
         }
         Ok(Self {
@@ -102,9 +107,12 @@ impl Supervisor {
     /// and waits for it. The pollers return as soon as they see the cancellation, even in the
     /// middle of a request.
     pub async fn run(mut self, stop: CancellationToken) {
-        for (op, poller) in std::mem::take(&mut self.pending) {
+        let pending = std::mem::take(&mut self.pending);
+        let count = pending.len() as u32;
+        for (i, (op, poller)) in pending.into_iter().enumerate() {
             let name = op.name.clone();
-            let running = start(op, poller, &self.root);
+            let delay = first_poll_delay(&self.globals, &op, i as u32, count);
+            let running = start(op, poller, &self.root, delay);
             self.running.insert(name, running);
         }
         let mut last_text = self.file.as_ref().and_then(|f| std::fs::read(f).ok());
@@ -145,15 +153,15 @@ impl Supervisor {
         };
         let env = |name: &str| std::env::var(name).ok();
         let operations = match crate::config::file::load(&file, &env) {
-            Ok(ops) => ops,
+            Ok(ops) => crate::config::select_shard(ops, self.globals.shard),
             Err(e) => {
                 tracing::error!(reason, error = %e, "configuration reload refused; the running configuration stays");
-                // The store keeps the status: the last success time is read back from it
-                // rather than kept in a second copy here.
-                let last = self.store.reload_status().and_then(|s| s.last_success);
+                // The store keeps the status: the last success (and what it applied) is read
+                // back from it rather than kept in a second copy here.
+                let last = self.store.reload_status().unwrap_or_default();
                 self.store.set_reload(ReloadStatus {
                     successful: false,
-                    last_success: last,
+                    ..last
                 });
                 return;
             }
@@ -191,7 +199,9 @@ impl Supervisor {
             match built {
                 Ok(poller) => {
                     self.store.register(poller.metrics());
-                    self.running.insert(name, start(op, poller, &self.root));
+                    // Operations added by a reload are few: they start at once.
+                    let running = start(op, poller, &self.root, Duration::ZERO);
+                    self.running.insert(name, running);
                     added += 1;
                 }
                 Err(e) => {
@@ -209,6 +219,7 @@ impl Supervisor {
         self.store.set_reload(ReloadStatus {
             successful: true,
             last_success: Some(self.clock.now()),
+            shard_operations: self.globals.shard.map(|_| self.running.len() as u64),
         });
     }
 }
@@ -248,12 +259,92 @@ fn build_poller(
     ))
 }
 
-fn start(op: OperationConfig, poller: Poller, root: &CancellationToken) -> Running {
+/// When the first poll of the `i`-th of `count` operations starts: spread evenly over
+/// `--poll.start-spread` (by default the smaller of its interval and 30s), so that a file of
+/// hundreds of operations does not call Wolkvox all at once at start.
+fn first_poll_delay(globals: &Globals, op: &OperationConfig, i: u32, count: u32) -> Duration {
+    let spread = globals.start_spread.unwrap_or_else(|| {
+        op.poll_interval
+            .min(crate::config::DEFAULT_START_SPREAD_CAP)
+    });
+    if count == 0 {
+        return Duration::ZERO;
+    }
+    spread.mul_f64(f64::from(i) / f64::from(count))
+}
+
+fn start(
+    op: OperationConfig,
+    poller: Poller,
+    root: &CancellationToken,
+    delay: Duration,
+) -> Running {
     let cancel = root.child_token();
-    let task = tokio::spawn(poller.run(cancel.clone()));
+    let task = tokio::spawn(poller.run(cancel.clone(), delay));
     Running {
         config: op,
         cancel,
         task,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ServerCode, Token};
+
+    fn globals(start_spread: Option<Duration>) -> Globals {
+        Globals {
+            keep_stale: 3,
+            shard: None,
+            start_spread,
+            max_series: 10,
+            max_body_size: 10,
+            token_info_interval: None,
+        }
+    }
+
+    fn op(interval: Duration) -> OperationConfig {
+        let url = reqwest::Url::parse("http://127.0.0.1:9/").unwrap();
+        let mut config = Config::new(
+            ServerCode::parse("1").unwrap(),
+            url,
+            Token::new("t").unwrap(),
+        );
+        config.operations[0].poll_interval = interval;
+        config.operations.remove(0)
+    }
+
+    #[test]
+    fn first_polls_spread_evenly_over_the_smaller_of_interval_and_30s_unless_zero() {
+        let secs = Duration::from_secs;
+        let delays = |g: &Globals, interval| -> Vec<Duration> {
+            (0..4)
+                .map(|i| first_poll_delay(g, &op(interval), i, 4))
+                .collect()
+        };
+        // Default: 30 s for a 5 min interval, the interval itself when shorter.
+        assert_eq!(
+            delays(&globals(None), secs(300)),
+            [
+                secs(0),
+                Duration::from_millis(7500),
+                secs(15),
+                Duration::from_millis(22_500)
+            ]
+        );
+        assert_eq!(
+            delays(&globals(None), secs(8)),
+            [secs(0), secs(2), secs(4), secs(6)]
+        );
+        // Given explicitly, whatever the interval; 0 starts every operation at once.
+        assert_eq!(
+            delays(&globals(Some(secs(4))), secs(300)),
+            [secs(0), secs(1), secs(2), secs(3)]
+        );
+        assert_eq!(
+            delays(&globals(Some(Duration::ZERO)), secs(300)),
+            [Duration::ZERO; 4]
+        );
     }
 }

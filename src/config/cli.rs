@@ -127,6 +127,24 @@ pub struct Cli {
     )]
     pub poll_timeout: Option<PositiveDuration>,
 
+    /// Poll only this process's share of the operations of --config.file: those whose FNV-1a hash of the name, modulo COUNT, is INDEX (e.g. 0/3).
+    #[arg(
+        long = "shard",
+        env = "WOLKVOX_SHARD",
+        value_name = "INDEX/COUNT",
+        global = true
+    )]
+    pub shard: Option<Shard>,
+
+    /// Spread the first polls of the operations over this time, so that many operations do not call Wolkvox at once; 0 starts them all at once [default: the smaller of the poll interval and 30s].
+    #[arg(
+        long = "poll.start-spread",
+        env = "WOLKVOX_POLL_START_SPREAD",
+        value_name = "DURATION",
+        global = true
+    )]
+    pub start_spread: Option<AnyDuration>,
+
     /// Polls that may fail in a row before the last good data series are dropped.
     #[arg(long = "poll.keep-stale", value_name = "N", default_value = DEFAULT_KEEP_STALE,
         value_parser = parse_keep_stale, global = true)]

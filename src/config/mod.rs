@@ -111,6 +111,11 @@ pub struct Config {
     pub token_info_interval: Option<Duration>,
     /// Failed polls in a row that keep the last good data.
     pub keep_stale: u32,
+    /// This process's share of the file's operations, when sharded.
+    pub shard: Option<Shard>,
+    /// Time over which the first polls are spread; `None` for the default, the smaller of
+    /// each operation's interval and 30s.
+    pub start_spread: Option<Duration>,
     /// Most series pairs per operation.
     pub max_series: usize,
     /// Largest body read, in bytes.
@@ -149,6 +154,8 @@ impl Config {
             config_file: None,
             token_info_interval: None,
             keep_stale: default_of::<u32>(DEFAULT_KEEP_STALE),
+            shard: None,
+            start_spread: None,
             max_series: default_of::<usize>(DEFAULT_MAX_SERIES),
             max_body_size: default_of::<ByteSize>(DEFAULT_MAX_BODY_SIZE).0,
             web: WebConfig::default(),
@@ -175,6 +182,22 @@ impl Config {
 }
 
 const CONFIG_FILE_FLAG: &str = "--config.file (WOLKVOX_CONFIG_FILE)";
+const SHARD_FLAG: &str = "--shard (WOLKVOX_SHARD)";
+
+/// The operations of the file that `shard` polls (all of them without a shard). A shard may
+/// own none: it then serves only its self-metrics, and says so in `wolkvox_shard_operations`.
+pub fn select_shard(
+    operations: Vec<OperationConfig>,
+    shard: Option<Shard>,
+) -> Vec<OperationConfig> {
+    match shard {
+        None => operations,
+        Some(shard) => operations
+            .into_iter()
+            .filter(|o| shard.owns(&o.name))
+            .collect(),
+    }
+}
 const TOKEN_FILE_FLAG: &str = "--wolkvox.token-file (WOLKVOX_TOKEN_FILE)";
 
 impl Cli {
@@ -186,8 +209,15 @@ impl Cli {
         let operations = match &self.config_file {
             Some(path) => {
                 self.no_single_operation_flags(env)?;
-                file::load(path, env)
-                    .map_err(|e| ConfigError::new(CONFIG_FILE_FLAG, e.to_string()))?
+                let all = file::load(path, env)
+                    .map_err(|e| ConfigError::new(CONFIG_FILE_FLAG, e.to_string()))?;
+                select_shard(all, self.shard)
+            }
+            None if self.shard.is_some() => {
+                return Err(ConfigError::new(
+                    SHARD_FLAG,
+                    "needs --config.file: a single operation cannot be shared between processes",
+                ));
             }
             None => vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
         };
@@ -202,6 +232,8 @@ impl Cli {
             config_file: self.config_file,
             token_info_interval: self.token_info_interval.map(|d| d.0),
             keep_stale: self.keep_stale,
+            shard: self.shard,
+            start_spread: self.start_spread.map(|d| d.0),
             max_series: self.max_series,
             max_body_size: self.max_body_size.0,
             web,

@@ -184,6 +184,13 @@ pub(super) static FAMILIES: &[Family] = &[
         read: Read::Reload(|r| r.last_success.map(|at| Number::Float(seconds(at)))),
     },
     Family {
+        name: "wolkvox_shard_operations",
+        help: "Operations of --config.file that this process polls, as --shard assigns them.",
+        kind: MetricType::Gauge,
+        labels: &[],
+        read: Read::Reload(|r| r.shard_operations.map(Number::Int)),
+    },
+    Family {
         name: "wolkvox_api_requests",
         help: "API calls this exporter made (reports and token_info).",
         kind: MetricType::Counter,
@@ -357,6 +364,7 @@ mod tests {
         let reload = Some(ReloadStatus {
             successful: true,
             last_success: Some("2026-11-25T09:00:00Z".parse().unwrap()),
+            shard_operations: Some(2),
         });
         for (i, family) in FAMILIES.iter().enumerate() {
             assert!(

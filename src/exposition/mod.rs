@@ -48,6 +48,8 @@ pub struct ReloadStatus {
     pub successful: bool,
     /// When the file was last applied.
     pub last_success: Option<Timestamp>,
+    /// With `--shard`: how many of the file's operations this process polls.
+    pub shard_operations: Option<u64>,
 }
 
 /// One encoding of the exposition, plain and gzipped, each as the segments that are sent one

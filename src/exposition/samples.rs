@@ -155,6 +155,7 @@ mod tests {
         let reload = Some(ReloadStatus {
             successful: true,
             last_success: Some("2026-11-25T09:00:00Z".parse().unwrap()),
+            shard_operations: Some(2),
         });
         let all = assorted_operations();
         let series: Vec<Series> = (0..40_000)

@@ -58,7 +58,8 @@ impl Store {
 
     fn rebuild(&self, state: &StoreState) {
         let ops: Vec<OperationMetrics> = state.operations.values().cloned().collect();
-        let ready = !ops.is_empty() && ops.iter().all(|o| o.polled);
+        // A shard may own no operation of the file: with nothing to poll it is ready.
+        let ready = ops.iter().all(|o| o.polled);
         self.current
             .store(Arc::new(Snapshot::encode_with(ready, &ops, state.reload)));
     }

@@ -45,13 +45,16 @@ pub async fn spawn_simulator_with(config: SimulatorConfig) -> (Simulator, Url) {
     (sim, Url::parse(&format!("http://{addr}")).unwrap())
 }
 
-/// A configuration that polls `url` with the test token.
+/// A configuration that polls `url` with the test token. Every operation added to it starts
+/// polling at once (`--poll.start-spread 0`), so that tests wait for events, not for a spread.
 pub fn config(url: &Url) -> Config {
-    Config::new(
+    let mut config = Config::new(
         ServerCode::parse(SERVER).unwrap(),
         url.clone(),
         Token::new(TOKEN).unwrap(),
-    )
+    );
+    config.start_spread = Some(Duration::ZERO);
+    config
 }
 
 /// A local civil time in `zone` as an instant.

@@ -12,7 +12,7 @@ use crate::demo::Demo;
 use crate::exposition::Store;
 use crate::supervisor::Supervisor;
 use crate::window::Clock;
-use crate::{Error, http, web};
+use crate::{Error, http, server, web};
 
 /// An exporter that is set up and ready to serve: its pollers have not started yet.
 pub struct Exporter {
@@ -70,7 +70,11 @@ impl Exporter {
             shutdown.await;
             stop.cancel();
         };
-        let served = http::serve(listener, app, web.tls.as_ref(), stopped).await;
+        let tls = match &web.tls {
+            Some(files) => Some(files.server_config().map_err(Error::Tls)?),
+            None => None,
+        };
+        let served = server::serve(listener, app, tls, config.limits, stopped).await;
         cancel.cancel();
         // The pollers return as soon as they see the cancellation, even mid-request.
         let _ = supervise.await;

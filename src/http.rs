@@ -1,12 +1,10 @@
-//! The HTTP side: `/`, the telemetry path, `/healthz` and `/readyz`, served plain or with TLS.
+//! The HTTP side: `/`, the telemetry path, `/healthz` and `/readyz` (served by [`crate::server`]).
 //! Handlers only pick bytes that the poller encoded already; nothing here waits for Wolkvox.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -16,11 +14,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http_body::{Frame, SizeHint};
-use tokio::net::TcpListener;
 
-use crate::Error;
 use crate::exposition::{OPENMETRICS_CONTENT_TYPE, Store, TEXT_CONTENT_TYPE};
-use crate::web::{Auth, TlsFiles, require_auth};
+use crate::web::{Auth, require_auth};
 
 #[derive(Clone)]
 struct AppState {
@@ -185,49 +181,6 @@ pub fn wants_openmetrics(accept: &str) -> bool {
 pub fn accepts_gzip(accept_encoding: &str) -> bool {
     elements(accept_encoding)
         .any(|(coding, q)| (coding.eq_ignore_ascii_case("gzip") || coding == "*") && q > 0.0)
-}
-
-/// Serves `app` on `listener`, plain or with `tls`, until `stopped` completes; open TLS
-/// connections then get half a second to finish.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    tls: Option<&TlsFiles>,
-    stopped: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error> {
-    // TCP_NODELAY, as nginx sets it: /metrics sends a body in several parts (the samples are
-    // shared between the formats), and Nagle's algorithm held a short part back until the
-    // client's delayed ACK, which cut the rate of 10,000-series scrapes by a third.
-    match tls {
-        None => axum::serve(
-            axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                // A socket that refuses the option still serves, only slower.
-                let _ = tcp.set_nodelay(true);
-            }),
-            app,
-        )
-        .with_graceful_shutdown(stopped)
-        .await
-        .map_err(Error::from),
-        Some(tls) => {
-            let tls_config = tls.server_config().map_err(Error::Tls)?;
-            let handle = axum_server::Handle::new();
-            let on_stop = handle.clone();
-            tokio::spawn(async move {
-                stopped.await;
-                on_stop.graceful_shutdown(Some(Duration::from_millis(500)));
-            });
-            axum_server::from_tcp_rustls(
-                listener.into_std()?,
-                axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls_config)),
-            )?
-            .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
-            .handle(handle)
-            .serve(app.into_make_service())
-            .await
-            .map_err(Error::from)
-        }
-    }
 }
 
 #[cfg(test)]

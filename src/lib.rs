@@ -16,7 +16,8 @@
 //! - [`poller`]: the one loop per operation: fetch, classify, record, publish, wait.
 //! - [`supervisor`]: starts, stops and reloads the pollers.
 //! - [`exporter`]: the store, the supervisor and the HTTP server, wired together.
-//! - [`http`]: the routes, served plain or with TLS.
+//! - [`http`]: the routes.
+//! - [`server`]: the listener: limits on slow clients, TLS, one hyper connection each.
 //! - [`web`]: TLS and basic auth from `--web.config.file`.
 //! - [`mod@check`]: the `check` subcommand.
 //! - [`demo`]: `--demo`'s simulator and fast clock.
@@ -36,6 +37,7 @@ pub mod logging;
 pub mod malloc;
 pub mod poller;
 pub mod report;
+pub mod server;
 pub mod signals;
 pub mod simulator;
 pub mod supervisor;

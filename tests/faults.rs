@@ -299,16 +299,23 @@ async fn a_self_signed_certificate_upstream_is_a_network_error() {
         tls13_only: false,
     };
     let server_config = tls.server_config().unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let sim = wolkvox_exporter::simulator::Simulator::new(Default::default());
-    let server = axum_server::from_tcp_rustls(
-        listener,
-        axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(server_config)),
+    // The exporter's own listener serves the simulator over TLS.
+    let limits = wolkvox_exporter::config::Config::new(
+        wolkvox_exporter::config::ServerCode::parse("1").unwrap(),
+        reqwest::Url::parse("http://127.0.0.1:9/").unwrap(),
+        wolkvox_exporter::config::Token::new("t").unwrap(),
     )
-    .unwrap();
-    tokio::spawn(server.serve(sim.router().into_make_service()));
+    .limits;
+    tokio::spawn(wolkvox_exporter::server::serve(
+        listener,
+        sim.router(),
+        Some(server_config),
+        limits,
+        std::future::pending(),
+    ));
     let url = reqwest::Url::parse(&format!("https://127.0.0.1:{}", addr.port())).unwrap();
     let now = local(ZONE, "2026-11-25T14:00:00");
     let (exporter, _clock) = spawn_exporter_at(cfg_for(&url), now).await;

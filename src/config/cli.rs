@@ -165,6 +165,21 @@ pub struct Cli {
         default_value = DEFAULT_LISTEN_ADDRESS, global = true)]
     pub listen_address: ListenAddress,
 
+    /// Time a new connection has for its TLS handshake and its first request's headers; a slower one is closed.
+    #[arg(long = "web.read-header-timeout", env = "WOLKVOX_WEB_READ_HEADER_TIMEOUT", value_name = "DURATION",
+        default_value = DEFAULT_READ_HEADER_TIMEOUT, global = true)]
+    pub read_header_timeout: PositiveDuration,
+
+    /// Time a kept-alive connection may wait for its next request before it is closed.
+    #[arg(long = "web.idle-timeout", env = "WOLKVOX_WEB_IDLE_TIMEOUT", value_name = "DURATION",
+        default_value = DEFAULT_IDLE_TIMEOUT, global = true)]
+    pub idle_timeout: PositiveDuration,
+
+    /// Most connections open at once; at the limit a new one closes the oldest that has not sent a request yet.
+    #[arg(long = "web.max-connections", env = "WOLKVOX_WEB_MAX_CONNECTIONS", value_name = "N",
+        default_value = DEFAULT_MAX_CONNECTIONS, value_parser = parse_max_connections, global = true)]
+    pub max_connections: usize,
+
     /// Exporter-toolkit web configuration (TLS and basic auth), as for node_exporter.
     #[arg(
         long = "web.config.file",

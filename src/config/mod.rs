@@ -126,6 +126,8 @@ pub struct Config {
     pub listen_address: SocketAddr,
     /// Path of the metrics.
     pub telemetry_path: String,
+    /// What slow or hostile clients may hold of the listener.
+    pub limits: crate::server::Limits,
     /// Lowest log level.
     pub log_level: tracing::Level,
     /// Log format.
@@ -161,6 +163,11 @@ impl Config {
             web: WebConfig::default(),
             listen_address: SocketAddr::from(([0, 0, 0, 0], 9862)),
             telemetry_path: DEFAULT_TELEMETRY_PATH.to_owned(),
+            limits: crate::server::Limits {
+                read_header_timeout: default_of::<PositiveDuration>(DEFAULT_READ_HEADER_TIMEOUT).0,
+                idle_timeout: default_of::<PositiveDuration>(DEFAULT_IDLE_TIMEOUT).0,
+                max_connections: default_of::<usize>(DEFAULT_MAX_CONNECTIONS),
+            },
             log_level: default_of::<LogLevel>(DEFAULT_LOG_LEVEL).0,
             log_format: default_of(DEFAULT_LOG_FORMAT),
         }
@@ -239,6 +246,11 @@ impl Cli {
             web,
             listen_address: self.listen_address.0,
             telemetry_path: self.telemetry_path.0,
+            limits: crate::server::Limits {
+                read_header_timeout: self.read_header_timeout.0,
+                idle_timeout: self.idle_timeout.0,
+                max_connections: self.max_connections,
+            },
             log_level: self.log_level.0,
             log_format: self.log_format,
         })

@@ -38,6 +38,13 @@ pub const DEFAULT_MAX_SERIES: &str = "10000";
 pub const DEFAULT_MAX_BODY_SIZE: &str = "300MB";
 /// Path of the metrics, when nothing is given.
 pub const DEFAULT_TELEMETRY_PATH: &str = "/metrics";
+/// `--web.read-header-timeout`: a scraper sends its request as soon as it connects.
+pub const DEFAULT_READ_HEADER_TIMEOUT: &str = "10s";
+/// `--web.idle-timeout`: longer than any usual scrape interval, so that Prometheus keeps its
+/// connection between scrapes.
+pub const DEFAULT_IDLE_TIMEOUT: &str = "2m";
+/// `--web.max-connections`, as Prometheus' own: well below the common open-file limit of 1,024.
+pub const DEFAULT_MAX_CONNECTIONS: &str = "512";
 /// Lowest log level, when nothing is given.
 pub const DEFAULT_LOG_LEVEL: &str = "info";
 /// Log format, when nothing is given.
@@ -595,6 +602,11 @@ pub fn parse_keep_stale(s: &str) -> Result<u32, ValueError> {
     s.trim()
         .parse()
         .map_err(|_| ValueError::new(format!("{s:?} is not a whole number of polls")))
+}
+
+/// Parses `--web.max-connections`: a whole number above zero.
+pub fn parse_max_connections(s: &str) -> Result<usize, ValueError> {
+    parse_max_series(s)
 }
 
 /// Parses `--report.max-series`: a whole number above zero.

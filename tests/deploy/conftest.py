@@ -22,6 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "wolkvox-exporter"
 RULES = ROOT / "prometheus" / "wolkvox-rules.yml"
+GENERATE = ROOT / "scripts" / "generate-mixin"
 DASHBOARDS = ROOT / "dashboards"
 COMPOSE = ROOT / "compose" / "compose.yaml"
 CRD_VALIDATOR = Path(__file__).resolve().parent / "crd"
@@ -72,6 +73,29 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
                 "url": "https://wolkvox-proxy.example.internal",
             },
         ],
+    },
+    # The mixin's parameters, a job label of its own, extra labels and annotations, one alert left out.
+    "rules-tuned": {
+        "wolkvox": {"server": "0032", "existingSecret": {"name": "wolkvox-token"}},
+        "serviceMonitor": {"enabled": True, "jobLabel": "ivr-exporter"},
+        "prometheusRule": {
+            "enabled": True,
+            "config": {
+                "pulseWindow": "30m",
+                "pulseBaseline": "6h",
+                "pulseRatio": 4,
+                "pulseMinShare": 0.35,
+                "pulseMinCalls": 100,
+                "pulseSeverity": "warning",
+                "staleAfterSeconds": 3600,
+                "configReloadFailedFor": "15m",
+                "runbookURLPattern": "https://wiki.example.com/runbooks/wolkvox#%s",
+            },
+            "additionalRuleLabels": {"team": "contact-centre"},
+            "additionalRuleAnnotations": {"dashboard": "https://grafana.example.com/d/wolkvox-ivr"},
+            "disabledAlerts": ["WolkvoxTokenBudgetLow"],
+        },
+        "dashboards": {"enabled": True},
     },
     "web-config-tls": {
         "wolkvox": {"server": "0032", "existingSecret": {"name": "wolkvox-token"}},

@@ -111,6 +111,9 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     },
 }
 
+# The chart's own ci/*-values.yaml (chart-testing's convention) go through every check that the value sets above do.
+VALUE_SETS.update({f"ci/{p.name}": yaml.safe_load(p.read_text()) for p in sorted((CHART / "ci").glob("*-values.yaml"))})
+
 RELEASE = "wv"
 NAMESPACE = "monitoring"
 FULLNAME = f"{RELEASE}-wolkvox-exporter"

@@ -469,6 +469,70 @@ def test_packaged_chart_carries_the_generated_files(helm, tmp_path):
     assert yaml.safe_load(rules)["spec"] == yaml.safe_load(RULES.read_text())
 
 
+# --- extra volumes, NetworkPolicy, icon, ci values --------------------------------------------------------------
+
+
+def test_ci_value_files_exist_and_are_among_the_tested_value_sets():
+    ci = sorted(p.name for p in (CHART / "ci").glob("*-values.yaml"))
+    assert len(ci) >= 3
+    assert {f"ci/{name}" for name in ci} <= set(VALUE_SETS)
+
+
+def test_extra_volumes_mount_a_proxy_ca_bundle_that_ssl_cert_file_names(render):
+    objects, _ = render(VALUE_SETS["ci/hardened-values.yaml"])
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+    container = exporter_container(objects)
+    assert {"name": "proxy-ca", "configMap": {"name": "proxy-ca"}} in pod["volumes"]
+    assert {"name": "proxy-ca", "mountPath": "/etc/proxy-ca", "readOnly": True} in container["volumeMounts"]
+    assert {"name": "SSL_CERT_FILE", "value": "/etc/proxy-ca/ca.crt"} in container["env"]
+    # The token's own volume and mount stay.
+    assert [v["name"] for v in pod["volumes"]] == ["token", "proxy-ca"]
+
+
+def test_extra_volumes_alone_give_the_demo_pod_its_volumes(render):
+    extra = {"extraVolumes": [{"name": "scratch", "emptyDir": {}}], "extraVolumeMounts": [{"name": "scratch", "mountPath": "/tmp"}]}
+    objects, _ = render({"demo": True, **extra})
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+    assert pod["volumes"] == extra["extraVolumes"]
+    assert exporter_container(objects)["volumeMounts"] == extra["extraVolumeMounts"]
+
+
+def test_network_policy_is_off_by_default(render):
+    for value_set in ("defaults-with-token", "monitoring-on", "demo"):
+        objects, _ = render(VALUE_SETS[value_set])
+        assert not [o for o in objects if o["kind"] == "NetworkPolicy"], value_set
+
+
+def test_network_policy_lets_only_the_selected_scrapers_in_and_only_dns_and_https_out(render):
+    objects, _ = render(VALUE_SETS["ci/hardened-values.yaml"])
+    policy = only(objects, "NetworkPolicy")["spec"]
+    deployment = only(objects, "Deployment")
+    assert policy["podSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    [ingress] = policy["ingress"]
+    assert ingress["ports"] == [{"port": "http", "protocol": "TCP"}]
+    assert ingress["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+    ]
+    egress = sorted((p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"])
+    assert egress == [(53, "TCP"), (53, "UDP"), (443, "TCP"), (3128, "TCP")]
+    assert all("to" not in rule for rule in policy["egress"])
+
+
+def test_network_policy_without_any_selector_is_refused(helm, chart):
+    with pytest.raises(helm.HelmRenderError, match="networkPolicy.metricsNamespaceSelector or metricsPodSelector"):
+        chart.render({"demo": True, "networkPolicy": {"enabled": True}}, name="wv", namespace="m")
+
+
+def test_chart_has_an_icon_that_is_in_the_repository():
+    chart_yaml = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart_yaml["icon"].startswith("https://") and chart_yaml["icon"].endswith("/helm/wolkvox-exporter/icon.svg")
+    assert (CHART / "icon.svg").read_text().startswith("<svg ")
+
+
 # --- values.schema.json ------------------------------------------------------------------------------------------
 
 

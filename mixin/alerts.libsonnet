@@ -81,7 +81,7 @@ local u = import 'lib/utils.libsonnet';
               summary: 'The Wolkvox exporter gets no report for operation {{ $labels.operation }}.',
               description: (
                 'Polls of the Wolkvox report for operation {{ $labels.operation }} have failed for more than '
-                + "%s; the figures of all its routing points are not updated. Check the result "
+                + '%s; the figures of all its routing points are not updated. Check the result '
                 + "label of wolkvox_polls_total and the exporter's logs for why: unauthorized means the token is "
                 + 'invalid or expired (renew it), quota_exceeded the daily token budget, maintenance a Wolkvox '
                 + 'backup, network_error or timeout a blocked IP or a network problem.'

@@ -10,9 +10,23 @@ local placeholder(names) = { [name]: '@@%s@@' % name for name in names };
 local rulesMixin = mixin {
   _config+:: placeholder([
     'exporterSelector',
-    'pulseWindow', 'pulseBaseline', 'pulseRatio', 'pulseMinShare', 'pulseMinCalls', 'pulseFor', 'pulseSeverity',
-    'exporterDownFor', 'exporterAbsentFor', 'pollsFailingFor', 'staleAfterSeconds', 'staleFor',
-    'quotaWindow', 'rejectedWindow', 'budgetRatio', 'budgetFor', 'configReloadFailedFor',
+    'pulseWindow',
+    'pulseBaseline',
+    'pulseRatio',
+    'pulseMinShare',
+    'pulseMinCalls',
+    'pulseFor',
+    'pulseSeverity',
+    'exporterDownFor',
+    'exporterAbsentFor',
+    'pollsFailingFor',
+    'staleAfterSeconds',
+    'staleFor',
+    'quotaWindow',
+    'rejectedWindow',
+    'budgetRatio',
+    'budgetFor',
+    'configReloadFailedFor',
   ]) + { runbookURLPattern: '%s' },
 };
 // The dashboards name the recording rules, whose names carry the window.

@@ -278,11 +278,9 @@ fn the_pulse_share_panel_draws_the_alert_threshold_per_routing_point() {
     assert!(styled, "{overrides:?}");
     // The alert's own condition is what the panel compares.
     let rules = rules_text();
-    assert!(
-        rules.contains(
-            "wolkvox_rp:ivr_pulse_share:ratio15m > wolkvox_rp:ivr_pulse_share_threshold:ratio15m"
-        )
-    );
+    assert!(rules.contains(
+        "wolkvox_rp:ivr_pulse_share:ratio15m > wolkvox_rp:ivr_pulse_share_threshold:ratio15m"
+    ));
 }
 
 #[test]

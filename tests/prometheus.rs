@@ -135,14 +135,17 @@ impl Stack {
         // Until the first scrape, absent(up) holds and WolkvoxExporterAbsent is pending; the
         // tests start once every target has been scraped and that has cleared.
         let targets = scenarios.len();
-        stack.await_some("every exporter scraped, WolkvoxExporterAbsent inactive", |api| {
-            let up = api.query(r#"up{job="wolkvox-exporter"} == 1"#);
-            let absent = api
-                .alerts()
-                .iter()
-                .any(|a| a["labels"]["alertname"] == "WolkvoxExporterAbsent");
-            (up.len() == targets && !absent).then_some(())
-        });
+        stack.await_some(
+            "every exporter scraped, WolkvoxExporterAbsent inactive",
+            |api| {
+                let up = api.query(r#"up{job="wolkvox-exporter"} == 1"#);
+                let absent = api
+                    .alerts()
+                    .iter()
+                    .any(|a| a["labels"]["alertname"] == "WolkvoxExporterAbsent");
+                (up.len() == targets && !absent).then_some(())
+            },
+        );
         stack
     }
 
@@ -330,7 +333,10 @@ fn every_dashboard_query_and_variable_returns_data_and_every_rule_is_healthy_in_
         .map(|g| g["name"].as_str().unwrap())
         .collect();
     names.sort_unstable();
-    assert_eq!(names, ["wolkvox-exporter", "wolkvox-ivr", "wolkvox-ivr.rules"]);
+    assert_eq!(
+        names,
+        ["wolkvox-exporter", "wolkvox-ivr", "wolkvox-ivr.rules"]
+    );
 
     let dashboards = stack.dashboards.clone();
     assert_eq!(dashboards.len(), DASHBOARDS.len());
@@ -426,9 +432,9 @@ fn pulse_spike_alert_fires_with_the_demo_spike_and_not_without_it_in_prometheus(
     assert!(share > 0.4, "the alert's value is the PULSE share: {share}");
 
     // The recorded share of 1001 is above its recorded threshold, as the dashboard draws them.
-    let over = stack.api.query(
-        &format!(r#"{PULSE_SHARE}{{scenario="spike", rp_id="1001"}} > {PULSE_THRESHOLD}"#),
-    );
+    let over = stack.api.query(&format!(
+        r#"{PULSE_SHARE}{{scenario="spike", rp_id="1001"}} > {PULSE_THRESHOLD}"#
+    ));
     assert_eq!(over.len(), 1, "{over:?}");
 
     // The IVR dashboard's annotation of firing PULSE alerts now has data.

@@ -109,21 +109,62 @@ fn the_up_to_date_check_fails_on_a_generated_file_edited_by_hand() {
     let script = root.join("scripts/generate-mixin");
     let check = || run(Command::new(&script).arg("--check"));
     let out = check();
-    assert!(out.status.success(), "the copy starts up to date: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "the copy starts up to date: {}",
+        text(&out)
+    );
 
     let edited = "helm/wolkvox-exporter/files/dashboards/wolkvox-ivr.json";
     let json = std::fs::read_to_string(root.join(edited)).unwrap();
-    std::fs::write(root.join(edited), json.replacen("\"refresh\": \"1m\"", "\"refresh\": \"5m\"", 1)).unwrap();
+    std::fs::write(
+        root.join(edited),
+        json.replacen("\"refresh\": \"1m\"", "\"refresh\": \"5m\"", 1),
+    )
+    .unwrap();
     let out = check();
     assert!(!out.status.success(), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("out of date: {edited}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("out of date: {edited}")),
+        "{stderr}"
+    );
     assert_eq!(stderr.matches("out of date:").count(), 1, "{stderr}");
 
     let out = run(&mut Command::new(&script));
     assert!(out.status.success(), "{}", text(&out));
     let out = check();
     assert!(out.status.success(), "{}", text(&out));
+}
+
+/// The mixin's sources are as jsonnetfmt writes them, so that edits keep one layout.
+#[test]
+fn the_mixin_sources_are_formatted_with_jsonnetfmt() {
+    if !have_tool("jsonnetfmt") {
+        return;
+    }
+    let mut sources = Vec::new();
+    let mut dirs = vec![repo_path("mixin")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "jsonnet" || e == "libsonnet")
+            {
+                sources.push(path);
+            }
+        }
+    }
+    assert!(sources.len() >= 8, "{sources:?}");
+    let out = run(Command::new("jsonnetfmt").arg("--test").args(&sources));
+    assert!(
+        out.status.success(),
+        "run jsonnetfmt -i on the mixin's sources: {}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -268,7 +309,10 @@ fn every_alert_links_to_its_section_of_the_runbook() {
             "\n### How to check\n",
             "\n### How to fix\n",
         ] {
-            assert!(section.contains(heading), "{RUNBOOK} {name}: no {heading:?}");
+            assert!(
+                section.contains(heading),
+                "{RUNBOOK} {name}: no {heading:?}"
+            );
         }
         assert!(
             section.contains("```promql\n"),

@@ -23,15 +23,28 @@ local units = ['ms', 's', 'm', 'h', 'd', 'w', 'y'];
 
   // true for good parameters; a wrong one stops the rendering with a message that names it.
   checked(c)::
-    local durations = ['pulseWindow', 'pulseBaseline', 'pulseFor', 'exporterDownFor', 'exporterAbsentFor',
-                       'pollsFailingFor', 'staleFor', 'quotaWindow', 'rejectedWindow', 'budgetFor',
-                       'configReloadFailedFor'];
+    local durations = [
+      'pulseWindow',
+      'pulseBaseline',
+      'pulseFor',
+      'exporterDownFor',
+      'exporterAbsentFor',
+      'pollsFailingFor',
+      'staleFor',
+      'quotaWindow',
+      'rejectedWindow',
+      'budgetFor',
+      'configReloadFailedFor',
+    ];
     local numbers = ['pulseRatio', 'pulseMinShare', 'pulseMinCalls', 'staleAfterSeconds', 'budgetRatio'];
     local bad =
       ['%s: not a duration: %s' % [k, std.toString(c[k])] for k in durations if !$.isDuration(c[k])] +
       ['%s: not a number: %s' % [k, std.toString(c[k])] for k in numbers if !std.isNumber(c[k]) || c[k] < 0] +
-      ['%s: a share between 0 and 1: %s' % [k, std.toString(c[k])] for k in ['pulseMinShare', 'budgetRatio']
-       if std.isNumber(c[k]) && c[k] > 1] +
+      [
+        '%s: a share between 0 and 1: %s' % [k, std.toString(c[k])]
+        for k in ['pulseMinShare', 'budgetRatio']
+        if std.isNumber(c[k]) && c[k] > 1
+      ] +
       (if std.member(['critical', 'warning', 'info'], c.pulseSeverity) then []
        else ['pulseSeverity: one of critical, warning, info: %s' % c.pulseSeverity]) +
       (if std.length(std.findSubstr('%s', c.runbookURLPattern)) == 1 then []

@@ -240,7 +240,7 @@ fn the_pulse_share_panel_draws_the_alert_threshold_per_routing_point() {
             p["targets"].as_array().into_iter().flatten().any(|t| {
                 t["expr"]
                     .as_str()
-                    .is_some_and(|e| e.starts_with("wolkvox:ivr_pulse_share:ratio"))
+                    .is_some_and(|e| e.starts_with("wolkvox_rp:ivr_pulse_share:ratio15m{"))
             })
         })
         .expect("a panel shows the recorded PULSE share");
@@ -254,7 +254,7 @@ fn the_pulse_share_panel_draws_the_alert_threshold_per_routing_point() {
             t["expr"]
                 .as_str()
                 .unwrap()
-                .starts_with("wolkvox:ivr_pulse_share_threshold:ratio")
+                .starts_with("wolkvox_rp:ivr_pulse_share_threshold:ratio15m{")
         })
         .expect("the threshold that the alert uses is drawn");
     let legend = threshold["legendFormat"].as_str().unwrap();
@@ -278,9 +278,9 @@ fn the_pulse_share_panel_draws_the_alert_threshold_per_routing_point() {
     assert!(styled, "{overrides:?}");
     // The alert's own condition is what the panel compares.
     let rules = rules_text();
-    assert!(
-        rules.contains("wolkvox:ivr_pulse_share:ratio > wolkvox:ivr_pulse_share_threshold:ratio")
-    );
+    assert!(rules.contains(
+        "wolkvox_rp:ivr_pulse_share:ratio15m > wolkvox_rp:ivr_pulse_share_threshold:ratio15m"
+    ));
 }
 
 #[test]

@@ -4,8 +4,8 @@
 //! without it.
 //!
 //! Time: the demo clock runs SPEED times faster than real time (a real second is 15 simulated
-//! minutes), and the rules are rendered with windows shortened in proportion through the
-//! renderer's flags, the same ones a user would override. The traffic depends on the simulated
+//! minutes), and the rules and dashboards are rendered from the mixin with windows shortened in
+//! proportion through its _config, the same parameters a user would override. The traffic depends on the simulated
 //! hour, which starts at the real local hour of the demo's time zone; the test parameters were
 //! chosen so that the spike fires and the normal traffic stays silent from any start hour: the
 //! last test here runs the rules on the simulator's exact traffic for every 5-minute start over
@@ -34,20 +34,12 @@ const SPIKE_AFTER: &str = "300m";
 /// the baseline 45 s, `for` 3 s. The ratio (2) and the minimum share (40%) and calls (40) keep
 /// the demo's normal night traffic, a few calls a simulated minute, from ever matching, while
 /// the spike (PULSE share 10% -> about 69%) matches at any hour.
-const RULE_FLAGS: [&str; 12] = [
-    "--pulse-window",
-    "15s",
-    "--pulse-baseline",
-    "45s",
-    "--pulse-for",
-    "3s",
-    "--pulse-ratio",
-    "2",
-    "--pulse-min-share",
-    "0.4",
-    "--pulse-min-calls",
-    "40",
-];
+const RULE_CONFIG: &str = "{pulseWindow: '15s', pulseBaseline: '45s', pulseFor: '3s', \
+                           pulseRatio: 2, pulseMinShare: 0.4, pulseMinCalls: 40}";
+/// The recording rules the tests query, named with the window of RULE_CONFIG.
+const PULSE_SHARE: &str = "wolkvox_rp:ivr_pulse_share:ratio15s";
+const PULSE_THRESHOLD: &str = "wolkvox_rp:ivr_pulse_share_threshold:ratio15s";
+
 /// What `$__rate_interval` becomes: Grafana's 4 x the 1 s scrape interval, with a margin.
 const RATE_INTERVAL: &str = "10s";
 
@@ -56,6 +48,8 @@ struct Stack {
     prometheus: Process,
     _exporters: Vec<Process>,
     api: Api,
+    /// The dashboards rendered with RULE_CONFIG, whose queries name its recording rules.
+    dashboards: Vec<Value>,
     _dir: tempfile::TempDir,
 }
 
@@ -92,11 +86,12 @@ fn free_port() -> u16 {
 impl Stack {
     /// Starts one exporter per (scenario, extra flags) and a Prometheus that scrapes them all
     /// as job wolkvox-exporter, each with a `scenario` target label, and loads the rules
-    /// rendered with RULE_FLAGS.
+    /// rendered with RULE_CONFIG.
     fn start(scenarios: &[(&str, &[&str])]) -> Stack {
         let dir = tempfile::tempdir().unwrap();
         let rules = dir.path().join("wolkvox-rules.yml");
         render_test_rules(&rules);
+        let dashboards = render_test_dashboards(&dir.path().join("dashboards"));
 
         let mut exporters = Vec::new();
         let mut targets = String::new();
@@ -133,9 +128,24 @@ impl Stack {
             prometheus,
             _exporters: exporters,
             api: Api::new(&format!("http://127.0.0.1:{port}")),
+            dashboards,
             _dir: dir,
         };
         stack.wait_ready();
+        // Until the first scrape, absent(up) holds and WolkvoxExporterAbsent is pending; the
+        // tests start once every target has been scraped and that has cleared.
+        let targets = scenarios.len();
+        stack.await_some(
+            "every exporter scraped, WolkvoxExporterAbsent inactive",
+            |api| {
+                let up = api.query(r#"up{job="wolkvox-exporter"} == 1"#);
+                let absent = api
+                    .alerts()
+                    .iter()
+                    .any(|a| a["labels"]["alertname"] == "WolkvoxExporterAbsent");
+                (up.len() == targets && !absent).then_some(())
+            },
+        );
         stack
     }
 
@@ -292,7 +302,7 @@ fn parse_label_values(query: &str) -> (Option<String>, String) {
 }
 
 fn have_tools() -> bool {
-    have_tool("prometheus") && have_tool("python3") && have_tool("promtool")
+    have_tool("prometheus") && have_tool("jsonnet") && have_tool("promtool")
 }
 
 #[test]
@@ -314,7 +324,7 @@ fn every_dashboard_query_and_variable_returns_data_and_every_rule_is_healthy_in_
         for r in &rules {
             assert_ne!(r["health"], "err", "rule failed: {r}");
         }
-        (rules.len() == 12 && rules.iter().all(|r| r["health"] == "ok")).then_some(groups)
+        (rules.len() == 14 && rules.iter().all(|r| r["health"] == "ok")).then_some(groups)
     });
     let mut names: Vec<&str> = groups
         .as_array()
@@ -323,10 +333,16 @@ fn every_dashboard_query_and_variable_returns_data_and_every_rule_is_healthy_in_
         .map(|g| g["name"].as_str().unwrap())
         .collect();
     names.sort_unstable();
-    assert_eq!(names, ["wolkvox-exporter", "wolkvox-ivr"]);
+    assert_eq!(
+        names,
+        ["wolkvox-exporter", "wolkvox-ivr", "wolkvox-ivr.rules"]
+    );
 
-    for path in DASHBOARDS {
-        let d = load_dashboard(path);
+    let dashboards = stack.dashboards.clone();
+    assert_eq!(dashboards.len(), DASHBOARDS.len());
+    for d in &dashboards {
+        let path = d["uid"].as_str().unwrap();
+        let d = d.clone();
         // Variables in order, each with the ones before it set to All; each must offer values.
         let mut all: Vec<(String, String)> = Vec::new();
         let mut first: Vec<(String, String)> = Vec::new();
@@ -416,13 +432,18 @@ fn pulse_spike_alert_fires_with_the_demo_spike_and_not_without_it_in_prometheus(
     assert!(share > 0.4, "the alert's value is the PULSE share: {share}");
 
     // The recorded share of 1001 is above its recorded threshold, as the dashboard draws them.
-    let over = stack.api.query(
-        r#"wolkvox:ivr_pulse_share:ratio{scenario="spike", rp_id="1001"} > wolkvox:ivr_pulse_share_threshold:ratio"#,
-    );
+    let over = stack.api.query(&format!(
+        r#"{PULSE_SHARE}{{scenario="spike", rp_id="1001"}} > {PULSE_THRESHOLD}"#
+    ));
     assert_eq!(over.len(), 1, "{over:?}");
 
     // The IVR dashboard's annotation of firing PULSE alerts now has data.
-    let d = load_dashboard(DASHBOARDS[0]);
+    let d = stack
+        .dashboards
+        .iter()
+        .find(|d| d["uid"] == "wolkvox-ivr")
+        .unwrap()
+        .clone();
     let vars: Vec<(String, String)> = ["operation", "rp_id", "cod_opc_menu"]
         .iter()
         .map(|v| (v.to_string(), ".*".to_owned()))
@@ -439,7 +460,7 @@ fn pulse_spike_alert_fires_with_the_demo_spike_and_not_without_it_in_prometheus(
 #[test]
 fn the_test_rule_parameters_are_accepted_by_promtool() {
     // The shortened rules that the two tests above load are a valid rules file too.
-    if !have_tool("python3") || !have_tool("promtool") {
+    if !have_tool("jsonnet") || !have_tool("promtool") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -448,20 +469,51 @@ fn the_test_rule_parameters_are_accepted_by_promtool() {
     check_rules(&rules);
 }
 
-/// Renders the rules with RULE_FLAGS into `path`.
-fn render_test_rules(path: &Path) {
-    let out = Command::new("python3")
-        .arg(repo_path("prometheus/render_rules.py"))
-        .args(RULE_FLAGS)
-        .arg("-o")
-        .arg(path)
+/// Renders the mixin's `entry` with RULE_CONFIG: text, or JSON files into `multi`.
+fn render_mixin(entry: &str, multi: Option<&Path>) -> Vec<u8> {
+    let mut cmd = Command::new("jsonnet");
+    match multi {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).unwrap();
+            cmd.arg("-m").arg(dir);
+        }
+        None => {
+            cmd.arg("-S");
+        }
+    }
+    let out = cmd
+        .arg("--tla-code")
+        .arg(format!("config={RULE_CONFIG}"))
+        .arg(repo_path(entry))
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "render_rules.py failed: {}",
+        "jsonnet {entry} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
+}
+
+/// Renders the rules with RULE_CONFIG into `path`.
+fn render_test_rules(path: &Path) {
+    std::fs::write(path, render_mixin("mixin/rules.jsonnet", None)).unwrap();
+}
+
+/// Renders the dashboards with RULE_CONFIG into `dir`; returns them in the order of DASHBOARDS.
+fn render_test_dashboards(dir: &Path) -> Vec<Value> {
+    render_mixin("mixin/dashboards.jsonnet", Some(dir));
+    DASHBOARDS
+        .iter()
+        .map(|path| {
+            let name = Path::new(path).file_name().unwrap();
+            let text = std::fs::read_to_string(dir.join(name)).unwrap();
+            let d: Value = serde_json::from_str(&text).unwrap();
+            // The same dashboard as the committed one, but for the names of the rules.
+            assert_eq!(d["uid"], load_dashboard(path)["uid"]);
+            d
+        })
+        .collect()
 }
 
 fn check_rules(path: &Path) {
@@ -478,7 +530,7 @@ fn check_rules(path: &Path) {
     );
 }
 
-/// The rule parameters of RULE_FLAGS as numbers, for the model below.
+/// The rule parameters of RULE_CONFIG as numbers, for the model below.
 const MODEL_WINDOW: usize = 15;
 const MODEL_BASELINE: usize = 45;
 const MODEL_FOR: usize = 3;
@@ -499,17 +551,20 @@ fn in_a_model_of_the_rules_the_test_parameters_fire_on_the_spike_and_never_other
     use wolkvox_exporter::simulator::SimulatorConfig;
     use wolkvox_exporter::simulator::data::{ROUTING_POINTS, Spike, minute};
 
-    // The model's numbers are the flags' numbers.
-    let flags = RULE_FLAGS.join(" ");
-    for (flag, value) in [
-        ("--pulse-window", format!("{MODEL_WINDOW}s")),
-        ("--pulse-baseline", format!("{MODEL_BASELINE}s")),
-        ("--pulse-for", format!("{MODEL_FOR}s")),
-        ("--pulse-ratio", format!("{MODEL_RATIO}")),
-        ("--pulse-min-share", format!("{MODEL_MIN_SHARE}")),
-        ("--pulse-min-calls", format!("{MODEL_MIN_CALLS}")),
+    // The model's numbers are the numbers of the rules' parameters.
+    for (name, value) in [
+        ("pulseWindow", format!("'{MODEL_WINDOW}s'")),
+        ("pulseBaseline", format!("'{MODEL_BASELINE}s'")),
+        ("pulseFor", format!("'{MODEL_FOR}s'")),
+        ("pulseRatio", format!("{MODEL_RATIO}")),
+        ("pulseMinShare", format!("{MODEL_MIN_SHARE}")),
+        ("pulseMinCalls", format!("{MODEL_MIN_CALLS}")),
     ] {
-        assert!(flags.contains(&format!("{flag} {value}")), "{flags}");
+        assert!(
+            RULE_CONFIG.contains(&format!("{name}: {value},"))
+                || RULE_CONFIG.contains(&format!("{name}: {value}}}")),
+            "{RULE_CONFIG}"
+        );
     }
     assert_eq!(
         SPEED.parse::<usize>().unwrap(),

@@ -18,6 +18,7 @@ const SKIPPED: &[(&str, &str)] = &[
     ("helm", "needs a Kubernetes cluster"),
     ("kubectl", "needs a Kubernetes cluster"),
     ("curl", "talks to a remote or already running server"),
+    ("jb", "fetches the mixin from a Git server"),
 ];
 
 /// The shell command lines of the README's `sh` blocks: continuations joined, comments

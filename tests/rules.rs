@@ -1,5 +1,6 @@
-//! The Prometheus rules in prometheus/: the committed file is the renderer's output, promtool
-//! accepts it, its unit tests pass and can fail, and every alert follows the mixin conventions.
+//! The Prometheus rules in prometheus/: the committed files are the monitoring mixin's output
+//! (mixin/), promtool accepts them, their unit tests pass and can fail, and every alert follows
+//! the mixin conventions and links to its section of the runbook.
 
 mod common;
 
@@ -9,15 +10,19 @@ use std::process::{Command, Output};
 use common::*;
 
 const RULES: &str = "prometheus/wolkvox-rules.yml";
-const RENDER: &str = "prometheus/render_rules.py";
-const ALERTS: [&str; 7] = [
+const RUNBOOK: &str = "docs/runbook.md";
+/// The default runbookURLPattern of mixin/config.libsonnet, without its %s.
+const RUNBOOK_URL: &str = "https://git.example.com/wolkvox-exporter/blob/main/docs/runbook.md#";
+const ALERTS: [&str; 9] = [
     "WolkvoxIvrPulseSpike",
     "WolkvoxExporterDown",
+    "WolkvoxExporterAbsent",
     "WolkvoxPollsFailing",
     "WolkvoxDataStale",
     "WolkvoxTokenQuotaExceeded",
     "WolkvoxTokenBudgetLow",
     "WolkvoxRowsRejected",
+    "WolkvoxConfigReloadFailed",
 ];
 
 fn run(cmd: &mut Command) -> Output {
@@ -33,19 +38,33 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// Renders the rules with `args` into `dir/wolkvox-rules.yml`.
-fn render_into(dir: &Path, args: &[&str]) -> Output {
-    let out = run(Command::new("python3")
-        .arg(repo_path(RENDER))
-        .args(args)
-        .arg("-o")
-        .arg(dir.join("wolkvox-rules.yml")));
-    assert!(
-        out.status.success(),
-        "render_rules.py failed: {}",
-        text(&out)
-    );
-    out
+/// mixin/rules.jsonnet with `config` (Jsonnet overriding the mixin's _config).
+fn render(config: &str) -> Output {
+    run(Command::new("jsonnet")
+        .arg("-S")
+        .arg("--tla-code")
+        .arg(format!("config={config}"))
+        .arg(repo_path("mixin/rules.jsonnet")))
+}
+
+/// Renders the rules with `config` into `dir/wolkvox-rules.yml`.
+fn render_into(dir: &Path, config: &str) {
+    let out = render(config);
+    assert!(out.status.success(), "rendering failed: {}", text(&out));
+    std::fs::write(dir.join("wolkvox-rules.yml"), &out.stdout).unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
 }
 
 /// The unit test files, sorted.
@@ -61,16 +80,90 @@ fn unit_test_files() -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn committed_rules_file_is_the_renderers_output_with_the_defaults() {
-    if !have_tool("python3") {
+fn generated_files_are_up_to_date_with_the_mixin() {
+    if !have_tool("jsonnet") {
         return;
     }
-    let out = run(Command::new("python3").arg(repo_path(RENDER)));
+    let out = run(Command::new(repo_path("scripts/generate-mixin")).arg("--check"));
     assert!(out.status.success(), "{}", text(&out));
-    let committed = std::fs::read_to_string(repo_path(RULES)).unwrap();
+}
+
+/// The check above can fail: in a copy of the repository's generated files with one dashboard
+/// changed by hand, `--check` names that file and fails, and writing the files repairs it.
+#[test]
+fn the_up_to_date_check_fails_on_a_generated_file_edited_by_hand() {
+    if !have_tool("jsonnet") {
+        return;
+    }
+    let copy = tempfile::tempdir().unwrap();
+    let root = copy.path();
+    for dir in [
+        "mixin",
+        "scripts",
+        "prometheus",
+        "dashboards",
+        "helm/wolkvox-exporter/files",
+    ] {
+        copy_dir(&repo_path(dir), &root.join(dir));
+    }
+    let script = root.join("scripts/generate-mixin");
+    let check = || run(Command::new(&script).arg("--check"));
+    let out = check();
     assert!(
-        String::from_utf8(out.stdout).unwrap() == committed,
-        "{RULES} is out of date: run `python3 {RENDER} -o {RULES}`"
+        out.status.success(),
+        "the copy starts up to date: {}",
+        text(&out)
+    );
+
+    let edited = "helm/wolkvox-exporter/files/dashboards/wolkvox-ivr.json";
+    let json = std::fs::read_to_string(root.join(edited)).unwrap();
+    std::fs::write(
+        root.join(edited),
+        json.replacen("\"refresh\": \"1m\"", "\"refresh\": \"5m\"", 1),
+    )
+    .unwrap();
+    let out = check();
+    assert!(!out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("out of date: {edited}")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("out of date:").count(), 1, "{stderr}");
+
+    let out = run(&mut Command::new(&script));
+    assert!(out.status.success(), "{}", text(&out));
+    let out = check();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// The mixin's sources are as jsonnetfmt writes them, so that edits keep one layout.
+#[test]
+fn the_mixin_sources_are_formatted_with_jsonnetfmt() {
+    if !have_tool("jsonnetfmt") {
+        return;
+    }
+    let mut sources = Vec::new();
+    let mut dirs = vec![repo_path("mixin")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "jsonnet" || e == "libsonnet")
+            {
+                sources.push(path);
+            }
+        }
+    }
+    assert!(sources.len() >= 8, "{sources:?}");
+    let out = run(Command::new("jsonnetfmt").arg("--test").args(&sources));
+    assert!(
+        out.status.success(),
+        "run jsonnetfmt -i on the mixin's sources: {}",
+        text(&out)
     );
 }
 
@@ -84,7 +177,7 @@ fn promtool_check_rules_accepts_the_rules_file() {
         .arg(repo_path(RULES)));
     let all = text(&out);
     assert!(out.status.success(), "{all}");
-    assert!(all.contains("SUCCESS: 12 rules found"), "{all}");
+    assert!(all.contains("SUCCESS: 14 rules found"), "{all}");
 }
 
 #[test]
@@ -159,11 +252,12 @@ fn every_alert_has_a_severity_a_summary_and_a_description_naming_what_it_is_abou
         };
         let summary = annotation("summary");
         let description = annotation("description");
-        // The exporter's own target has no operation; every other alert names it.
-        let subject = if name == "WolkvoxExporterDown" {
-            "$labels.instance"
-        } else {
-            "$labels.operation"
+        // The exporter's own target and its configuration file have no operation, an absent
+        // target has not even an instance: those name the target, or the series that is missing.
+        let subject = match name {
+            "WolkvoxExporterDown" | "WolkvoxConfigReloadFailed" => "$labels.instance",
+            "WolkvoxExporterAbsent" => "up{job=\"wolkvox-exporter\"}",
+            _ => "$labels.operation",
         };
         assert!(summary.contains(subject), "{name} summary: {summary}");
         assert!(
@@ -183,52 +277,98 @@ fn every_alert_has_a_severity_a_summary_and_a_description_naming_what_it_is_abou
     }
 }
 
+/// Every alert links to its own section of docs/runbook.md, and the section says what the alert
+/// means, how to check and how to fix, with the PromQL to look at.
+#[test]
+fn every_alert_links_to_its_section_of_the_runbook() {
+    let rules = std::fs::read_to_string(repo_path(RULES)).unwrap();
+    let runbook = std::fs::read_to_string(repo_path(RUNBOOK)).unwrap();
+    let sections: Vec<&str> = runbook.split("\n## ").skip(1).collect();
+    let titles: Vec<&str> = sections
+        .iter()
+        .map(|s| s.lines().next().unwrap().trim())
+        .collect();
+    assert_eq!(titles, ALERTS, "{RUNBOOK}: one section per alert, in order");
+    let blocks: Vec<&str> = rules.split("- alert: ").skip(1).collect();
+    assert_eq!(blocks.len(), ALERTS.len());
+    for block in blocks {
+        let name = block.lines().next().unwrap().trim();
+        let url = block
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("runbook_url: "))
+            .unwrap_or_else(|| panic!("{name} has no runbook_url"))
+            .trim_matches('\'');
+        // GitHub's and GitLab's anchor of the heading `## Name` is the name in lower case.
+        assert_eq!(url, format!("{RUNBOOK_URL}{}", name.to_lowercase()));
+        let section = sections
+            .iter()
+            .find(|s| s.lines().next() == Some(name))
+            .unwrap();
+        for heading in [
+            "\n### What it means\n",
+            "\n### How to check\n",
+            "\n### How to fix\n",
+        ] {
+            assert!(
+                section.contains(heading),
+                "{RUNBOOK} {name}: no {heading:?}"
+            );
+        }
+        assert!(
+            section.contains("```promql\n"),
+            "{RUNBOOK} {name}: no PromQL to look at"
+        );
+    }
+}
+
 #[test]
 fn overridden_parameters_reach_the_rendered_rules_and_promtool_accepts_them() {
-    if !have_tool("python3") || !have_tool("promtool") {
+    if !have_tool("jsonnet") || !have_tool("promtool") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     render_into(
         dir.path(),
-        &[
-            "--pulse-window",
-            "30m",
-            "--pulse-baseline",
-            "6h",
-            "--pulse-ratio",
-            "4",
-            "--pulse-min-share",
-            "0.35",
-            "--pulse-min-calls",
-            "100",
-            "--pulse-for",
-            "20m",
-            "--pulse-severity",
-            "warning",
-            "--exporter-selector",
-            r#"job="wolkvox", namespace="ivr""#,
-            "--stale-after",
-            "1h",
-        ],
+        r#"{
+            pulseWindow: '30m', pulseBaseline: '6h', pulseRatio: 4, pulseMinShare: 0.35,
+            pulseMinCalls: 100, pulseFor: '20m', pulseSeverity: 'warning',
+            exporterSelector: 'job="wolkvox", namespace="ivr"', staleAfterSeconds: 3600,
+            configReloadFailedFor: '15m',
+            runbookURLPattern: 'https://wiki.example.com/runbooks/wolkvox#%s',
+        }"#,
     );
     let rules = std::fs::read_to_string(dir.path().join("wolkvox-rules.yml")).unwrap();
     for expected in [
-        "increase(wolkvox_ivr_calls_total[30m])",
-        "[6h] offset 30m",
-        "clamp_min(4 * wolkvox:ivr_pulse_share_baseline:ratio, 0.35)",
+        "- record: wolkvox:ivr_calls:increase30m\n",
+        r#"increase(wolkvox_ivr_calls_total{job="wolkvox", namespace="ivr"}[30m])"#,
+        r#"{job="wolkvox", namespace="ivr", cod_opc_menu="PULSE"}[6h] offset 30m"#,
+        "clamp_min(4 * wolkvox_rp:ivr_pulse_share:ratio6h_offset30m, 0.35)",
+        "wolkvox_rp:ivr_pulse_share:ratio30m > wolkvox_rp:ivr_pulse_share_threshold:ratio30m",
         ">= 100",
         "for: '20m'",
         "severity: warning",
         r#"up{job="wolkvox", namespace="ivr"} == 0"#,
+        r#"absent(up{job="wolkvox", namespace="ivr"})"#,
+        r#"wolkvox_config_last_reload_successful{job="wolkvox", namespace="ivr"} == 0"#,
         "> 3600",
         "over the last 30m",
+        "above {{ 0.35 | humanizePercentage }}",
+        "runbook_url: 'https://wiki.example.com/runbooks/wolkvox#wolkvoxivrpulsespike'",
         // The header records the overrides.
-        "# Parameters: --pulse-window 30m",
+        "# Parameters: configReloadFailedFor: 15m, exporterSelector: job=",
     ] {
         assert!(rules.contains(expected), "{expected:?} in\n{rules}");
     }
-    for default in ["[15m]", "offset 15m", "last 15m", "[3h]", "> 1800"] {
+    for default in [
+        "[15m]",
+        "offset 15m",
+        "last 15m",
+        "[3h]",
+        "> 1800",
+        "ratio15m",
+        "job=\"wolkvox-exporter\"",
+        "git.example.com",
+    ] {
         assert!(!rules.contains(default), "{default:?} left in\n{rules}");
     }
     let out = run(Command::new("promtool")
@@ -238,39 +378,41 @@ fn overridden_parameters_reach_the_rendered_rules_and_promtool_accepts_them() {
 }
 
 #[test]
-fn the_renderer_refuses_values_that_would_break_the_rules() {
-    if !have_tool("python3") {
+fn the_mixin_refuses_parameters_that_would_break_the_rules() {
+    if !have_tool("jsonnet") {
         return;
     }
-    for (flag, value) in [
-        ("--pulse-window", "15"),
-        ("--pulse-for", "soon"),
-        ("--pulse-ratio", "x3"),
-        ("--pulse-min-share", "1.5"),
-        ("--pulse-severity", "page"),
+    for (name, value) in [
+        ("pulseWindow", "'15'"),
+        ("pulseFor", "'soon'"),
+        ("pulseRatio", "'x3'"),
+        ("pulseMinShare", "1.5"),
+        ("budgetRatio", "-0.5"),
+        ("pulseSeverity", "'page'"),
+        ("runbookURLPattern", "'https://wiki.example.com/runbook'"),
     ] {
-        let out = run(Command::new("python3")
-            .arg(repo_path(RENDER))
-            .args([flag, value]));
-        assert!(!out.status.success(), "{flag} {value} accepted");
+        let out = render(&format!("{{{name}: {value}}}"));
+        assert!(!out.status.success(), "{name}: {value} accepted");
         assert!(
-            String::from_utf8_lossy(&out.stderr).contains(flag),
-            "{flag}: {}",
+            String::from_utf8_lossy(&out.stderr).contains(&format!("{name}: ")),
+            "{name}: {}",
             text(&out)
         );
         assert!(out.stdout.is_empty());
     }
+    // The defaults pass the same checks.
+    assert!(render("{}").status.success());
 }
 
 /// The unit tests can fail: with the minimum number of calls lowered to 10, the quiet-night
 /// test must catch the page that nobody wants at night.
 #[test]
 fn the_quiet_night_unit_test_fails_when_the_minimum_calls_guard_is_lowered() {
-    if !have_tool("python3") || !have_tool("promtool") {
+    if !have_tool("jsonnet") || !have_tool("promtool") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    render_into(dir.path(), &["--pulse-min-calls", "10"]);
+    render_into(dir.path(), "{pulseMinCalls: 10}");
     let tests = dir.path().join("tests");
     std::fs::create_dir(&tests).unwrap();
     std::fs::copy(repo_path("prometheus/tests/ivr.yml"), tests.join("ivr.yml")).unwrap();
@@ -308,7 +450,12 @@ fn the_readme_shows_the_recording_rules_and_the_pulse_alert_as_the_rules_file_ha
     let rules = std::fs::read_to_string(repo_path(RULES)).unwrap();
     let start = rules.find("- record: ").unwrap();
     let end = rules.find("        labels:").unwrap();
-    let expected = normalized(&rules[start..end]);
+    // The records and the alert are in two groups: the README shows the rules without the
+    // group lines between them.
+    let expected: Vec<String> = normalized(&rules[start..end])
+        .into_iter()
+        .filter(|l| !l.starts_with("- name: ") && l != "rules:")
+        .collect();
     let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
     let section = readme
         .split("\n## Dashboards and alerts\n")

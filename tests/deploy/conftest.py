@@ -22,6 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "wolkvox-exporter"
 RULES = ROOT / "prometheus" / "wolkvox-rules.yml"
+GENERATE = ROOT / "scripts" / "generate-mixin"
 DASHBOARDS = ROOT / "dashboards"
 COMPOSE = ROOT / "compose" / "compose.yaml"
 CRD_VALIDATOR = Path(__file__).resolve().parent / "crd"
@@ -73,6 +74,29 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
             },
         ],
     },
+    # The mixin's parameters, a job label of its own, extra labels and annotations, one alert left out.
+    "rules-tuned": {
+        "wolkvox": {"server": "0032", "existingSecret": {"name": "wolkvox-token"}},
+        "serviceMonitor": {"enabled": True, "jobLabel": "ivr-exporter"},
+        "prometheusRule": {
+            "enabled": True,
+            "config": {
+                "pulseWindow": "30m",
+                "pulseBaseline": "6h",
+                "pulseRatio": 4,
+                "pulseMinShare": 0.35,
+                "pulseMinCalls": 100,
+                "pulseSeverity": "warning",
+                "staleAfterSeconds": 3600,
+                "configReloadFailedFor": "15m",
+                "runbookURLPattern": "https://wiki.example.com/runbooks/wolkvox#%s",
+            },
+            "additionalRuleLabels": {"team": "contact-centre"},
+            "additionalRuleAnnotations": {"dashboard": "https://grafana.example.com/d/wolkvox-ivr"},
+            "disabledAlerts": ["WolkvoxTokenBudgetLow"],
+        },
+        "dashboards": {"enabled": True},
+    },
     "web-config-tls": {
         "wolkvox": {"server": "0032", "existingSecret": {"name": "wolkvox-token"}},
         "webConfig": {"existingSecret": "wolkvox-web", "tls": True},
@@ -86,6 +110,9 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+# The chart's own ci/*-values.yaml (chart-testing's convention) go through every check that the value sets above do.
+VALUE_SETS.update({f"ci/{p.name}": yaml.safe_load(p.read_text()) for p in sorted((CHART / "ci").glob("*-values.yaml"))})
 
 RELEASE = "wv"
 NAMESPACE = "monitoring"

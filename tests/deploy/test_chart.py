@@ -19,6 +19,7 @@ from conftest import (
     DASHBOARDS,
     EXPORTER_UID,
     FULLNAME,
+    GENERATE,
     JOB,
     NAMESPACE,
     ROOT,
@@ -29,6 +30,7 @@ from conftest import (
     missing,
     only,
     run,
+    tool,
 )
 
 TOKEN_DIR = "/etc/wolkvox-exporter/secret"
@@ -78,7 +80,7 @@ def test_every_rendered_kubernetes_object_validates_against_the_current_kubernet
             pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {path}: {e.message}", pytrace=False)
 
 
-@pytest.mark.parametrize("value_set", ["monitoring-on", "web-config-tls"])
+@pytest.mark.parametrize("value_set", ["monitoring-on", "web-config-tls", "rules-tuned"])
 def test_servicemonitor_and_prometheusrule_validate_against_the_prometheus_operator_crd_schemas(
     render, crd_validate, value_set
 ):
@@ -312,14 +314,41 @@ def test_optional_parts_off_render_only_the_exporter_and_its_service(render):
     assert pod["serviceAccountName"] == "default"
 
 
-# --- rules and dashboards: the project's files, not copies ---------------------------------------------------------
+# --- rules and dashboards: the mixin's output, as real files -------------------------------------------------------
 
 
-def test_chart_links_to_the_project_rules_and_dashboards_instead_of_copying_them():
-    rules_link = CHART / "files" / "wolkvox-rules.yml"
-    dashboards_link = CHART / "files" / "dashboards"
-    assert rules_link.is_symlink() and rules_link.resolve() == RULES.resolve()
-    assert dashboards_link.is_symlink() and dashboards_link.resolve() == DASHBOARDS.resolve()
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory) -> Path:
+    """What scripts/generate-mixin writes, rendered afresh into a directory of its own."""
+    tool("jsonnet")
+    out = tmp_path_factory.mktemp("generated")
+    result = run([str(GENERATE), "--out", str(out)])
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def mixin(expression: str, config: dict[str, Any] | None = None) -> Any:
+    """A Jsonnet expression over the mixin, evaluated; `config` is given to mixin/rules.jsonnet's config."""
+    args = [tool("jsonnet"), "-J", str(ROOT)]
+    if config is not None:
+        args += ["--tla-code", f"config={json.dumps(config)}"]
+    result = run([*args, "-e", expression], cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_chart_files_are_real_files_equal_to_the_mixins_output(generated):
+    # GitOps tools that install a chart from Git drop symlinks that leave the chart (fluxcd/source-controller#569).
+    links = [p for p in CHART.rglob("*") if p.is_symlink()]
+    assert links == []
+    files = CHART / "files"
+    shipped = {p.relative_to(files): p.read_bytes() for p in sorted(files.rglob("*")) if p.is_file()}
+    rendered_dir = generated / "helm" / "wolkvox-exporter" / "files"
+    rendered = {p.relative_to(rendered_dir): p.read_bytes() for p in sorted(rendered_dir.rglob("*")) if p.is_file()}
+    assert sorted(shipped) == sorted(rendered)
+    assert len(shipped) == 3
+    for name, content in shipped.items():
+        assert content == rendered[name], f"{files / name} differs from the mixin's output: run scripts/generate-mixin"
 
 
 def test_prometheusrule_spec_is_the_project_rule_file(render):
@@ -327,6 +356,70 @@ def test_prometheusrule_spec_is_the_project_rule_file(render):
     rule = only(objects, "PrometheusRule")
     assert rule["spec"] == yaml.safe_load(RULES.read_text())
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_chart_defaults_are_the_mixins_defaults(chart):
+    defaults = mixin("(import 'mixin/mixin.libsonnet')._config")
+    values = chart.values["prometheusRule"]["config"]
+    # The chart's empty selector stands for the job label of its ServiceMonitor, the mixin's default job.
+    assert values.pop("exporterSelector") == ""
+    assert defaults.pop("exporterSelector") == f'job="{chart.values["serviceMonitor"]["jobLabel"]}"'
+    for grafana_only in ("dashboardTags", "dashboardRefresh"):
+        defaults.pop(grafana_only)
+    assert values == defaults
+
+
+def test_disabled_alerts_accepts_exactly_the_alerts_of_the_rules(chart):
+    alerts = [r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r]
+    enum = chart.schema["properties"]["prometheusRule"]["properties"]["disabledAlerts"]["items"]["enum"]
+    assert sorted(enum) == sorted(alerts) and len(alerts) == 9
+
+
+def test_prometheusrule_with_other_values_is_the_mixin_rendered_with_them_and_promtool_accepts_it(render, tmp_path):
+    values = VALUE_SETS["rules-tuned"]["prometheusRule"]
+    objects, _ = render(VALUE_SETS["rules-tuned"])
+    spec = only(objects, "PrometheusRule")["spec"]
+
+    # The mixin rendered with the same parameters, the selector from the ServiceMonitor's job label, then what the chart
+    # adds: the alert left out, the extra labels and annotations on every alert.
+    config = {**values["config"], "exporterSelector": 'job="ivr-exporter"'}
+    expected = yaml.safe_load(mixin("import 'mixin/rules.jsonnet'", config))
+    for group in expected["groups"]:
+        group["rules"] = [r for r in group["rules"] if r.get("alert") != "WolkvoxTokenBudgetLow"]
+        for r in group["rules"]:
+            if "alert" in r:
+                r["labels"] |= {"team": "contact-centre"}
+                r["annotations"] |= {"dashboard": "https://grafana.example.com/d/wolkvox-ivr"}
+    assert spec == expected
+
+    rules = [r for g in spec["groups"] for r in g["rules"]]
+    alerts = {r["alert"]: r for r in rules if "alert" in r}
+    assert "WolkvoxTokenBudgetLow" not in alerts and len(alerts) == 8
+    assert alerts["WolkvoxExporterAbsent"]["expr"] == 'absent(up{job="ivr-exporter"})'
+    assert alerts["WolkvoxIvrPulseSpike"]["labels"] == {"severity": "warning", "team": "contact-centre"}
+    assert alerts["WolkvoxIvrPulseSpike"]["annotations"]["runbook_url"] == (
+        "https://wiki.example.com/runbooks/wolkvox#wolkvoxivrpulsespike"
+    )
+    assert alerts["WolkvoxConfigReloadFailed"]["for"] == "15m"
+    records = [r["record"] for r in rules if "record" in r]
+    assert "wolkvox_rp:ivr_pulse_share_threshold:ratio30m" in records
+    assert all("labels" not in r for r in rules if "record" in r)
+    text = yaml.safe_dump(spec)
+    for default in ("[15m]", "ratio15m", 'job="wolkvox-exporter"', "git.example.com", "@@"):
+        assert default not in text
+
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump(spec))
+    result = run([tool("promtool"), "check", "rules", str(path)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 13 rules found" in result.stdout
+
+
+def test_dashboards_name_the_recording_rules_of_the_chosen_window(render):
+    objects, _ = render(VALUE_SETS["rules-tuned"])
+    texts = "".join(text for o in objects if o["kind"] == "ConfigMap" for text in o["data"].values())
+    assert "wolkvox_rp:ivr_pulse_share:ratio30m{" in texts
+    assert "ratio15m" not in texts and "@@" not in texts
 
 
 def test_dashboard_configmaps_are_the_project_dashboards_labelled_for_the_grafana_sidecar(render):
@@ -363,17 +456,81 @@ def test_servicemonitor_gives_the_job_label_the_rules_and_dashboards_use(render)
     assert jobs <= {JOB}, jobs
 
 
-def test_packaged_chart_carries_the_linked_files_themselves(helm, tmp_path):
+def test_packaged_chart_carries_the_generated_files(helm, tmp_path):
     archive = Path(helm.package(CHART, destination=tmp_path))
+    files = CHART / "files"
     with tarfile.open(archive) as tar:
-        rules = tar.extractfile("wolkvox-exporter/files/wolkvox-rules.yml")
-        assert rules is not None and rules.read() == RULES.read_bytes()
-        for name, content in dashboard_files().items():
-            member = tar.extractfile(f"wolkvox-exporter/files/dashboards/{name}")
-            assert member is not None and member.read() == content
+        for path in sorted(files.rglob("*.*")):
+            member = tar.extractfile(f"wolkvox-exporter/files/{path.relative_to(files)}")
+            assert member is not None and member.read() == path.read_bytes()
     with helm.Chart.load(archive) as packaged:
         rendered = packaged.render(VALUE_SETS["monitoring-on"], name="wv", namespace=NAMESPACE)
-    assert any("kind: PrometheusRule" in text for text in rendered.values())
+    rules = next(text for text in rendered.values() if "kind: PrometheusRule" in text)
+    assert yaml.safe_load(rules)["spec"] == yaml.safe_load(RULES.read_text())
+
+
+# --- extra volumes, NetworkPolicy, icon, ci values --------------------------------------------------------------
+
+
+def test_ci_value_files_exist_and_are_among_the_tested_value_sets():
+    ci = sorted(p.name for p in (CHART / "ci").glob("*-values.yaml"))
+    assert len(ci) >= 3
+    assert {f"ci/{name}" for name in ci} <= set(VALUE_SETS)
+
+
+def test_extra_volumes_mount_a_proxy_ca_bundle_that_ssl_cert_file_names(render):
+    objects, _ = render(VALUE_SETS["ci/hardened-values.yaml"])
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+    container = exporter_container(objects)
+    assert {"name": "proxy-ca", "configMap": {"name": "proxy-ca"}} in pod["volumes"]
+    assert {"name": "proxy-ca", "mountPath": "/etc/proxy-ca", "readOnly": True} in container["volumeMounts"]
+    assert {"name": "SSL_CERT_FILE", "value": "/etc/proxy-ca/ca.crt"} in container["env"]
+    # The token's own volume and mount stay.
+    assert [v["name"] for v in pod["volumes"]] == ["token", "proxy-ca"]
+
+
+def test_extra_volumes_alone_give_the_demo_pod_its_volumes(render):
+    extra = {"extraVolumes": [{"name": "scratch", "emptyDir": {}}], "extraVolumeMounts": [{"name": "scratch", "mountPath": "/tmp"}]}
+    objects, _ = render({"demo": True, **extra})
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+    assert pod["volumes"] == extra["extraVolumes"]
+    assert exporter_container(objects)["volumeMounts"] == extra["extraVolumeMounts"]
+
+
+def test_network_policy_is_off_by_default(render):
+    for value_set in ("defaults-with-token", "monitoring-on", "demo"):
+        objects, _ = render(VALUE_SETS[value_set])
+        assert not [o for o in objects if o["kind"] == "NetworkPolicy"], value_set
+
+
+def test_network_policy_lets_only_the_selected_scrapers_in_and_only_dns_and_https_out(render):
+    objects, _ = render(VALUE_SETS["ci/hardened-values.yaml"])
+    policy = only(objects, "NetworkPolicy")["spec"]
+    deployment = only(objects, "Deployment")
+    assert policy["podSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    [ingress] = policy["ingress"]
+    assert ingress["ports"] == [{"port": "http", "protocol": "TCP"}]
+    assert ingress["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+    ]
+    egress = sorted((p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"])
+    assert egress == [(53, "TCP"), (53, "UDP"), (443, "TCP"), (3128, "TCP")]
+    assert all("to" not in rule for rule in policy["egress"])
+
+
+def test_network_policy_without_any_selector_is_refused(helm, chart):
+    with pytest.raises(helm.HelmRenderError, match="networkPolicy.metricsNamespaceSelector or metricsPodSelector"):
+        chart.render({"demo": True, "networkPolicy": {"enabled": True}}, name="wv", namespace="m")
+
+
+def test_chart_has_an_icon_that_is_in_the_repository():
+    chart_yaml = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart_yaml["icon"].startswith("https://") and chart_yaml["icon"].endswith("/helm/wolkvox-exporter/icon.svg")
+    assert (CHART / "icon.svg").read_text().startswith("<svg ")
 
 
 # --- values.schema.json ------------------------------------------------------------------------------------------
@@ -399,6 +556,26 @@ WRONG_TYPES = {
         "value must be true",
     ),
     "tls-without-config": ({"demo": True, "webConfig": {"tls": True}}, "/webConfig/existingSecret", "minLength"),
+    "share-above-one": (
+        {"demo": True, "prometheusRule": {"config": {"pulseMinShare": 20}}},
+        "/prometheusRule/config/pulseMinShare",
+        "maximum",
+    ),
+    "window-without-unit": (
+        {"demo": True, "prometheusRule": {"config": {"pulseWindow": "15"}}},
+        "/prometheusRule/config/pulseWindow",
+        "does not match pattern",
+    ),
+    "unknown-alert-disabled": (
+        {"demo": True, "prometheusRule": {"disabledAlerts": ["WolkvoxPulseSpike"]}},
+        "/prometheusRule/disabledAlerts/0",
+        "value must be one of",
+    ),
+    "runbook-pattern-without-placeholder": (
+        {"demo": True, "prometheusRule": {"config": {"runbookURLPattern": "https://wiki.example.com/runbook"}}},
+        "/prometheusRule/config/runbookURLPattern",
+        "does not match pattern",
+    ),
     "token-in-env": (
         {"demo": True, "extraEnv": [{"name": "WOLKVOX_TOKEN", "value": "t"}]},
         "/extraEnv/0/name",

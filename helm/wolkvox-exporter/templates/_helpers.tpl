@@ -106,3 +106,15 @@ token-{{ $i }}: {{ . | b64enc | quote }}
 token: {{ required "wolkvox.token or wolkvox.existingSecret.name is required unless demo is true" .Values.wolkvox.token | b64enc | quote }}
 {{- end }}
 {{- end }}
+
+{{/*
+A string of the generated files (files/) with each @@name@@ replaced by the value of name: (list text params), where
+params maps parameter names to their values as strings.
+*/}}
+{{- define "wolkvox-exporter.fill" -}}
+{{- $text := index . 0 }}
+{{- range $name, $value := index . 1 }}
+{{- $text = replace (printf "@@%s@@" $name) $value $text }}
+{{- end }}
+{{- $text }}
+{{- end }}

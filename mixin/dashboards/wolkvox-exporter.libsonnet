@@ -1,0 +1,1088 @@
+// Grafana dashboard "Wolkvox exporter": the exporter's own health, its polls of the Wolkvox API
+// by result, the age of its data, the report's rows and the token's budget.
+{
+  local c = $._config,
+  local u = import '../lib/utils.libsonnet',
+
+  grafanaDashboards+:: {
+    'wolkvox-exporter.json': {
+      uid: 'wolkvox-exporter',
+      title: 'Wolkvox exporter',
+      description: 'Health of wolkvox-exporter: scrapes, polls of the Wolkvox API by result, data age, rows.',
+      tags: c.dashboardTags,
+      schemaVersion: 39,
+      version: 1,
+      editable: true,
+      graphTooltip: 1,
+      time: {
+        from: 'now-24h',
+        to: 'now',
+      },
+      timepicker: {},
+      timezone: '',
+      refresh: c.dashboardRefresh,
+      fiscalYearStartMonth: 0,
+      liveNow: false,
+      weekStart: '',
+      links: [
+        {
+          title: 'Wolkvox dashboards',
+          type: 'dashboards',
+          tags: c.dashboardTags,
+          asDropdown: true,
+          includeVars: true,
+          keepTime: true,
+          icon: 'external link',
+          targetBlank: false,
+          tooltip: '',
+          url: '',
+        },
+      ],
+      annotations: {
+        list: [
+          {
+            builtIn: 1,
+            datasource: {
+              type: 'grafana',
+              uid: '-- Grafana --',
+            },
+            enable: true,
+            hide: true,
+            iconColor: 'rgba(0, 211, 255, 1)',
+            name: 'Annotations & Alerts',
+            type: 'dashboard',
+          },
+        ],
+      },
+      templating: {
+        list: [
+          {
+            name: 'datasource',
+            label: 'Data source',
+            type: 'datasource',
+            query: 'prometheus',
+            current: {},
+            hide: 0,
+            includeAll: false,
+            multi: false,
+            options: [],
+            refresh: 1,
+            regex: '',
+            skipUrlSync: false,
+          },
+          {
+            name: 'job',
+            label: 'Job',
+            type: 'query',
+            datasource: {
+              type: 'prometheus',
+              uid: '${datasource}',
+            },
+            definition: 'label_values(wolkvox_exporter_build_info, job)',
+            query: {
+              query: 'label_values(wolkvox_exporter_build_info, job)',
+              refId: 'PrometheusVariableQueryEditor-VariableQuery',
+            },
+            current: {
+              selected: true,
+              text: [
+                'All',
+              ],
+              value: [
+                '$__all',
+              ],
+            },
+            hide: 0,
+            options: [],
+            refresh: 2,
+            regex: '',
+            sort: 1,
+            skipUrlSync: false,
+            multi: true,
+            includeAll: true,
+            allValue: '.*',
+          },
+          {
+            name: 'operation',
+            label: 'Operation',
+            type: 'query',
+            datasource: {
+              type: 'prometheus',
+              uid: '${datasource}',
+            },
+            definition: 'label_values(wolkvox_up{job=~"$job"}, operation)',
+            query: {
+              query: 'label_values(wolkvox_up{job=~"$job"}, operation)',
+              refId: 'PrometheusVariableQueryEditor-VariableQuery',
+            },
+            current: {
+              selected: true,
+              text: [
+                'All',
+              ],
+              value: [
+                '$__all',
+              ],
+            },
+            hide: 0,
+            options: [],
+            refresh: 2,
+            regex: '',
+            sort: 1,
+            skipUrlSync: false,
+            multi: true,
+            includeAll: true,
+            allValue: '.*',
+          },
+        ],
+      },
+      panels: [
+        {
+          id: 1,
+          type: 'stat',
+          title: 'Scrape target',
+          description: "Prometheus' `up` of each exporter target of the selected jobs.",
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 0,
+            y: 0,
+            w: 4,
+            h: 4,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'up{job=~"$job"}',
+              legendFormat: '{{instance}}',
+              range: false,
+              instant: true,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              thresholds: {
+                mode: 'absolute',
+                steps: [
+                  {
+                    color: 'red',
+                    value: null,
+                  },
+                  {
+                    color: 'green',
+                    value: 1,
+                  },
+                ],
+              },
+              color: {
+                mode: 'thresholds',
+              },
+              mappings: [
+                {
+                  type: 'value',
+                  options: {
+                    '0': {
+                      text: 'DOWN',
+                      color: 'red',
+                      index: 0,
+                    },
+                    '1': {
+                      text: 'UP',
+                      color: 'green',
+                      index: 1,
+                    },
+                  },
+                },
+              ],
+            },
+            overrides: [],
+          },
+          options: {
+            reduceOptions: {
+              calcs: [
+                'lastNotNull',
+              ],
+              fields: '',
+              values: false,
+            },
+            colorMode: 'value',
+            graphMode: 'none',
+            justifyMode: 'auto',
+            textMode: 'auto',
+            orientation: 'auto',
+          },
+        },
+        {
+          id: 2,
+          type: 'stat',
+          title: 'Polls',
+          description: 'wolkvox_up: 1 when the last poll of the operation got a report (an answer of no data counts).',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 4,
+            y: 0,
+            w: 4,
+            h: 4,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'wolkvox_up{job=~"$job", operation=~"$operation"}',
+              legendFormat: '{{operation}}',
+              range: false,
+              instant: true,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              thresholds: {
+                mode: 'absolute',
+                steps: [
+                  {
+                    color: 'red',
+                    value: null,
+                  },
+                  {
+                    color: 'green',
+                    value: 1,
+                  },
+                ],
+              },
+              color: {
+                mode: 'thresholds',
+              },
+              mappings: [
+                {
+                  type: 'value',
+                  options: {
+                    '0': {
+                      text: 'FAILING',
+                      color: 'red',
+                      index: 0,
+                    },
+                    '1': {
+                      text: 'OK',
+                      color: 'green',
+                      index: 1,
+                    },
+                  },
+                },
+              ],
+            },
+            overrides: [],
+          },
+          options: {
+            reduceOptions: {
+              calcs: [
+                'lastNotNull',
+              ],
+              fields: '',
+              values: false,
+            },
+            colorMode: 'value',
+            graphMode: 'none',
+            justifyMode: 'auto',
+            textMode: 'auto',
+            orientation: 'auto',
+          },
+        },
+        {
+          id: 3,
+          type: 'stat',
+          title: 'Last success age',
+          description: 'Time since the last poll that got a report. WolkvoxDataStale fires above %s s.' % u.num(c.staleAfterSeconds),
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 8,
+            y: 0,
+            w: 4,
+            h: 4,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'time() - wolkvox_last_success_timestamp_seconds{job=~"$job", operation=~"$operation"}',
+              legendFormat: '{{operation}}',
+              range: false,
+              instant: true,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 's',
+              thresholds: {
+                mode: 'absolute',
+                steps: [
+                  {
+                    color: 'green',
+                    value: null,
+                  },
+                  {
+                    color: 'orange',
+                    value: c.staleAfterSeconds / 2,
+                  },
+                  {
+                    color: 'red',
+                    value: c.staleAfterSeconds,
+                  },
+                ],
+              },
+              color: {
+                mode: 'thresholds',
+              },
+            },
+            overrides: [],
+          },
+          options: {
+            reduceOptions: {
+              calcs: [
+                'lastNotNull',
+              ],
+              fields: '',
+              values: false,
+            },
+            colorMode: 'value',
+            graphMode: 'none',
+            justifyMode: 'auto',
+            textMode: 'auto',
+            orientation: 'auto',
+          },
+        },
+        {
+          id: 4,
+          type: 'stat',
+          title: 'Next poll in',
+          description: 'Time until the next poll is due: long after quota or error backoffs.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 12,
+            y: 0,
+            w: 4,
+            h: 4,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'wolkvox_next_poll_timestamp_seconds{job=~"$job", operation=~"$operation"} - time()',
+              legendFormat: '{{operation}}',
+              range: false,
+              instant: true,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 's',
+              thresholds: {
+                mode: 'absolute',
+                steps: [
+                  {
+                    color: 'green',
+                    value: null,
+                  },
+                ],
+              },
+              color: {
+                mode: 'thresholds',
+              },
+            },
+            overrides: [],
+          },
+          options: {
+            reduceOptions: {
+              calcs: [
+                'lastNotNull',
+              ],
+              fields: '',
+              values: false,
+            },
+            colorMode: 'value',
+            graphMode: 'none',
+            justifyMode: 'auto',
+            textMode: 'auto',
+            orientation: 'auto',
+          },
+        },
+        {
+          id: 5,
+          type: 'stat',
+          title: 'Report rows',
+          description: 'Rows in the last report that the data series show.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 16,
+            y: 0,
+            w: 4,
+            h: 4,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'wolkvox_report_rows{job=~"$job", operation=~"$operation"}',
+              legendFormat: '{{operation}}',
+              range: false,
+              instant: true,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'short',
+              thresholds: {
+                mode: 'absolute',
+                steps: [
+                  {
+                    color: 'green',
+                    value: null,
+                  },
+                ],
+              },
+              color: {
+                mode: 'thresholds',
+              },
+            },
+            overrides: [],
+          },
+          options: {
+            reduceOptions: {
+              calcs: [
+                'lastNotNull',
+              ],
+              fields: '',
+              values: false,
+            },
+            colorMode: 'value',
+            graphMode: 'none',
+            justifyMode: 'auto',
+            textMode: 'auto',
+            orientation: 'auto',
+          },
+        },
+        {
+          id: 6,
+          type: 'stat',
+          title: 'Exporter version',
+          description: 'wolkvox_exporter_build_info of each target.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 20,
+            y: 0,
+            w: 4,
+            h: 4,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'wolkvox_exporter_build_info{job=~"$job"}',
+              legendFormat: '{{version}} ({{os}}/{{arch}})',
+              range: false,
+              instant: true,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              thresholds: {
+                mode: 'absolute',
+                steps: [
+                  {
+                    color: 'green',
+                    value: null,
+                  },
+                ],
+              },
+              color: {
+                mode: 'thresholds',
+              },
+            },
+            overrides: [],
+          },
+          options: {
+            reduceOptions: {
+              calcs: [
+                'lastNotNull',
+              ],
+              fields: '',
+              values: false,
+            },
+            colorMode: 'value',
+            graphMode: 'none',
+            justifyMode: 'auto',
+            textMode: 'name',
+            orientation: 'auto',
+          },
+        },
+        {
+          id: 7,
+          type: 'timeseries',
+          title: 'Polls by result',
+          description: "Polls of the Wolkvox report API per result (results with no polls are hidden). Anything but success and no_data is a failure; quota_exceeded means the token's daily budget is used up. Polls happen every 5m by default, hence the panel's minimum interval of 5m.",
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 0,
+            y: 4,
+            w: 12,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'sum by (operation, result) (increase(wolkvox_polls_total{job=~"$job", operation=~"$operation"}[$__rate_interval])) > 0',
+              legendFormat: '{{operation}} {{result}}',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'short',
+              custom: {
+                drawStyle: 'bars',
+                lineWidth: 1,
+                fillOpacity: 80,
+                showPoints: 'never',
+                spanNulls: false,
+                stacking: {
+                  mode: 'normal',
+                  group: 'A',
+                },
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'table',
+              placement: 'right',
+              showLegend: true,
+              calcs: [
+                'lastNotNull',
+                'max',
+              ],
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+          interval: '5m',
+        },
+        {
+          id: 8,
+          type: 'timeseries',
+          title: 'Poll duration',
+          description: 'Duration of the last poll (a gauge, shown as is).',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 12,
+            y: 4,
+            w: 12,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'wolkvox_poll_duration_seconds{job=~"$job", operation=~"$operation"}',
+              legendFormat: '{{operation}}',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 's',
+              custom: {
+                drawStyle: 'line',
+                lineWidth: 1,
+                fillOpacity: 10,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'table',
+              placement: 'right',
+              showLegend: true,
+              calcs: [
+                'lastNotNull',
+                'max',
+              ],
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+        },
+        {
+          id: 9,
+          type: 'timeseries',
+          title: 'Last success age',
+          description: 'Time since the last poll that got a report.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 0,
+            y: 12,
+            w: 12,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'time() - wolkvox_last_success_timestamp_seconds{job=~"$job", operation=~"$operation"}',
+              legendFormat: '{{operation}}',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 's',
+              custom: {
+                drawStyle: 'line',
+                lineWidth: 1,
+                fillOpacity: 10,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'table',
+              placement: 'right',
+              showLegend: true,
+              calcs: [
+                'lastNotNull',
+                'max',
+              ],
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+        },
+        {
+          id: 10,
+          type: 'timeseries',
+          title: 'Report rows',
+          description: 'Rows in the last report.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 12,
+            y: 12,
+            w: 12,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'wolkvox_report_rows{job=~"$job", operation=~"$operation"}',
+              legendFormat: '{{operation}}',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'short',
+              custom: {
+                drawStyle: 'line',
+                lineWidth: 1,
+                fillOpacity: 10,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'table',
+              placement: 'right',
+              showLegend: true,
+              calcs: [
+                'lastNotNull',
+                'max',
+              ],
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+        },
+        {
+          id: 11,
+          type: 'timeseries',
+          title: 'Rejected rows by reason',
+          description: "Report rows skipped because a value could not be read; non-zero means the report's format changed (WolkvoxRowsRejected).",
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 0,
+            y: 20,
+            w: 12,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'sum by (operation, reason) (increase(wolkvox_rows_rejected_total{job=~"$job", operation=~"$operation"}[$__rate_interval]))',
+              legendFormat: '{{operation}} {{reason}}',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'short',
+              custom: {
+                drawStyle: 'bars',
+                lineWidth: 1,
+                fillOpacity: 80,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'table',
+              placement: 'right',
+              showLegend: true,
+              calcs: [
+                'lastNotNull',
+                'max',
+              ],
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+          interval: '5m',
+        },
+        {
+          id: 12,
+          type: 'timeseries',
+          title: 'Report window',
+          description: 'Start and end of the window that the data series describe.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 12,
+            y: 20,
+            w: 12,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'wolkvox_report_window_start_timestamp_seconds{job=~"$job", operation=~"$operation"} * 1000',
+              legendFormat: '{{operation}} start',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'B',
+              expr: 'wolkvox_report_window_end_timestamp_seconds{job=~"$job", operation=~"$operation"} * 1000',
+              legendFormat: '{{operation}} end',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'dateTimeAsIso',
+              custom: {
+                drawStyle: 'line',
+                lineWidth: 1,
+                fillOpacity: 10,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'table',
+              placement: 'right',
+              showLegend: true,
+              calcs: [
+                'lastNotNull',
+                'max',
+              ],
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+        },
+        {
+          id: 13,
+          type: 'timeseries',
+          title: 'Token budget today',
+          description: "Calls this exporter made today (local day of the operation), next to what the token's owner has spent today and the token's daily limit, both from Wolkvox's token_info (only with --wolkvox.token-info-interval). The budget is licences x 1000 calls a day, shared by everything that uses the token; when it is used up, polls fail with quota_exceeded until the next local day.",
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 0,
+            y: 28,
+            w: 12,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'wolkvox_api_requests_today{job=~"$job", operation=~"$operation"}',
+              legendFormat: '{{operation}} calls by this exporter',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'B',
+              expr: 'wolkvox_token_used_today{job=~"$job", operation=~"$operation"}',
+              legendFormat: '{{operation}} calls with the token',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'C',
+              expr: 'wolkvox_token_limit{job=~"$job", operation=~"$operation"}',
+              legendFormat: '{{operation}} daily limit',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'short',
+              custom: {
+                drawStyle: 'line',
+                lineWidth: 1,
+                fillOpacity: 10,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'table',
+              placement: 'right',
+              showLegend: true,
+              calcs: [
+                'lastNotNull',
+                'max',
+              ],
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+        },
+        {
+          id: 14,
+          type: 'timeseries',
+          title: 'API calls and dropped series',
+          description: 'API calls this exporter made (reports and token_info), and series pairs dropped because a report held more than --report.max-series.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 12,
+            y: 28,
+            w: 12,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'sum by (operation) (increase(wolkvox_api_requests_total{job=~"$job", operation=~"$operation"}[$__rate_interval]))',
+              legendFormat: '{{operation}} API calls',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'B',
+              expr: 'sum by (operation) (increase(wolkvox_series_dropped_total{job=~"$job", operation=~"$operation"}[$__rate_interval]))',
+              legendFormat: '{{operation}} series dropped',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'short',
+              custom: {
+                drawStyle: 'bars',
+                lineWidth: 1,
+                fillOpacity: 80,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'table',
+              placement: 'right',
+              showLegend: true,
+              calcs: [
+                'lastNotNull',
+                'max',
+              ],
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+          interval: '5m',
+        },
+      ],
+    },
+  },
+}

@@ -1,0 +1,66 @@
+// Recording rules, named level:metric:operation with their window: level `wolkvox` keeps every
+// label of the exporter's series, `wolkvox_rp` sums the menu options of a routing point away.
+// All aggregate with `without`, so job, instance and any target labels of yours stay on.
+local u = import 'lib/utils.libsonnet';
+
+{
+  // The names of the recording rules, for the alerts and dashboards of this mixin.
+  _records:: {
+    local c = $._config,
+    optionCalls: 'wolkvox:ivr_calls:increase%s' % c.pulseWindow,
+    rpCalls: 'wolkvox_rp:ivr_calls:increase%s' % c.pulseWindow,
+    pulseShare: 'wolkvox_rp:ivr_pulse_share:ratio%s' % c.pulseWindow,
+    pulseBaseline: 'wolkvox_rp:ivr_pulse_share:ratio%s_offset%s' % [c.pulseBaseline, c.pulseWindow],
+    pulseThreshold: 'wolkvox_rp:ivr_pulse_share_threshold:ratio%s' % c.pulseWindow,
+  },
+
+  // Label matchers: the exporter's selector and `extra`, either of which may be empty.
+  _selector(extra=''):: '{%s}' % std.join(', ', [m for m in [$._config.exporterSelector, extra] if m != '']),
+
+  prometheusRules+:: {
+    local c = $._config,
+    local r = $._records,
+    local calls = 'wolkvox_ivr_calls_total',
+    groups+: [
+      {
+        name: 'wolkvox-ivr.rules',
+        rules: [
+          {
+            record: r.optionCalls,
+            expr: 'increase(%s%s[%s])' % [calls, $._selector(), c.pulseWindow],
+          },
+          {
+            record: r.rpCalls,
+            expr: 'sum without (cod_opc_menu) (%s)' % r.optionCalls,
+          },
+          {
+            record: r.pulseShare,
+            expr: std.rstripChars(|||
+              sum without (cod_opc_menu) (%(calls)s{cod_opc_menu="PULSE"})
+              /
+              (%(rp)s > 0)
+            ||| % { calls: r.optionCalls, rp: r.rpCalls }, '\n'),
+          },
+          {
+            record: r.pulseBaseline,
+            expr: std.rstripChars(|||
+              sum without (cod_opc_menu) (increase(%(calls)s%(pulse)s[%(b)s] offset %(w)s))
+              /
+              (sum without (cod_opc_menu) (increase(%(calls)s%(all)s[%(b)s] offset %(w)s)) > 0)
+            ||| % {
+              calls: calls,
+              pulse: $._selector('cod_opc_menu="PULSE"'),
+              all: $._selector(),
+              b: c.pulseBaseline,
+              w: c.pulseWindow,
+            }, '\n'),
+          },
+          {
+            record: r.pulseThreshold,
+            expr: 'clamp_min(%s * %s, %s)' % [u.num(c.pulseRatio), r.pulseBaseline, u.num(c.pulseMinShare)],
+          },
+        ],
+      },
+    ],
+  },
+}

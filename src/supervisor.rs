@@ -79,9 +79,10 @@ impl Supervisor {
         let mut pending = Vec::with_capacity(config.operations.len());
         for op in &config.operations {
             let poller = build_poller(op, &globals, demo.as_ref(), &clock, &store)?;
-            store.register(poller.metrics());
             pending.push((op.clone(), poller));
         }
+        // In one call: the store lays out the parts of all operations once, not once each.
+        store.register_all(pending.iter().map(|(_, poller)| poller.metrics()));
         if config.config_file.is_some() {
             store.set_reload(ReloadStatus {
                 successful: true,
@@ -180,10 +181,13 @@ impl Supervisor {
             if let Some(r) = self.running.remove(name) {
                 r.cancel.cancel();
                 let _ = r.task.await;
-                self.store.remove(name);
             }
         }
+        // Stopped pollers publish no more; their series leave in one change of the store.
+        self.store
+            .remove_all(&stale.iter().map(String::as_str).collect::<Vec<_>>());
         let (mut added, mut kept) = (0, 0);
+        let mut built_all = Vec::new();
         for (name, op) in wanted {
             if self.running.contains_key(&name) {
                 kept += 1;
@@ -197,17 +201,21 @@ impl Supervisor {
                 &self.store,
             );
             match built {
-                Ok(poller) => {
-                    self.store.register(poller.metrics());
-                    // Operations added by a reload are few: they start at once.
-                    let running = start(op, poller, &self.root, Duration::ZERO);
-                    self.running.insert(name, running);
-                    added += 1;
-                }
+                Ok(poller) => built_all.push((name, op, poller)),
                 Err(e) => {
                     tracing::error!(operation = %name, error = %e, "cannot start the operation")
                 }
             }
+        }
+        // Registered in one call, and before they start: a first poll must not be replaced
+        // by the state before it.
+        self.store
+            .register_all(built_all.iter().map(|(_, _, poller)| poller.metrics()));
+        for (name, op, poller) in built_all {
+            // Operations added by a reload are few: they start at once.
+            self.running
+                .insert(name, start(op, poller, &self.root, Duration::ZERO));
+            added += 1;
         }
         tracing::info!(
             reason,

@@ -8,6 +8,9 @@ mod body;
 #[path = "../benches/exporter/ingest.rs"]
 #[allow(dead_code)]
 mod ingest;
+#[path = "../benches/exporter/operations.rs"]
+#[allow(dead_code)]
+mod operations;
 #[path = "../benches/exporter/process.rs"]
 #[allow(dead_code)]
 mod process;
@@ -72,4 +75,18 @@ async fn the_serving_benchmark_runs_once_against_nginx_with_wrk() {
         assert!(r.ratio > 0.0 && r.ratio.is_finite(), "{r:?}");
     }
     assert!(runs[1].body_bytes < runs[0].body_bytes, "{runs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operations_benchmark_runs_once_with_ten_operations() {
+    let upstream = process::Upstream::start().await;
+    let r = tokio::task::spawn_blocking(move || operations::run(&upstream, 10, 100, 3, 1))
+        .await
+        .unwrap();
+    assert_eq!((r.operations, r.series), (10, 100));
+    assert!(r.polls >= 3, "{r:?}");
+    assert!(r.steady_kib > 0 && r.first_polls_peak_kib > 0, "{r:?}");
+    assert!(r.bytes_per_series() > 0.0 && r.peak_ratio() > 0.0, "{r:?}");
+    // The gzip body is smaller than the plain one: it was served compressed.
+    assert!(r.body[1] > 0 && r.body[1] < r.body[0], "{r:?}");
 }

@@ -4,13 +4,15 @@
 //! asserts nothing about durations.
 //!
 //! Usage: `cargo bench --bench exporter -- [--quick] [--rows=N] [--polls=N] [--default-malloc] [SECTION...]`
-//! with sections `ingest`, `scrape`, `serve`, `memory`, `startup`, `size` (default: all).
+//! with sections `ingest`, `scrape`, `serve`, `memory`, `operations`, `startup`, `size`
+//! (default: all).
 //! `--rows=N` runs one size only; `--polls=N` sets the polls of the memory growth figure;
 //! `--default-malloc` leaves glibc's malloc as it is in this
 //! process (the in-process sections), instead of the exporter's setting (src/malloc.rs).
 
 mod body;
 mod ingest;
+mod operations;
 mod process;
 mod scrape;
 mod serve;
@@ -65,7 +67,15 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     if sections.is_empty() {
-        sections = vec!["ingest", "scrape", "serve", "memory", "startup", "size"];
+        sections = vec![
+            "ingest",
+            "scrape",
+            "serve",
+            "memory",
+            "operations",
+            "startup",
+            "size",
+        ];
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -240,6 +250,45 @@ fn main() {
             mib(m.growth.0),
             mib(m.growth.1)
         );
+    }
+
+    if sections.contains(&"operations") {
+        // (operations, series of each); --quick: tiny, so that tests/bench.rs can run it.
+        let cases: &[(usize, usize)] = if quick {
+            &[(1, 100), (10, 100)]
+        } else {
+            &[(1, 1000), (100, 1000), (1000, 1000), (10, 60_000)]
+        };
+        let (polls, scrapes) = if quick { (5, 1) } else { (200, 5) };
+        println!("\n## Operations: N operations x S series, the release binary with --config.file");
+        println!(
+            "CPU per poll: process CPU time (/proc/PID/stat) over {polls} polls after every first poll, polls arriving at about 20/s; resident: VmRSS after them / all series; peak: VmHWM when /readyz first answers 200 (every first poll published); scrape: median of {scrapes} GETs, request to last byte"
+        );
+        println!(
+            "\n| operations x series | polls | CPU ms/poll | vs 1 op | resident MiB | bytes/series | first-polls peak MiB | peak/steady | scrape plain ms | scrape gzip ms | plain bytes | gzip bytes |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let mut one_op = None;
+        for &(ops, series) in cases {
+            let r = operations::run(&upstream, ops, series, polls, scrapes);
+            let base = *one_op.get_or_insert(r.cpu_per_poll);
+            println!(
+                "| {} x {} | {} | {} | {:.2}x | {} | {:.0} | {} | {:.2} | {} | {} | {} | {} |",
+                r.operations,
+                r.series,
+                r.polls,
+                ms(r.cpu_per_poll),
+                r.cpu_per_poll.as_secs_f64() / base.as_secs_f64().max(1e-9),
+                mib(r.steady_kib),
+                r.bytes_per_series(),
+                mib(r.first_polls_peak_kib),
+                r.peak_ratio(),
+                ms(r.scrape[0]),
+                ms(r.scrape[1]),
+                r.body[0],
+                r.body[1],
+            );
+        }
     }
 
     if sections.contains(&"startup") {

@@ -15,7 +15,7 @@ pub fn binary() -> String {
     std::env::var("WOLKVOX_BENCH_BINARY")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_wolkvox-exporter").to_owned())
 }
-const TOKEN: &str = "bench-token-0f4d2c";
+pub const TOKEN: &str = "bench-token-0f4d2c";
 /// Longest wait for an event before the benchmark gives up.
 const PATIENCE: Duration = Duration::from_secs(120);
 
@@ -33,6 +33,8 @@ impl Upstream {
         wolkvox_exporter::wolkvox::client::install_crypto_provider();
         let (sim, addr) = Simulator::spawn(SimulatorConfig {
             tokens: vec![TOKEN.to_owned()],
+            // The operations section starts a thousand first polls at once, with one token.
+            max_in_flight_per_token: 10_000,
             ..SimulatorConfig::default()
         })
         .await
@@ -78,19 +80,20 @@ pub struct Exporter {
 impl Exporter {
     /// Starts the binary against `upstream` with `extra` flags and waits for its address.
     pub fn start(upstream: &Upstream, extra: &[&str]) -> Exporter {
+        let mut args = vec!["--wolkvox.server", "0032", "--wolkvox.url", &upstream.url];
+        args.extend_from_slice(extra);
+        Exporter::start_with(&args, &[("WOLKVOX_TOKEN", TOKEN)])
+    }
+
+    /// Starts the binary with `args` (and a listen address) and only `env` in its
+    /// environment, and waits for its address.
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Exporter {
         let started = Instant::now();
         let mut child = Command::new(binary())
             .env_clear()
-            .env("WOLKVOX_TOKEN", TOKEN)
-            .args([
-                "--wolkvox.server",
-                "0032",
-                "--wolkvox.url",
-                &upstream.url,
-                "--web.listen-address",
-                "127.0.0.1:0",
-            ])
-            .args(extra)
+            .envs(env.iter().copied())
+            .args(["--web.listen-address", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -148,6 +151,19 @@ impl Exporter {
             .and_then(|v| v.trim_start_matches(':').split_whitespace().next())
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("{field} in /proc/PID/status"))
+    }
+
+    /// CPU time the process has used so far, user and system (/proc/PID/stat).
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .expect("the exporter runs");
+        // Fields after the command name, which is in parentheses: utime and stime are the
+        // 14th and 15th fields of the line, in clock ticks (100 a second on Linux).
+        let after = &stat[stat.rfind(')').expect("a stat line") + 2..];
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: u64 =
+            fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0);
+        Duration::from_millis(ticks * 10)
     }
 
     /// Resets the peak resident size (VmHWM) to the current one.

@@ -1,8 +1,9 @@
 //! The simple writer: families of the table encoded by prometheus-client, in both formats. It
-//! writes every descriptor and the samples of the small families; the samples of the
-//! per-series families come from `samples.rs`, except in the reference that those must equal.
+//! writes every descriptor (HELP and TYPE); the samples come from `samples.rs`, except in the
+//! reference that those must equal.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use prometheus_client::collector::Collector;
@@ -12,28 +13,36 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use super::families::{Family, Number};
+use super::families::{FAMILIES, Family, Number};
 use super::{OperationMetrics, ReloadStatus};
 
-/// A run of families of the table, read from plain data; it runs at poll time only.
+/// Families of the table, read from plain data; it runs when descriptors change, and in tests.
 #[derive(Debug)]
 struct Families {
     ops: Arc<[OperationMetrics]>,
     reload: Option<ReloadStatus>,
     families: &'static [Family],
-    /// Whether the per-series families get their samples here too, or only their descriptors.
-    series_samples: bool,
+    /// The HELP text of each family; `None`: from `ops`.
+    shared: Option<Option<Duration>>,
+    /// Whether the samples are written here too, or only the descriptors (HELP and TYPE).
+    samples: bool,
 }
 
-/// `families` in the text format and in OpenMetrics; `eof` ends the OpenMetrics exposition.
-pub(super) fn encode(
-    ops: &Arc<[OperationMetrics]>,
-    reload: Option<ReloadStatus>,
-    families: &'static [Family],
-    eof: bool,
-) -> (Bytes, Bytes) {
-    let (t, om) = encode_families(ops, reload, families, false, eof);
-    (Bytes::from(t), Bytes::from(om))
+/// The descriptor of every family, in the text format and in OpenMetrics, when the operations
+/// share the poll interval `shared` (HELP texts quote it).
+pub(super) fn descriptors(shared: Option<Duration>) -> Vec<(Bytes, Bytes)> {
+    (0..FAMILIES.len())
+        .map(|i| {
+            let (t, om) = encode_families(Families {
+                ops: Arc::from([]),
+                reload: None,
+                families: &FAMILIES[i..=i],
+                shared: Some(shared),
+                samples: false,
+            });
+            (Bytes::from(t), Bytes::from(om))
+        })
+        .collect()
 }
 
 /// The whole exposition as prometheus-client alone writes it, samples and all: the reference
@@ -43,53 +52,42 @@ pub(super) fn reference(
     ops: &[OperationMetrics],
     reload: Option<ReloadStatus>,
 ) -> (String, String) {
-    encode_families(
-        &Arc::from(ops),
+    let (t, mut om) = encode_families(Families {
+        ops: Arc::from(ops),
         reload,
-        super::families::FAMILIES,
-        true,
-        true,
-    )
+        families: FAMILIES,
+        shared: None,
+        samples: true,
+    });
+    let _ = prometheus_client::encoding::text::encode_eof(&mut om);
+    (t, om)
 }
 
-fn encode_families(
-    ops: &Arc<[OperationMetrics]>,
-    reload: Option<ReloadStatus>,
-    families: &'static [Family],
-    series_samples: bool,
-    eof: bool,
-) -> (String, String) {
+fn encode_families(families: Families) -> (String, String) {
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Families {
-        ops: ops.clone(),
-        reload,
-        families,
-        series_samples,
-    }));
+    registry.register_collector(Box::new(families));
     let (mut text, mut om) = (String::new(), String::new());
     // Writing into a String cannot fail, and the collector returns no errors of its own;
     // should the encoder ever refuse, serve what was written rather than panic.
     let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &registry);
     let _ = prometheus_client::encoding::text::encode_registry(&mut om, &registry);
-    if eof {
-        let _ = prometheus_client::encoding::text::encode_eof(&mut om);
-    }
     (text, om)
 }
 
 impl Collector for Families {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         for family in self.families {
-            if !family.is_present(&self.ops, self.reload) {
+            // Descriptors alone are written whether or not the family has samples.
+            if self.samples && !family.is_present(&self.ops, self.reload) {
                 continue;
             }
-            let mut descriptor = encoder.encode_descriptor(
-                family.name,
-                &family.help_text(&self.ops),
-                None,
-                family.kind,
-            )?;
-            if family.per_series() && !self.series_samples {
+            let help = match self.shared {
+                Some(shared) => family.help_with(shared),
+                None => family.help_text(&self.ops),
+            };
+            let mut descriptor =
+                encoder.encode_descriptor(family.name, &help, None, family.kind)?;
+            if !self.samples {
                 continue;
             }
             family.for_each_sample(&self.ops, self.reload, |values, value| {

@@ -1,78 +1,81 @@
-//! The gzip copy of an exposition: one gzip member made of independently compressed segments,
-//! each ended by a sync flush, as pigz does. The segments shared by both formats are compressed
-//! once; large ones are cut into pieces compressed on every core (compression is most of the
-//! cost of a poll, BENCHMARKS.md, Ingest), and each format's member is then joined in one piece.
-//! Also the work sharing on threads that the sample writer uses too.
-
-use std::sync::Arc;
+//! The gzip copy of an exposition: one gzip member made of independently compressed parts,
+//! each ended by a sync flush, as pigz does. A part is compressed once, when its operation
+//! changes; large ones are cut into pieces compressed on every core (compression is most of
+//! the cost of a poll, BENCHMARKS.md, Ingest). Also the work sharing on threads that the
+//! sample writer uses too.
+//!
+//! Why one member and not one member per part (RFC 1952 allows a body of several): Go's
+//! compress/gzip and Python's gzip module read every member, but curl (7.88) stops after the
+//! first one, silently. One member needs the CRC-32 of the whole body, which `crc.rs` keeps
+//! up to date in O(log parts) per changed part.
 
 use bytes::Bytes;
-use flate2::{Compress, Compression, Crc, FlushCompress};
+use flate2::{Compress, Compression, FlushCompress};
 
-use super::Encoded;
+use super::crc::Sum;
 
-/// The distinct segments of both formats, each compressed once.
-#[derive(Default)]
-pub(super) struct Segments {
-    plain: Vec<Bytes>,
+/// Bytes of the exposition with their gzip copy: raw deflate ended by a sync flush, from a
+/// compressor of its own, so that parts joined in any order make one deflate stream once a
+/// final block ends it; and their CRC-32 and length, from which the member's trailer is made.
+#[derive(Debug, Clone)]
+pub(super) struct Part {
+    /// The bytes.
+    pub plain: Bytes,
+    /// Their deflate copy.
+    pub deflated: Bytes,
+    /// Their CRC-32 and length.
+    pub sum: Sum,
 }
 
-/// A segment's place in [`Segments`].
-#[derive(Debug, Clone, Copy)]
-pub(super) struct SegmentId(usize);
+impl Part {
+    /// No bytes.
+    pub const EMPTY: Part = Part {
+        plain: Bytes::new(),
+        deflated: Bytes::new(),
+        sum: Sum::EMPTY,
+    };
+}
 
-impl Segments {
-    /// Adds a segment; an empty one is kept and skipped when a format is joined.
-    pub(super) fn add(&mut self, bytes: Bytes) -> SegmentId {
-        self.plain.push(bytes);
-        SegmentId(self.plain.len() - 1)
+/// Compresses every part on its own. Large parts are cut into pieces that are compressed
+/// alike, on as many threads as there are cores: compression is most of the cost of a poll.
+/// Each part's pieces are then joined into one piece: a part is one frame of a scrape.
+pub(super) fn compress(plain: Vec<Bytes>) -> Vec<Part> {
+    let pieces: Vec<(usize, Bytes)> = plain
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            (0..p.len())
+                .step_by(PIECE)
+                .map(move |at| (i, p.slice(at..p.len().min(at + PIECE))))
+        })
+        .collect();
+    // A thread is worth starting for a piece of work, not for a few kilobytes.
+    let total: usize = plain.iter().map(Bytes::len).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(total.div_ceil(PIECE));
+    let done = on_threads(
+        &pieces,
+        threads,
+        || Compress::new(Compression::fast(), false),
+        |z, (_, piece)| (deflate(z, piece), Sum::of(piece)),
+    );
+    let mut parts: Vec<(Vec<Bytes>, Sum)> =
+        plain.iter().map(|_| (Vec::new(), Sum::EMPTY)).collect();
+    for ((i, _), (bytes, sum)) in pieces.iter().zip(done) {
+        let part = &mut parts[*i];
+        part.0.push(bytes);
+        part.1 = part.1.then(sum);
     }
-
-    /// Compresses every segment on its own: raw deflate ended by a sync flush, so that the
-    /// segments of a format, in any order, make one deflate stream once a final block ends it.
-    /// Large segments are cut into pieces that are compressed alike, on as many threads as
-    /// there are cores: compression is most of the cost of a poll.
-    pub(super) fn compress(self) -> Compressed {
-        let pieces: Vec<(usize, Bytes)> = self
-            .plain
-            .iter()
-            .enumerate()
-            .flat_map(|(i, p)| {
-                (0..p.len())
-                    .step_by(PIECE)
-                    .map(move |at| (i, p.slice(at..p.len().min(at + PIECE))))
-            })
-            .collect();
-        // A thread is worth starting for a piece of work, not for a few kilobytes.
-        let total: usize = self.plain.iter().map(Bytes::len).sum();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(total.div_ceil(PIECE));
-        let done = on_threads(
-            &pieces,
-            threads,
-            || Compress::new(Compression::fast(), false),
-            |z, (_, piece)| {
-                let mut crc = Crc::new();
-                crc.update(piece);
-                (deflate(z, piece), crc)
-            },
-        );
-        let mut deflated: Vec<(Vec<Bytes>, Crc)> = self
-            .plain
-            .iter()
-            .map(|_| (Vec::new(), Crc::new()))
-            .collect();
-        for ((i, _), (bytes, crc)) in pieces.iter().zip(done) {
-            let segment = &mut deflated[*i];
-            segment.0.push(bytes);
-            segment.1.combine(&crc);
-        }
-        Compressed {
-            plain: self.plain,
-            deflated,
-        }
-    }
+    plain
+        .into_iter()
+        .zip(parts)
+        .map(|(plain, (deflated, sum))| Part {
+            plain,
+            deflated: concat(&deflated),
+            sum,
+        })
+        .collect()
 }
 
 /// `work` applied to every item, on `threads` threads (this one included) that take the next
@@ -140,75 +143,24 @@ fn deflate(z: &mut Compress, data: &[u8]) -> Bytes {
         }
         input = &input[(z.total_in() - before) as usize..];
         if input.is_empty() && out.len() < out.capacity() {
+            // Kept for as long as the operation's data: no spare room.
+            out.shrink_to_fit();
             return Bytes::from(out);
         }
     }
 }
 
 /// The header of a gzip member: deflate, no name, no time, OS unknown.
-const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-/// A final, empty block with fixed codes: it ends the deflate stream of the segments.
+pub(super) const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+/// A final, empty block with fixed codes: it ends the deflate stream of the parts.
 const DEFLATE_END: [u8; 2] = [0x03, 0x00];
 
-/// Every segment, plain and compressed, from which each format is joined.
-pub(super) struct Compressed {
-    plain: Vec<Bytes>,
-    /// Per segment: its compressed pieces, and the CRC of the whole segment.
-    deflated: Vec<(Vec<Bytes>, Crc)>,
-}
-
-impl Compressed {
-    /// One format's exposition from its segments.
-    pub(super) fn encoded(&self, ids: &[SegmentId]) -> Encoded {
-        let mut crc = Crc::new();
-        let mut gzip = vec![Bytes::from_static(&GZIP_HEADER)];
-        let mut plain = Vec::with_capacity(ids.len());
-        for &SegmentId(i) in ids {
-            if self.plain[i].is_empty() {
-                continue;
-            }
-            plain.push(self.plain[i].clone());
-            gzip.extend(self.deflated[i].0.iter().cloned());
-            crc.combine(&self.deflated[i].1);
-        }
-        let mut trailer = Vec::with_capacity(10);
-        trailer.extend_from_slice(&DEFLATE_END);
-        trailer.extend_from_slice(&crc.sum().to_le_bytes());
-        trailer.extend_from_slice(&crc.amount().to_le_bytes());
-        gzip.push(Bytes::from(trailer));
-        Encoded {
-            plain: coalesce(plain),
-            // The gzip copy is small (a fourteenth of the plain text): one piece per format is
-            // worth its copy. Sent as twenty-odd frames of 70 kB, a 60,000-series body was
-            // served at half nginx's rate; in one piece, at its rate.
-            gzip: Arc::from([concat(&gzip)]),
-        }
-    }
-}
-
-/// Parts below this size are joined with their small neighbours.
-const SMALL_PART: usize = 16 * 1024;
-
-/// Joins runs of small parts into one: each part is one body frame for hyper to handle, and a
-/// small exposition is cheapest to serve in one piece. Large parts, the samples shared by both
-/// formats, stay as they are.
-fn coalesce(parts: Vec<Bytes>) -> Arc<[Bytes]> {
-    let mut out = Vec::with_capacity(parts.len());
-    let mut run: Vec<Bytes> = Vec::new();
-    for part in parts {
-        if part.len() < SMALL_PART {
-            run.push(part);
-            continue;
-        }
-        if !run.is_empty() {
-            out.push(concat(&std::mem::take(&mut run)));
-        }
-        out.push(part);
-    }
-    if !run.is_empty() {
-        out.push(concat(&run));
-    }
-    out.into()
+/// The end of a gzip member of parts whose sum is `sum`: the final block and the trailer.
+pub(super) fn gzip_end(sum: Sum) -> Bytes {
+    let mut end = Vec::with_capacity(10);
+    end.extend_from_slice(&DEFLATE_END);
+    end.extend_from_slice(&sum.trailer());
+    Bytes::from(end)
 }
 
 /// `parts` in one piece; no copy for none or one.

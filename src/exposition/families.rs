@@ -4,6 +4,7 @@
 //! small families, the fast writer (`samples.rs`) the samples of the per-series families.
 
 use std::borrow::Cow;
+use std::time::Duration;
 
 use prometheus_client::metrics::MetricType;
 
@@ -220,6 +221,12 @@ pub(super) static FAMILIES: &[Family] = &[
     },
 ];
 
+/// The poll interval of all `intervals` when they are all the same.
+pub(super) fn shared_interval(mut intervals: impl Iterator<Item = Duration>) -> Option<Duration> {
+    let first = intervals.next()?;
+    intervals.all(|i| i == first).then_some(first)
+}
+
 fn seconds(ts: jiff::Timestamp) -> f64 {
     ts.as_millisecond() as f64 / 1000.0
 }
@@ -242,20 +249,29 @@ impl Family {
     /// The HELP text. A family read from the operations says how often they are polled: the
     /// operations' own interval when they share one.
     pub fn help_text(&self, ops: &[OperationMetrics]) -> Cow<'static, str> {
+        self.help_with(shared_interval(ops.iter().map(|o| o.poll_interval)))
+    }
+
+    /// The HELP text when the operations share the poll interval `shared` (`None`: they do
+    /// not, or there are none).
+    pub fn help_with(&self, shared: Option<Duration>) -> Cow<'static, str> {
         if matches!(self.read, Read::Build | Read::Reload(_)) {
             return Cow::Borrowed(self.help);
         }
-        let mut intervals = ops.iter().map(|o| o.poll_interval);
-        let interval = match intervals.next() {
-            Some(first) if intervals.all(|i| i == first) => {
-                humantime::format_duration(first).to_string()
-            }
-            _ => "poll interval of its operation".to_owned(),
+        let interval = match shared {
+            Some(every) => humantime::format_duration(every).to_string(),
+            None => "poll interval of its operation".to_owned(),
         };
         Cow::Owned(format!(
             "{} Polled from Wolkvox in the background every {interval} and served from a cache.",
             self.help
         ))
+    }
+
+    /// Whether the family belongs to the exporter as a whole (build, reloads) rather than to
+    /// the operations.
+    pub fn is_global(&self) -> bool {
+        matches!(self.read, Read::Build | Read::Reload(_))
     }
 
     /// Whether the family is written at all (its descriptor, even without samples).

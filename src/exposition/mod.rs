@@ -1,26 +1,33 @@
 //! The exposition that /metrics serves: the immutable [`Snapshot`], its encoding, and the
 //! [`Store`] that swaps it in whole.
 //!
-//! All encoding happens here, once per poll: the Prometheus text format, OpenMetrics, and a gzip
-//! copy of each. A scrape only clones an `Arc` and hands out bytes, so it never waits for a poll
-//! and never sees half of one.
+//! All encoding happens here, once per poll of an operation and for that operation only: its
+//! samples in the Prometheus text format, in OpenMetrics, and a gzip copy of each. A snapshot
+//! joins every operation's parts without copying them; a scrape only clones an `Arc` and hands
+//! out bytes, so it never waits for a poll and never sees half of one.
 //!
-//! An exposition is a list of segments served one after the other. Layout:
+//! An exposition is a list of parts served one after the other. Layout:
 //!
 //! - `operation.rs`: [`OperationMetrics`], what a poller hands in about its operation.
 //! - `families.rs`: the one table of metric families that every writer reads.
-//! - `collector.rs`: prometheus-client writing the descriptors and the small families.
-//! - `samples.rs`: the fast writer of the per-series samples (nearly all of the bytes), written
-//!   once for both formats, beside the test that checks it against prometheus-client.
-//! - `compress.rs`: the gzip copy, one member of segments compressed once and on every core.
+//! - `collector.rs`: prometheus-client writing the descriptors (and the reference exposition).
+//! - `samples.rs`: the writer of an operation's samples: a fast path for the per-series ones
+//!   (nearly all of the bytes), beside the test that checks it against prometheus-client.
+//! - `compress.rs`: the gzip copy of a part, compressed once and on every core.
+//! - `crc.rs`: the CRC-32 of the gzip member, kept up to date part by part.
+//! - `parts.rs`: an operation's parts, the global ones, the descriptors.
+//! - `assembly.rs`: the parts of all operations joined into a [`Snapshot`].
 //! - `store.rs`: the [`Store`] that swaps snapshots.
 
+mod assembly;
 mod collector;
 mod compress;
+mod crc;
 mod families;
 #[cfg(test)]
 mod fixtures;
 mod operation;
+mod parts;
 mod samples;
 mod store;
 
@@ -32,8 +39,8 @@ use jiff::Timestamp;
 pub use operation::{OperationMetrics, ReportData};
 pub use store::Store;
 
-use compress::Segments;
-use families::{FAMILIES, Family};
+use assembly::Assembly;
+use parts::OperationParts;
 
 /// Content-Type of the Prometheus text format.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -52,8 +59,9 @@ pub struct ReloadStatus {
     pub shard_operations: Option<u64>,
 }
 
-/// One encoding of the exposition, plain and gzipped, each as the segments that are sent one
-/// after the other. Segments are shared: between the two formats, and between every scrape.
+/// One encoding of the exposition, plain and gzipped, each as the parts that are sent one
+/// after the other. Parts are shared: between the two formats, between snapshots (until their
+/// operation changes), and between every scrape.
 #[derive(Debug, Clone)]
 pub struct Encoded {
     plain: Arc<[Bytes]>,
@@ -61,12 +69,12 @@ pub struct Encoded {
 }
 
 impl Encoded {
-    /// The exposition, segment by segment.
+    /// The exposition, part by part.
     pub fn plain_parts(&self) -> &Arc<[Bytes]> {
         &self.plain
     }
 
-    /// Its gzip copy (one gzip member), segment by segment.
+    /// Its gzip copy (one gzip member), part by part.
     pub fn gzip_parts(&self) -> &Arc<[Bytes]> {
         &self.gzip
     }
@@ -101,47 +109,15 @@ impl Snapshot {
         Self::encode_with(ready, operations, None)
     }
 
-    /// Encodes the metrics of `operations`, and the reload status when a file is in use.
+    /// Encodes the metrics of `operations` (in their order), and the reload status when a
+    /// file is in use.
     pub fn encode_with(
         ready: bool,
         operations: &[OperationMetrics],
         reload: Option<ReloadStatus>,
     ) -> Snapshot {
-        let ops: Arc<[OperationMetrics]> = Arc::from(operations);
-        // The per-series families: their samples are written apart, on every core for large
-        // reports, and placed after their descriptors.
-        let at: Vec<usize> = (0..FAMILIES.len())
-            .filter(|&i| FAMILIES[i].per_series())
-            .collect();
-        let per_series: Vec<&Family> = at.iter().map(|&i| &FAMILIES[i]).collect();
-        let samples = samples::write_all(&ops, &per_series);
-        let mut segments = Segments::default();
-        let (mut text, mut openmetrics) = (Vec::new(), Vec::new());
-        // prometheus-client writes each run of families up to a per-series family's
-        // descriptor; that family's samples follow, shared by both formats unless they differ.
-        let mut from = 0;
-        for (at, samples) in at.into_iter().zip(samples) {
-            let (t, om) = collector::encode(&ops, reload, &FAMILIES[from..=at], false);
-            text.push(segments.add(t));
-            openmetrics.push(segments.add(om));
-            from = at + 1;
-            let t = segments.add(samples.text);
-            text.push(t);
-            openmetrics.push(match samples.openmetrics {
-                Some(om) => segments.add(om),
-                None => t,
-            });
-        }
-        let (t, om) = collector::encode(&ops, reload, &FAMILIES[from..], true);
-        text.push(segments.add(t));
-        openmetrics.push(segments.add(om));
-
-        let compressed = segments.compress();
-        Snapshot {
-            ready,
-            text: compressed.encoded(&text),
-            openmetrics: compressed.encoded(&openmetrics),
-        }
+        let parts = operations.iter().map(OperationParts::encode).collect();
+        Assembly::of(reload, parts).snapshot(ready)
     }
 }
 
@@ -152,7 +128,7 @@ mod tests {
     use crate::report::Series;
 
     #[test]
-    fn both_formats_share_the_samples_of_the_data_series_and_gzip_is_one_piece() {
+    fn both_formats_share_the_samples_of_the_data_series_and_gzip_is_one_member() {
         let series: Vec<Series> = (0..20_000)
             .map(|i| Series {
                 rp_id: format!("{}", 1000 + i).into(),
@@ -173,7 +149,16 @@ mod tests {
         let (t, om) = (&snap.text, &snap.openmetrics);
         // The four sample blocks: nearly all of the bytes, kept once for both formats.
         assert!(shared(t.plain_parts(), om.plain_parts()) * 10 > t.plain().len() * 9);
-        // The gzip copies are one piece each: compressed once, copied per format.
-        assert_eq!((t.gzip_parts().len(), om.gzip_parts().len()), (1, 1));
+        // The gzip copies are one member each: one header, then parts compressed once and
+        // shared by both formats like the plain ones, then one trailer.
+        for gzip in [t.gzip_parts(), om.gzip_parts()] {
+            assert_eq!(&gzip[0][..], &compress::GZIP_HEADER);
+            assert!(
+                gzip[1..]
+                    .iter()
+                    .all(|p| !p.starts_with(&compress::GZIP_HEADER))
+            );
+        }
+        assert!(shared(t.gzip_parts(), om.gzip_parts()) * 10 > t.gzip().len() * 9);
     }
 }

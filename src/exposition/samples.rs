@@ -1,5 +1,5 @@
-//! The fast writer of the per-series families' samples: one line per series, nearly all of
-//! the bytes of an exposition. prometheus-client (`collector.rs`) writes the same lines, and
+//! The writer of the samples, by operation: the per-series families' (one line per series,
+//! nearly all of the bytes of an exposition) on a fast path, the others' from the table. prometheus-client (`collector.rs`) writes the same lines, and
 //! the test below checks that both agree byte for byte; this one exists because publish took
 //! 212 ms at 60,000 series through prometheus-client in each format (BENCHMARKS.md, Ingest).
 //! Both formats write these lines alike, so they are written once for both, and on every core
@@ -7,9 +7,11 @@
 
 use bytes::Bytes;
 
-use super::OperationMetrics;
+use std::convert::Infallible;
+
 use super::compress::on_threads;
-use super::families::Family;
+use super::families::{Family, Number};
+use super::{OperationMetrics, ReloadStatus};
 
 /// Series from which the families are written on several threads.
 const PARALLEL_SERIES: usize = 4096;
@@ -22,6 +24,16 @@ pub(super) struct Samples {
     pub text: Bytes,
     /// In OpenMetrics, when it differs.
     pub openmetrics: Option<Bytes>,
+}
+
+impl Samples {
+    /// No samples.
+    pub fn empty() -> Samples {
+        Samples {
+            text: Bytes::new(),
+            openmetrics: None,
+        }
+    }
 }
 
 /// The samples of every family in `families`, in their order. Writing them is most of an
@@ -39,6 +51,63 @@ pub(super) fn write_all(ops: &[OperationMetrics], families: &[&Family]) -> Vec<S
         std::thread::available_parallelism().map_or(1, |n| n.get())
     };
     on_threads(families, threads, || (), |(), family| samples(family, ops))
+}
+
+/// The samples of a family with few of them (one or a few per operation, or global), written
+/// from [`Family::for_each_sample`] as prometheus-client writes them.
+pub(super) fn write_each(
+    family: &Family,
+    ops: &[OperationMetrics],
+    reload: Option<ReloadStatus>,
+) -> Samples {
+    let name = family.sample_name();
+    let mut finite = true;
+    let _ = family.for_each_sample(ops, reload, |_, v| {
+        finite &= !matches!(v, Number::Float(v) if !v.is_finite());
+        Ok::<_, Infallible>(())
+    });
+    let write = |openmetrics: bool| {
+        let mut out = Vec::new();
+        let mut number = dtoa::Buffer::new();
+        let _ = family.for_each_sample(ops, reload, |values, v| {
+            out.extend_from_slice(name.as_bytes());
+            if !values.is_empty() {
+                for (i, (label, value)) in family.labels.iter().zip(values).enumerate() {
+                    out.push(if i == 0 { b'{' } else { b',' });
+                    out.extend_from_slice(label.as_bytes());
+                    out.extend_from_slice(b"=\"");
+                    escape_label_value(&mut out, value);
+                    out.push(b'"');
+                }
+                out.push(b'}');
+            }
+            out.push(b' ');
+            match v {
+                Number::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                Number::Float(v) => {
+                    out.extend_from_slice(float(&mut number, v, openmetrics).as_bytes())
+                }
+            }
+            out.push(b'\n');
+            Ok::<_, Infallible>(())
+        });
+        Bytes::from(out)
+    };
+    Samples {
+        text: write(false),
+        openmetrics: (!finite).then(|| write(true)),
+    }
+}
+
+/// A float as both formats write it; they differ only when it is not finite.
+fn float(number: &mut dtoa::Buffer, v: f64, openmetrics: bool) -> &str {
+    match (v.is_finite(), openmetrics) {
+        (true, _) | (false, true) => number.format(v),
+        // prometheus-client's text format writes Go's spelling.
+        (false, false) if v.is_nan() => "NaN",
+        (false, false) if v > 0.0 => "+Inf",
+        (false, false) => "-Inf",
+    }
 }
 
 fn samples(family: &Family, ops: &[OperationMetrics]) -> Samples {
@@ -88,16 +157,11 @@ fn write(
             escape_label_value(&mut out, value);
         }
         out.extend_from_slice(b"\"} ");
-        let value = match (v.is_finite(), openmetrics) {
-            (true, _) | (false, true) => number.format(v),
-            // prometheus-client's text format writes Go's spelling.
-            (false, false) if v.is_nan() => "NaN",
-            (false, false) if v > 0.0 => "+Inf",
-            (false, false) => "-Inf",
-        };
-        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(float(&mut number, v, openmetrics).as_bytes());
         out.push(b'\n');
     });
+    // Kept for as long as the operation's data: no spare room (the size was an estimate).
+    out.shrink_to_fit();
     out
 }
 

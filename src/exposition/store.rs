@@ -1,32 +1,28 @@
-//! The [`Store`]: the snapshot that scrapes load without a lock, and the latest metrics of
-//! every operation, from which the next snapshot is encoded and swapped in whole.
+//! The [`Store`]: the snapshot that scrapes load without a lock, and the encoded parts of
+//! every operation, from which the next snapshot is joined and swapped in whole.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 #[cfg(any(test, feature = "test-util"))]
 use tokio::sync::watch;
 
-use super::{OperationMetrics, ReloadStatus, Snapshot};
+use super::Snapshot;
+use super::assembly::Assembly;
+use super::parts::OperationParts;
+use super::{OperationMetrics, ReloadStatus};
 
-/// Holds the current snapshot, and the latest metrics of every operation it is made of.
-/// Scrapes load the snapshot without a lock; a poller hands in its operation's metrics, and the
-/// whole exposition is encoded again (families must stay grouped across operations) and
-/// swapped in.
+/// Holds the current snapshot, and the parts of every operation it is made of. Scrapes load
+/// the snapshot without a lock. A poller encodes its operation's parts before taking the lock,
+/// so one operation's encoding never holds up another's poll; under the lock the parts are
+/// only joined (pointer copies) and the snapshot swapped in.
 #[derive(Debug)]
 pub struct Store {
     current: ArcSwap<Snapshot>,
     /// Polls published so far: tests wait on it instead of on the clock.
     #[cfg(any(test, feature = "test-util"))]
     polls: watch::Sender<u64>,
-    state: Mutex<StoreState>,
-}
-
-#[derive(Debug, Default)]
-struct StoreState {
-    operations: BTreeMap<String, OperationMetrics>,
-    reload: Option<ReloadStatus>,
+    state: Mutex<Assembly>,
 }
 
 impl Default for Store {
@@ -38,11 +34,12 @@ impl Default for Store {
 impl Store {
     /// An empty store: not ready, self-metrics only.
     pub fn new() -> Self {
+        let assembly = Assembly::new(None);
         Self {
-            current: ArcSwap::from_pointee(Snapshot::encode(false, &[])),
+            current: ArcSwap::from_pointee(assembly.snapshot(false)),
             #[cfg(any(test, feature = "test-util"))]
             polls: watch::Sender::new(0),
-            state: Mutex::new(StoreState::default()),
+            state: Mutex::new(assembly),
         }
     }
 
@@ -51,59 +48,123 @@ impl Store {
         self.current.load_full()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, StoreState> {
-        // Only encoding happens under this lock; a panic there leaves consistent data.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn rebuild(&self, state: &StoreState) {
-        let ops: Vec<OperationMetrics> = state.operations.values().cloned().collect();
-        // A shard may own no operation of the file: with nothing to poll it is ready.
-        let ready = ops.iter().all(|o| o.polled);
-        self.current
-            .store(Arc::new(Snapshot::encode_with(ready, &ops, state.reload)));
+    /// Runs `change` under the lock and swaps in the snapshot it leads to. The lock keeps
+    /// snapshots in the order of their changes.
+    fn change(&self, change: impl FnOnce(&mut Assembly)) {
+        // Only joining happens under this lock; a panic there leaves consistent data.
+        let mut assembly = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        change(&mut assembly);
+        let ready = assembly.ready();
+        self.current.store(Arc::new(assembly.snapshot(ready)));
     }
 
     /// Adds or replaces an operation's metrics without counting a poll (start, reload).
     pub fn register(&self, metrics: OperationMetrics) {
-        let mut state = self.lock();
-        state.operations.insert(metrics.operation.clone(), metrics);
-        self.rebuild(&state);
+        self.register_all([metrics]);
     }
 
-    /// Replaces an operation's metrics after a poll.
+    /// Adds or replaces the metrics of several operations at once: laying out the parts of
+    /// all operations again is paid once, not once per operation.
+    pub fn register_all(&self, metrics: impl IntoIterator<Item = OperationMetrics>) {
+        let parts: Vec<_> = metrics
+            .into_iter()
+            .map(|m| OperationParts::encode(&m))
+            .collect();
+        self.change(|a| a.insert(parts));
+    }
+
+    /// Replaces an operation's metrics after a poll: encodes that operation's parts, then
+    /// swaps in a snapshot that joins them with the other operations' parts.
     pub fn publish(&self, metrics: OperationMetrics) {
-        {
-            let mut state = self.lock();
-            state.operations.insert(metrics.operation.clone(), metrics);
-            self.rebuild(&state);
-        }
+        let parts = OperationParts::encode(&metrics);
+        self.change(|a| a.insert(vec![parts]));
         #[cfg(any(test, feature = "test-util"))]
         self.polls.send_modify(|n| *n += 1);
     }
 
     /// Removes an operation: its series leave /metrics.
     pub fn remove(&self, operation: &str) {
-        let mut state = self.lock();
-        state.operations.remove(operation);
-        self.rebuild(&state);
+        self.remove_all(&[operation]);
+    }
+
+    /// Removes several operations at once.
+    pub fn remove_all(&self, operations: &[&str]) {
+        self.change(|a| a.remove(operations));
     }
 
     /// Records the outcome of a configuration (re)load.
     pub fn set_reload(&self, status: ReloadStatus) {
-        let mut state = self.lock();
-        state.reload = Some(status);
-        self.rebuild(&state);
+        self.change(|a| a.set_reload(status));
     }
 
     /// The last reload status, when a configuration file is in use.
     pub fn reload_status(&self) -> Option<ReloadStatus> {
-        self.lock().reload
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reload()
     }
 
     /// Polls finished so far, and a way to wait for more (for tests).
     #[cfg(any(test, feature = "test-util"))]
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.polls.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::collector::reference;
+    use crate::exposition::fixtures::{assorted_operations, gunzip};
+
+    /// The store's snapshot against prometheus-client writing all of `ops` (in name order).
+    fn assert_serves(store: &Store, ops: &[OperationMetrics], reload: Option<ReloadStatus>) {
+        let mut ops = ops.to_vec();
+        ops.sort_by(|a, b| a.operation.cmp(&b.operation));
+        let (text, om) = reference(&ops, reload);
+        let snap = store.current();
+        assert_eq!(std::str::from_utf8(&snap.text.plain()).unwrap(), text);
+        assert_eq!(std::str::from_utf8(&snap.openmetrics.plain()).unwrap(), om);
+        assert_eq!(gunzip(&snap.text.gzip()), text.as_bytes());
+        assert_eq!(gunzip(&snap.openmetrics.gzip()), om.as_bytes());
+    }
+
+    #[test]
+    fn publishing_one_operation_at_a_time_serves_what_encoding_all_of_them_would() {
+        let store = Store::new();
+        assert_serves(&store, &[], None);
+        let mut ops = assorted_operations();
+        store.register_all(ops[..2].to_vec());
+        assert_serves(&store, &ops[..2], None);
+        store.publish(ops[2].clone());
+        assert_serves(&store, &ops, None);
+        // A poll changes one operation: its families' samples, the presence of a family
+        // (token gauges) and the HELP texts (intervals now shared) change with it.
+        ops[2].token_info = None;
+        ops[2].polled = true;
+        ops[2].up = false;
+        ops[2].poll_interval = std::time::Duration::from_secs(300);
+        ops[1].poll_interval = std::time::Duration::from_secs(300);
+        store.publish(ops[2].clone());
+        store.publish(ops[1].clone());
+        assert_serves(&store, &ops, None);
+        let reload = ReloadStatus {
+            successful: false,
+            last_success: Some("2026-11-25T09:00:00Z".parse().unwrap()),
+            shard_operations: Some(1),
+        };
+        store.set_reload(reload);
+        assert_serves(&store, &ops, Some(reload));
+        store.remove(&ops[0].operation);
+        assert_serves(&store, &ops[1..], Some(reload));
+        assert!(!store.current().ready);
+        for op in &mut ops[1..] {
+            op.polled = true;
+            store.publish(op.clone());
+        }
+        assert!(store.current().ready);
+        store.remove_all(&[&ops[1].operation, &ops[2].operation]);
+        assert_serves(&store, &[], Some(reload));
     }
 }

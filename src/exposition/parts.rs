@@ -1,0 +1,166 @@
+//! The pieces an exposition is joined from, each encoded and compressed once: an operation's
+//! samples of every family ([`OperationParts`], made when that operation changes), the
+//! exporter's own samples ([`GlobalParts`]) and the families' descriptors ([`Descriptors`]).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::compress::{Part, compress};
+use super::families::FAMILIES;
+use super::samples::{self, Samples};
+use super::{OperationMetrics, ReloadStatus};
+
+/// A family's part in both formats; the same bytes when the formats agree.
+#[derive(Debug, Clone)]
+pub(super) struct Formats {
+    /// In the text format.
+    pub text: Part,
+    /// In OpenMetrics.
+    pub openmetrics: Part,
+}
+
+impl Formats {
+    /// The part of `format` (0: text, 1: OpenMetrics).
+    pub fn of(&self, format: usize) -> &Part {
+        if format == 0 {
+            &self.text
+        } else {
+            &self.openmetrics
+        }
+    }
+}
+
+/// One part per family and format, from samples or descriptors written per family: each
+/// distinct byte string compressed once.
+fn compress_all(written: Vec<Samples>) -> Vec<Formats> {
+    let mut plain = Vec::with_capacity(written.len() * 2);
+    for s in &written {
+        plain.push(s.text.clone());
+        if let Some(om) = &s.openmetrics {
+            plain.push(om.clone());
+        }
+    }
+    let mut parts = compress(plain).into_iter();
+    written
+        .iter()
+        .map(|s| {
+            let text = parts.next().unwrap_or(Part::EMPTY);
+            let openmetrics = match s.openmetrics {
+                Some(_) => parts.next().unwrap_or(Part::EMPTY),
+                None => text.clone(),
+            };
+            Formats { text, openmetrics }
+        })
+        .collect()
+}
+
+/// One operation's samples of every family, encoded and compressed.
+#[derive(Debug)]
+pub(super) struct OperationParts {
+    /// The `operation` label: operations are exposed in its order.
+    pub name: String,
+    /// Its poll interval, which HELP texts quote when every operation shares it.
+    pub interval: Duration,
+    /// Whether a poll has finished.
+    pub polled: bool,
+    /// Per family of [`FAMILIES`]: whether this operation alone would make it appear.
+    pub present: Vec<bool>,
+    /// Per family of [`FAMILIES`]: its samples (empty for the global families).
+    pub families: Vec<Formats>,
+}
+
+impl OperationParts {
+    /// Encodes and compresses `op`'s samples: work in proportion to its series only.
+    pub fn encode(op: &OperationMetrics) -> OperationParts {
+        let ops = std::slice::from_ref(op);
+        let per_series: Vec<_> = FAMILIES.iter().filter(|f| f.per_series()).collect();
+        let mut series = samples::write_all(ops, &per_series).into_iter();
+        let written = FAMILIES
+            .iter()
+            .map(|family| {
+                if family.per_series() {
+                    series.next().unwrap_or_else(Samples::empty)
+                } else if family.is_global() {
+                    Samples::empty()
+                } else {
+                    samples::write_each(family, ops, None)
+                }
+            })
+            .collect();
+        OperationParts {
+            name: op.operation.clone(),
+            interval: op.poll_interval,
+            polled: op.polled,
+            present: FAMILIES
+                .iter()
+                .map(|f| !f.is_global() && f.is_present(ops, None))
+                .collect(),
+            families: compress_all(written),
+        }
+    }
+}
+
+/// The exporter's own samples (build, reloads) per family, and the end of OpenMetrics.
+#[derive(Debug)]
+pub(super) struct GlobalParts {
+    /// Per family of [`FAMILIES`]: whether the family appears whatever the operations.
+    pub present: Vec<bool>,
+    /// Per family of [`FAMILIES`]: its samples (empty for the families of the operations).
+    pub families: Vec<Formats>,
+    /// What ends each format: nothing, and `# EOF` in OpenMetrics.
+    pub end: Formats,
+}
+
+impl GlobalParts {
+    /// The global samples with reload status `reload`.
+    pub fn encode(reload: Option<ReloadStatus>) -> GlobalParts {
+        let mut written: Vec<Samples> = FAMILIES
+            .iter()
+            .map(|family| match family.is_global() {
+                true => samples::write_each(family, &[], reload),
+                false => Samples::empty(),
+            })
+            .collect();
+        written.push(Samples {
+            text: Bytes::new(),
+            openmetrics: Some(Bytes::from_static(b"# EOF\n")),
+        });
+        let mut families = compress_all(written);
+        let end = families.pop().unwrap_or(Formats {
+            text: Part::EMPTY,
+            openmetrics: Part::EMPTY,
+        });
+        GlobalParts {
+            present: FAMILIES.iter().map(|f| f.is_present(&[], reload)).collect(),
+            families,
+            end,
+        }
+    }
+}
+
+/// Every family's descriptor (HELP and TYPE) in both formats, for one HELP variant.
+#[derive(Debug)]
+pub(super) struct Descriptors {
+    /// The poll interval that HELP texts quote, when all operations share it.
+    pub shared: Option<Duration>,
+    /// Per family of [`FAMILIES`].
+    pub families: Vec<Formats>,
+}
+
+impl Descriptors {
+    /// The descriptors when the operations share the poll interval `shared`.
+    pub fn encode(shared: Option<Duration>) -> Descriptors {
+        let written = super::collector::descriptors(shared)
+            .into_iter()
+            .map(|(text, om)| Samples {
+                openmetrics: (om != text).then_some(om),
+                text,
+            })
+            .collect();
+        Descriptors {
+            shared,
+            families: compress_all(written),
+        }
+    }
+}

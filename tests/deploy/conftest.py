@@ -186,7 +186,10 @@ def only(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 
 
 def exporter_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    containers = only(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
+    """The exporter's container, in the Deployment (or, with shards, the StatefulSet): there is one of them."""
+    workloads = [o for o in objects if o["kind"] in ("Deployment", "StatefulSet")]
+    assert len(workloads) == 1, f"expected one workload, found {[o['kind'] for o in workloads]}"
+    containers = workloads[0]["spec"]["template"]["spec"]["containers"]
     assert [c["name"] for c in containers] == ["exporter"]
     return containers[0]
 

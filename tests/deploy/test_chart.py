@@ -701,3 +701,89 @@ def test_chart_readme_lists_every_value(chart):
     }
     assert expected - listed == set(), f"values missing from {CHART / 'README.md'}"
     assert listed - expected == set(), "README lists values the chart does not have"
+
+
+# --- Shards -------------------------------------------------------------------------------------------------------
+
+
+def sharded(n: int) -> dict[str, Any]:
+    return {**VALUE_SETS["operations"], "shards": n, "serviceMonitor": {"enabled": True}}
+
+
+def test_three_shards_render_a_statefulset_whose_pods_take_their_shard_from_their_ordinal(
+    render, kubernetes_version
+):
+    from kubernetes_validate import utils
+
+    objects, _ = render(sharded(3))
+    assert not [o for o in objects if o["kind"] == "Deployment"]
+    statefulset = only(objects, "StatefulSet")
+    spec = statefulset["spec"]
+    assert spec["replicas"] == 3
+    assert spec["serviceName"] == FULLNAME
+    container = exporter_container(objects)
+    assert "--shard=$(POD_INDEX)/3" in container["args"]
+    assert {"name": "POD_INDEX", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['apps.kubernetes.io/pod-index']"}}} in container["env"]
+    # Every pod behind the one Service, scraped through the one ServiceMonitor.
+    service = only(objects, "Service")
+    pod_labels = spec["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    monitor = only(objects, "ServiceMonitor")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    for obj in (o for o in objects if not o["apiVersion"].startswith("monitoring.coreos.com/")):
+        try:
+            utils.validate(obj, kubernetes_version, strict=True)
+        except utils.ValidationError as e:
+            path = ".".join(str(p) for p in e.path)
+            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {path}: {e.message}", pytrace=False)
+
+
+def test_one_shard_renders_the_deployment_it_renders_today(render):
+    assert render(sharded(1)) == render({**VALUE_SETS["operations"], "serviceMonitor": {"enabled": True}})
+    deployment = only(render(sharded(1))[0], "Deployment")
+    assert deployment["spec"]["replicas"] == 1
+    assert not any(a.startswith("--shard") for a in exporter_container(render(sharded(1))[0])["args"])
+
+
+def test_the_exporter_accepts_each_shards_arguments(render, exporter_binary, tmp_path):
+    # What the kubelet runs in pod 0 of 3 ($(POD_INDEX) expanded), down to the file it reads: `check` validates the
+    # flags and the file (exit 2 and one line when they are wrong) before it calls anything.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    values = sharded(3)
+    values["operations"] = [{**op, "url": closed} for op in values["operations"]]
+    objects, _ = render(values)
+    config_map = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-operations"))
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "operations.yml").write_text(config_map["data"]["operations.yml"])
+    (tmp_path / "tokens").mkdir()
+    for i in range(2):
+        (tmp_path / "tokens" / str(i)).write_text(f"token-of-operation-{i}\n")
+    args = [
+        a.replace("$(POD_INDEX)", "0").replace("/etc/wolkvox-exporter/config", str(tmp_path / "config"))
+        for a in exporter_container(objects)["args"]
+        if a.startswith(("--shard", "--config.file"))
+    ]
+    assert len(args) == 2, args
+    result = run([str(exporter_binary), "check", *args, "--output", "json"], timeout=120)
+    # Each operation of this shard is called (at a closed port: exit 1); a refused flag would exit 2.
+    assert result.returncode == 1, result.stdout + result.stderr
+    owned = [r["operation"] for r in json.loads(result.stdout)]
+    assert owned == [n for n in ("bogota", "monterrey") if fnv1a64(n) % 3 == 0]
+    # Pod 1 owns neither of the two: it calls nothing and answers for nothing.
+    pod1 = [a.replace("--shard=0/", "--shard=1/") for a in args]
+    result = run([str(exporter_binary), "check", *pod1, "--output", "json"], timeout=120)
+    assert (result.returncode, json.loads(result.stdout)) == (0, []), result.stdout + result.stderr
+
+
+def fnv1a64(name: str) -> int:
+    h = 0xCBF29CE484222325
+    for b in name.encode():
+        h = ((h ^ b) * 0x100000001B3) % (1 << 64)
+    return h
+
+
+def test_shards_without_operations_are_refused(helm, chart):
+    with pytest.raises(helm.HelmRenderError, match="shards above 1 need operations"):
+        chart.render({"wolkvox": {"server": "0032", "token": "t"}, "shards": 2}, name="wv", namespace="m")

@@ -39,7 +39,7 @@ pub struct PollerConfig {
     /// Time between polls.
     pub interval: Duration,
     /// Failed polls in a row that keep the last good data.
-    pub keep_stale: u32,
+    pub keep_stale: Duration,
     /// Most series pairs exported.
     pub max_series: usize,
     /// Limit of one call (the floor of the wait after a timeout).
@@ -128,6 +128,11 @@ impl Backoff {
     }
 }
 
+/// Time from `from` to `to`; zero if the clock went back.
+fn elapsed(from: Timestamp, to: Timestamp) -> Duration {
+    Duration::try_from(to.duration_since(from)).unwrap_or(Duration::ZERO)
+}
+
 /// The whole local `day`, 00:00:00 to 23:59:59, for the closing call.
 fn whole_day(day: jiff::civil::Date, tz: &TimeZone) -> ReportWindow {
     let start = day.to_datetime(jiff::civil::Time::midnight());
@@ -180,7 +185,8 @@ pub struct Poller {
     failures_in_row: u32,
     last_result: Option<PollResult>,
     counters: DayCounters,
-    close_failures: u32,
+    /// When the closing call of the previous day first failed, while it keeps failing.
+    close_failing_since: Option<Timestamp>,
     api_day: Option<jiff::civil::Date>,
     last_token_info: Option<Instant>,
 }
@@ -210,7 +216,7 @@ impl Poller {
             failures_in_row: 0,
             last_result: None,
             counters: DayCounters::default(),
-            close_failures: 0,
+            close_failing_since: None,
             api_day: None,
             last_token_info: None,
         }
@@ -358,7 +364,7 @@ impl Poller {
                     Some(report) => {
                         let decreases = self.counters.close(day, &report);
                         self.log_decreases(&decreases);
-                        self.close_failures = 0;
+                        self.close_failing_since = None;
                         tracing::info!(
                             operation = %self.config.operation,
                             day = %day,
@@ -367,10 +373,11 @@ impl Poller {
                         return None;
                     }
                     None => {
-                        self.close_failures += 1;
-                        if self.close_failures > self.config.keep_stale {
+                        let now = self.clock.now();
+                        let since = *self.close_failing_since.get_or_insert(now);
+                        if elapsed(since, now) > self.config.keep_stale {
                             self.counters.abandon_close();
-                            self.close_failures = 0;
+                            self.close_failing_since = None;
                             tracing::warn!(
                                 operation = %self.config.operation,
                                 day = %day,
@@ -459,14 +466,21 @@ impl Poller {
         self.failures_in_row = 0;
     }
 
-    /// A call failed: the last good data stay for `keep_stale` failures in a row.
+    /// A call failed: the last good data stay until `keep_stale` has passed since the last
+    /// successful poll, however many polls failed meanwhile, so that a short Wolkvox incident
+    /// neither blanks dashboards nor restarts every alert's `for:`.
     fn fail(&mut self) {
         self.failures_in_row = self.failures_in_row.saturating_add(1);
-        if self.failures_in_row > self.config.keep_stale && self.metrics.data.take().is_some() {
+        let Some(last) = self.metrics.last_success else {
+            return;
+        };
+        let stale_for = elapsed(last, self.clock.now());
+        if stale_for >= self.config.keep_stale && self.metrics.data.take().is_some() {
             tracing::warn!(
                 operation = %self.config.operation,
                 failures = self.failures_in_row,
-                "dropping the last good data: too many failed polls in a row"
+                since_last_success = %humantime::format_duration(stale_for),
+                "dropping the last good data: no successful poll for --poll.keep-stale"
             );
         }
     }
@@ -528,6 +542,100 @@ async fn off_the_workers<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'stat
 
 #[cfg(test)]
 mod tests {
+
+    /// A poller whose client points nowhere: `record` is driven by hand.
+    fn poller_at(clock: &crate::window::ManualClock) -> Poller {
+        let url = reqwest::Url::parse("http://127.0.0.1:9/").unwrap();
+        let server = crate::config::ServerCode::parse("1").unwrap();
+        let token = crate::config::Token::new("t").unwrap();
+        let config = crate::config::Config::new(server.clone(), url.clone(), token.clone());
+        let op = &config.operations[0];
+        let client = Client::new(&url, &server, &token, op.poll_timeout).unwrap();
+        let poller_config = PollerConfig {
+            operation: "op".into(),
+            timezone: tz(),
+            window: Window::Today,
+            time_unit: op.time_unit,
+            interval: op.poll_interval,
+            keep_stale: config.keep_stale,
+            max_series: 10,
+            timeout: op.poll_timeout,
+            token_info_interval: None,
+        };
+        Poller::new(
+            poller_config,
+            client,
+            Arc::new(clock.clone()),
+            Arc::new(crate::exposition::Store::new()),
+        )
+    }
+
+    fn answer(result: PollResult, report: Option<Report>) -> Answer {
+        Answer {
+            classified: Classified {
+                result,
+                detail: String::new(),
+            },
+            report,
+            duration: Duration::from_millis(5),
+        }
+    }
+
+    #[test]
+    fn minutes_of_500s_at_the_default_interval_and_backoff_keep_the_data_until_keep_stale() {
+        let start = jiff::civil::date(2026, 11, 25)
+            .at(10, 0, 0, 0)
+            .to_zoned_datetime(tz())
+            .unwrap()
+            .timestamp();
+        let clock = crate::window::ManualClock::new(start);
+        let mut poller = poller_at(&clock);
+        assert_eq!(poller.config.keep_stale, Duration::from_secs(15 * 60));
+        let window = Window::Today.resolve(start, &tz());
+        let report = Report {
+            rows: 1,
+            ..Report::default()
+        };
+        poller.record(Call::Report {
+            window: window.clone(),
+            answer: answer(PollResult::Success, Some(report)),
+        });
+        assert!(poller.metrics.data.is_some());
+
+        // 500s one after the other, each after the wait the backoff chose (9-19 s, 19-38 s,
+        // ... up to the 5 min interval): the data stay for 15 minutes, then go.
+        let mut now = start;
+        let mut failures = 0;
+        loop {
+            let wait = poller
+                .record(Call::Report {
+                    window: window.clone(),
+                    answer: answer(PollResult::ServerError, None),
+                })
+                .expect("a failed report call ends the poll");
+            failures += 1;
+            let stale = elapsed(start, now);
+            if stale < Duration::from_secs(15 * 60) {
+                assert!(
+                    poller.metrics.data.is_some(),
+                    "after {failures} failures, {stale:?}"
+                );
+            } else {
+                assert!(
+                    poller.metrics.data.is_none(),
+                    "after {failures} failures, {stale:?}"
+                );
+                break;
+            }
+            if stale <= Duration::from_secs(120) {
+                // Two minutes of failures take several polls with the default backoff.
+                assert!(wait < Duration::from_secs(120), "{wait:?}");
+            }
+            now = now.checked_add(wait).unwrap();
+            clock.set(now);
+        }
+        assert!(failures >= 5, "{failures} failures before the drop");
+    }
     use super::*;
 
     fn tz() -> TimeZone {

@@ -23,7 +23,7 @@ pub const CONFIG_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 /// The shared settings a poller needs besides its operation.
 #[derive(Debug, Clone)]
 struct Globals {
-    keep_stale: u32,
+    keep_stale: Duration,
     shard: Option<crate::config::Shard>,
     start_spread: Option<Duration>,
     max_series: usize,
@@ -303,7 +303,7 @@ mod tests {
 
     fn globals(start_spread: Option<Duration>) -> Globals {
         Globals {
-            keep_stale: 3,
+            keep_stale: Duration::from_secs(900),
             shard: None,
             start_spread,
             max_series: 10,

@@ -107,6 +107,22 @@ fn bad_values_stop_at_start_with_exit_2_and_one_line_naming_the_flag() {
 }
 
 #[test]
+fn keep_stale_given_as_a_count_of_polls_stops_at_start_saying_it_is_now_a_duration() {
+    let out = exporter()
+        .env("WOLKVOX_TOKEN", "t")
+        .args(["--wolkvox.server", "0032", "--poll.keep-stale", "3"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains("--poll.keep-stale") && stderr.contains("now a duration"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn help_documents_every_flag_and_the_token_variable() {
     let out = exporter().arg("--help").output().unwrap();
     assert!(out.status.success());

@@ -52,42 +52,52 @@ async fn a_series_that_leaves_the_report_leaves_metrics_after_the_next_poll() {
 }
 
 #[tokio::test]
-async fn failed_polls_keep_the_last_good_data_for_keep_stale_polls_then_drop_it() {
+async fn failed_polls_keep_the_last_good_data_for_keep_stale_after_the_last_success_then_drop_it() {
     let (sim, url) = spawn_simulator().await;
     sim.set_fixed_answer(Some((200, report_body(&[("7", "1", "5", "1")]))));
     let mut cfg = config(&url);
-    cfg.keep_stale = 2;
+    cfg.keep_stale = Duration::from_secs(10 * 60);
     // Backoff steps of 1/32..1/16 of 4s leave ample time to look at every snapshot.
     cfg.op_mut().poll_interval = Duration::from_secs(4);
-    let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T10:00:00")).await;
+    let start = local(ZONE, "2026-11-25T10:00:00");
+    let (exporter, clock) = spawn_exporter_at(cfg, start).await;
     exporter.wait_for_polls(1).await;
 
+    // Failures within the keep-stale time, however many, keep the data series; up says 0.
     sim.set_fixed_answer(Some((500, "down".into())));
-    let mut seen = std::collections::BTreeSet::new();
-    loop {
-        let m = exporter.scrape().await;
-        let failures = m.value("wolkvox_polls_total", &[("result", "server_error")]) as u32;
-        let has_data = !m.family("wolkvox_ivr_menu_calls").is_empty();
-        if failures == 0 {
-            assert!(has_data);
-        } else {
-            assert_eq!(m.value("wolkvox_up", &[]), 0.0, "up is 0 while failing");
-            assert_eq!(has_data, failures <= 2, "after {failures} failures");
-            // Self-metrics stay throughout.
-            assert!(
-                m.get("wolkvox_last_success_timestamp_seconds", &[])
-                    .is_some()
-            );
-            seen.insert(failures.min(3));
-        }
-        if failures >= 3 {
-            assert!(m.get("wolkvox_report_rows", &[]).is_none());
-            break;
-        }
+    for minutes in [1, 5, 9] {
+        clock.set(
+            start
+                .checked_add(jiff::SignedDuration::from_mins(minutes))
+                .unwrap(),
+        );
         let polls = exporter.polls();
-        exporter.wait_for_polls(polls + 1).await;
+        exporter.wait_for_polls(polls + 2).await;
+        let m = exporter.scrape().await;
+        assert!(m.value("wolkvox_polls_total", &[("result", "server_error")]) >= 2.0);
+        assert_eq!(m.value("wolkvox_up", &[]), 0.0, "up is 0 while failing");
+        assert!(
+            !m.family("wolkvox_ivr_menu_calls").is_empty(),
+            "{minutes} min after the last success the data stay"
+        );
+        assert!(m.get("wolkvox_report_rows", &[]).is_some());
     }
-    assert!(seen.contains(&3));
+
+    // Past the keep-stale time, the next failed poll drops them; the self-metrics stay.
+    clock.set(
+        start
+            .checked_add(jiff::SignedDuration::from_mins(10))
+            .unwrap(),
+    );
+    let polls = exporter.polls();
+    exporter.wait_for_polls(polls + 1).await;
+    let m = exporter.scrape().await;
+    assert!(m.family("wolkvox_ivr_menu_calls").is_empty(), "{}", m.body);
+    assert!(m.get("wolkvox_report_rows", &[]).is_none());
+    assert!(
+        m.get("wolkvox_last_success_timestamp_seconds", &[])
+            .is_some()
+    );
     exporter.stop().await;
 }
 

@@ -15,7 +15,7 @@ use wolkvox_exporter::simulator::{SimulatorConfig, TimeFormat};
 
 const OPERATIONS: usize = 1000;
 /// Longest the test waits for the first polls, and for Prometheus to have scraped.
-const DEADLINE: Duration = Duration::from_secs(120);
+const DEADLINE: Duration = Duration::from_secs(600);
 
 /// A configuration file of `n` operations, all against `url`, each polled once in the test.
 fn write_operations(dir: &Path, url: &reqwest::Url, n: usize) -> std::path::PathBuf {

@@ -145,10 +145,10 @@ pub struct Cli {
     )]
     pub start_spread: Option<AnyDuration>,
 
-    /// Polls that may fail in a row before the last good data series are dropped.
-    #[arg(long = "poll.keep-stale", value_name = "N", default_value = DEFAULT_KEEP_STALE,
+    /// How long the last good data series stay after the last successful poll, however many polls fail meanwhile (0 drops them at the first failure).
+    #[arg(long = "poll.keep-stale", env = "WOLKVOX_POLL_KEEP_STALE", value_name = "DURATION", default_value = DEFAULT_KEEP_STALE,
         value_parser = parse_keep_stale, global = true)]
-    pub keep_stale: u32,
+    pub keep_stale: Duration,
 
     /// Most (rp_id, cod_opc_menu) pairs exported per operation; further pairs are dropped and counted.
     #[arg(long = "report.max-series", env = "WOLKVOX_REPORT_MAX_SERIES", value_name = "N",

@@ -109,8 +109,8 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// How often to call token_info, if at all.
     pub token_info_interval: Option<Duration>,
-    /// Failed polls in a row that keep the last good data.
-    pub keep_stale: u32,
+    /// How long the last good data stay after the last successful poll.
+    pub keep_stale: Duration,
     /// This process's share of the file's operations, when sharded.
     pub shard: Option<Shard>,
     /// Time over which the first polls are spread; `None` for the default, the smaller of
@@ -155,7 +155,7 @@ impl Config {
             }],
             config_file: None,
             token_info_interval: None,
-            keep_stale: default_of::<u32>(DEFAULT_KEEP_STALE),
+            keep_stale: parse_keep_stale(DEFAULT_KEEP_STALE).expect("the default parses"),
             shard: None,
             start_spread: None,
             max_series: default_of::<usize>(DEFAULT_MAX_SERIES),
@@ -457,7 +457,7 @@ mod tests {
         assert_eq!(cfg.operations[0].name, "0032");
         assert_eq!(cfg.operations[0].poll_interval, Duration::from_secs(300));
         assert_eq!(cfg.operations[0].poll_timeout, Duration::from_secs(60));
-        assert_eq!(cfg.keep_stale, 3);
+        assert_eq!(cfg.keep_stale, Duration::from_secs(15 * 60));
         assert_eq!(cfg.operations[0].window, Window::Today);
         assert_eq!(cfg.listen_address.port(), 9862);
         assert_eq!(

@@ -31,7 +31,7 @@ pub const DEFAULT_WINDOW: Window = Window::Today;
 /// Unit of plain `time` numbers when nothing is given.
 pub const DEFAULT_TIME_UNIT: TimeUnit = TimeUnit::Minutes;
 /// Failed polls in a row that keep the last good data, when nothing is given.
-pub const DEFAULT_KEEP_STALE: &str = "3";
+pub const DEFAULT_KEEP_STALE: &str = "15m";
 /// Most series pairs per operation, when nothing is given.
 pub const DEFAULT_MAX_SERIES: &str = "10000";
 /// Largest answer body read, when nothing is given.
@@ -597,11 +597,17 @@ impl FromStr for SpeedFactor {
     }
 }
 
-/// Parses `--poll.keep-stale`: a whole number of polls, zero included.
-pub fn parse_keep_stale(s: &str) -> Result<u32, ValueError> {
-    s.trim()
-        .parse()
-        .map_err(|_| ValueError::new(format!("{s:?} is not a whole number of polls")))
+/// Parses `--poll.keep-stale`: a duration (zero drops the data at the first failure). A bare
+/// number was a count of polls before this became a duration: it is refused with that said,
+/// rather than read as a count or as seconds.
+pub fn parse_keep_stale(s: &str) -> Result<Duration, ValueError> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Ok(Duration::ZERO),
+        Ok(_) => Err(ValueError::new(format!(
+            "{s:?} looks like a count of polls: it is now a duration, the time the data series stay after the last successful poll, such as 15m"
+        ))),
+        Err(_) => parse_duration(s),
+    }
 }
 
 /// Parses `--web.max-connections`: a whole number above zero.
@@ -655,7 +661,7 @@ mod tests {
     #[test]
     fn defaults_parse() {
         let _: Zone = default_of(DEFAULT_TIMEZONE);
-        let _: u32 = parse_keep_stale(DEFAULT_KEEP_STALE).unwrap();
+        let _: Duration = parse_keep_stale(DEFAULT_KEEP_STALE).unwrap();
         let _: usize = parse_max_series(DEFAULT_MAX_SERIES).unwrap();
         let _: ByteSize = default_of(DEFAULT_MAX_BODY_SIZE);
         let _: ListenAddress = default_of(DEFAULT_LISTEN_ADDRESS);

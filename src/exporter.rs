@@ -63,16 +63,37 @@ impl Exporter {
             "listening"
         );
 
-        let auth = (!web.users.is_empty()).then(|| web::Auth::new(web.users.clone()));
+        // With a web configuration file, its users and certificate are followed as it changes:
+        // the auth layer is there even while it names no user, so that adding one takes effect.
+        let live = match &config.web_config_file {
+            Some(path) => Some(web::LiveWeb::new(path.clone(), &web).map_err(Error::Tls)?),
+            None => None,
+        };
+        let auth = match &live {
+            Some(live) => Some(live.auth.clone()),
+            None => (!web.users.is_empty()).then(|| web::Auth::new(web.users.clone())),
+        };
+        if let Some(live) = live.clone() {
+            store.update_reload(|r| r.web_config = Some(true));
+            let report_to = store.clone();
+            tokio::spawn(live.watch(
+                crate::supervisor::CONFIG_CHECK_INTERVAL,
+                cancel.clone(),
+                move |ok| report_to.update_reload(|r| r.web_config = Some(ok)),
+            ));
+        }
         let app = http::router(store, &config.telemetry_path, auth);
         let stop = cancel.clone();
         let stopped = async move {
             shutdown.await;
             stop.cancel();
         };
-        let tls = match &web.tls {
-            Some(files) => Some(files.server_config().map_err(Error::Tls)?),
-            None => None,
+        let tls = match (&live, &web.tls) {
+            (Some(live), _) => live.tls.clone(),
+            (None, Some(files)) => Some(Arc::new(arc_swap::ArcSwap::from_pointee(
+                files.server_config().map_err(Error::Tls)?,
+            ))),
+            (None, None) => None,
         };
         let served = server::serve(listener, app, tls, config.limits, stopped).await;
         cancel.cancel();

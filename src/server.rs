@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
@@ -103,16 +104,16 @@ impl Connections {
     }
 }
 
-/// Serves `app` on `listener`, plain or with `tls`, until `stopped` completes; open
-/// connections then get half a second to finish.
+/// Serves `app` on `listener`, plain or with `tls` (the configuration in force, which may be
+/// swapped while serving), until `stopped` completes; open connections then get half a second
+/// to finish.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    tls: Option<rustls::ServerConfig>,
+    tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
     limits: Limits,
     stopped: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let tls = tls.map(|config| tokio_rustls::TlsAcceptor::from(Arc::new(config)));
     let connections = Arc::new(Connections::default());
     let tracker = TaskTracker::new();
     let stop = CancellationToken::new();
@@ -153,8 +154,12 @@ pub async fn serve(
         // still serves, only slower.
         let _ = tcp.set_nodelay(true);
         let (id, spoke, close) = connections.add();
-        let (app, tls, connections, stop) =
-            (app.clone(), tls.clone(), connections.clone(), stop.clone());
+        // Each connection takes the TLS configuration in force when it arrives: a rotated
+        // certificate applies to the connections that follow.
+        let tls = tls
+            .as_ref()
+            .map(|config| tokio_rustls::TlsAcceptor::from(config.load_full()));
+        let (app, connections, stop) = (app.clone(), connections.clone(), stop.clone());
         tracker.spawn(async move {
             serve_connection(tcp, app, tls, limits, spoke, close, stop).await;
             connections.remove(id);

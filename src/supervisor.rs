@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Error;
 use crate::config::{Config, OperationConfig};
 use crate::demo::{self, Demo};
-use crate::exposition::{ReloadStatus, Store};
+use crate::exposition::Store;
 use crate::poller::{Poller, PollerConfig};
 use crate::signals::Hangups;
 use crate::window::Clock;
@@ -84,10 +84,12 @@ impl Supervisor {
         // In one call: the store lays out the parts of all operations once, not once each.
         store.register_all(pending.iter().map(|(_, poller)| poller.metrics()));
         if config.config_file.is_some() {
-            store.set_reload(ReloadStatus {
-                successful: true,
-                last_success: Some(clock.now()),
-                shard_operations: config.shard.map(|_| config.operations.len() as u64),
+            let now = clock.now();
+            let owned = config.shard.map(|_| config.operations.len() as u64);
+            store.update_reload(|r| {
+                r.successful = true;
+                r.last_success = Some(now);
+                r.shard_operations = owned;
             });
         }
         Ok(Self {
@@ -157,13 +159,8 @@ impl Supervisor {
             Ok(ops) => crate::config::select_shard(ops, self.globals.shard),
             Err(e) => {
                 tracing::error!(reason, error = %e, "configuration reload refused; the running configuration stays");
-                // The store keeps the status: the last success (and what it applied) is read
-                // back from it rather than kept in a second copy here.
-                let last = self.store.reload_status().unwrap_or_default();
-                self.store.set_reload(ReloadStatus {
-                    successful: false,
-                    ..last
-                });
+                // The store keeps the status: the last success (and what it applied) stays.
+                self.store.update_reload(|r| r.successful = false);
                 return;
             }
         };
@@ -224,10 +221,12 @@ impl Supervisor {
             unchanged = kept,
             "configuration reloaded"
         );
-        self.store.set_reload(ReloadStatus {
-            successful: true,
-            last_success: Some(self.clock.now()),
-            shard_operations: self.globals.shard.map(|_| self.running.len() as u64),
+        let now = self.clock.now();
+        let owned = self.globals.shard.map(|_| self.running.len() as u64);
+        self.store.update_reload(|r| {
+            r.successful = true;
+            r.last_success = Some(now);
+            r.shard_operations = owned;
         });
     }
 }

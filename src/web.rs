@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwap;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -180,11 +181,13 @@ impl TlsFiles {
 }
 
 /// Checks basic auth against bcrypt hashes. bcrypt is slow on purpose, so a verified
-/// (user, password) pair is remembered, as the exporter-toolkit does; the memory is bounded.
+/// (user, password, hash) is remembered, as the exporter-toolkit does; the memory is bounded,
+/// and a changed hash is never matched by what was remembered of the old one. The users can be
+/// replaced while serving ([`Auth::set_users`]); with none, every request is let through.
 #[derive(Debug, Clone)]
 pub struct Auth {
-    users: Arc<BTreeMap<String, String>>,
-    verified: Arc<Mutex<HashSet<(String, String)>>>,
+    users: Arc<ArcSwap<BTreeMap<String, String>>>,
+    verified: Arc<Mutex<HashSet<(String, String, String)>>>,
 }
 
 const VERIFIED_CACHE: usize = 64;
@@ -193,9 +196,15 @@ impl Auth {
     /// An authenticator for `users`.
     pub fn new(users: BTreeMap<String, String>) -> Self {
         Self {
-            users: Arc::new(users),
+            users: Arc::new(ArcSwap::from_pointee(users)),
             verified: Arc::new(Mutex::new(HashSet::new())),
         }
+    }
+
+    /// Replaces the users, for the requests that follow.
+    pub fn set_users(&self, users: BTreeMap<String, String>) {
+        self.users.store(Arc::new(users));
+        self.lock().clear();
     }
 
     async fn allows(&self, header: Option<&HeaderValue>) -> bool {
@@ -212,10 +221,10 @@ impl Auth {
         else {
             return false;
         };
-        let Some(hash) = self.users.get(&user).cloned() else {
+        let Some(hash) = self.users.load().get(&user).cloned() else {
             return false;
         };
-        let key = (user, password);
+        let key = (user, password, hash.clone());
         if self.lock().contains(&key) {
             return true;
         }
@@ -234,16 +243,18 @@ impl Auth {
         ok
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String, String)>> {
         self.verified.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 /// Middleware: 401 with a Basic challenge unless the request carries a valid user.
 pub async fn require_auth(State(auth): State<Auth>, request: Request, next: Next) -> Response {
-    if auth
-        .allows(request.headers().get(header::AUTHORIZATION))
-        .await
+    // No users (a web configuration that sets none, or dropped them on reload): open.
+    if auth.users.load().is_empty()
+        || auth
+            .allows(request.headers().get(header::AUTHORIZATION))
+            .await
     {
         next.run(request).await
     } else {
@@ -253,5 +264,92 @@ pub async fn require_auth(State(auth): State<Auth>, request: Request, next: Next
             "unauthorized\n",
         )
             .into_response()
+    }
+}
+
+/// The web configuration in force, and how to follow `--web.config.file` as it changes: a
+/// rotated certificate and key, or changed password hashes, apply to the connections and
+/// requests that follow, without a restart, as the exporter-toolkit does.
+#[derive(Debug, Clone)]
+pub struct LiveWeb {
+    path: PathBuf,
+    /// The users that requests are checked against.
+    pub auth: Auth,
+    /// The TLS configuration new connections take, when the file serves TLS.
+    pub tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
+}
+
+impl LiveWeb {
+    /// The configuration `web` as loaded from `path` at start.
+    pub fn new(path: PathBuf, web: &WebConfig) -> Result<Self, String> {
+        let tls = match &web.tls {
+            Some(files) => Some(Arc::new(ArcSwap::from_pointee(files.server_config()?))),
+            None => None,
+        };
+        Ok(Self {
+            path,
+            auth: Auth::new(web.users.clone()),
+            tls,
+        })
+    }
+
+    /// The bytes of the file and of the certificate and key it names: what a reload looks at.
+    fn fingerprint(&self) -> Vec<u8> {
+        let mut all = std::fs::read(&self.path).unwrap_or_default();
+        if let Ok(web) = WebConfig::load(&self.path)
+            && let Some(files) = web.tls
+        {
+            for file in [files.cert_file, files.key_file] {
+                all.extend(std::fs::read(file).unwrap_or_default());
+            }
+        }
+        all
+    }
+
+    /// Reads the file again and applies it. A file that does not load, or that would switch
+    /// TLS on or off (which needs a restart), changes nothing.
+    pub fn reload(&self) -> Result<(), String> {
+        let web = WebConfig::load(&self.path).map_err(|e| e.to_string())?;
+        match (&self.tls, &web.tls) {
+            (Some(current), Some(files)) => current.store(Arc::new(files.server_config()?)),
+            (None, None) => {}
+            _ => return Err("switching TLS on or off needs a restart".to_owned()),
+        }
+        self.auth.set_users(web.users);
+        Ok(())
+    }
+
+    /// Checks the files every `every` and applies changes until `stop`; `report` hears the
+    /// outcome of each reload (true when applied).
+    pub async fn watch(
+        self,
+        every: std::time::Duration,
+        stop: tokio_util::sync::CancellationToken,
+        report: impl Fn(bool),
+    ) {
+        let mut seen = self.fingerprint();
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let now = self.fingerprint();
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            match self.reload() {
+                Ok(()) => {
+                    tracing::info!(file = %self.path.display(), "web configuration reloaded");
+                    report(true);
+                }
+                Err(e) => {
+                    tracing::error!(file = %self.path.display(), error = %e, "web configuration reload refused; the previous one stays");
+                    report(false);
+                }
+            }
+        }
     }
 }

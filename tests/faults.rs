@@ -312,7 +312,7 @@ async fn a_self_signed_certificate_upstream_is_a_network_error() {
     tokio::spawn(wolkvox_exporter::server::serve(
         listener,
         sim.router(),
-        Some(server_config),
+        Some(Arc::new(arc_swap::ArcSwap::from_pointee(server_config))),
         limits,
         std::future::pending(),
     ));

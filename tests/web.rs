@@ -181,3 +181,84 @@ async fn a_rotated_token_file_is_used_from_the_next_poll() {
     assert!(sim.stats().requests > before);
     exporter.stop().await;
 }
+
+/// A client that trusts only `cert_pem` and opens a new connection for every request.
+fn fresh_tls_client(cert_pem: &str) -> reqwest::Client {
+    wolkvox_exporter::wolkvox::client::install_crypto_provider();
+    reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap()])
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_certificate_and_a_changed_password_apply_without_a_restart_and_a_broken_file_changes_nothing()
+ {
+    let (_sim, url) = spawn_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (old_cert, old_key) = self_signed();
+    let web = write_web_config(dir.path(), &old_cert, &old_key, &[("prometheus", "old")]);
+    let mut cfg = config(&url);
+    cfg.web = wolkvox_exporter::web::WebConfig::load(&web).unwrap();
+    cfg.web_config_file = Some(web.clone());
+    let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T11:00:00")).await;
+    exporter.wait_for_polls(1).await;
+    let metrics = format!("https://localhost:{}/metrics", exporter.addr.port());
+    let get = |cert: &str, password: &str| {
+        let request = fresh_tls_client(cert)
+            .get(&metrics)
+            .basic_auth("prometheus", Some(password));
+        async move { request.send().await.map(|r| r.status().as_u16()) }
+    };
+    assert_eq!(get(&old_cert, "old").await.unwrap(), 200);
+
+    // Rotate the certificate and key, and change the password, under the running exporter.
+    let (new_cert, new_key) = self_signed();
+    write_web_config(dir.path(), &new_cert, &new_key, &[("prometheus", "new")]);
+    tokio::time::timeout(EVENT_TIMEOUT, async {
+        while get(&new_cert, "new").await.ok() != Some(200) {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("new connections see the new certificate, and the new password is accepted");
+    assert!(
+        get(&old_cert, "new").await.is_err(),
+        "a client trusting only the old certificate no longer connects"
+    );
+    assert_eq!(
+        get(&new_cert, "old").await.unwrap(),
+        401,
+        "the old password is refused"
+    );
+
+    // A broken file keeps the last good configuration, logs, and shows in the metric.
+    std::fs::write(&web, "tls_server_config: [not, a, mapping]\n").unwrap();
+    let body = tokio::time::timeout(EVENT_TIMEOUT, async {
+        loop {
+            let body = fresh_tls_client(&new_cert)
+                .get(&metrics)
+                .basic_auth("prometheus", Some("new"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if body.contains("wolkvox_web_config_last_reload_successful 0") {
+                break body;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the refused reload shows in wolkvox_web_config_last_reload_successful");
+    promtool_check(&body);
+    assert_eq!(
+        get(&new_cert, "new").await.unwrap(),
+        200,
+        "the last good configuration stays"
+    );
+    exporter.stop().await;
+}

@@ -122,6 +122,8 @@ pub struct Config {
     pub max_body_size: usize,
     /// The web configuration (TLS, basic auth), loaded and checked at start.
     pub web: WebConfig,
+    /// The file `web` came from, read again when it changes.
+    pub web_config_file: Option<PathBuf>,
     /// Where /metrics is served.
     pub listen_address: SocketAddr,
     /// Path of the metrics.
@@ -161,6 +163,7 @@ impl Config {
             max_series: default_of::<usize>(DEFAULT_MAX_SERIES),
             max_body_size: default_of::<ByteSize>(DEFAULT_MAX_BODY_SIZE).0,
             web: WebConfig::default(),
+            web_config_file: None,
             listen_address: SocketAddr::from(([0, 0, 0, 0], 9862)),
             telemetry_path: DEFAULT_TELEMETRY_PATH.to_owned(),
             limits: crate::server::Limits {
@@ -244,6 +247,7 @@ impl Cli {
             max_series: self.max_series,
             max_body_size: self.max_body_size.0,
             web,
+            web_config_file: self.web_config_file.clone(),
             listen_address: self.listen_address.0,
             telemetry_path: self.telemetry_path.0,
             limits: crate::server::Limits {

@@ -175,7 +175,8 @@ pub(super) static FAMILIES: &[Family] = &[
         help: "Whether the last reload of --config.file succeeded (1) or was refused (0).",
         kind: MetricType::Gauge,
         labels: &[],
-        read: Read::Reload(|r| Some(Number::Int(u64::from(r.successful)))),
+        // Only with a --config.file, which is applied (or not) from the start on.
+        read: Read::Reload(|r| r.last_success.map(|_| Number::Int(u64::from(r.successful)))),
     },
     Family {
         name: "wolkvox_config_last_reload_success_timestamp_seconds",
@@ -190,6 +191,13 @@ pub(super) static FAMILIES: &[Family] = &[
         kind: MetricType::Gauge,
         labels: &[],
         read: Read::Reload(|r| r.shard_operations.map(Number::Int)),
+    },
+    Family {
+        name: "wolkvox_web_config_last_reload_successful",
+        help: "Whether the last read of --web.config.file was applied (1) or refused, keeping the previous one (0).",
+        kind: MetricType::Gauge,
+        labels: &[],
+        read: Read::Reload(|r| r.web_config.map(|ok| Number::Int(u64::from(ok)))),
     },
     Family {
         name: "wolkvox_api_requests",
@@ -381,6 +389,7 @@ mod tests {
             successful: true,
             last_success: Some("2026-11-25T09:00:00Z".parse().unwrap()),
             shard_operations: Some(2),
+            web_config: Some(true),
         });
         for (i, family) in FAMILIES.iter().enumerate() {
             assert!(

@@ -57,6 +57,8 @@ pub struct ReloadStatus {
     pub last_success: Option<Timestamp>,
     /// With `--shard`: how many of the file's operations this process polls.
     pub shard_operations: Option<u64>,
+    /// With `--web.config.file`: whether its last (re)load was applied.
+    pub web_config: Option<bool>,
 }
 
 /// One encoding of the exposition, plain and gzipped, each as the parts that are sent one

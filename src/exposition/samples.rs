@@ -220,6 +220,7 @@ mod tests {
             successful: true,
             last_success: Some("2026-11-25T09:00:00Z".parse().unwrap()),
             shard_operations: Some(2),
+            web_config: Some(false),
         });
         let all = assorted_operations();
         let series: Vec<Series> = (0..40_000)

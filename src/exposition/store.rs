@@ -97,6 +97,16 @@ impl Store {
         self.change(|a| a.set_reload(status));
     }
 
+    /// Changes part of the reload status (the configuration file's, or the web
+    /// configuration's), under the lock, so that neither overwrites the other.
+    pub fn update_reload(&self, update: impl FnOnce(&mut ReloadStatus)) {
+        self.change(|a| {
+            let mut status = a.reload().unwrap_or_default();
+            update(&mut status);
+            a.set_reload(status);
+        });
+    }
+
     /// The last reload status, when a configuration file is in use.
     pub fn reload_status(&self) -> Option<ReloadStatus> {
         self.state
@@ -153,6 +163,7 @@ mod tests {
             successful: false,
             last_success: Some("2026-11-25T09:00:00Z".parse().unwrap()),
             shard_operations: Some(1),
+            web_config: None,
         };
         store.set_reload(reload);
         assert_serves(&store, &ops, Some(reload));

@@ -74,7 +74,8 @@ local u = import 'lib/utils.libsonnet';
           },
           {
             alert: 'WolkvoxPollsFailing',
-            expr: 'wolkvox_up%s == 0' % sel(),
+            // Silent while the daily quota is used up: WolkvoxTokenQuotaExceeded says why, for as long.
+            expr: 'wolkvox_up%s == 0 unless on (job, instance, operation) wolkvox_quota_exhausted%s == 1' % [sel(), sel()],
             'for': c.pollsFailingFor,
             labels: { severity: 'warning' },
             annotations: {
@@ -90,7 +91,8 @@ local u = import 'lib/utils.libsonnet';
           },
           {
             alert: 'WolkvoxDataStale',
-            expr: 'time() - wolkvox_last_success_timestamp_seconds%s > %s' % [sel(), u.num(c.staleAfterSeconds)],
+            expr: 'time() - wolkvox_last_success_timestamp_seconds%s > %s unless on (job, instance, operation) wolkvox_quota_exhausted%s == 1'
+                  % [sel(), u.num(c.staleAfterSeconds), sel()],
             'for': c.staleFor,
             labels: { severity: 'warning' },
             annotations: {
@@ -106,17 +108,19 @@ local u = import 'lib/utils.libsonnet';
           },
           {
             alert: 'WolkvoxTokenQuotaExceeded',
-            expr: 'increase(wolkvox_polls_total%s[%s]) > 0' % [sel('result="quota_exceeded"'), c.quotaWindow],
+            // A state, not an event: it fires for the whole wait and resolves when the exporter calls
+            // again after the quota's reset at local midnight.
+            expr: 'wolkvox_quota_exhausted%s == 1' % sel(),
             labels: { severity: 'warning' },
             annotations: {
               summary: 'The Wolkvox token of operation {{ $labels.operation }} has used up its daily quota.',
               description: (
-                'Wolkvox refused polls for operation {{ $labels.operation }} with TOKEN LIMIT EXCEEDED in the last '
-                + '%s. The exporter stops calling until the next local day, so the data of all '
-                + "its routing points stays stale until then. Find what else spends the token's budget "
-                + '(licences x 1000 calls a day, shared by everything that uses the token), lengthen '
-                + '--poll.interval, or use a token of its own.'
-              ) % c.quotaWindow,
+                'Wolkvox refused the last poll for operation {{ $labels.operation }} with TOKEN LIMIT EXCEEDED. '
+                + 'The exporter makes no call until the next local day, so the data of all its routing points '
+                + 'stays stale until then, and WolkvoxPollsFailing and WolkvoxDataStale stay silent for that '
+                + "operation meanwhile. Find what else spends the token's budget (licences x 1000 calls a day, "
+                + 'shared by everything that uses the token), lengthen --poll.interval, or use a token of its own.'
+              ),
             },
           },
           {

@@ -28,7 +28,8 @@
     // WolkvoxDataStale: the last successful poll is older than this many seconds, for staleFor.
     staleAfterSeconds: 1800,
     staleFor: '5m',
-    // WolkvoxTokenQuotaExceeded and WolkvoxRowsRejected look this far back.
+    // No longer used: WolkvoxTokenQuotaExceeded follows wolkvox_quota_exhausted. Kept so that
+    // configurations that set it stay valid.
     quotaWindow: '1h',
     rejectedWindow: '1h',
     // WolkvoxTokenBudgetLow: the token has used more than this share of its daily limit, for budgetFor.

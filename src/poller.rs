@@ -434,6 +434,8 @@ impl Poller {
         self.metrics.polls[result] += 1;
         self.metrics.poll_duration = Some(duration);
         self.metrics.up = result.is_up();
+        // A state, not an event: alerts on it last as long as the wait and end with it.
+        self.metrics.quota_exhausted = result == PollResult::QuotaExceeded;
         self.log(result, &answer.classified.detail, duration);
         self.last_result = Some(result);
         result

@@ -60,6 +60,9 @@ async fn one_operation_out_of_quota_changes_nothing_for_the_other() {
         1.0
     );
     assert_eq!(sim_b.stats().requests, 1, "b makes no call until midnight");
+    // The wait is a state that alerts can follow for as long as it lasts.
+    assert_eq!(m.value("wolkvox_quota_exhausted", &b), 1.0);
+    assert_eq!(m.value("wolkvox_quota_exhausted", &a), 0.0);
     let b_next = m.value("wolkvox_next_poll_timestamp_seconds", &b) - now.as_second() as f64;
     assert_eq!(b_next, 10.0 * 3600.0 + 120.0);
     assert!(

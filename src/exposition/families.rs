@@ -108,6 +108,13 @@ pub(super) static FAMILIES: &[Family] = &[
         read: Read::Gauge(|o| Some(if o.up { 1.0 } else { 0.0 })),
     },
     Family {
+        name: "wolkvox_quota_exhausted",
+        help: "1 from a TOKEN LIMIT EXCEEDED refusal until the first call after the quota resets at local midnight (no call is made meanwhile), else 0.",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| Some(if o.quota_exhausted { 1.0 } else { 0.0 })),
+    },
+    Family {
         name: "wolkvox_last_success_timestamp_seconds",
         help: "End of the last poll that got a report, in seconds since the epoch.",
         kind: MetricType::Gauge,

@@ -29,6 +29,9 @@ pub struct OperationMetrics {
     pub poll_interval: Duration,
     /// Whether the last poll got a report.
     pub up: bool,
+    /// Whether Wolkvox refused the last call for the token's used-up daily quota: from the
+    /// refusal until the first call after the quota's reset at local midnight.
+    pub quota_exhausted: bool,
     /// Polls by result, summed over polls.
     pub polls: PollCounts,
     /// Rejected rows by reason, summed over polls.
@@ -63,6 +66,7 @@ impl OperationMetrics {
             operation,
             poll_interval,
             up: false,
+            quota_exhausted: false,
             polls: PollCounts::default(),
             rejected: RejectCounts::default(),
             series_dropped: 0,

@@ -931,7 +931,7 @@
           id: 13,
           type: 'timeseries',
           title: 'Token budget today',
-          description: "Calls this exporter made today (local day of the operation), next to what the token's owner has spent today and the token's daily limit, both from Wolkvox's token_info (only with --wolkvox.token-info-interval). The budget is licences x 1000 calls a day, shared by everything that uses the token; when it is used up, polls fail with quota_exceeded until the next local day.",
+          description: "Calls this exporter made today (local day of the operation), next to what the token's owner has spent today and the token's daily limit, both from Wolkvox's token_info (only with --wolkvox.token-info-interval). The budget is licences x 1000 calls a day, shared by everything that uses the token; when it is used up, polls fail with quota_exceeded and the exporter makes no call until the next local day: the line 'quota used up' (wolkvox_quota_exhausted) marks that wait.",
           datasource: {
             type: 'prometheus',
             uid: '${datasource}',
@@ -975,6 +975,18 @@
               refId: 'C',
               expr: 'wolkvox_token_limit{job=~"$job", operation=~"$operation"}',
               legendFormat: '{{operation}} daily limit',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'D',
+              expr: 'wolkvox_api_requests_today{job=~"$job", operation=~"$operation"} and on (job, instance, operation) (wolkvox_quota_exhausted{job=~"$job", operation=~"$operation"} == 1)',
+              legendFormat: '{{operation}} quota used up, no call until the reset',
               range: true,
               instant: false,
               editorMode: 'code',

@@ -50,6 +50,9 @@ def test_dockerfile_build_command_builds_a_small_release_binary_from_the_build_c
     assert exporter_binary.stat().st_size <= BINARY_SIZE_LIMIT, f"{exporter_binary.stat().st_size} bytes"
     help_text = run([str(exporter_binary), "--help"])
     assert help_text.returncode == 0 and "--wolkvox.token-file" in help_text.stdout
+    # The build context has no .git, as in a Docker build: build.rs still runs and says so.
+    version = run([str(exporter_binary), "--version"])
+    assert version.returncode == 0 and "(revision unknown, built " in version.stdout, version.stdout
 
 
 def test_runtime_stage_is_distroless_static_as_the_non_root_user_with_port_and_entrypoint():

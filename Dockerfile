@@ -11,10 +11,13 @@
 # linked binary that needs no libc in the runtime image.
 FROM rust:1.95-alpine AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 # Cargo.toml declares a bench target: cargo reads its sources' paths even when it does not build them.
 COPY benches ./benches
+# build.rs cannot ask git for the revision (.git is not in the build context): the release passes it,
+# other builds say "unknown".
+ARG WOLKVOX_EXPORTER_REVISION=""
 # This build command must stay identical to the one the tests run on the CI machine
 # (tests/deploy/test_dockerfile.py reads it from this line and runs it): no Docker engine runs
 # there, so that test is what shows that this step builds.

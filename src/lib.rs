@@ -25,7 +25,9 @@
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
 //! - [`logging`]: logfmt and JSON log lines.
 //! - [`malloc`]: the allocator setting that keeps resident memory flat across polls.
+//! - [`build_info`]: version, git revision, build date and rustc of this binary.
 
+pub mod build_info;
 pub mod check;
 pub mod config;
 pub mod counters;

@@ -336,3 +336,39 @@ fn demo_pulse_spike_raises_the_pulse_share_of_its_routing_point_only() {
     let (pulse, total) = share(&m, "1001");
     assert!(pulse / total < 0.3, "normal 1001: {pulse}/{total}");
 }
+
+#[test]
+fn version_prints_the_version_git_revision_build_date_and_rustc() {
+    let out = exporter().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    // The revision build.rs saw: HEAD of this work tree, or `unknown` where git cannot tell.
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned()))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let rustc = String::from_utf8(rustc.stdout).unwrap();
+    let rustc = rustc.split_whitespace().nth(1).unwrap();
+    let prefix = format!(
+        "wolkvox-exporter {} (revision {head}, built ",
+        env!("CARGO_PKG_VERSION")
+    );
+    let suffix = format!(", rustc {rustc})\n");
+    assert!(
+        line.starts_with(&prefix) && line.ends_with(&suffix),
+        "{line:?}"
+    );
+    // The build date, RFC 3339 in UTC: 2026-11-29T17:30:30Z.
+    let date = &line[prefix.len()..line.len() - suffix.len()];
+    let date: jiff::Timestamp = date.parse().unwrap_or_else(|e| panic!("{date:?}: {e}"));
+    assert!(date.as_second() > 1_700_000_000, "{date}");
+    assert_eq!(line.lines().count(), 1);
+}

@@ -3,7 +3,9 @@
 //!
 //! Two operations on a fixed clock poll the simulator with fixed tokens, so that every value is
 //! determined, except `wolkvox_poll_duration_seconds` (wall-clock time of the call), whose
-//! values are replaced by `<duration>` before the comparison.
+//! values are replaced by `<duration>` before the comparison, and the `revision` and `rustc`
+//! labels of `wolkvox_exporter_build_info` (they change with every commit and toolchain),
+//! replaced by `<revision>` and `<rustc>`.
 //!
 //! To regenerate after an intended change of output:
 //!
@@ -24,11 +26,20 @@ use wolkvox_exporter::window::Window;
 const OTHER_TOKEN: &str = "golden-second-token";
 
 /// Replaces the value of every `wolkvox_poll_duration_seconds` sample, the one figure that the
-/// fixed clock does not fix.
+/// fixed clock does not fix, and the build's revision and compiler, which no clock fixes.
 fn normalise(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
     for line in body.lines() {
-        if line.starts_with("wolkvox_poll_duration_seconds{") {
+        if line.starts_with("wolkvox_exporter_build_info{") {
+            let revision = format!("revision=\"{}\"", wolkvox_exporter::build_info::REVISION);
+            let rustc = format!("rustc=\"{}\"", wolkvox_exporter::build_info::RUSTC);
+            assert!(line.contains(&revision) && line.contains(&rustc), "{line}");
+            out.push_str(
+                &line
+                    .replace(&revision, "revision=\"<revision>\"")
+                    .replace(&rustc, "rustc=\"<rustc>\""),
+            );
+        } else if line.starts_with("wolkvox_poll_duration_seconds{") {
             let cut = line.rfind(' ').expect("a sample has a value");
             out.push_str(&line[..cut]);
             out.push_str(" <duration>");

@@ -22,7 +22,12 @@ Durations take units: 30s, 5m, 1h, 7d. Every bad value stops the program with ex
 /// The command line, each value parsed into its type; [`Cli::into_config`] checks how the
 /// values go together.
 #[derive(Debug, Parser)]
-#[command(name = "wolkvox-exporter", version, about, after_help = AFTER_HELP)]
+#[command(
+    name = "wolkvox-exporter",
+    version = crate::build_info::LONG_VERSION,
+    about,
+    after_help = AFTER_HELP
+)]
 pub struct Cli {
     /// YAML file with several operations (see the README); excludes the single-operation flags.
     #[arg(

@@ -69,7 +69,7 @@ pub(super) static FAMILIES: &[Family] = &[
         name: "wolkvox_exporter_build_info",
         help: "Build of this exporter; always 1.",
         kind: MetricType::Gauge,
-        labels: &["version", "os", "arch"],
+        labels: &["version", "revision", "rustc", "os", "arch"],
         read: Read::Build,
     },
     Family {
@@ -310,7 +310,9 @@ impl Family {
         match self.read {
             Read::Build => sample(
                 &[
-                    env!("CARGO_PKG_VERSION"),
+                    crate::build_info::VERSION,
+                    crate::build_info::REVISION,
+                    crate::build_info::RUSTC,
                     std::env::consts::OS,
                     std::env::consts::ARCH,
                 ],

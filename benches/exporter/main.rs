@@ -180,23 +180,25 @@ fn main() {
             "\n## Serving /metrics: exporter vs nginx (same bytes, static file, gzip_static), wrk keep-alive"
         );
         println!(
-            "wrk -t{} -c{} -d{}s --latency, {} alternating runs each; medians; nginx with 2 workers, the exporter with 2 tokio workers",
+            "wrk -t{} -c{} -d{}s --latency, {} alternating runs each; medians; nginx with 1 and with 2 workers, the faster is the reference; the exporter with 2 tokio workers",
             load.threads, load.connections, load.seconds, load.rounds
         );
         println!(
-            "\n| series | encoding | body bytes | exporter req/s | nginx req/s | ratio | exporter p99 ms | nginx p99 ms |"
+            "\n| series | encoding | body bytes | exporter req/s | nginx 1 worker req/s | nginx 2 workers req/s | ratio to the faster | exporter p99 ms | faster nginx p99 ms |"
         );
-        println!("|---:|---|---:|---:|---:|---:|---:|---:|");
+        println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
         for &series in sizes {
             for s in serve::run(&upstream, series, load) {
                 println!(
-                    "| {} | {} | {} | {:.0} | {:.0} | {:.2}x | {} | {} |",
+                    "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.2}x ({}w) | {} | {} |",
                     s.series,
                     s.encoding,
                     s.body_bytes,
                     s.exporter_rps,
-                    s.nginx_rps,
+                    s.nginx_rps_by_workers[0],
+                    s.nginx_rps_by_workers[1],
                     s.ratio,
+                    s.nginx_workers,
                     ms(s.exporter_p99),
                     ms(s.nginx_p99)
                 );

@@ -1,6 +1,8 @@
 //! Serving: /metrics of the exporter against nginx serving the very same bytes from a static
 //! file (a pre-compressed copy through gzip_static for gzip), both driven by wrk over
-//! keep-alive connections, alternating in one run.
+//! keep-alive connections, alternating in one run. nginx runs with 1 and with 2 worker
+//! processes: on 2 cores shared with wrk, either may be the faster, and the faster of the two
+//! is the reference.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -19,13 +21,15 @@ pub struct Serve {
     pub body_bytes: usize,
     /// Requests per second, exporter.
     pub exporter_rps: f64,
-    /// Requests per second, nginx.
-    pub nginx_rps: f64,
-    /// Median of the per-round ratios exporter / nginx.
+    /// Requests per second, nginx with 1 and with 2 worker processes.
+    pub nginx_rps_by_workers: [f64; 2],
+    /// Worker processes of the faster nginx (1 or 2).
+    pub nginx_workers: usize,
+    /// Median of the per-round ratios exporter / the faster nginx.
     pub ratio: f64,
     /// 99th percentile latency, exporter.
     pub exporter_p99: Duration,
-    /// 99th percentile latency, nginx.
+    /// 99th percentile latency, the faster nginx.
     pub nginx_p99: Duration,
 }
 
@@ -103,14 +107,18 @@ fn parse_wrk_duration(v: &str) -> Duration {
     Duration::from_secs_f64(seconds)
 }
 
-/// nginx serving `dir/www/metrics` (and `metrics.gz` through gzip_static) on a free port.
+/// Worker processes of the two nginx configurations measured.
+const NGINX_WORKERS: [usize; 2] = [1, 2];
+
+/// nginx serving `www/metrics` (and `metrics.gz` through gzip_static) on a free port, with its
+/// configuration, pid and logs in `dir`.
 struct Nginx {
     child: Child,
     addr: String,
 }
 
 impl Nginx {
-    fn start(dir: &Path, content_type: &str, workers: usize) -> Nginx {
+    fn start(dir: &Path, www: &Path, content_type: &str, workers: usize) -> Nginx {
         // nginx cannot report a port it picked: take a free one from the system and hand it over.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -118,6 +126,7 @@ impl Nginx {
             .port();
         let addr = format!("127.0.0.1:{port}");
         let d = dir.display();
+        let w = www.display();
         // As root, nginx's workers would switch to `nobody`, whose group Debian lacks.
         let user = if is_root() { "user root root;" } else { "" };
         let conf = format!(
@@ -144,7 +153,7 @@ http {{
     default_type "{content_type}";
     server {{
         listen {addr};
-        root {d}/www;
+        root {w};
         location = /metrics {{
             gzip_static on;
             gzip_vary on;
@@ -231,47 +240,61 @@ pub fn run(upstream: &Upstream, series: usize, load: Load) -> Vec<Serve> {
         .args(["-R", "a+rX"])
         .arg(dir.path())
         .status();
-    let nginx = Nginx::start(dir.path(), &content_type, 2);
+    // Both nginx configurations live side by side in their own directories; an idle one costs
+    // nothing while the other is measured.
+    let nginx: Vec<Nginx> = NGINX_WORKERS
+        .iter()
+        .map(|&workers| {
+            let conf_dir = dir.path().join(format!("nginx-{workers}"));
+            Nginx::start(&conf_dir, &www, &content_type, workers)
+        })
+        .collect();
     // The very same bytes from both, and the same Content-Encoding.
     for (accept, expected) in [(None, &plain), (Some("gzip"), &gzip)] {
         let headers: Vec<(&str, &str)> =
             accept.map(|a| ("Accept-Encoding", a)).into_iter().collect();
-        let (_, nh, body) = get(&nginx.addr, "/metrics", &headers);
-        assert_eq!(&body, expected, "nginx serves other bytes");
-        let encoded = nh
-            .iter()
-            .any(|(k, v)| k == "content-encoding" && v == "gzip");
-        assert_eq!(encoded, accept.is_some(), "nginx's Content-Encoding");
+        for n in &nginx {
+            let (_, nh, body) = get(&n.addr, "/metrics", &headers);
+            assert_eq!(&body, expected, "nginx serves other bytes");
+            let encoded = nh
+                .iter()
+                .any(|(k, v)| k == "content-encoding" && v == "gzip");
+            assert_eq!(encoded, accept.is_some(), "nginx's Content-Encoding");
+        }
     }
 
+    // The servers in turn: the exporter, then each nginx.
+    let addrs: Vec<&str> = std::iter::once(exporter.addr.as_str())
+        .chain(nginx.iter().map(|n| n.addr.as_str()))
+        .collect();
     let mut out = Vec::new();
     for (encoding, gz, bytes) in [("plain", false, plain.len()), ("gzip", true, gzip.len())] {
-        let (mut e_rps, mut n_rps, mut ratios, mut e_p99, mut n_p99) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // runs[server][round]
+        let mut runs: Vec<Vec<WrkRun>> = vec![Vec::new(); addrs.len()];
         for round in 0..load.rounds {
-            // Alternate which server goes first, so that neither always follows the other.
-            let (e, n) = if round % 2 == 0 {
-                let e = wrk(&exporter.addr, gz, load);
-                (e, wrk(&nginx.addr, gz, load))
-            } else {
-                let n = wrk(&nginx.addr, gz, load);
-                (wrk(&exporter.addr, gz, load), n)
-            };
-            e_rps.push(e.rps);
-            n_rps.push(n.rps);
-            ratios.push(e.rps / n.rps);
-            e_p99.push(e.p99);
-            n_p99.push(n.p99);
+            // Rotate which server goes first, so that none always follows the same other.
+            for i in 0..addrs.len() {
+                let server = (round + i) % addrs.len();
+                runs[server].push(wrk(addrs[server], gz, load));
+            }
         }
+        let median_rps =
+            |runs: &[WrkRun]| median_f64(&mut runs.iter().map(|r| r.rps).collect::<Vec<_>>());
+        let by_workers: Vec<f64> = runs[1..].iter().map(|r| median_rps(r)).collect();
+        // On a tie, the fewer workers.
+        let best = usize::from(by_workers[1] > by_workers[0]);
+        let (e, n) = (&runs[0], &runs[1 + best]);
+        let mut ratios: Vec<f64> = e.iter().zip(n).map(|(e, n)| e.rps / n.rps).collect();
         out.push(Serve {
             series,
             encoding,
             body_bytes: bytes,
-            exporter_rps: median_f64(&mut e_rps),
-            nginx_rps: median_f64(&mut n_rps),
+            exporter_rps: median_rps(e),
+            nginx_rps_by_workers: [by_workers[0], by_workers[1]],
+            nginx_workers: NGINX_WORKERS[best],
             ratio: median_f64(&mut ratios),
-            exporter_p99: crate::ingest::median(&mut e_p99),
-            nginx_p99: crate::ingest::median(&mut n_p99),
+            exporter_p99: crate::ingest::median(&mut e.iter().map(|r| r.p99).collect::<Vec<_>>()),
+            nginx_p99: crate::ingest::median(&mut n.iter().map(|r| r.p99).collect::<Vec<_>>()),
         });
     }
     drop(nginx);

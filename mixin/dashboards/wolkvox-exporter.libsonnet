@@ -985,8 +985,9 @@
                 uid: '${datasource}',
               },
               refId: 'D',
-              expr: 'wolkvox_api_requests_today{job=~"$job", operation=~"$operation"} and on (job, instance, operation) (wolkvox_quota_exhausted{job=~"$job", operation=~"$operation"} == 1)',
-              legendFormat: '{{operation}} quota used up, no call until the reset',
+              // 0 while calls are allowed; the day's calls while the quota is used up (no call until the reset).
+              expr: 'wolkvox_quota_exhausted{job=~"$job", operation=~"$operation"} * on (job, instance, operation) wolkvox_api_requests_today{job=~"$job", operation=~"$operation"}',
+              legendFormat: '{{operation}} quota used up (0 while calls are allowed)',
               range: true,
               instant: false,
               editorMode: 'code',

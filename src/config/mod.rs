@@ -1,5 +1,5 @@
 //! The configuration: the command line ([`cli`], clap with environment variables) or a YAML
-//! file ([`mod@file`]), both made of the value types of [`values`], validated into a [`Config`] of
+//! file ([`mod@file`]), both made of the value types of [`values`] and [`spread`], validated into a [`Config`] of
 //! real types.
 //!
 //! A bad value gives exactly one line that names the flag and its environment variable (or the
@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod file;
+pub mod spread;
 pub mod values;
 
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use jiff::tz::TimeZone;
 use reqwest::Url;
 
 pub use cli::{Cli, Command};
+pub use spread::*;
 pub use values::*;
 
 use crate::web::WebConfig;

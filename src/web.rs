@@ -277,6 +277,16 @@ pub struct LiveWeb {
     pub auth: Auth,
     /// The TLS configuration new connections take, when the file serves TLS.
     pub tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
+    /// The certificate and key files of the configuration loaded at start.
+    tls_files: Vec<PathBuf>,
+}
+
+/// The certificate and key files that `web` names.
+fn tls_files(web: &WebConfig) -> Vec<PathBuf> {
+    web.tls
+        .iter()
+        .flat_map(|t| [t.cert_file.clone(), t.key_file.clone()])
+        .collect()
 }
 
 impl LiveWeb {
@@ -290,33 +300,34 @@ impl LiveWeb {
             path,
             auth: Auth::new(web.users.clone()),
             tls,
+            tls_files: tls_files(web),
         })
     }
 
-    /// The bytes of the file and of the certificate and key it names: what a reload looks at.
-    fn fingerprint(&self) -> Vec<u8> {
+    /// The bytes of the file and of `tls_files` (the certificate and key of the configuration
+    /// in force): what a reload looks at. A change of the file that names other certificate
+    /// files changes these bytes too, so nothing is parsed merely to watch.
+    fn fingerprint(&self, tls_files: &[PathBuf]) -> Vec<u8> {
         let mut all = std::fs::read(&self.path).unwrap_or_default();
-        if let Ok(web) = WebConfig::load(&self.path)
-            && let Some(files) = web.tls
-        {
-            for file in [files.cert_file, files.key_file] {
-                all.extend(std::fs::read(file).unwrap_or_default());
-            }
+        for file in tls_files {
+            all.extend(std::fs::read(file).unwrap_or_default());
         }
         all
     }
 
-    /// Reads the file again and applies it. A file that does not load, or that would switch
-    /// TLS on or off (which needs a restart), changes nothing.
-    pub fn reload(&self) -> Result<(), String> {
+    /// Reads the file again and applies it; returns the certificate and key files it names. A
+    /// file that does not load, or that would switch TLS on or off (which needs a restart),
+    /// changes nothing.
+    pub fn reload(&self) -> Result<Vec<PathBuf>, String> {
         let web = WebConfig::load(&self.path).map_err(|e| e.to_string())?;
         match (&self.tls, &web.tls) {
             (Some(current), Some(files)) => current.store(Arc::new(files.server_config()?)),
             (None, None) => {}
             _ => return Err("switching TLS on or off needs a restart".to_owned()),
         }
+        let named = tls_files(&web);
         self.auth.set_users(web.users);
-        Ok(())
+        Ok(named)
     }
 
     /// Checks the files every `every` and applies changes until `stop`; `report` hears the
@@ -327,7 +338,8 @@ impl LiveWeb {
         stop: tokio_util::sync::CancellationToken,
         report: impl Fn(bool),
     ) {
-        let mut seen = self.fingerprint();
+        let mut files = self.tls_files.clone();
+        let mut seen = self.fingerprint(&files);
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -335,13 +347,16 @@ impl LiveWeb {
                 () = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let now = self.fingerprint();
+            let now = self.fingerprint(&files);
             if now == seen {
                 continue;
             }
             seen = now;
             match self.reload() {
-                Ok(()) => {
+                Ok(named) => {
+                    files = named;
+                    // Read again with the files the new configuration names.
+                    seen = self.fingerprint(&files);
                     tracing::info!(file = %self.path.display(), "web configuration reloaded");
                     report(true);
                 }

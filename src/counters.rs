@@ -1,15 +1,21 @@
-//! Pure: counters that survive local midnight, built from the `today` window's gauges.
+//! Pure: counters that survive local midnight and restarts, built from the `today` window.
 //!
-//! The gauges of a `today` window fall to zero at local midnight, which makes `rate()` and
-//! spike alerts awkward. These counters grow by the difference between consecutive reports of
-//! the same day. The first poll after midnight closes the previous day with one call for the
-//! whole of it, so that the calls between the last poll of the day and midnight are counted,
-//! and the new day's values count from zero. At process start the first report is the
-//! baseline: the counters start at 0 and Prometheus sees an ordinary counter reset.
+//! A counter is the running total of the operation's local day: the highest value of the pair
+//! that a report of the day has shown. Two processes polling the same operation therefore
+//! publish the same value for the same report, and a restart loses nothing: the first report
+//! after it is the day's total again, which Prometheus continues from the value it last saw.
+//!
+//! At local midnight the totals are not reset at once. They stay on the previous day until
+//! `--report.close-delay` after midnight, when one call for the whole previous day closes it
+//! (counting the rows Wolkvox added for it late); that final total is published for at least
+//! one poll interval, so that Prometheus scrapes it, and only then do the counters switch to
+//! the new day's running totals. Prometheus sees the switch as an ordinary counter reset.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
+use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::report::{Report, Series};
@@ -21,39 +27,23 @@ struct Amounts {
     time_seconds: f64,
 }
 
-impl Amounts {
-    fn of(s: &Series) -> Self {
-        Self {
-            calls: s.calls,
-            time_seconds: s.time_seconds,
-        }
-    }
-}
-
-/// Adds to `total` what `s` holds above `seen`, and raises `seen` to it, each value on its
-/// own. Returns the calls seen before when `s` has fewer: a decrease, counted as nothing.
-fn count_growth(seen: &mut Amounts, total: &mut Amounts, s: &Series) -> Option<f64> {
-    let before = seen.calls;
-    if s.calls > seen.calls {
-        total.calls += s.calls - seen.calls;
-        seen.calls = s.calls;
-    }
-    if s.time_seconds > seen.time_seconds {
-        total.time_seconds += s.time_seconds - seen.time_seconds;
-        seen.time_seconds = s.time_seconds;
-    }
+/// Raises `total` to what `s` holds, each value on its own, so that a running total never
+/// goes down within a day. Returns the calls held before when `s` has fewer: a decrease,
+/// counted as nothing.
+fn raise(total: &mut Amounts, s: &Series) -> Option<f64> {
+    let before = total.calls;
+    total.calls = total.calls.max(s.calls);
+    total.time_seconds = total.time_seconds.max(s.time_seconds);
     (s.calls < before).then_some(before)
 }
 
-/// One (rp_id, cod_opc_menu) pair: the highest values seen on the current day, and its
-/// counters.
+/// One (rp_id, cod_opc_menu) pair and its running totals on the counted day.
 #[derive(Debug, Clone)]
 struct Pair {
     rp_id: Arc<str>,
     cod_opc_menu: Arc<str>,
-    /// Increments are counted above these only, so a value that dips and recovers is never
-    /// counted twice; zero for a pair not seen yet on the day.
-    seen: Amounts,
+    /// The highest values a report of the counted day has shown; zero for a pair not seen
+    /// on that day (it keeps its series, at zero, once it has been reported).
     total: Amounts,
 }
 
@@ -70,9 +60,9 @@ pub struct CounterSeries {
     pub rp_id: Arc<str>,
     /// Menu option (shared likewise).
     pub cod_opc_menu: Arc<str>,
-    /// Calls counted since the process started.
+    /// Calls of the counted local day so far.
     pub calls: f64,
-    /// Seconds counted since the process started.
+    /// Seconds of the counted local day so far.
     pub time_seconds: f64,
 }
 
@@ -89,53 +79,122 @@ pub struct Decrease {
     pub now: f64,
 }
 
+/// The whole-day call a poll on a given day needs before its report, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayCall {
+    /// The process started within the close delay: take the previous day's totals first, so
+    /// that a restart across midnight loses nothing of it.
+    Open(Date),
+    /// The close delay has passed: close the previous day with its final totals.
+    Close(Date),
+}
+
+/// Whether the counted day is still open.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    Open,
+    /// Closed at this instant: the final totals stay until a poll interval has passed.
+    Closed(Timestamp),
+}
+
 /// The counters of one operation.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct DayCounters {
-    /// The local day that `seen` belongs to; `None` before the first report.
+    /// The local day whose running totals are published; `None` before the first.
     day: Option<Date>,
-    /// Whether that day has been closed with a whole-day report.
-    closed: bool,
+    state: State,
+    /// How long a closed day's final totals stay published before the switch.
+    hold: Duration,
     /// Every pair ever reported, sorted by (rp_id, cod_opc_menu) like a report's series, so
     /// that a report is matched against them in one merge, with no hashing and no copies of
     /// the labels of known pairs.
     pairs: Vec<Pair>,
+    /// Calls the last closing call found beyond the totals published before it.
+    late_calls: Option<f64>,
+}
+
+impl Default for DayCounters {
+    fn default() -> Self {
+        Self::new(Duration::ZERO)
+    }
 }
 
 impl DayCounters {
-    /// The day that needs closing before a poll on `today`: the previous day, if the last
-    /// report was of it and it has not been closed yet.
-    pub fn day_to_close(&self, today: Date) -> Option<Date> {
-        let day = self.day?;
-        (!self.closed && day < today && day.tomorrow().ok() == Some(today)).then_some(day)
+    /// Counters whose closed days stay published for `hold` (the poll interval) before the
+    /// switch to the new day.
+    pub fn new(hold: Duration) -> Self {
+        Self {
+            day: None,
+            state: State::Open,
+            hold,
+            pairs: Vec::new(),
+            late_calls: None,
+        }
     }
 
-    /// Gives up closing the current day (the closing call kept failing): its last minutes are
-    /// not counted, and the next day counts from zero as usual.
-    pub fn abandon_close(&mut self) {
-        self.closed = true;
-    }
-
-    /// Adds the increments of a report of the `today` window of `day`. Returns the pairs whose
-    /// values went down.
-    pub fn observe(&mut self, day: Date, report: &Report) -> Vec<Decrease> {
+    /// The whole-day call due before a poll on `today`; `in_delay` says whether the poll falls
+    /// within the close delay after local midnight.
+    pub fn day_call(&self, today: Date, in_delay: bool) -> Option<DayCall> {
+        let yesterday = today.yesterday().ok()?;
         match self.day {
-            None => {
-                // Process start: the first report is the baseline.
-                self.day = Some(day);
-                self.closed = false;
-                self.each_pair(report, |pair, s| pair.seen = Amounts::of(s));
-                Vec::new()
+            None if in_delay => Some(DayCall::Open(yesterday)),
+            Some(d) if d == yesterday && self.state == State::Open && !in_delay => {
+                Some(DayCall::Close(yesterday))
             }
+            _ => None,
+        }
+    }
+
+    /// Gives up closing the counted day (the closing call kept failing): its calls after the
+    /// last report are not counted, and the next report switches to the new day.
+    pub fn abandon_close(&mut self) {
+        self.state = State::Closed(Timestamp::MIN);
+    }
+
+    /// Calls found by the last closing call beyond what was published before it.
+    pub fn late_calls(&self) -> Option<f64> {
+        self.late_calls
+    }
+
+    /// Takes a whole-day report of `day` as the starting totals (see [`DayCall::Open`]).
+    pub fn open(&mut self, day: Date, whole_day: &Report) {
+        if self.day.is_some() {
+            return;
+        }
+        self.day = Some(day);
+        self.state = State::Open;
+        self.each_pair(whole_day, |pair, s| {
+            raise(&mut pair.total, s);
+        });
+    }
+
+    /// Takes a report of the `today` window of `day`, polled at `now`. Returns the pairs whose
+    /// values went down.
+    pub fn observe(
+        &mut self,
+        day: Date,
+        report: &Report,
+        now: Timestamp,
+        in_delay: bool,
+    ) -> Vec<Decrease> {
+        match self.day {
+            // The first report, unless the previous day is still to be opened.
+            None if in_delay => Vec::new(),
+            None => self.switch(day, report),
             Some(d) if d == day => self.add(report),
             Some(d) if d < day => {
-                // A new day: its report counts from midnight, so from zero.
-                self.day = Some(day);
-                self.closed = false;
-                for pair in &mut self.pairs {
-                    pair.seen = Amounts::default();
+                let final_published = match self.state {
+                    State::Open => false,
+                    State::Closed(at) => now.duration_since(at).unsigned_abs() >= self.hold,
+                };
+                let more_than_a_day = d.tomorrow().ok() != Some(day);
+                if final_published || more_than_a_day {
+                    self.switch(day, report)
+                } else {
+                    // The previous day is waiting for its close, or its final totals for
+                    // their scrape: the new day's report shows in the gauges only.
+                    Vec::new()
                 }
-                self.add(report)
             }
             // A report of an earlier day than the one counted (the clock went back): ignore
             // it rather than count anything twice.
@@ -143,21 +202,34 @@ impl DayCounters {
         }
     }
 
-    /// Adds what a whole-day report of `day` holds beyond what was seen of it, and marks the
-    /// day closed.
-    pub fn close(&mut self, day: Date, whole_day: &Report) -> Vec<Decrease> {
-        if self.day != Some(day) || self.closed {
+    /// Raises the counted day's totals to a whole-day report of it, records how many calls
+    /// that added, and closes the day at `now`.
+    pub fn close(&mut self, day: Date, whole_day: &Report, now: Timestamp) -> Vec<Decrease> {
+        if self.day != Some(day) || self.state != State::Open {
             return Vec::new();
         }
+        let before: f64 = self.pairs.iter().map(|p| p.total.calls).sum();
         let decreases = self.add(whole_day);
-        self.closed = true;
+        let after: f64 = self.pairs.iter().map(|p| p.total.calls).sum();
+        self.late_calls = Some(after - before);
+        self.state = State::Closed(now);
         decreases
+    }
+
+    /// Starts counting `day` with its first report: every known pair falls to zero first.
+    fn switch(&mut self, day: Date, report: &Report) -> Vec<Decrease> {
+        self.day = Some(day);
+        self.state = State::Open;
+        for pair in &mut self.pairs {
+            pair.total = Amounts::default();
+        }
+        self.add(report)
     }
 
     fn add(&mut self, report: &Report) -> Vec<Decrease> {
         let mut decreases = Vec::new();
         self.each_pair(report, |pair, s| {
-            if let Some(before) = count_growth(&mut pair.seen, &mut pair.total, s) {
+            if let Some(before) = raise(&mut pair.total, s) {
                 decreases.push(Decrease {
                     rp_id: s.rp_id.to_string(),
                     cod_opc_menu: s.cod_opc_menu.to_string(),
@@ -175,7 +247,6 @@ impl DayCounters {
         let new = |s: &Series| Pair {
             rp_id: s.rp_id.clone(),
             cod_opc_menu: s.cod_opc_menu.clone(),
-            seen: Amounts::default(),
             total: Amounts::default(),
         };
         let series = &report.series;
@@ -290,101 +361,196 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    const HOLD: Duration = Duration::from_secs(300);
+
     #[test]
-    fn the_first_report_is_the_baseline_and_later_ones_add_their_growth() {
-        let mut c = DayCounters::default();
-        c.observe(day("2026-11-25"), &report(&[("1", 10.0, 100.0)]));
-        assert_eq!(totals(&c), vec![("1".into(), 0.0, 0.0)]);
+    fn the_counters_are_the_running_totals_of_the_day_from_the_first_report() {
+        let mut c = DayCounters::new(HOLD);
+        let t = at("2026-11-25T15:00:00Z");
+        c.observe(day("2026-11-25"), &report(&[("1", 10.0, 100.0)]), t, false);
+        assert_eq!(totals(&c), vec![("1".into(), 10.0, 100.0)]);
         c.observe(
             day("2026-11-25"),
             &report(&[("1", 13.0, 130.0), ("PULSE", 2.0, 5.0)]),
+            t,
+            false,
         );
         assert_eq!(
             totals(&c),
-            vec![("1".into(), 3.0, 30.0), ("PULSE".into(), 2.0, 5.0)]
+            vec![("1".into(), 13.0, 130.0), ("PULSE".into(), 2.0, 5.0)]
         );
+    }
+
+    #[test]
+    fn two_processes_publish_the_same_values_for_the_same_report() {
+        // One has polled all day, the other has just started (a restart, or a second replica).
+        let (mut old, mut new) = (DayCounters::new(HOLD), DayCounters::new(HOLD));
+        let t = at("2026-11-25T15:00:00Z");
+        for r in [
+            report(&[("1", 3.0, 30.0)]),
+            report(&[("1", 7.0, 70.0), ("2", 1.0, 4.0)]),
+        ] {
+            old.observe(day("2026-11-25"), &r, t, false);
+        }
+        let latest = report(&[("1", 9.0, 95.0), ("2", 1.0, 4.0), ("PULSE", 2.0, 3.0)]);
+        old.observe(day("2026-11-25"), &latest, t, false);
+        new.observe(day("2026-11-25"), &latest, t, false);
+        assert_eq!(totals(&old), totals(&new));
     }
 
     #[test]
     fn a_value_that_goes_down_leaves_the_counter_unchanged_and_is_not_recounted() {
-        let mut c = DayCounters::default();
-        c.observe(day("2026-11-25"), &report(&[("1", 10.0, 100.0)]));
-        let dec = c.observe(day("2026-11-25"), &report(&[("1", 8.0, 90.0)]));
+        let mut c = DayCounters::new(HOLD);
+        let t = at("2026-11-25T15:00:00Z");
+        c.observe(day("2026-11-25"), &report(&[("1", 10.0, 100.0)]), t, false);
+        let dec = c.observe(day("2026-11-25"), &report(&[("1", 8.0, 90.0)]), t, false);
         assert_eq!(dec.len(), 1);
         assert_eq!((dec[0].before, dec[0].now), (10.0, 8.0));
-        assert_eq!(totals(&c), vec![("1".into(), 0.0, 0.0)]);
+        assert_eq!(totals(&c), vec![("1".into(), 10.0, 100.0)]);
         // Back to 11: only the one call above the earlier high counts.
-        c.observe(day("2026-11-25"), &report(&[("1", 11.0, 110.0)]));
-        assert_eq!(totals(&c), vec![("1".into(), 1.0, 10.0)]);
+        c.observe(day("2026-11-25"), &report(&[("1", 11.0, 110.0)]), t, false);
+        assert_eq!(totals(&c), vec![("1".into(), 11.0, 110.0)]);
     }
 
     #[test]
-    fn closing_the_day_counts_its_last_minutes_and_the_new_day_starts_from_zero() {
-        let mut c = DayCounters::default();
-        c.observe(day("2026-11-25"), &report(&[("1", 10.0, 100.0)]));
-        c.observe(day("2026-11-25"), &report(&[("1", 12.0, 120.0)]));
-        assert_eq!(c.day_to_close(day("2026-11-25")), None);
-        assert_eq!(c.day_to_close(day("2026-11-26")), Some(day("2026-11-25")));
-        c.close(day("2026-11-25"), &report(&[("1", 15.0, 150.0)]));
-        assert_eq!(c.day_to_close(day("2026-11-26")), None);
-        assert_eq!(totals(&c), vec![("1".into(), 5.0, 50.0)]);
-        c.observe(day("2026-11-26"), &report(&[("1", 1.0, 10.0)]));
-        assert_eq!(totals(&c), vec![("1".into(), 6.0, 60.0)]);
+    fn the_day_is_closed_after_the_delay_and_its_final_total_held_for_a_poll_interval() {
+        let mut c = DayCounters::new(HOLD);
+        let (d25, d26) = (day("2026-11-25"), day("2026-11-26"));
+        c.observe(
+            d25,
+            &report(&[("1", 10.0, 100.0)]),
+            at("2026-11-26T04:50:00Z"),
+            false,
+        );
+        assert_eq!(c.day_call(d25, false), None);
+        // Within the delay after midnight: no call yet, and the new day's report waits.
+        assert_eq!(c.day_call(d26, true), None);
+        c.observe(
+            d26,
+            &report(&[("1", 1.0, 10.0)]),
+            at("2026-11-26T05:05:00Z"),
+            true,
+        );
+        assert_eq!(totals(&c), vec![("1".into(), 10.0, 100.0)]);
+        // After it: the close, with the rows Wolkvox added late.
+        assert_eq!(c.day_call(d26, false), Some(DayCall::Close(d25)));
+        c.close(
+            d25,
+            &report(&[("1", 15.0, 150.0)]),
+            at("2026-11-26T05:16:00Z"),
+        );
+        assert_eq!(c.late_calls(), Some(5.0));
+        assert_eq!(c.day_call(d26, false), None);
+        assert_eq!(totals(&c), vec![("1".into(), 15.0, 150.0)]);
+        // The final total stays until a poll interval has passed, then the new day counts.
+        c.observe(
+            d26,
+            &report(&[("1", 2.0, 20.0)]),
+            at("2026-11-26T05:16:00Z"),
+            false,
+        );
+        assert_eq!(totals(&c), vec![("1".into(), 15.0, 150.0)]);
+        c.observe(
+            d26,
+            &report(&[("1", 3.0, 30.0)]),
+            at("2026-11-26T05:21:00Z"),
+            false,
+        );
+        assert_eq!(totals(&c), vec![("1".into(), 3.0, 30.0)]);
         // A second close of the same day changes nothing.
-        c.close(day("2026-11-25"), &report(&[("1", 99.0, 990.0)]));
-        assert_eq!(totals(&c), vec![("1".into(), 6.0, 60.0)]);
+        c.close(
+            d25,
+            &report(&[("1", 99.0, 990.0)]),
+            at("2026-11-26T05:22:00Z"),
+        );
+        assert_eq!(totals(&c), vec![("1".into(), 3.0, 30.0)]);
+    }
+
+    #[test]
+    fn a_start_within_the_delay_opens_the_previous_day_first() {
+        let mut c = DayCounters::new(HOLD);
+        let (d25, d26) = (day("2026-11-25"), day("2026-11-26"));
+        assert_eq!(c.day_call(d26, true), Some(DayCall::Open(d25)));
+        // Until the previous day is opened, today's report publishes no counter.
+        c.observe(
+            d26,
+            &report(&[("1", 1.0, 10.0)]),
+            at("2026-11-26T05:03:00Z"),
+            true,
+        );
+        assert!(totals(&c).is_empty());
+        c.open(d25, &report(&[("1", 14.0, 140.0)]));
+        assert_eq!(totals(&c), vec![("1".into(), 14.0, 140.0)]);
+        assert_eq!(c.day_call(d26, true), None);
+        assert_eq!(c.day_call(d26, false), Some(DayCall::Close(d25)));
+        c.close(
+            d25,
+            &report(&[("1", 15.0, 150.0)]),
+            at("2026-11-26T05:16:00Z"),
+        );
+        assert_eq!(c.late_calls(), Some(1.0));
+        // A start after the delay counts today from its first report.
+        let mut late = DayCounters::new(HOLD);
+        assert_eq!(late.day_call(d26, false), None);
+        late.observe(
+            d26,
+            &report(&[("1", 4.0, 40.0)]),
+            at("2026-11-26T06:00:00Z"),
+            false,
+        );
+        assert_eq!(totals(&late), vec![("1".into(), 4.0, 40.0)]);
     }
 
     #[test]
     fn a_gap_of_more_than_a_day_closes_nothing_and_counts_the_new_day_from_zero() {
-        let mut c = DayCounters::default();
-        c.observe(day("2026-11-25"), &report(&[("1", 10.0, 100.0)]));
-        assert_eq!(c.day_to_close(day("2026-11-27")), None);
-        c.observe(day("2026-11-27"), &report(&[("1", 4.0, 40.0)]));
+        let mut c = DayCounters::new(HOLD);
+        let t = at("2026-11-27T15:00:00Z");
+        c.observe(day("2026-11-25"), &report(&[("1", 10.0, 100.0)]), t, false);
+        assert_eq!(c.day_call(day("2026-11-27"), false), None);
+        c.observe(day("2026-11-27"), &report(&[("1", 4.0, 40.0)]), t, false);
         assert_eq!(totals(&c), vec![("1".into(), 4.0, 40.0)]);
     }
 
     #[test]
-    fn an_abandoned_close_is_not_retried() {
-        let mut c = DayCounters::default();
-        c.observe(day("2026-11-25"), &report(&[("1", 10.0, 100.0)]));
+    fn an_abandoned_close_is_not_retried_and_the_new_day_counts_at_once() {
+        let mut c = DayCounters::new(HOLD);
+        let t = at("2026-11-26T06:00:00Z");
+        c.observe(day("2026-11-25"), &report(&[("1", 10.0, 100.0)]), t, false);
         c.abandon_close();
-        assert_eq!(c.day_to_close(day("2026-11-26")), None);
+        assert_eq!(c.day_call(day("2026-11-26"), false), None);
+        c.observe(day("2026-11-26"), &report(&[("1", 2.0, 20.0)]), t, false);
+        assert_eq!(totals(&c), vec![("1".into(), 2.0, 20.0)]);
+        assert_eq!(c.late_calls(), None);
     }
 
-    /// The counters as first written, with two hash maps: the model the merge must match.
+    /// The counters as first written, with a hash map: the model the merge must match.
     #[derive(Default)]
     struct Model {
         day: Option<Date>,
-        seen: std::collections::HashMap<(String, String), Amounts>,
         totals: std::collections::HashMap<(String, String), Amounts>,
     }
 
     impl Model {
         fn observe(&mut self, day: Date, report: &Report) -> Vec<(String, String, f64, f64)> {
             match self.day {
-                None => {
-                    self.day = Some(day);
-                    for s in &report.series {
-                        let key = (s.rp_id.to_string(), s.cod_opc_menu.to_string());
-                        self.seen.insert(key.clone(), Amounts::of(s));
-                        self.totals.entry(key).or_default();
-                    }
-                    return Vec::new();
-                }
                 Some(d) if d == day => {}
-                Some(d) if d < day => {
+                Some(d) if d > day => return Vec::new(),
+                _ => {
                     self.day = Some(day);
-                    self.seen.clear();
+                    self.totals
+                        .values_mut()
+                        .for_each(|t| *t = Amounts::default());
                 }
-                Some(_) => return Vec::new(),
             }
             let mut decreases = Vec::new();
             for s in &report.series {
                 let key = (s.rp_id.to_string(), s.cod_opc_menu.to_string());
-                let seen = self.seen.entry(key.clone()).or_default();
                 let total = self.totals.entry(key).or_default();
-                if let Some(before) = count_growth(seen, total, s) {
+                if let Some(before) = raise(total, s) {
                     decreases.push((
                         s.rp_id.to_string(),
                         s.cod_opc_menu.to_string(),
@@ -423,6 +589,8 @@ mod tests {
         for poll in 0..300 {
             if next(20) == 0 {
                 today = today.tomorrow().unwrap();
+                // The switch to a new day, once the previous one is closed, as the model has it.
+                c.abandon_close();
             }
             let mut series: Vec<Series> = (0..next(12))
                 .map(|_| Series {
@@ -443,7 +611,7 @@ mod tests {
                 ..Report::default()
             };
             let got: Vec<_> = c
-                .observe(today, &r)
+                .observe(today, &r, at("2026-11-25T12:00:00Z"), false)
                 .into_iter()
                 .map(|d| (d.rp_id, d.cod_opc_menu, d.before, d.now))
                 .collect();

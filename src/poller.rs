@@ -12,7 +12,7 @@ use jiff::tz::TimeZone;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::TimeUnit;
-use crate::counters::{DayCounters, Decrease};
+use crate::counters::{DayCall, DayCounters, Decrease};
 use crate::exposition::{OperationMetrics, ReportData, Store};
 use crate::report;
 use crate::report::Report;
@@ -38,8 +38,10 @@ pub struct PollerConfig {
     pub time_unit: TimeUnit,
     /// Time between polls.
     pub interval: Duration,
-    /// Failed polls in a row that keep the last good data.
+    /// How long the last good data stay after the last successful poll.
     pub keep_stale: Duration,
+    /// Time after local midnight at which the previous day is closed (`today` window).
+    pub close_delay: Duration,
     /// Most series pairs exported.
     pub max_series: usize,
     /// Limit of one call (the floor of the wait after a timeout).
@@ -160,14 +162,13 @@ struct Answer {
 
 /// A finished call, as [`Poller::record`] takes it.
 enum Call {
-    /// The whole-day call that closes `day`.
-    Close {
-        day: jiff::civil::Date,
-        answer: Answer,
-    },
-    /// The call for the report window.
+    /// A whole-day call for the previous day: its first totals after a start within the close
+    /// delay, or its final ones.
+    Day { call: DayCall, answer: Answer },
+    /// The call for the report window, made within the close delay or not.
     Report {
         window: ReportWindow,
+        in_delay: bool,
         answer: Answer,
     },
     /// token_info: the token's limit and use, or why not.
@@ -206,6 +207,8 @@ impl Poller {
     ) -> Self {
         let metrics = OperationMetrics::new(config.operation.clone(), config.interval);
         let backoff = Backoff::new(config.timeout);
+        // A closed day's final totals stay a poll interval, so that a scrape sees them.
+        let counters = DayCounters::new(config.interval);
         Self {
             config,
             client,
@@ -215,7 +218,7 @@ impl Poller {
             backoff,
             failures_in_row: 0,
             last_result: None,
-            counters: DayCounters::default(),
+            counters,
             close_failing_since: None,
             api_day: None,
             last_token_info: None,
@@ -293,23 +296,31 @@ impl Poller {
         }
     }
 
-    /// One poll: with a `today` window, first the closing call for yesterday when one is due,
-    /// then the call for `window`. Calls run one after the other, never at once. Returns the
-    /// wait before the next poll, or `None` when cancelled.
+    /// One poll: with a `today` window, first the whole-day call for yesterday when one is due
+    /// (see [`DayCall`]), then the call for `window`. Calls run one after the other, never at
+    /// once. Returns the wait before the next poll, or `None` when cancelled.
     async fn poll(&mut self, window: ReportWindow, cancel: &CancellationToken) -> Option<Duration> {
         let today = window.start.date();
+        // Within the close delay, the previous day may still get rows from Wolkvox.
+        let in_delay = self.config.window == Window::Today
+            && elapsed(window.start_ts, window.end_ts) < self.config.close_delay;
         if self.config.window == Window::Today
-            && let Some(day) = self.counters.day_to_close(today)
+            && let Some(call) = self.counters.day_call(today, in_delay)
         {
+            let (DayCall::Open(day) | DayCall::Close(day)) = call;
             let answer = self
                 .call(&whole_day(day, &self.config.timezone), cancel)
                 .await?;
-            if let Some(wait) = self.record(Call::Close { day, answer }) {
+            if let Some(wait) = self.record(Call::Day { call, answer }) {
                 return Some(wait);
             }
         }
         let answer = self.call(&window, cancel).await?;
-        self.record(Call::Report { window, answer })
+        self.record(Call::Report {
+            window,
+            in_delay,
+            answer,
+        })
     }
 
     /// One API call, classified, with its report; `None` when cancelled.
@@ -358,16 +369,39 @@ impl Poller {
                 );
                 return None;
             }
-            Call::Close { day, answer } => {
+            Call::Day {
+                call: DayCall::Open(day),
+                answer,
+            } => {
+                let result = self.count(&answer);
+                if let Some(report) = answer.report {
+                    self.counters.open(day, &report);
+                    self.metrics.counters = Some(self.counters.series());
+                    tracing::info!(
+                        operation = %self.config.operation,
+                        day = %day,
+                        "started within the close delay: counting the previous day's totals until it is closed"
+                    );
+                    return None;
+                }
+                (result, None)
+            }
+            Call::Day {
+                call: DayCall::Close(day),
+                answer,
+            } => {
                 let result = self.count(&answer);
                 match answer.report {
                     Some(report) => {
-                        let decreases = self.counters.close(day, &report);
+                        let decreases = self.counters.close(day, &report, self.clock.now());
                         self.log_decreases(&decreases);
+                        self.metrics.counters = Some(self.counters.series());
+                        self.metrics.day_close_late_calls = self.counters.late_calls();
                         self.close_failing_since = None;
                         tracing::info!(
                             operation = %self.config.operation,
                             day = %day,
+                            late_calls = self.metrics.day_close_late_calls.unwrap_or(0.0),
                             "closed the previous day with a whole-day report"
                         );
                         return None;
@@ -388,15 +422,25 @@ impl Poller {
                 }
                 (result, None)
             }
-            Call::Report { window, answer } => {
+            Call::Report {
+                window,
+                in_delay,
+                answer,
+            } => {
                 let result = self.count(&answer);
-                (result, answer.report.map(|report| (report, window)))
+                (
+                    result,
+                    answer.report.map(|report| (report, window, in_delay)),
+                )
             }
         };
         match report {
-            Some((report, window)) => {
+            Some((report, window, in_delay)) => {
                 if self.config.window == Window::Today {
-                    let decreases = self.counters.observe(window.start.date(), &report);
+                    let now = self.clock.now();
+                    let decreases =
+                        self.counters
+                            .observe(window.start.date(), &report, now, in_delay);
                     self.log_decreases(&decreases);
                     self.metrics.counters = Some(self.counters.series());
                 }
@@ -560,6 +604,7 @@ mod tests {
             time_unit: op.time_unit,
             interval: op.poll_interval,
             keep_stale: config.keep_stale,
+            close_delay: config.close_delay,
             max_series: 10,
             timeout: op.poll_timeout,
             token_info_interval: None,
@@ -600,6 +645,7 @@ mod tests {
         };
         poller.record(Call::Report {
             window: window.clone(),
+            in_delay: false,
             answer: answer(PollResult::Success, Some(report)),
         });
         assert!(poller.metrics.data.is_some());
@@ -612,6 +658,7 @@ mod tests {
             let wait = poller
                 .record(Call::Report {
                     window: window.clone(),
+                    in_delay: false,
                     answer: answer(PollResult::ServerError, None),
                 })
                 .expect("a failed report call ends the poll");

@@ -24,6 +24,7 @@ pub const CONFIG_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 struct Globals {
     keep_stale: Duration,
+    close_delay: Duration,
     shard: Option<crate::config::Shard>,
     start_spread: Option<Duration>,
     max_series: usize,
@@ -35,6 +36,7 @@ impl Globals {
     fn of(config: &Config) -> Self {
         Self {
             keep_stale: config.keep_stale,
+            close_delay: config.close_delay,
             shard: config.shard,
             start_spread: config.start_spread,
             max_series: config.max_series,
@@ -254,6 +256,7 @@ fn build_poller(
         time_unit: op.time_unit,
         interval: op.poll_interval,
         keep_stale: globals.keep_stale,
+        close_delay: globals.close_delay,
         max_series: globals.max_series,
         timeout: op.poll_timeout,
         token_info_interval: globals.token_info_interval,
@@ -303,6 +306,7 @@ mod tests {
     fn globals(start_spread: Option<Duration>) -> Globals {
         Globals {
             keep_stale: Duration::from_secs(900),
+            close_delay: Duration::from_secs(900),
             shard: None,
             start_spread,
             max_series: 10,

@@ -87,6 +87,19 @@ fn bad_values_stop_at_start_with_exit_2_and_one_line_naming_the_flag() {
             "--poll.keep-stale",
         ),
         (
+            vec!["--wolkvox.server", "0032", "--report.close-delay", "1d"],
+            vec![("WOLKVOX_TOKEN", "t")],
+            "--report.close-delay",
+        ),
+        (
+            vec!["--wolkvox.server", "0032"],
+            vec![
+                ("WOLKVOX_TOKEN", "t"),
+                ("WOLKVOX_REPORT_CLOSE_DELAY", "soon"),
+            ],
+            "WOLKVOX_REPORT_CLOSE_DELAY",
+        ),
+        (
             vec!["--wolkvox.server", "0032", "--log.format", "xml"],
             vec![("WOLKVOX_TOKEN", "t")],
             "--log.format",
@@ -304,7 +317,9 @@ fn demo_pulse_spike_raises_the_pulse_share_of_its_routing_point_only() {
         "1002",
     ]));
     let addr = p.address();
-    let share = |m: &Metrics, rp: &str| -> (f64, f64) {
+    // The counters are running totals of the (simulated) day, which began before the spike:
+    // the share is taken of their growth from a first scrape on, as rate() would take it.
+    let calls = |m: &Metrics, rp: &str| -> (f64, f64) {
         let calls: Vec<_> = m
             .family("wolkvox_ivr_calls_total")
             .into_iter()
@@ -319,21 +334,43 @@ fn demo_pulse_spike_raises_the_pulse_share_of_its_routing_point_only() {
         (pulse, total)
     };
     let deadline = Instant::now() + EVENT_TIMEOUT;
-    let m = loop {
+    let first = loop {
         let m = Metrics::parse(&scrape_blocking(&addr));
-        if share(&m, "1001").1 >= 200.0 && share(&m, "1002").1 >= 200.0 {
+        if !m.family("wolkvox_ivr_calls_total").is_empty() {
             break m;
+        }
+        assert!(Instant::now() < deadline, "no counters:\n{}", m.body);
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Growth since `first`; a drop is the new day's reset, and counts its whole new value.
+    let mut grown = std::collections::HashMap::<String, (f64, f64)>::new();
+    let mut last = first;
+    let share = |grown: &std::collections::HashMap<String, (f64, f64)>, rp: &str| {
+        grown.get(rp).copied().unwrap_or_default()
+    };
+    loop {
+        let m = Metrics::parse(&scrape_blocking(&addr));
+        for rp in ["1001", "1002"] {
+            let (p0, t0) = calls(&last, rp);
+            let (p1, t1) = calls(&m, rp);
+            let g = grown.entry(rp.to_owned()).or_default();
+            g.0 += if p1 >= p0 { p1 - p0 } else { p1 };
+            g.1 += if t1 >= t0 { t1 - t0 } else { t1 };
+        }
+        last = m;
+        if share(&grown, "1001").1 >= 200.0 && share(&grown, "1002").1 >= 200.0 {
+            break;
         }
         assert!(
             Instant::now() < deadline,
             "not enough demo calls:\n{}",
-            m.body
+            last.body
         );
         std::thread::sleep(Duration::from_millis(100));
-    };
-    let (pulse, total) = share(&m, "1002");
+    }
+    let (pulse, total) = share(&grown, "1002");
     assert!(pulse / total > 0.4, "spiked 1002: {pulse}/{total}");
-    let (pulse, total) = share(&m, "1001");
+    let (pulse, total) = share(&grown, "1001");
     assert!(pulse / total < 0.3, "normal 1001: {pulse}/{total}");
 }
 

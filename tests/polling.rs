@@ -338,6 +338,45 @@ async fn a_rolling_window_asks_for_the_last_duration_in_local_time() {
     exporter.stop().await;
 }
 
+/// Asserts that the counters of `m` are exactly the simulator's totals for `ini`..=`end`.
+fn assert_counters_equal(
+    m: &Metrics,
+    sim: &wolkvox_exporter::simulator::Simulator,
+    ini: &str,
+    end: &str,
+) {
+    let expected: std::collections::BTreeMap<_, _> = sim
+        .totals(ini.parse().unwrap(), end.parse().unwrap())
+        .into_iter()
+        .map(|(rp, opt, calls, secs)| ((rp, opt), (calls, secs)))
+        .collect();
+    assert!(
+        expected.values().map(|e| e.0).sum::<u64>() > 20,
+        "traffic in {ini}..{end}"
+    );
+    for ((rp, opt), (calls, secs)) in &expected {
+        let labels = [("rp_id", *rp), ("cod_opc_menu", *opt)];
+        assert_eq!(
+            m.get("wolkvox_ivr_calls_total", &labels).unwrap_or(0.0),
+            *calls as f64,
+            "{rp}/{opt} calls, {ini}..{end}"
+        );
+        assert_eq!(
+            m.get("wolkvox_ivr_time_seconds_total", &labels)
+                .unwrap_or(0.0),
+            *secs as f64,
+            "{rp}/{opt} seconds, {ini}..{end}"
+        );
+    }
+    for s in m.family("wolkvox_ivr_calls_total") {
+        let key = (
+            s.labels["rp_id"].as_str(),
+            s.labels["cod_opc_menu"].as_str(),
+        );
+        assert!(s.value == 0.0 || expected.contains_key(&key), "{key:?}");
+    }
+}
+
 #[tokio::test]
 async fn counters_lose_and_double_nothing_across_local_midnight() {
     let zone = "America/Bogota";
@@ -349,58 +388,36 @@ async fn counters_lose_and_double_nothing_across_local_midnight() {
     let m = exporter.scrape().await;
     assert_eq!(m.types["wolkvox_ivr_calls_total"], "counter");
     assert_eq!(m.types["wolkvox_ivr_time_seconds_total"], "counter");
-    assert!(!m.family("wolkvox_ivr_calls_total").is_empty());
-    assert!(
-        m.family("wolkvox_ivr_calls_total")
-            .iter()
-            .all(|s| s.value == 0.0),
-        "the first report is the baseline"
-    );
+    // The counters are the running totals of the local day, from the first report on.
+    assert_counters_equal(&m, &sim, "2026-11-25T00:00:00", "2026-11-25T22:10:00");
 
     clock.set(local(zone, "2026-11-25T23:40:00"));
     exporter.wait_for_polls(exporter.polls() + 2).await;
+    // Past midnight and the 15 minute close delay: the day is closed with its whole total,
+    // which stays published until a poll interval has passed.
     clock.set(local(zone, "2026-11-26T00:30:00"));
     exporter.wait_for_polls(exporter.polls() + 2).await;
     let m = exporter.scrape().await;
-
-    // The simulator books a minute's calls at its first second. The baseline holds every minute
-    // up to 22:10; the counters must hold exactly the rest of the day and the new day so far.
-    let mut expected = std::collections::BTreeMap::new();
-    for (ini, end) in [
-        ("2026-11-25T22:10:01", "2026-11-25T23:59:59"),
-        ("2026-11-26T00:00:00", "2026-11-26T00:30:00"),
-    ] {
-        for (rp, opt, calls, secs) in sim.totals(ini.parse().unwrap(), end.parse().unwrap()) {
-            let e = expected.entry((rp, opt)).or_insert((0u64, 0u64));
-            e.0 += calls;
-            e.1 += secs;
-        }
-    }
-    assert!(
-        expected.values().map(|e| e.0).sum::<u64>() > 20,
-        "traffic late at night"
+    assert_counters_equal(&m, &sim, "2026-11-25T00:00:00", "2026-11-25T23:59:59");
+    // The close found what the day got after its last report, at 23:40.
+    let after_last_report: u64 = sim
+        .totals(
+            "2026-11-25T23:40:01".parse().unwrap(),
+            "2026-11-25T23:59:59".parse().unwrap(),
+        )
+        .iter()
+        .map(|t| t.2)
+        .sum();
+    assert_eq!(
+        m.value("wolkvox_day_close_late_calls", &[]),
+        after_last_report as f64
     );
-    for ((rp, opt), (calls, secs)) in &expected {
-        let labels = [("rp_id", *rp), ("cod_opc_menu", *opt)];
-        assert_eq!(
-            m.get("wolkvox_ivr_calls_total", &labels).unwrap_or(0.0),
-            *calls as f64,
-            "{rp}/{opt} calls"
-        );
-        assert_eq!(
-            m.get("wolkvox_ivr_time_seconds_total", &labels)
-                .unwrap_or(0.0),
-            *secs as f64,
-            "{rp}/{opt} seconds"
-        );
-    }
-    for s in m.family("wolkvox_ivr_calls_total") {
-        let key = (
-            s.labels["rp_id"].as_str(),
-            s.labels["cod_opc_menu"].as_str(),
-        );
-        assert!(s.value == 0.0 || expected.contains_key(&key), "{key:?}");
-    }
+    // Then the new day counts from zero.
+    clock.set(local(zone, "2026-11-26T01:30:00"));
+    exporter.wait_for_polls(exporter.polls() + 2).await;
+    let m = exporter.scrape().await;
+    assert_counters_equal(&m, &sim, "2026-11-26T00:00:00", "2026-11-26T01:30:00");
+
     // Exactly one closing call for the whole previous day, counted like any call.
     let closing: Vec<_> = sim
         .requests()

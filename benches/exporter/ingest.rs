@@ -99,7 +99,8 @@ impl PollState {
         };
         state.metrics.polled = true;
         state.metrics.up = true;
-        // The first report is the counters' baseline; later ones add to it, as between polls.
+        // The first report starts the day's running totals; later ones raise them, as between
+        // polls.
         state.poll(body);
         state
     }
@@ -109,7 +110,8 @@ impl PollState {
         let (_, report) = from_answer(Ok((200, body.clone())), TimeUnit::Minutes, usize::MAX);
         let report = report.expect("the body is a report");
         let day = self.window.start.date();
-        black_box(self.counters.observe(day, &report));
+        let now = self.window.end_ts;
+        black_box(self.counters.observe(day, &report, now, false));
         self.metrics.counters = Some(self.counters.series());
         let series = report.series.len();
         self.metrics.polls[PollResult::Success] += 1;
@@ -179,7 +181,11 @@ pub fn run(rows: usize, rounds: usize, min: Duration) -> Ingest {
             ));
         }));
         counters.push(sample(min, || {
-            black_box(state.counters.observe(day, &report));
+            black_box(
+                state
+                    .counters
+                    .observe(day, &report, state.window.end_ts, false),
+            );
             black_box(state.counters.series());
         }));
         publish.push(sample(min, || {

@@ -156,6 +156,11 @@ pub struct Cli {
         value_parser = parse_keep_stale, global = true)]
     pub keep_stale: Duration,
 
+    /// Time after local midnight at which the previous day is closed with one call for the whole of it, so that rows Wolkvox adds for it late are counted; 0 closes it at the first poll after midnight.
+    #[arg(long = "report.close-delay", env = "WOLKVOX_REPORT_CLOSE_DELAY", value_name = "DURATION",
+        default_value = DEFAULT_CLOSE_DELAY, value_parser = parse_close_delay, global = true)]
+    pub close_delay: Duration,
+
     /// Most (rp_id, cod_opc_menu) pairs exported per operation; further pairs are dropped and counted.
     #[arg(long = "report.max-series", env = "WOLKVOX_REPORT_MAX_SERIES", value_name = "N",
         default_value = DEFAULT_MAX_SERIES, value_parser = parse_max_series, global = true)]

@@ -113,6 +113,8 @@ pub struct Config {
     pub token_info_interval: Option<Duration>,
     /// How long the last good data stay after the last successful poll.
     pub keep_stale: Duration,
+    /// Time after local midnight at which the previous day is closed.
+    pub close_delay: Duration,
     /// This process's share of the file's operations, when sharded.
     pub shard: Option<Shard>,
     /// Time over which the first polls are spread; `None` for the default, the smaller of
@@ -160,6 +162,7 @@ impl Config {
             config_file: None,
             token_info_interval: None,
             keep_stale: parse_keep_stale(DEFAULT_KEEP_STALE).expect("the default parses"),
+            close_delay: parse_close_delay(DEFAULT_CLOSE_DELAY).expect("the default parses"),
             shard: None,
             start_spread: None,
             max_series: default_of::<usize>(DEFAULT_MAX_SERIES),
@@ -244,6 +247,7 @@ impl Cli {
             config_file: self.config_file,
             token_info_interval: self.token_info_interval.map(|d| d.0),
             keep_stale: self.keep_stale,
+            close_delay: self.close_delay,
             shard: self.shard,
             start_spread: self.start_spread.map(|d| d.0),
             max_series: self.max_series,

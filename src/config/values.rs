@@ -32,6 +32,8 @@ pub const DEFAULT_WINDOW: Window = Window::Today;
 pub const DEFAULT_TIME_UNIT: TimeUnit = TimeUnit::Minutes;
 /// Failed polls in a row that keep the last good data, when nothing is given.
 pub const DEFAULT_KEEP_STALE: &str = "15m";
+/// Default `--report.close-delay`: time after local midnight for Wolkvox's late rows.
+pub const DEFAULT_CLOSE_DELAY: &str = "15m";
 /// Most series pairs per operation, when nothing is given.
 pub const DEFAULT_MAX_SERIES: &str = "10000";
 /// Largest answer body read, when nothing is given.
@@ -541,6 +543,18 @@ pub fn parse_keep_stale(s: &str) -> Result<Duration, ValueError> {
         ))),
         Err(_) => parse_duration(s),
     }
+}
+
+/// Parses `--report.close-delay`: a duration shorter than a day (zero closes the day at the
+/// first poll after midnight).
+pub fn parse_close_delay(s: &str) -> Result<Duration, ValueError> {
+    let d = parse_duration(s)?;
+    if d >= Duration::from_secs(24 * 3600) {
+        return Err(ValueError::new(format!(
+            "{s:?} is a day or more: the previous day must be closed before the next one ends"
+        )));
+    }
+    Ok(d)
 }
 
 /// Parses `--web.max-connections`: a whole number above zero.

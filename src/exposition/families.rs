@@ -88,14 +88,14 @@ pub(super) static FAMILIES: &[Family] = &[
     },
     Family {
         name: "wolkvox_ivr_calls",
-        help: "Calls through this IVR menu option, counted across days (today window only).",
+        help: "Calls through this IVR menu option on the local day so far, held until the day is closed --report.close-delay after midnight (today window only).",
         kind: MetricType::Counter,
         labels: SERIES,
         read: Read::Counters(|c| c.calls),
     },
     Family {
         name: "wolkvox_ivr_time_seconds",
-        help: "Seconds spent in this IVR menu option, counted across days (today window only).",
+        help: "Seconds spent in this IVR menu option on the local day so far, held until the day is closed --report.close-delay after midnight (today window only).",
         kind: MetricType::Counter,
         labels: SERIES,
         read: Read::Counters(|c| c.time_seconds),
@@ -113,6 +113,13 @@ pub(super) static FAMILIES: &[Family] = &[
         kind: MetricType::Gauge,
         labels: OPERATION,
         read: Read::Gauge(|o| Some(if o.quota_exhausted { 1.0 } else { 0.0 })),
+    },
+    Family {
+        name: "wolkvox_day_close_late_calls",
+        help: "Calls that the last closing call of a day found beyond the counters published before it: rows Wolkvox added for the day after its last report (today window only).",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| o.day_close_late_calls),
     },
     Family {
         name: "wolkvox_last_success_timestamp_seconds",
@@ -394,6 +401,7 @@ mod tests {
         let mut ops = assorted_operations();
         ops[0].poll_duration = Some(std::time::Duration::from_millis(25));
         ops[0].next_poll = Some("2026-11-25T10:05:00Z".parse().unwrap());
+        ops[0].day_close_late_calls = Some(3.0);
         let reload = Some(ReloadStatus {
             successful: true,
             last_success: Some("2026-11-25T09:00:00Z".parse().unwrap()),

@@ -49,6 +49,8 @@ pub struct OperationMetrics {
     pub data: Option<Arc<ReportData>>,
     /// Counters that survive midnight (`today` window only).
     pub counters: Option<Arc<[CounterSeries]>>,
+    /// Calls the last closing call of a day found beyond the counters published before it.
+    pub day_close_late_calls: Option<f64>,
     /// Whether a poll has finished.
     pub polled: bool,
     /// API calls made, all kinds.
@@ -75,6 +77,7 @@ impl OperationMetrics {
             next_poll: None,
             data: None,
             counters: None,
+            day_close_late_calls: None,
             polled: false,
             api_requests: 0,
             api_requests_today: 0,

@@ -99,6 +99,8 @@ struct Controls {
     fixed: Option<(u16, String)>,
     latency: Duration,
     spikes: Vec<Spike>,
+    /// Minutes whose rows are not in any report yet (see [`Simulator::hold_back`]).
+    held_back: Option<(DateTime, DateTime)>,
     requests: Vec<RecordedRequest>,
     in_flight_by_token: HashMap<String, usize>,
     calls_by_token: HashMap<String, u64>,
@@ -268,8 +270,41 @@ impl Simulator {
         ini: DateTime,
         end: DateTime,
     ) -> Vec<(&'static str, &'static str, u64, u64)> {
-        let spikes = self.controls().spikes.clone();
-        data::totals(self.inner.config.seed, ini, end, &spikes)
+        let (spikes, held_back) = {
+            let c = self.controls();
+            (c.spikes.clone(), c.held_back)
+        };
+        let seed = self.inner.config.seed;
+        let mut totals = data::totals(seed, ini, end, &spikes);
+        if let Some((from, to)) = held_back {
+            // Windows add up minute by minute: what a report leaves out is the held-back
+            // minutes that the window covers.
+            let (from, to) = (from.max(ini), to.min(end));
+            if from <= to {
+                for (rp, opt, calls, secs) in data::totals(seed, from, to, &spikes) {
+                    if let Some(t) = totals.iter_mut().find(|t| (t.0, t.1) == (rp, opt)) {
+                        t.2 -= calls;
+                        t.3 -= secs;
+                    }
+                }
+                totals.retain(|t| t.2 > 0);
+            }
+        }
+        totals
+    }
+
+    /// Leaves the rows of the minutes from `from` to `to` (local times, inclusive) out of every
+    /// report until [`Simulator::release_held_back`]: Wolkvox adding a day's rows late, after
+    /// the calls' IVR legs end.
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn hold_back(&self, from: DateTime, to: DateTime) {
+        self.controls().held_back = Some((from, to));
+    }
+
+    /// Puts the held-back rows into the reports.
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn release_held_back(&self) {
+        self.controls().held_back = None;
     }
 
     /// The success body for a window, as served.

@@ -76,7 +76,7 @@ fn operation(out: &mut String, op: &OperationMetrics, now: Timestamp) {
         out,
         "<section class=\"{class}\" data-operation=\"{name}\">\n\
          <h2>{name} <span class=\"badge\">{state}</span></h2>\n<dl>\
-         <dt>Server</dt><dd>{server}</dd><dt>Times in</dt><dd>{zone}</dd>",
+         <dt>Server</dt><dd>{server}</dd><dt>Zone</dt><dd>{zone}</dd>",
         name = escape(&op.operation),
         server = escape(&op.server),
         zone = escape(zone_name(tz)),
@@ -86,7 +86,7 @@ fn operation(out: &mut String, op: &OperationMetrics, now: Timestamp) {
             let _ = write!(
                 out,
                 "<dt>Last call</dt><dd class=\"result\">{} {}</dd>\
-                 <dt>Wolkvox answered</dt><dd class=\"detail\">{}</dd>",
+                 <dt>Answer</dt><dd class=\"detail\">{}</dd>",
                 call.result,
                 when(call.at, now, tz),
                 escape(&call.detail),
@@ -116,19 +116,22 @@ fn operation(out: &mut String, op: &OperationMetrics, now: Timestamp) {
         );
     }
     let budget = match op.token_info {
-        Some(info) if info.limit > 0.0 => format!(
-            "{} of {} calls used today ({:.0}%)",
-            info.used_today,
-            info.limit,
-            100.0 * info.used_today / info.limit
-        ),
+        Some(info) if info.limit > 0.0 => {
+            let percent = 100.0 * info.used_today / info.limit;
+            // 0.2% says more than 0%, 25.0% no more than 25%.
+            let digits = usize::from(percent < 10.0);
+            format!(
+                "{} of {} calls used today ({percent:.digits$}%)",
+                info.used_today, info.limit
+            )
+        }
         Some(info) => format!("{} calls used today, no limit given", info.used_today),
         None => "unknown (token_info is off, or has not answered)".to_owned(),
     };
     let _ = writeln!(
         out,
-        "<dt>Token budget</dt><dd class=\"budget\">{budget}</dd>\
-         <dt>Calls by this exporter</dt><dd>{} today, {} since start</dd></dl>",
+        "<dt>Token</dt><dd class=\"budget\">{budget}</dd>\
+         <dt>Calls made</dt><dd>{} today, {} since start</dd></dl>",
         op.api_requests_today, op.api_requests
     );
     if let Some(call) = &op.last_call
@@ -325,6 +328,7 @@ mod tests {
             "2026-11-25 09:58:00 -05:00</time> (2m ago)",
             "2026-11-25 10:03:00 -05:00</time> (in 3m)",
             "1250 of 5000 calls used today (25%)",
+            "<dt>Calls made</dt><dd>0 today, 0 since start</dd>",
             "Report for 2026-11-25 00:00:00 to 2026-11-25 10:00:00: 2 rows, 1 series.",
             "<td>1001</td><td>PULSE</td><td class=\"n\">12</td><td class=\"n\">340.5</td>",
         ] {

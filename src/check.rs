@@ -79,7 +79,7 @@ pub async fn check(config: Config) -> Result<Vec<CheckResult>, Error> {
             server: op.server.as_str().to_owned(),
             result: classified.result.as_str().to_owned(),
             ok: classified.result.is_up(),
-            detail: classified.detail,
+            detail: client.redact(&classified.detail),
             advice: classified.result.advice(op.server.as_str()),
             date_ini: window.date_ini(),
             date_end: window.date_end(),

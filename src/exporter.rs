@@ -20,6 +20,7 @@ pub struct Exporter {
     store: Arc<Store>,
     supervisor: Supervisor,
     web: web::WebConfig,
+    clock: Arc<dyn Clock>,
 }
 
 impl Exporter {
@@ -28,12 +29,13 @@ impl Exporter {
         let web = config.web.clone();
         let demo = Demo::start(&config, clock.as_ref()).await?;
         let store = Arc::new(Store::new());
-        let supervisor = Supervisor::new(&config, clock, store.clone(), demo)?;
+        let supervisor = Supervisor::new(&config, clock.clone(), store.clone(), demo)?;
         Ok(Self {
             config,
             store,
             supervisor,
             web,
+            clock,
         })
     }
 
@@ -53,6 +55,7 @@ impl Exporter {
             store,
             supervisor,
             web,
+            clock,
         } = self;
         let cancel = CancellationToken::new();
         let supervise = tokio::spawn(supervisor.run(cancel.clone()));
@@ -82,7 +85,7 @@ impl Exporter {
                 move |ok| report_to.update_reload(|r| r.web_config = Some(ok)),
             ));
         }
-        let app = http::router(store, &config.telemetry_path, auth);
+        let app = http::router(store, &config.telemetry_path, auth, clock);
         let stop = cancel.clone();
         let stopped = async move {
             shutdown.await;

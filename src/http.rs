@@ -1,4 +1,4 @@
-//! The HTTP side: `/`, the telemetry path, `/healthz` and `/readyz` (served by [`crate::server`]).
+//! The HTTP side: `/` (the status page of [`crate::status`]), the telemetry path, `/healthz` and `/readyz` (served by [`crate::server`]).
 //! Handlers only pick bytes that the poller encoded already; nothing here waits for Wolkvox.
 
 use std::convert::Infallible;
@@ -16,20 +16,30 @@ use axum::routing::get;
 use http_body::{Frame, SizeHint};
 
 use crate::exposition::{OPENMETRICS_CONTENT_TYPE, Store, TEXT_CONTENT_TYPE};
+use crate::status;
 use crate::web::{Auth, require_auth};
+use crate::window::Clock;
 
 #[derive(Clone)]
 struct AppState {
     store: Arc<Store>,
     telemetry_path: Arc<str>,
+    /// The pollers' clock, which the status page's "2m ago" and "in 3m" count from.
+    clock: Arc<dyn Clock>,
 }
 
 /// The exporter's routes. With `auth`, `/` and the metrics need a valid user; the probes
-/// stay open.
-pub fn router(store: Arc<Store>, telemetry_path: &str, auth: Option<Auth>) -> Router {
+/// stay open. `clock` is the one the pollers use.
+pub fn router(
+    store: Arc<Store>,
+    telemetry_path: &str,
+    auth: Option<Auth>,
+    clock: Arc<dyn Clock>,
+) -> Router {
     let state = AppState {
         store,
         telemetry_path: Arc::from(telemetry_path),
+        clock,
     };
     let mut protected = Router::new()
         .route("/", get(landing))
@@ -44,16 +54,14 @@ pub fn router(store: Arc<Store>, telemetry_path: &str, auth: Option<Auth>) -> Ro
         .with_state(state)
 }
 
+/// The status page, rendered on each request: it is read by people, rarely, and its relative
+/// times must be those of the moment it is loaded.
 async fn landing(State(state): State<AppState>) -> Html<String> {
-    let path = &state.telemetry_path;
-    Html(format!(
-        "<!DOCTYPE html>\n<html><head><title>Wolkvox exporter</title></head><body>\n\
-         <h1>Wolkvox exporter</h1>\n\
-         <p>IVR menu usage from the Wolkvox report diagram_1_3, polled in the background.</p>\n\
-         <ul><li><a href=\"{path}\">Metrics</a></li>\
-         <li><a href=\"/healthz\">Health</a></li><li><a href=\"/readyz\">Readiness</a></li></ul>\n\
-         <p>Version {}</p>\n</body></html>\n",
-        env!("CARGO_PKG_VERSION")
+    let operations = state.store.operations();
+    Html(status::render(
+        &operations,
+        state.clock.now(),
+        &state.telemetry_path,
     ))
 }
 
@@ -223,7 +231,12 @@ mod tests {
             window: crate::window::Window::Today.resolve(now, &jiff::tz::TimeZone::UTC),
         }));
         store.publish(op);
-        let app = router(store.clone(), "/metrics", None);
+        let app = router(
+            store.clone(),
+            "/metrics",
+            None,
+            Arc::new(crate::window::SystemClock),
+        );
         let snapshot = store.current();
         let cases = [
             ("", "", snapshot.text.plain_parts()),

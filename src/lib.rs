@@ -16,6 +16,7 @@
 //! - [`poller`]: the one loop per operation: fetch, classify, record, publish, wait.
 //! - [`supervisor`]: starts, stops and reloads the pollers.
 //! - [`exporter`]: the store, the supervisor and the HTTP server, wired together.
+//! - [`status`]: the landing page: each operation's last call, next poll, report and advice.
 //! - [`http`]: the routes.
 //! - [`server`]: the listener: limits on slow clients, TLS, one hyper connection each.
 //! - [`web`]: TLS and basic auth from `--web.config.file`.
@@ -42,6 +43,7 @@ pub mod report;
 pub mod server;
 pub mod signals;
 pub mod simulator;
+pub mod status;
 pub mod supervisor;
 pub mod web;
 pub mod window;

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::TimeUnit;
 use crate::counters::{DayCall, DayCounters, Decrease};
-use crate::exposition::{OperationMetrics, ReportData, Store};
+use crate::exposition::{LastCall, OperationMetrics, ReportData, Store};
 use crate::report;
 use crate::report::Report;
 use crate::window::{Clock, ReportWindow, Window, next_midnight};
@@ -205,7 +205,9 @@ impl Poller {
         clock: Arc<dyn Clock>,
         store: Arc<Store>,
     ) -> Self {
-        let metrics = OperationMetrics::new(config.operation.clone(), config.interval);
+        let mut metrics = OperationMetrics::new(config.operation.clone(), config.interval);
+        metrics.server = client.server().to_owned();
+        metrics.timezone = config.timezone.clone();
         let backoff = Backoff::new(config.timeout);
         // A closed day's final totals stay a poll interval, so that a scrape sees them.
         let counters = DayCounters::new(config.interval);
@@ -362,6 +364,8 @@ impl Poller {
                 return None;
             }
             Call::TokenInfo(Err(detail)) => {
+                // An answer may echo the token: it never reaches a log line.
+                let detail = self.client.redact(&detail);
                 tracing::warn!(
                     operation = %self.config.operation,
                     detail = %detail,
@@ -472,7 +476,8 @@ impl Poller {
         Some(wait)
     }
 
-    /// Counts a call in `wolkvox_polls_total`, sets its duration and `up`, and logs it.
+    /// Counts a call in `wolkvox_polls_total`, sets its duration and `up`, logs it, and keeps
+    /// it for the status page.
     fn count(&mut self, answer: &Answer) -> PollResult {
         let (result, duration) = (answer.classified.result, answer.duration);
         self.metrics.polls[result] += 1;
@@ -480,8 +485,18 @@ impl Poller {
         self.metrics.up = result.is_up();
         // A state, not an event: alerts on it last as long as the wait and end with it.
         self.metrics.quota_exhausted = result == PollResult::QuotaExceeded;
-        self.log(result, &answer.classified.detail, duration);
+        let detail = self.client.redact(&answer.classified.detail);
+        self.log(result, &detail, duration);
         self.last_result = Some(result);
+        let call = LastCall {
+            result,
+            at: self.clock.now(),
+            detail,
+        };
+        if !result.is_up() {
+            self.metrics.last_failure = Some(call.clone());
+        }
+        self.metrics.last_call = Some(call);
         result
     }
 

@@ -29,7 +29,12 @@ pub struct Scrape {
 /// Measures `rounds` samples of `per_sample` scrapes each.
 pub async fn run(series: usize, rounds: usize, per_sample: u32) -> Scrape {
     let store = Arc::new(crate::ingest::published_store(series));
-    let app = router(store.clone(), "/metrics", None);
+    let app = router(
+        store.clone(),
+        "/metrics",
+        None,
+        Arc::new(wolkvox_exporter::window::SystemClock),
+    );
     let snapshot = store.current();
     let mut zero_copy = true;
     let mut medians = [Duration::ZERO; 2];

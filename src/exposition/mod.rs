@@ -36,7 +36,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use jiff::Timestamp;
 
-pub use operation::{OperationMetrics, ReportData};
+pub use operation::{LastCall, OperationMetrics, ReportData};
 pub use store::Store;
 
 use assembly::Assembly;

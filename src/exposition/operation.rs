@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 
 use crate::counters::CounterSeries;
 use crate::report::{RejectCounts, Report};
 use crate::window::ReportWindow;
-use crate::wolkvox::{PollCounts, TokenInfo};
+use crate::wolkvox::{PollCounts, PollResult, TokenInfo};
 
 /// A report that the data series show, with the window it describes.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,17 @@ pub struct ReportData {
     pub report: Report,
     /// The window asked for.
     pub window: ReportWindow,
+}
+
+/// One finished call, as the status page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastCall {
+    /// Its result.
+    pub result: PollResult,
+    /// When it ended.
+    pub at: Timestamp,
+    /// What Wolkvox answered, with the token blanked out should the answer echo it.
+    pub detail: String,
 }
 
 /// Everything /metrics says about one operation, as of its last poll.
@@ -59,6 +71,14 @@ pub struct OperationMetrics {
     pub api_requests_today: u64,
     /// The token's daily limit and today's use, from token_info.
     pub token_info: Option<TokenInfo>,
+    /// Server code, which the advice on a failure names (status page only).
+    pub server: String,
+    /// The operation's time zone, in which the status page shows times.
+    pub timezone: TimeZone,
+    /// The last call of a report (status page only).
+    pub last_call: Option<LastCall>,
+    /// The last call that got no report (status page only).
+    pub last_failure: Option<LastCall>,
 }
 
 impl OperationMetrics {
@@ -82,6 +102,10 @@ impl OperationMetrics {
             api_requests: 0,
             api_requests_today: 0,
             token_info: None,
+            server: String::new(),
+            timezone: TimeZone::UTC,
+            last_call: None,
+            last_failure: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The [`Store`]: the snapshot that scrapes load without a lock, and the encoded parts of
 //! every operation, from which the next snapshot is joined and swapped in whole.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -23,6 +24,9 @@ pub struct Store {
     #[cfg(any(test, feature = "test-util"))]
     polls: watch::Sender<u64>,
     state: Mutex<Assembly>,
+    /// The metrics every operation's parts were encoded from, by name, for the status page.
+    /// Changed under the `state` lock, so that it lists what the snapshot does.
+    operations: Mutex<BTreeMap<String, OperationMetrics>>,
 }
 
 impl Default for Store {
@@ -40,6 +44,7 @@ impl Store {
             #[cfg(any(test, feature = "test-util"))]
             polls: watch::Sender::new(0),
             state: Mutex::new(assembly),
+            operations: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -66,18 +71,22 @@ impl Store {
     /// Adds or replaces the metrics of several operations at once: laying out the parts of
     /// all operations again is paid once, not once per operation.
     pub fn register_all(&self, metrics: impl IntoIterator<Item = OperationMetrics>) {
-        let parts: Vec<_> = metrics
-            .into_iter()
-            .map(|m| OperationParts::encode(&m))
-            .collect();
-        self.change(|a| a.insert(parts));
+        let metrics: Vec<_> = metrics.into_iter().collect();
+        let parts: Vec<_> = metrics.iter().map(OperationParts::encode).collect();
+        self.change(|a| {
+            a.insert(parts);
+            self.keep(metrics);
+        });
     }
 
     /// Replaces an operation's metrics after a poll: encodes that operation's parts, then
     /// swaps in a snapshot that joins them with the other operations' parts.
     pub fn publish(&self, metrics: OperationMetrics) {
         let parts = OperationParts::encode(&metrics);
-        self.change(|a| a.insert(vec![parts]));
+        self.change(|a| {
+            a.insert(vec![parts]);
+            self.keep([metrics]);
+        });
         #[cfg(any(test, feature = "test-util"))]
         self.polls.send_modify(|n| *n += 1);
     }
@@ -89,7 +98,29 @@ impl Store {
 
     /// Removes several operations at once.
     pub fn remove_all(&self, operations: &[&str]) {
-        self.change(|a| a.remove(operations));
+        self.change(|a| {
+            a.remove(operations);
+            let mut kept = self.operations.lock().unwrap_or_else(|e| e.into_inner());
+            for name in operations {
+                kept.remove(*name);
+            }
+        });
+    }
+
+    /// Keeps `metrics` for the status page (called under the `state` lock).
+    fn keep(&self, metrics: impl IntoIterator<Item = OperationMetrics>) {
+        // Only map inserts happen under this lock; a panic there leaves consistent data.
+        let mut kept = self.operations.lock().unwrap_or_else(|e| e.into_inner());
+        for m in metrics {
+            kept.insert(m.operation.clone(), m);
+        }
+    }
+
+    /// Every operation's metrics as of its last poll, in the order of names: what the status
+    /// page shows. Cheap clones: the report is shared.
+    pub fn operations(&self) -> Vec<OperationMetrics> {
+        let kept = self.operations.lock().unwrap_or_else(|e| e.into_inner());
+        kept.values().cloned().collect()
     }
 
     /// Records the outcome of a configuration (re)load.
@@ -138,6 +169,26 @@ mod tests {
         assert_eq!(std::str::from_utf8(&snap.openmetrics.plain()).unwrap(), om);
         assert_eq!(gunzip(&snap.text.gzip()), text.as_bytes());
         assert_eq!(gunzip(&snap.openmetrics.gzip()), om.as_bytes());
+    }
+
+    #[test]
+    fn the_status_page_sees_the_last_published_metrics_of_the_operations_still_there() {
+        let store = Store::new();
+        let ops = assorted_operations();
+        store.register_all(ops.clone());
+        let mut polled = ops[1].clone();
+        polled.api_requests = 42;
+        store.publish(polled);
+        store.remove(&ops[0].operation);
+        let seen = store.operations();
+        let mut names: Vec<_> = ops[1..].iter().map(|o| o.operation.clone()).collect();
+        names.sort();
+        assert_eq!(
+            seen.iter().map(|o| o.operation.clone()).collect::<Vec<_>>(),
+            names
+        );
+        let again = seen.iter().find(|o| o.operation == ops[1].operation);
+        assert_eq!(again.map(|o| o.api_requests), Some(42));
     }
 
     #[test]

@@ -63,6 +63,7 @@ pub struct Client {
     max_body: usize,
     token: Token,
     token_file: Option<PathBuf>,
+    server: ServerCode,
 }
 
 impl Client {
@@ -112,6 +113,7 @@ impl Client {
             max_body: DEFAULT_MAX_BODY,
             token: token.clone(),
             token_file: None,
+            server: server.clone(),
         })
     }
 
@@ -147,6 +149,21 @@ impl Client {
                 "cannot read the token file; keeping the previous token"
             ),
         }
+    }
+
+    /// The server code sent with every call.
+    pub fn server(&self) -> &str {
+        self.server.as_str()
+    }
+
+    /// `text` with every occurrence of the token replaced by `***`: an answer or an error may
+    /// quote the request, and what it says goes to logs and the status page.
+    pub fn redact(&self, text: &str) -> String {
+        let token = self.token.expose();
+        if token.is_empty() {
+            return text.to_owned();
+        }
+        text.replace(token, "***")
     }
 
     /// Caps the body size (for tests and for memory-constrained deployments).
@@ -253,6 +270,11 @@ mod tests {
             .resolve(jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC);
         let url = client.report_url(&window);
         assert!(!url.as_str().contains("very-secret"));
+        // An answer that quotes the request loses the token before a log or the status page.
+        assert_eq!(
+            client.redact("HTTP 401: bad token tok-8c1f-very-secret (tok-8c1f-very-secret)"),
+            "HTTP 401: bad token *** (***)"
+        );
         assert_eq!(
             url.as_str(),
             "http://127.0.0.1:9/api/v2/reports_manager.php?api=diagram_1_3&date_ini=19700101000000&date_end=19700101000000"

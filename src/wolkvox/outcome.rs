@@ -73,6 +73,25 @@ impl PollResult {
         self as usize
     }
 
+    /// What an operator should do about this result, for an operation of `server`: the one
+    /// text that `check` prints and the status page shows.
+    pub fn advice(self, server: &str) -> String {
+        use PollResult as R;
+        match self {
+            R::Success => "ok".to_owned(),
+            R::NoData => "ok, but no calls in the window (Wolkvox also answers so when the report is not enabled on the server)".to_owned(),
+            R::Unauthorized => format!("check the token (WOLKVOX_TOKEN, --wolkvox.token-file or token_file) and that it belongs to server {server}"),
+            R::ClientError => "check --wolkvox.server and --wolkvox.url: Wolkvox refused the request itself".to_owned(),
+            R::QuotaExceeded => "the token's daily quota is used up; it resets at local midnight (licences x 1000 calls a day, shared by all its users)".to_owned(),
+            R::ConcurrencyLimited => "another client is using this token right now; stop it or try again in a minute".to_owned(),
+            R::Maintenance => "Wolkvox answered 403 without a known reason, as during server backups: try again later".to_owned(),
+            R::ServerError => "Wolkvox failed on its side: try again later".to_owned(),
+            R::Timeout => "no complete answer within --poll.timeout: check the network path or raise the timeout".to_owned(),
+            R::NetworkError => "cannot reach Wolkvox: check DNS, the firewall, the proxy, and that this machine's IP is on the operation's allow-list".to_owned(),
+            R::DecodeError => "the answer is not Wolkvox's JSON: a proxy or captive portal may be in the way, or --wolkvox.url is wrong".to_owned(),
+        }
+    }
+
     /// Whether the poll got a report (`wolkvox_up` 1).
     pub fn is_up(self) -> bool {
         matches!(self, PollResult::Success | PollResult::NoData)

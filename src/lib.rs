@@ -11,7 +11,8 @@
 //! - [`window`]: which local times a poll covers, and the injectable [`window::Clock`].
 //! - [`wolkvox`]: the upstream API: client, JSON types, the classification into a PollResult.
 //! - [`report`]: pure: the decoded rows into a parsed, aggregated report.
-//! - [`counters`]: pure: counters that survive local midnight.
+//! - [`counters`]: pure: counters that survive local midnight and restarts.
+//! - [`budget`]: pure: the poll interval that keeps within a share of the token's limit.
 //! - [`exposition`]: the table of metric families, the encoded Snapshot, the Store.
 //! - [`poller`]: the one loop per operation: fetch, classify, record, publish, wait.
 //! - [`supervisor`]: starts, stops and reloads the pollers.
@@ -28,6 +29,7 @@
 //! - [`malloc`]: the allocator setting that keeps resident memory flat across polls.
 //! - [`build_info`]: version, git revision, build date and rustc of this binary.
 
+pub mod budget;
 pub mod build_info;
 pub mod check;
 pub mod config;

@@ -48,6 +48,8 @@ pub struct PollerConfig {
     pub timeout: Duration,
     /// How often to call token_info, if at all.
     pub token_info_interval: Option<Duration>,
+    /// The share of the token's daily limit this operation may spend (needs token_info).
+    pub budget_share: Option<f64>,
 }
 
 /// The wait before the next call, derived from the result of the last one.
@@ -190,6 +192,8 @@ pub struct Poller {
     close_failing_since: Option<Timestamp>,
     api_day: Option<jiff::civil::Date>,
     last_token_info: Option<Instant>,
+    /// The local day of token_info's last answer, and our calls that day up to it.
+    info_seen: Option<(jiff::civil::Date, u64)>,
 }
 
 impl Poller {
@@ -224,6 +228,7 @@ impl Poller {
             close_failing_since: None,
             api_day: None,
             last_token_info: None,
+            info_seen: None,
         }
     }
 
@@ -249,13 +254,52 @@ impl Poller {
         Some(())
     }
 
-    /// Counts one API call in the totals and in today's count (reset at local midnight).
-    fn count_api_request(&mut self) {
-        let today = self
-            .clock
+    /// The operation's local date now.
+    fn local_today(&self) -> jiff::civil::Date {
+        self.clock
             .now()
             .to_zoned_datetime(self.config.timezone.clone())
-            .date();
+            .date()
+    }
+
+    /// The interval after a poll ending at `now`: the configured one, or, with a budget share
+    /// and token_info's answer, longer so that the share is not exceeded by local midnight.
+    fn effective_interval(&self, now: Timestamp) -> Duration {
+        let base = self.config.interval;
+        let (Some(share), Some(mut info), Some(every)) = (
+            self.config.budget_share,
+            self.metrics.token_info,
+            self.config.token_info_interval,
+        ) else {
+            return base;
+        };
+        let ours_today = self.metrics.api_requests_today;
+        let ours_since_info = match self.info_seen {
+            Some((day, ours_then)) if day == self.local_today() => {
+                ours_today.saturating_sub(ours_then)
+            }
+            // An answer of an earlier day: the token's use has been reset since.
+            _ => {
+                info.used_today = 0.0;
+                ours_today
+            }
+        };
+        let budget = crate::budget::Budget {
+            share,
+            info,
+            ours_today,
+            ours_since_info,
+            token_info_interval: every,
+        };
+        budget.interval(
+            base,
+            elapsed(now, next_midnight(now, &self.config.timezone)),
+        )
+    }
+
+    /// Counts one API call in the totals and in today's count (reset at local midnight).
+    fn count_api_request(&mut self) {
+        let today = self.local_today();
         if self.api_day != Some(today) {
             self.api_day = Some(today);
             self.metrics.api_requests_today = 0;
@@ -277,12 +321,13 @@ impl Poller {
                 .config
                 .window
                 .resolve(self.clock.now(), &self.config.timezone);
-            let Some(wait) = self.poll(window, &cancel).await else {
-                return;
-            };
+            // token_info first, so that the wait after the report knows the token's budget.
             if self.token_info_due() && self.token_info(&cancel).await.is_none() {
                 return;
             }
+            let Some(wait) = self.poll(window, &cancel).await else {
+                return;
+            };
             self.metrics.polled = true;
             let (store, metrics) = (self.store.clone(), self.metrics.clone());
             if off_the_workers(move || store.publish(metrics))
@@ -361,6 +406,7 @@ impl Poller {
                     "token_info"
                 );
                 self.metrics.token_info = Some(info);
+                self.info_seen = Some((self.local_today(), self.metrics.api_requests_today));
                 return None;
             }
             Call::TokenInfo(Err(detail)) => {
@@ -454,9 +500,11 @@ impl Poller {
             None => self.fail(),
         }
         let now = self.clock.now();
+        let interval = self.effective_interval(now);
+        self.metrics.effective_interval = interval;
         let wait = self
             .backoff
-            .wait(result, now, &self.config.timezone, self.config.interval);
+            .wait(result, now, &self.config.timezone, interval);
         self.metrics.next_poll = now.checked_add(wait).ok();
         if result == PollResult::QuotaExceeded {
             let resume = self
@@ -623,6 +671,7 @@ mod tests {
             max_series: 10,
             timeout: op.poll_timeout,
             token_info_interval: None,
+            budget_share: None,
         };
         Poller::new(
             poller_config,

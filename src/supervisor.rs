@@ -30,6 +30,7 @@ struct Globals {
     max_series: usize,
     max_body_size: usize,
     token_info_interval: Option<Duration>,
+    budget_share: Option<f64>,
 }
 
 impl Globals {
@@ -42,6 +43,7 @@ impl Globals {
             max_series: config.max_series,
             max_body_size: config.max_body_size,
             token_info_interval: config.token_info_interval,
+            budget_share: config.budget_share,
         }
     }
 }
@@ -260,6 +262,7 @@ fn build_poller(
         max_series: globals.max_series,
         timeout: op.poll_timeout,
         token_info_interval: globals.token_info_interval,
+        budget_share: globals.budget_share,
     };
     Ok(Poller::new(
         poller_config,
@@ -312,6 +315,7 @@ mod tests {
             max_series: 10,
             max_body_size: 10,
             token_info_interval: None,
+            budget_share: None,
         }
     }
 

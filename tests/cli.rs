@@ -87,6 +87,17 @@ fn bad_values_stop_at_start_with_exit_2_and_one_line_naming_the_flag() {
             "--poll.keep-stale",
         ),
         (
+            vec!["--wolkvox.server", "0032", "--poll.budget-share", "1.5"],
+            vec![("WOLKVOX_TOKEN", "t")],
+            "--poll.budget-share",
+        ),
+        (
+            // A share of a limit that nothing asks for.
+            vec!["--wolkvox.server", "0032", "--poll.budget-share", "0.25"],
+            vec![("WOLKVOX_TOKEN", "t")],
+            "--poll.budget-share",
+        ),
+        (
             vec!["--wolkvox.server", "0032", "--report.close-delay", "1d"],
             vec![("WOLKVOX_TOKEN", "t")],
             "--report.close-delay",

@@ -48,6 +48,11 @@ pub struct Cli {
     )]
     pub token_info_interval: Option<PositiveDuration>,
 
+    /// Spend at most this share of the token's daily limit (e.g. 0.25): the poll interval grows so that the rest of the day's share lasts until local midnight, leaving the rest of the token to its other users. Needs --wolkvox.token-info-interval [default: off].
+    #[arg(long = "poll.budget-share", env = "WOLKVOX_POLL_BUDGET_SHARE", value_name = "SHARE",
+        value_parser = parse_budget_share, global = true)]
+    pub budget_share: Option<f64>,
+
     /// What to do instead of serving: `check` makes one call per operation and prints the result.
     #[command(subcommand)]
     pub command: Option<Command>,

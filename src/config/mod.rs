@@ -111,6 +111,8 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// How often to call token_info, if at all.
     pub token_info_interval: Option<Duration>,
+    /// The share of the token's daily limit each operation may spend.
+    pub budget_share: Option<f64>,
     /// How long the last good data stay after the last successful poll.
     pub keep_stale: Duration,
     /// Time after local midnight at which the previous day is closed.
@@ -161,6 +163,7 @@ impl Config {
             }],
             config_file: None,
             token_info_interval: None,
+            budget_share: None,
             keep_stale: parse_keep_stale(DEFAULT_KEEP_STALE).expect("the default parses"),
             close_delay: parse_close_delay(DEFAULT_CLOSE_DELAY).expect("the default parses"),
             shard: None,
@@ -236,6 +239,12 @@ impl Cli {
             }
             None => vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
         };
+        if self.budget_share.is_some() && self.token_info_interval.is_none() {
+            return Err(ConfigError::new(
+                "--poll.budget-share (WOLKVOX_POLL_BUDGET_SHARE)",
+                "needs --wolkvox.token-info-interval: the share is of the limit that token_info reports",
+            ));
+        }
         let web = match &self.web_config_file {
             Some(path) => WebConfig::load(path).map_err(|e| {
                 ConfigError::new("--web.config.file (WOLKVOX_WEB_CONFIG_FILE)", e.to_string())
@@ -246,6 +255,7 @@ impl Cli {
             operations,
             config_file: self.config_file,
             token_info_interval: self.token_info_interval.map(|d| d.0),
+            budget_share: self.budget_share,
             keep_stale: self.keep_stale,
             close_delay: self.close_delay,
             shard: self.shard,

@@ -545,6 +545,19 @@ pub fn parse_keep_stale(s: &str) -> Result<Duration, ValueError> {
     }
 }
 
+/// Parses `--poll.budget-share`: a share of the token's daily limit, above 0 and at most 1.
+pub fn parse_budget_share(s: &str) -> Result<f64, ValueError> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|f| *f > 0.0 && *f <= 1.0)
+        .ok_or_else(|| {
+            ValueError::new(format!(
+                "{s:?} is not a share above 0 and at most 1, such as 0.25"
+            ))
+        })
+}
+
 /// Parses `--report.close-delay`: a duration shorter than a day (zero closes the day at the
 /// first poll after midnight).
 pub fn parse_close_delay(s: &str) -> Result<Duration, ValueError> {

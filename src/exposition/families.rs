@@ -143,6 +143,13 @@ pub(super) static FAMILIES: &[Family] = &[
         read: Read::Gauge(|o| o.next_poll.map(seconds)),
     },
     Family {
+        name: "wolkvox_poll_effective_interval_seconds",
+        help: "Interval between polls in force: --poll.interval, or longer to stay within --poll.budget-share of the token's daily limit.",
+        kind: MetricType::Gauge,
+        labels: OPERATION,
+        read: Read::Gauge(|o| Some(o.effective_interval.as_secs_f64())),
+    },
+    Family {
         name: "wolkvox_report_rows",
         help: "Rows in the report that the data series show.",
         kind: MetricType::Gauge,

@@ -56,6 +56,9 @@ pub struct OperationMetrics {
     pub poll_duration: Option<Duration>,
     /// When the next poll is due.
     pub next_poll: Option<Timestamp>,
+    /// The interval in force after a successful poll: the configured one, or longer to stay
+    /// within `--poll.budget-share`.
+    pub effective_interval: Duration,
     /// The report that the data series show; `None` before the first report and once stale
     /// data has been dropped.
     pub data: Option<Arc<ReportData>>,
@@ -95,6 +98,7 @@ impl OperationMetrics {
             last_success: None,
             poll_duration: None,
             next_poll: None,
+            effective_interval: poll_interval,
             data: None,
             counters: None,
             day_close_late_calls: None,

@@ -224,6 +224,16 @@ impl Simulator {
         })
     }
 
+    /// Books `calls` of the token's daily budget to its other users, as token_info then shows.
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn spend_elsewhere(&self, token: &str, calls: u64) {
+        *self
+            .controls()
+            .calls_by_token
+            .entry(token.to_owned())
+            .or_default() += calls;
+    }
+
     /// Waits this long before answering each request.
     #[cfg(any(test, feature = "test-util"))]
     pub fn set_latency(&self, latency: Duration) {

@@ -13,14 +13,16 @@ How the limit is applied, in this order, the first that this machine allows:
 1. A memory cgroup, as the kubelet applies `resources.limits.memory`: a child of the cgroup the tests run in (so it
    stays inside whatever limit the tests already have), with `memory.max` (cgroup v2) or `memory.limit_in_bytes`
    (cgroup v1) set to the limit and swap set to none where the kernel offers it, so that going over is an OOM kill as
-   in a pod, not swapping. Needs root and a writable cgroup file system: the CI container (Debian 12, as root) and the
-   development machine both mount cgroup v1's memory controller read-write, and there it is used. The cgroup's OOM
-   kill counter must stay at 0.
-2. Otherwise RLIMIT_AS (`ulimit -v`) at the same number of bytes. It limits virtual memory, not resident memory, so it
-   is stricter than the pod's limit: for this binary (musl, whose malloc keeps no per-thread arenas) the virtual peak
-   was 10 MiB above the resident peak (150 against 140 MiB at the cap with 60,000 series; BENCHMARKS.md). A failed
-   allocation aborts the process, which the test sees as a dead process. With glibc's per-thread arenas (64 MiB of
-   address space each) the same number would be far too strict, which is why the static binary is the one tested.
+   in a pod, not swapping. Needs root and a writable cgroup file system: the machines these tests were written on
+   (Debian 12, as root, as CI runs) mount cgroup v1's memory controller read-write, and there it is used. The cgroup's
+   OOM kill counter must stay at 0.
+2. Otherwise (no root, /sys/fs/cgroup read-only as in an unprivileged container, or a cgroup v2 parent that holds
+   processes and so cannot delegate its memory controller) RLIMIT_AS (`ulimit -v`) at the same number of bytes, rather
+   than a skip: the test runs everywhere. It limits virtual memory, not resident memory, so it is stricter than the
+   pod's limit: for this binary (musl, whose malloc keeps no per-thread arenas) the virtual peak was 10 MiB above the
+   resident peak (150 against 140 MiB at the cap with 60,000 series; BENCHMARKS.md). A failed allocation aborts the
+   process, which the test sees as a dead process. With glibc's per-thread arenas (64 MiB of address space each) the
+   same number would be far too strict, which is why the static binary is the one tested.
 
 The test can fail: with the earlier 300 MB default, the body at the cap is 300 MB and the process is killed under the
 chart's limit; with a limit below the measured peak, the second body at the cap gets it killed.

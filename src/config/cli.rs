@@ -171,7 +171,7 @@ pub struct Cli {
         default_value = DEFAULT_MAX_SERIES, value_parser = parse_max_series, global = true)]
     pub max_series: usize,
 
-    /// Largest answer body read; a larger one stops reading and counts as decode_error (units: KB, MB, GB, KiB, MiB, GiB).
+    /// Largest answer body read, held whole in memory: 60,000 records, Wolkvox's most, are 9 MB at their longest; a larger body stops reading and counts as decode_error (units: KB, MB, GB, KiB, MiB, GiB).
     #[arg(long = "wolkvox.max-body-size", env = "WOLKVOX_MAX_BODY_SIZE", value_name = "SIZE",
         default_value = DEFAULT_MAX_BODY_SIZE, global = true)]
     pub max_body_size: ByteSize,

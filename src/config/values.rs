@@ -36,8 +36,12 @@ pub const DEFAULT_KEEP_STALE: &str = "15m";
 pub const DEFAULT_CLOSE_DELAY: &str = "15m";
 /// Most series pairs per operation, when nothing is given.
 pub const DEFAULT_MAX_SERIES: &str = "10000";
-/// Largest answer body read, when nothing is given.
-pub const DEFAULT_MAX_BODY_SIZE: &str = "300MB";
+/// Largest answer body read, when nothing is given. Wolkvox returns at most 60,000 records; with
+/// every value at its longest realistic length they are 9.0 MB (tests/deploy/report_bodies.py),
+/// and 16 MB leaves 7 MB for what that estimate misses (pretty-printed JSON, an undocumented
+/// field). The whole body is held in memory: the chart's memory limit follows this cap
+/// (BENCHMARKS.md, "Memory at the body cap").
+pub const DEFAULT_MAX_BODY_SIZE: &str = "16MB";
 /// Path of the metrics, when nothing is given.
 pub const DEFAULT_TELEMETRY_PATH: &str = "/metrics";
 /// `--web.read-header-timeout`: a scraper sends its request as soon as it connects.

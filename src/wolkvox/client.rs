@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::config::{ServerCode, Token};
+use crate::config::{ByteSize, DEFAULT_MAX_BODY_SIZE, ServerCode, Token, default_of};
 use crate::window::ReportWindow;
 
 /// The report that this exporter reads.
@@ -17,8 +17,6 @@ pub const REPORT_API: &str = "diagram_1_3";
 pub const REPORTS_PATH: &str = "api/v2/reports_manager.php";
 /// Path of the information endpoint (token_info), below the base URL.
 pub const INFORMATION_PATH: &str = "api/v2/information.php";
-/// Largest body read before giving up: the documented result limit is 256 MB.
-pub const DEFAULT_MAX_BODY: usize = 256 * 1024 * 1024 + 1024 * 1024;
 
 /// The token header, marked sensitive so that no Debug print shows it.
 fn token_header(token: &Token) -> HeaderValue {
@@ -110,7 +108,9 @@ impl Client {
             endpoint,
             headers,
             timeout,
-            max_body: DEFAULT_MAX_BODY,
+            // The flag's default, so that a client built without a configuration (tests,
+            // benchmarks) reads no more than the exporter does.
+            max_body: default_of::<ByteSize>(DEFAULT_MAX_BODY_SIZE).0,
             token: token.clone(),
             token_file: None,
             server: server.clone(),

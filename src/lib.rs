@@ -24,6 +24,7 @@
 //! - [`signals`]: SIGTERM, SIGINT and SIGHUP, in one place.
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
 //! - [`logging`]: logfmt and JSON log lines.
+//! - [`process`]: pure: the standard process metrics, parsed from /proc.
 //! - [`malloc`]: the allocator setting that keeps resident memory flat across polls.
 //! - [`build_info`]: version, git revision, build date and rustc of this binary.
 
@@ -38,6 +39,7 @@ pub mod http;
 pub mod logging;
 pub mod malloc;
 pub mod poller;
+pub mod process;
 pub mod report;
 pub mod server;
 pub mod signals;

@@ -24,7 +24,7 @@
 //! - [`signals`]: SIGTERM, SIGINT and SIGHUP, in one place.
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
 //! - [`logging`]: logfmt and JSON log lines.
-//! - [`process`]: pure: the standard process metrics, parsed from /proc.
+//! - [`process`]: the standard process metrics: pure parsers of /proc, and their reading.
 //! - [`malloc`]: the allocator setting that keeps resident memory flat across polls.
 //! - [`build_info`]: version, git revision, build date and rustc of this binary.
 

@@ -58,7 +58,11 @@ async fn process_metrics_describe_the_exporter_and_are_read_again_in_the_backgro
         ("process_max_fds", "gauge"),
         ("process_start_time_seconds", "gauge"),
     ] {
-        assert_eq!(first.types.get(name).map(String::as_str), Some(ty), "{name}");
+        assert_eq!(
+            first.types.get(name).map(String::as_str),
+            Some(ty),
+            "{name}"
+        );
         assert_eq!(first.family(name).len(), 1, "{name}: one sample");
     }
     let value = |m: &Metrics, name: &str| m.value(name, &[]);

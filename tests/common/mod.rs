@@ -602,8 +602,8 @@ pub fn annotation_queries(dashboard: &serde_json::Value) -> Vec<(String, String)
         .collect()
 }
 
-/// The metric names (identifiers starting with `wolkvox`, and `up`/`ALERTS`) that a PromQL
-/// expression reads, outside string literals.
+/// The metric names (identifiers starting with `wolkvox` or `process_`, and `up`/`ALERTS`) that
+/// a PromQL expression reads, outside string literals.
 pub fn metric_names(expr: &str) -> Vec<String> {
     let mut out = Vec::new();
     let chars: Vec<char> = expr.chars().collect();
@@ -625,6 +625,7 @@ pub fn metric_names(expr: &str) -> Vec<String> {
             let word: String = chars[start..i].iter().collect();
             let next = chars[i..].iter().find(|c| !c.is_whitespace());
             let is_metric = word.starts_with("wolkvox")
+                || word.starts_with("process_")
                 || ((word == "up" || word == "ALERTS") && next != Some(&'('));
             if is_metric {
                 out.push(word);

@@ -1,5 +1,6 @@
 //! One exporter: the demo simulator when asked for, the store of snapshots, the supervisor of
-//! the pollers, and the HTTP server, wired together and stopped together.
+//! the pollers, the reading of the process metrics, and the HTTP server, wired together and
+//! stopped together.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::demo::Demo;
 use crate::exposition::Store;
+use crate::process::{self, Sampler};
 use crate::supervisor::Supervisor;
 use crate::window::Clock;
 use crate::{Error, http, server, web};
@@ -21,6 +23,7 @@ pub struct Exporter {
     supervisor: Supervisor,
     web: web::WebConfig,
     clock: Arc<dyn Clock>,
+    process: Option<Sampler>,
 }
 
 impl Exporter {
@@ -30,12 +33,18 @@ impl Exporter {
         let demo = Demo::start(&config, clock.as_ref()).await?;
         let store = Arc::new(Store::new());
         let supervisor = Supervisor::new(&config, clock.clone(), store.clone(), demo)?;
+        // Read once now, so that the first scrape already has the process metrics.
+        let process = process::sampler();
+        if let Some(sampler) = &process {
+            read_process(sampler, &store);
+        }
         Ok(Self {
             config,
             store,
             supervisor,
             web,
             clock,
+            process,
         })
     }
 
@@ -56,9 +65,13 @@ impl Exporter {
             supervisor,
             web,
             clock,
+            process,
         } = self;
         let cancel = CancellationToken::new();
         let supervise = tokio::spawn(supervisor.run(cancel.clone()));
+        if let Some(sampler) = process {
+            tokio::spawn(refresh_process(sampler, store.clone(), cancel.clone()));
+        }
         let operations: Vec<&str> = config.operations.iter().map(|o| o.name.as_str()).collect();
         tracing::info!(
             address = %listener.local_addr()?,
@@ -103,5 +116,31 @@ impl Exporter {
         // The pollers return as soon as they see the cancellation, even mid-request.
         let _ = supervise.await;
         served
+    }
+}
+
+/// Reads the process metrics again every [`process::REFRESH_INTERVAL`] until `cancel`. In the
+/// background rather than at scrape time: a scrape stays a copy of prebuilt bytes, and the
+/// reads cost the same however many scrapers there are.
+async fn refresh_process(sampler: Sampler, store: Arc<Store>, cancel: CancellationToken) {
+    let mut every = tokio::time::interval(process::REFRESH_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is at once; the first reading was taken at start.
+    every.tick().await;
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = every.tick() => read_process(&sampler, &store),
+        }
+    }
+}
+
+/// One reading into the store. A failed read keeps the previous values.
+fn read_process(sampler: &Sampler, store: &Store) {
+    // A few small reads of /proc, answered from kernel memory in microseconds: cheaper on the
+    // task than a round trip through tokio's blocking pool.
+    match sampler.sample() {
+        Ok(stats) => store.set_process(stats),
+        Err(e) => tracing::warn!(error = %e, "cannot read the process metrics"),
     }
 }

@@ -26,6 +26,7 @@
 //! - [`signals`]: SIGTERM, SIGINT and SIGHUP, in one place.
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
 //! - [`logging`]: logfmt and JSON log lines.
+//! - [`process`]: the standard process metrics: pure parsers of /proc, and their reading.
 //! - [`malloc`]: the allocator setting that keeps resident memory flat across polls.
 //! - [`build_info`]: version, git revision, build date and rustc of this binary.
 
@@ -41,6 +42,7 @@ pub mod http;
 pub mod logging;
 pub mod malloc;
 pub mod poller;
+pub mod process;
 pub mod report;
 pub mod server;
 pub mod signals;

@@ -3,9 +3,10 @@
 //!
 //! Two operations on a fixed clock poll the simulator with fixed tokens, so that every value is
 //! determined, except `wolkvox_poll_duration_seconds` (wall-clock time of the call), whose
-//! values are replaced by `<duration>` before the comparison, and the `revision` and `rustc`
+//! values are replaced by `<duration>` before the comparison, the `revision` and `rustc`
 //! labels of `wolkvox_exporter_build_info` (they change with every commit and toolchain),
-//! replaced by `<revision>` and `<rustc>`.
+//! replaced by `<revision>` and `<rustc>`, and the values of the `process_*` samples (the test
+//! process's own CPU, memory, descriptors and start), replaced by `<process>`.
 //!
 //! To regenerate after an intended change of output:
 //!
@@ -26,7 +27,8 @@ use wolkvox_exporter::window::Window;
 const OTHER_TOKEN: &str = "golden-second-token";
 
 /// Replaces the value of every `wolkvox_poll_duration_seconds` sample, the one figure that the
-/// fixed clock does not fix, and the build's revision and compiler, which no clock fixes.
+/// fixed clock does not fix, the build's revision and compiler, which no clock fixes, and the
+/// values of the process metrics, which describe whatever process runs the test.
 fn normalise(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
     for line in body.lines() {
@@ -43,6 +45,12 @@ fn normalise(body: &str) -> String {
             let cut = line.rfind(' ').expect("a sample has a value");
             out.push_str(&line[..cut]);
             out.push_str(" <duration>");
+        } else if line.starts_with("process_") {
+            let (name, value) = line.rsplit_once(' ').expect("a sample has a value");
+            let value: f64 = value.parse().unwrap_or_else(|_| panic!("{line}"));
+            assert!(value.is_finite() && value >= 0.0, "{line}");
+            out.push_str(name);
+            out.push_str(" <process>");
         } else {
             out.push_str(line);
         }

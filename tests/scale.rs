@@ -132,7 +132,10 @@ async fn a_thousand_operations_are_served_in_one_gzip_member_that_every_reader_d
         if have_tool("python3") {
             let script = "import gzip, sys; sys.stdout.buffer.write(gzip.decompress(sys.stdin.buffer.read()))";
             let decoded = run("python3", &["-c", script], &gzip);
-            assert!(decoded == plain.as_bytes(), "python3 gzip, {accept}");
+            assert!(
+                without_process_values(&decoded) == without_process_values(plain.as_bytes()),
+                "python3 gzip, {accept}"
+            );
         }
         if have_tool("curl") {
             let header = format!("Accept: {accept}");
@@ -141,7 +144,10 @@ async fn a_thousand_operations_are_served_in_one_gzip_member_that_every_reader_d
                 &["-sS", "--compressed", "-H", &header, &metrics_url],
                 &[],
             );
-            assert!(decoded == plain.as_bytes(), "curl --compressed, {accept}");
+            assert!(
+                without_process_values(&decoded) == without_process_values(plain.as_bytes()),
+                "curl --compressed, {accept}"
+            );
         }
     }
 

@@ -31,7 +31,8 @@ fn looks_valid(body: &str) -> bool {
         && body.lines().all(|l| {
             l.starts_with("# HELP ") || l.starts_with("# TYPE ") || {
                 let value = l.rsplit(' ').next().unwrap_or("");
-                l.starts_with("wolkvox_") && value.parse::<f64>().is_ok()
+                (l.starts_with("wolkvox_") || l.starts_with("process_"))
+                    && value.parse::<f64>().is_ok()
             }
         })
 }

@@ -1095,6 +1095,250 @@
           },
           interval: '5m',
         },
+        {
+          id: 15,
+          type: 'timeseries',
+          title: 'CPU',
+          description: 'CPU time the exporter process uses per second (1 is one core), from process_cpu_seconds_total.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 0,
+            y: 36,
+            w: 6,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'rate(process_cpu_seconds_total{job=~"$job"}[$__rate_interval])',
+              legendFormat: '{{instance}}',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'short',
+              custom: {
+                drawStyle: 'line',
+                lineWidth: 1,
+                fillOpacity: 10,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'list',
+              placement: 'bottom',
+              showLegend: true,
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+        },
+        {
+          id: 16,
+          type: 'timeseries',
+          title: 'Memory',
+          description: 'Resident and virtual memory of the exporter process. Resident memory should stay flat across polls.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 6,
+            y: 36,
+            w: 6,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'process_resident_memory_bytes{job=~"$job"}',
+              legendFormat: '{{instance}} resident',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'B',
+              expr: 'process_virtual_memory_bytes{job=~"$job"}',
+              legendFormat: '{{instance}} virtual',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'bytes',
+              custom: {
+                drawStyle: 'line',
+                lineWidth: 1,
+                fillOpacity: 10,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'list',
+              placement: 'bottom',
+              showLegend: true,
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+        },
+        {
+          id: 17,
+          type: 'timeseries',
+          title: 'File descriptors',
+          description: 'Open file descriptors of the exporter process against its limit: each scrape connection holds one.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 12,
+            y: 36,
+            w: 6,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'process_open_fds{job=~"$job"}',
+              legendFormat: '{{instance}} open',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'B',
+              expr: 'process_max_fds{job=~"$job"}',
+              legendFormat: '{{instance}} limit',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'short',
+              custom: {
+                drawStyle: 'line',
+                lineWidth: 1,
+                fillOpacity: 10,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'list',
+              placement: 'bottom',
+              showLegend: true,
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+        },
+        {
+          id: 18,
+          type: 'timeseries',
+          title: 'Uptime',
+          description: 'Time since the exporter process started: a drop is a restart.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 18,
+            y: 36,
+            w: 6,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'time() - process_start_time_seconds{job=~"$job"}',
+              legendFormat: '{{instance}}',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 's',
+              custom: {
+                drawStyle: 'line',
+                lineWidth: 1,
+                fillOpacity: 10,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'list',
+              placement: 'bottom',
+              showLegend: true,
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+        },
       ],
     },
   },

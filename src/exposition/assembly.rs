@@ -14,7 +14,8 @@ use super::compress::{self, GZIP_HEADER, Part, gzip_end};
 use super::crc::Tree;
 use super::families::FAMILIES;
 use super::parts::{Descriptors, GlobalParts, OperationParts};
-use super::{Encoded, ReloadStatus, Snapshot};
+use super::{Encoded, Globals, ReloadStatus, Snapshot};
+use crate::process::ProcessStats;
 
 /// The part of a family that does not appear.
 static NOTHING: Part = Part::EMPTY;
@@ -25,7 +26,8 @@ static NOTHING: Part = Part::EMPTY;
 pub(super) struct Assembly {
     /// In the order of their names.
     ops: Vec<OperationParts>,
-    reload: Option<ReloadStatus>,
+    /// What the exporter's own families read.
+    status: Globals,
     globals: GlobalParts,
     descriptors: Descriptors,
     /// How many operations poll at each interval (HELP texts quote the interval they share).
@@ -40,11 +42,11 @@ pub(super) struct Assembly {
 
 impl Assembly {
     /// No operations.
-    pub fn new(reload: Option<ReloadStatus>) -> Assembly {
+    pub fn new(status: Globals) -> Assembly {
         let mut assembly = Assembly {
             ops: Vec::new(),
-            reload,
-            globals: GlobalParts::encode(reload),
+            status,
+            globals: GlobalParts::encode(status),
             descriptors: Descriptors::encode(None),
             intervals: BTreeMap::new(),
             present: vec![0; FAMILIES.len()],
@@ -56,8 +58,8 @@ impl Assembly {
     }
 
     /// The operations `parts` in the order given (the [`Snapshot::encode`] of a list).
-    pub fn of(reload: Option<ReloadStatus>, parts: Vec<OperationParts>) -> Assembly {
-        let mut assembly = Assembly::new(reload);
+    pub fn of(status: Globals, parts: Vec<OperationParts>) -> Assembly {
+        let mut assembly = Assembly::new(status);
         for op in &parts {
             assembly.count(op, true);
         }
@@ -115,8 +117,19 @@ impl Assembly {
 
     /// Records the outcome of a configuration (re)load.
     pub fn set_reload(&mut self, reload: ReloadStatus) {
-        self.reload = Some(reload);
-        self.globals = GlobalParts::encode(self.reload);
+        self.status.reload = Some(reload);
+        self.encode_globals();
+    }
+
+    /// Records a reading of the process metrics.
+    pub fn set_process(&mut self, process: ProcessStats) {
+        self.status.process = Some(process);
+        self.encode_globals();
+    }
+
+    /// Encodes the exporter's own samples again: a few small parts, O(families x log parts).
+    fn encode_globals(&mut self) {
+        self.globals = GlobalParts::encode(self.status);
         for f in 0..FAMILIES.len() {
             self.set_leaf(f, 0);
             self.set_leaf(f, 1);
@@ -129,7 +142,7 @@ impl Assembly {
 
     /// The last reload status, when a configuration file is in use.
     pub fn reload(&self) -> Option<ReloadStatus> {
-        self.reload
+        self.status.reload
     }
 
     /// Whether every operation has finished a poll. A shard that owns no operation of the

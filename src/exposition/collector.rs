@@ -14,13 +14,13 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
 use super::families::{FAMILIES, Family, Number};
-use super::{OperationMetrics, ReloadStatus};
+use super::{Globals, OperationMetrics};
 
 /// Families of the table, read from plain data; it runs when descriptors change, and in tests.
 #[derive(Debug)]
 struct Families {
     ops: Arc<[OperationMetrics]>,
-    reload: Option<ReloadStatus>,
+    globals: Globals,
     families: &'static [Family],
     /// The HELP text of each family; `None`: from `ops`.
     shared: Option<Option<Duration>>,
@@ -35,7 +35,7 @@ pub(super) fn descriptors(shared: Option<Duration>) -> Vec<(Bytes, Bytes)> {
         .map(|i| {
             let (t, om) = encode_families(Families {
                 ops: Arc::from([]),
-                reload: None,
+                globals: Globals::default(),
                 families: &FAMILIES[i..=i],
                 shared: Some(shared),
                 samples: false,
@@ -48,13 +48,10 @@ pub(super) fn descriptors(shared: Option<Duration>) -> Vec<(Bytes, Bytes)> {
 /// The whole exposition as prometheus-client alone writes it, samples and all: the reference
 /// that the fast writer must reproduce byte for byte.
 #[cfg(test)]
-pub(super) fn reference(
-    ops: &[OperationMetrics],
-    reload: Option<ReloadStatus>,
-) -> (String, String) {
+pub(super) fn reference(ops: &[OperationMetrics], globals: Globals) -> (String, String) {
     let (t, mut om) = encode_families(Families {
         ops: Arc::from(ops),
-        reload,
+        globals,
         families: FAMILIES,
         shared: None,
         samples: true,
@@ -78,7 +75,7 @@ impl Collector for Families {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         for family in self.families {
             // Descriptors alone are written whether or not the family has samples.
-            if self.samples && !family.is_present(&self.ops, self.reload) {
+            if self.samples && !family.is_present(&self.ops, self.globals) {
                 continue;
             }
             let help = match self.shared {
@@ -90,7 +87,7 @@ impl Collector for Families {
             if !self.samples {
                 continue;
             }
-            family.for_each_sample(&self.ops, self.reload, |values, value| {
+            family.for_each_sample(&self.ops, self.globals, |values, value| {
                 let labels: Vec<(&str, &str)> = family
                     .labels
                     .iter()

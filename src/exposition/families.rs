@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use prometheus_client::metrics::MetricType;
 
-use super::{OperationMetrics, ReloadStatus};
+use super::{Globals, OperationMetrics, ReloadStatus};
 use crate::counters::CounterSeries;
+use crate::process::ProcessStats;
 use crate::report::{RejectReason, Series};
 use crate::wolkvox::PollResult;
 
@@ -36,6 +37,8 @@ pub(super) enum Read {
     /// The outcome of configuration reloads: one sample when a file is in use and the value
     /// is known; no family otherwise.
     Reload(fn(&ReloadStatus) -> Option<Number>),
+    /// The process metrics: one sample when they have been read (Linux); no family otherwise.
+    Process(fn(&ProcessStats) -> Number),
     /// One sample per operation that has a value; no family when none has.
     Gauge(fn(&OperationMetrics) -> Option<f64>),
     /// One sample per operation.
@@ -248,6 +251,49 @@ pub(super) static FAMILIES: &[Family] = &[
         labels: OPERATION,
         read: Read::Count(|o| o.series_dropped),
     },
+    // The process collector of the Prometheus client libraries: their names, types and HELP.
+    Family {
+        name: "process_cpu_seconds",
+        help: "Total user and system CPU time spent in seconds.",
+        kind: MetricType::Counter,
+        labels: &[],
+        read: Read::Process(|p| Number::Float(p.cpu_seconds)),
+    },
+    Family {
+        name: "process_open_fds",
+        help: "Number of open file descriptors.",
+        kind: MetricType::Gauge,
+        labels: &[],
+        read: Read::Process(|p| Number::Int(p.open_fds)),
+    },
+    Family {
+        name: "process_max_fds",
+        help: "Maximum number of open file descriptors.",
+        kind: MetricType::Gauge,
+        labels: &[],
+        read: Read::Process(|p| Number::Int(p.max_fds)),
+    },
+    Family {
+        name: "process_virtual_memory_bytes",
+        help: "Virtual memory size in bytes.",
+        kind: MetricType::Gauge,
+        labels: &[],
+        read: Read::Process(|p| Number::Int(p.virtual_memory_bytes)),
+    },
+    Family {
+        name: "process_resident_memory_bytes",
+        help: "Resident memory size in bytes.",
+        kind: MetricType::Gauge,
+        labels: &[],
+        read: Read::Process(|p| Number::Int(p.resident_memory_bytes)),
+    },
+    Family {
+        name: "process_start_time_seconds",
+        help: "Start time of the process since unix epoch in seconds.",
+        kind: MetricType::Gauge,
+        labels: &[],
+        read: Read::Process(|p| Number::Float(p.start_time_seconds)),
+    },
 ];
 
 /// The poll interval of all `intervals` when they are all the same.
@@ -284,7 +330,7 @@ impl Family {
     /// The HELP text when the operations share the poll interval `shared` (`None`: they do
     /// not, or there are none).
     pub fn help_with(&self, shared: Option<Duration>) -> Cow<'static, str> {
-        if matches!(self.read, Read::Build | Read::Reload(_)) {
+        if self.is_global() {
             return Cow::Borrowed(self.help);
         }
         let interval = match shared {
@@ -297,17 +343,18 @@ impl Family {
         ))
     }
 
-    /// Whether the family belongs to the exporter as a whole (build, reloads) rather than to
-    /// the operations.
+    /// Whether the family belongs to the exporter as a whole (build, reloads, process) rather
+    /// than to the operations.
     pub fn is_global(&self) -> bool {
-        matches!(self.read, Read::Build | Read::Reload(_))
+        matches!(self.read, Read::Build | Read::Reload(_) | Read::Process(_))
     }
 
     /// Whether the family is written at all (its descriptor, even without samples).
-    pub fn is_present(&self, ops: &[OperationMetrics], reload: Option<ReloadStatus>) -> bool {
+    pub fn is_present(&self, ops: &[OperationMetrics], globals: Globals) -> bool {
         match self.read {
             Read::Build | Read::Count(_) | Read::Polls | Read::Rejected | Read::Report(_) => true,
-            Read::Reload(value) => reload.as_ref().and_then(value).is_some(),
+            Read::Reload(value) => globals.reload.as_ref().and_then(value).is_some(),
+            Read::Process(_) => globals.process.is_some(),
             Read::Gauge(value) => ops.iter().any(|o| value(o).is_some()),
             Read::Counters(_) => ops.iter().any(|o| o.counters.is_some()),
         }
@@ -318,7 +365,7 @@ impl Family {
     pub fn for_each_sample<E>(
         &self,
         ops: &[OperationMetrics],
-        reload: Option<ReloadStatus>,
+        globals: Globals,
         mut sample: impl FnMut(&[&str], Number) -> Result<(), E>,
     ) -> Result<(), E> {
         match self.read {
@@ -332,8 +379,12 @@ impl Family {
                 ],
                 Number::Int(1),
             ),
-            Read::Reload(value) => match reload.as_ref().and_then(value) {
+            Read::Reload(value) => match globals.reload.as_ref().and_then(value) {
                 Some(v) => sample(&[], v),
+                None => Ok(()),
+            },
+            Read::Process(value) => match &globals.process {
+                Some(p) => sample(&[], value(p)),
                 None => Ok(()),
             },
             Read::Gauge(value) => ops.iter().try_for_each(|o| match value(o) {
@@ -409,12 +460,15 @@ mod tests {
         ops[0].poll_duration = Some(std::time::Duration::from_millis(25));
         ops[0].next_poll = Some("2026-11-25T10:05:00Z".parse().unwrap());
         ops[0].day_close_late_calls = Some(3.0);
-        let reload = Some(ReloadStatus {
-            successful: true,
-            last_success: Some("2026-11-25T09:00:00Z".parse().unwrap()),
-            shard_operations: Some(2),
-            web_config: Some(true),
-        });
+        let globals = Globals {
+            reload: Some(ReloadStatus {
+                successful: true,
+                last_success: Some("2026-11-25T09:00:00Z".parse().unwrap()),
+                shard_operations: Some(2),
+                web_config: Some(true),
+            }),
+            process: Some(crate::exposition::fixtures::PROCESS),
+        };
         for (i, family) in FAMILIES.iter().enumerate() {
             assert!(
                 FAMILIES[..i].iter().all(|f| f.name != family.name),
@@ -423,7 +477,7 @@ mod tests {
             );
             let mut samples = 0;
             family
-                .for_each_sample(&ops, reload, |labels, _| {
+                .for_each_sample(&ops, globals, |labels, _| {
                     samples += 1;
                     assert_eq!(labels.len(), family.labels.len(), "{}", family.name);
                     Ok::<_, ()>(())

@@ -90,3 +90,13 @@ pub(super) fn assorted_operations() -> Vec<OperationMetrics> {
     c.last_success = Some("2026-11-25T10:00:00Z".parse().unwrap());
     vec![a, b, c]
 }
+
+/// A reading of the process metrics, with a fractional CPU time and start time.
+pub(super) const PROCESS: crate::process::ProcessStats = crate::process::ProcessStats {
+    cpu_seconds: 12.34,
+    resident_memory_bytes: 24_576_000,
+    virtual_memory_bytes: 1_056_768_000,
+    open_fds: 17,
+    max_fds: 1_048_576,
+    start_time_seconds: 1_764_400_123.45,
+};

@@ -36,6 +36,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use jiff::Timestamp;
 
+use crate::process::ProcessStats;
+
 pub use operation::{LastCall, OperationMetrics, ReportData};
 pub use store::Store;
 
@@ -59,6 +61,16 @@ pub struct ReloadStatus {
     pub shard_operations: Option<u64>,
     /// With `--web.config.file`: whether its last (re)load was applied.
     pub web_config: Option<bool>,
+}
+
+/// What the exporter's own families are read from, as opposed to the operations': the reload
+/// status and the process metrics. Each is absent until it is known.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Globals {
+    /// The outcome of configuration reloads, when a file is in use.
+    pub reload: Option<ReloadStatus>,
+    /// The last reading of the process metrics (Linux only).
+    pub process: Option<ProcessStats>,
 }
 
 /// One encoding of the exposition, plain and gzipped, each as the parts that are sent one
@@ -108,18 +120,13 @@ pub struct Snapshot {
 impl Snapshot {
     /// Encodes the metrics of `operations` in both formats.
     pub fn encode(ready: bool, operations: &[OperationMetrics]) -> Snapshot {
-        Self::encode_with(ready, operations, None)
+        Self::encode_with(ready, operations, Globals::default())
     }
 
-    /// Encodes the metrics of `operations` (in their order), and the reload status when a
-    /// file is in use.
-    pub fn encode_with(
-        ready: bool,
-        operations: &[OperationMetrics],
-        reload: Option<ReloadStatus>,
-    ) -> Snapshot {
+    /// Encodes the metrics of `operations` (in their order), and the exporter's own ones.
+    pub fn encode_with(ready: bool, operations: &[OperationMetrics], globals: Globals) -> Snapshot {
         let parts = operations.iter().map(OperationParts::encode).collect();
-        Assembly::of(reload, parts).snapshot(ready)
+        Assembly::of(globals, parts).snapshot(ready)
     }
 }
 

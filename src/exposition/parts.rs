@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::compress::{Part, compress};
 use super::families::FAMILIES;
 use super::samples::{self, Samples};
-use super::{OperationMetrics, ReloadStatus};
+use super::{Globals, OperationMetrics};
 
 /// A family's part in both formats; the same bytes when the formats agree.
 #[derive(Debug, Clone)]
@@ -84,7 +84,7 @@ impl OperationParts {
                 } else if family.is_global() {
                     Samples::empty()
                 } else {
-                    samples::write_each(family, ops, None)
+                    samples::write_each(family, ops, Globals::default())
                 }
             })
             .collect();
@@ -94,14 +94,14 @@ impl OperationParts {
             polled: op.polled,
             present: FAMILIES
                 .iter()
-                .map(|f| !f.is_global() && f.is_present(ops, None))
+                .map(|f| !f.is_global() && f.is_present(ops, Globals::default()))
                 .collect(),
             families: compress_all(written),
         }
     }
 }
 
-/// The exporter's own samples (build, reloads) per family, and the end of OpenMetrics.
+/// The exporter's own samples (build, reloads, process) per family, and the end of OpenMetrics.
 #[derive(Debug)]
 pub(super) struct GlobalParts {
     /// Per family of [`FAMILIES`]: whether the family appears whatever the operations.
@@ -113,12 +113,12 @@ pub(super) struct GlobalParts {
 }
 
 impl GlobalParts {
-    /// The global samples with reload status `reload`.
-    pub fn encode(reload: Option<ReloadStatus>) -> GlobalParts {
+    /// The global samples of `globals`.
+    pub fn encode(globals: Globals) -> GlobalParts {
         let mut written: Vec<Samples> = FAMILIES
             .iter()
             .map(|family| match family.is_global() {
-                true => samples::write_each(family, &[], reload),
+                true => samples::write_each(family, &[], globals),
                 false => Samples::empty(),
             })
             .collect();
@@ -132,7 +132,10 @@ impl GlobalParts {
             openmetrics: Part::EMPTY,
         });
         GlobalParts {
-            present: FAMILIES.iter().map(|f| f.is_present(&[], reload)).collect(),
+            present: FAMILIES
+                .iter()
+                .map(|f| f.is_present(&[], globals))
+                .collect(),
             families,
             end,
         }

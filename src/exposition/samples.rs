@@ -11,7 +11,7 @@ use std::convert::Infallible;
 
 use super::compress::on_threads;
 use super::families::{Family, Number};
-use super::{OperationMetrics, ReloadStatus};
+use super::{Globals, OperationMetrics};
 
 /// Series from which the families are written on several threads.
 const PARALLEL_SERIES: usize = 4096;
@@ -55,21 +55,17 @@ pub(super) fn write_all(ops: &[OperationMetrics], families: &[&Family]) -> Vec<S
 
 /// The samples of a family with few of them (one or a few per operation, or global), written
 /// from [`Family::for_each_sample`] as prometheus-client writes them.
-pub(super) fn write_each(
-    family: &Family,
-    ops: &[OperationMetrics],
-    reload: Option<ReloadStatus>,
-) -> Samples {
+pub(super) fn write_each(family: &Family, ops: &[OperationMetrics], globals: Globals) -> Samples {
     let name = family.sample_name();
     let mut finite = true;
-    let _ = family.for_each_sample(ops, reload, |_, v| {
+    let _ = family.for_each_sample(ops, globals, |_, v| {
         finite &= !matches!(v, Number::Float(v) if !v.is_finite());
         Ok::<_, Infallible>(())
     });
     let write = |openmetrics: bool| {
         let mut out = Vec::new();
         let mut number = dtoa::Buffer::new();
-        let _ = family.for_each_sample(ops, reload, |values, v| {
+        let _ = family.for_each_sample(ops, globals, |values, v| {
             out.extend_from_slice(name.as_bytes());
             if !values.is_empty() {
                 for (i, (label, value)) in family.labels.iter().zip(values).enumerate() {
@@ -184,8 +180,8 @@ fn escape_label_value(out: &mut Vec<u8>, value: &str) {
 #[cfg(test)]
 mod tests {
     use crate::exposition::collector::reference;
-    use crate::exposition::fixtures::{assorted_operations, counters_of, gunzip, op_with};
-    use crate::exposition::{OperationMetrics, ReloadStatus, Snapshot};
+    use crate::exposition::fixtures::{PROCESS, assorted_operations, counters_of, gunzip, op_with};
+    use crate::exposition::{Globals, OperationMetrics, ReloadStatus, Snapshot};
     use crate::report::Series;
 
     #[test]
@@ -222,6 +218,7 @@ mod tests {
             shard_operations: Some(2),
             web_config: Some(false),
         });
+        let with = |reload, process| Globals { reload, process };
         let all = assorted_operations();
         let series: Vec<Series> = (0..40_000)
             .map(|i| Series {
@@ -233,18 +230,19 @@ mod tests {
             .collect();
         let mut large = op_with(series.clone());
         large.counters = Some(counters_of(&series));
-        let cases: Vec<(Vec<OperationMetrics>, Option<ReloadStatus>)> = vec![
-            (vec![], None),
-            (vec![op_with(vec![])], None),
-            (all[..1].to_vec(), None),
-            (all.clone(), reload),
-            (all[1..].to_vec(), reload),
+        let cases: Vec<(Vec<OperationMetrics>, Globals)> = vec![
+            (vec![], Globals::default()),
+            (vec![], with(None, Some(PROCESS))),
+            (vec![op_with(vec![])], Globals::default()),
+            (all[..1].to_vec(), with(None, Some(PROCESS))),
+            (all.clone(), with(reload, None)),
+            (all[1..].to_vec(), with(reload, Some(PROCESS))),
             // Samples of several megabytes: written and compressed on several threads.
-            (vec![large.clone(), all[2].clone()], None),
+            (vec![large.clone(), all[2].clone()], Globals::default()),
         ];
-        for (ops, reload) in cases {
-            let snap = Snapshot::encode_with(true, &ops, reload);
-            let (text, om) = reference(&ops, reload);
+        for (ops, globals) in cases {
+            let snap = Snapshot::encode_with(true, &ops, globals);
+            let (text, om) = reference(&ops, globals);
             assert_eq!(std::str::from_utf8(&snap.text.plain()).unwrap(), text);
             assert_eq!(std::str::from_utf8(&snap.openmetrics.plain()).unwrap(), om);
             assert_eq!(gunzip(&snap.text.gzip()), text.as_bytes());

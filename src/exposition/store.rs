@@ -11,7 +11,8 @@ use tokio::sync::watch;
 use super::Snapshot;
 use super::assembly::Assembly;
 use super::parts::OperationParts;
-use super::{OperationMetrics, ReloadStatus};
+use super::{Globals, OperationMetrics, ReloadStatus};
+use crate::process::ProcessStats;
 
 /// Holds the current snapshot, and the parts of every operation it is made of. Scrapes load
 /// the snapshot without a lock. A poller encodes its operation's parts before taking the lock,
@@ -38,7 +39,7 @@ impl Default for Store {
 impl Store {
     /// An empty store: not ready, self-metrics only.
     pub fn new() -> Self {
-        let assembly = Assembly::new(None);
+        let assembly = Assembly::new(Globals::default());
         Self {
             current: ArcSwap::from_pointee(assembly.snapshot(false)),
             #[cfg(any(test, feature = "test-util"))]
@@ -138,6 +139,12 @@ impl Store {
         });
     }
 
+    /// Records a reading of the process metrics: only the exporter's own parts are encoded
+    /// again, and scrapes keep serving prebuilt bytes.
+    pub fn set_process(&self, process: ProcessStats) {
+        self.change(|a| a.set_process(process));
+    }
+
     /// The last reload status, when a configuration file is in use.
     pub fn reload_status(&self) -> Option<ReloadStatus> {
         self.state
@@ -157,13 +164,13 @@ impl Store {
 mod tests {
     use super::*;
     use crate::exposition::collector::reference;
-    use crate::exposition::fixtures::{assorted_operations, gunzip};
+    use crate::exposition::fixtures::{PROCESS, assorted_operations, gunzip};
 
     /// The store's snapshot against prometheus-client writing all of `ops` (in name order).
-    fn assert_serves(store: &Store, ops: &[OperationMetrics], reload: Option<ReloadStatus>) {
+    fn assert_serves(store: &Store, ops: &[OperationMetrics], globals: Globals) {
         let mut ops = ops.to_vec();
         ops.sort_by(|a, b| a.operation.cmp(&b.operation));
-        let (text, om) = reference(&ops, reload);
+        let (text, om) = reference(&ops, globals);
         let snap = store.current();
         assert_eq!(std::str::from_utf8(&snap.text.plain()).unwrap(), text);
         assert_eq!(std::str::from_utf8(&snap.openmetrics.plain()).unwrap(), om);
@@ -194,12 +201,12 @@ mod tests {
     #[test]
     fn publishing_one_operation_at_a_time_serves_what_encoding_all_of_them_would() {
         let store = Store::new();
-        assert_serves(&store, &[], None);
+        assert_serves(&store, &[], Globals::default());
         let mut ops = assorted_operations();
         store.register_all(ops[..2].to_vec());
-        assert_serves(&store, &ops[..2], None);
+        assert_serves(&store, &ops[..2], Globals::default());
         store.publish(ops[2].clone());
-        assert_serves(&store, &ops, None);
+        assert_serves(&store, &ops, Globals::default());
         // A poll changes one operation: its families' samples, the presence of a family
         // (token gauges) and the HELP texts (intervals now shared) change with it.
         ops[2].token_info = None;
@@ -209,7 +216,7 @@ mod tests {
         ops[1].poll_interval = std::time::Duration::from_secs(300);
         store.publish(ops[2].clone());
         store.publish(ops[1].clone());
-        assert_serves(&store, &ops, None);
+        assert_serves(&store, &ops, Globals::default());
         let reload = ReloadStatus {
             successful: false,
             last_success: Some("2026-11-25T09:00:00Z".parse().unwrap()),
@@ -217,9 +224,27 @@ mod tests {
             web_config: None,
         };
         store.set_reload(reload);
-        assert_serves(&store, &ops, Some(reload));
+        let mut globals = Globals {
+            reload: Some(reload),
+            process: None,
+        };
+        assert_serves(&store, &ops, globals);
+        // The process metrics change outside any poll: served at once, no poll counted.
+        let polls = *store.subscribe().borrow();
+        store.set_process(PROCESS);
+        globals.process = Some(PROCESS);
+        assert_serves(&store, &ops, globals);
+        let later = ProcessStats {
+            cpu_seconds: PROCESS.cpu_seconds + 0.01,
+            open_fds: PROCESS.open_fds + 1,
+            ..PROCESS
+        };
+        store.set_process(later);
+        globals.process = Some(later);
+        assert_serves(&store, &ops, globals);
+        assert_eq!(*store.subscribe().borrow(), polls);
         store.remove(&ops[0].operation);
-        assert_serves(&store, &ops[1..], Some(reload));
+        assert_serves(&store, &ops[1..], globals);
         assert!(!store.current().ready);
         for op in &mut ops[1..] {
             op.polled = true;
@@ -227,6 +252,6 @@ mod tests {
         }
         assert!(store.current().ready);
         store.remove_all(&[&ops[1].operation, &ops[2].operation]);
-        assert_serves(&store, &[], Some(reload));
+        assert_serves(&store, &[], globals);
     }
 }

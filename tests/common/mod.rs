@@ -377,6 +377,22 @@ pub fn self_signed() -> (String, String) {
     (key.cert.pem(), key.signing_key.serialize_pem())
 }
 
+/// `exposition` with the values of the process metrics cut off. The exporter reads them again
+/// in the background every few seconds, so two requests a moment apart may differ in them
+/// alone; everything else must be the same bytes.
+pub fn without_process_values(exposition: &[u8]) -> String {
+    let text = std::str::from_utf8(exposition).expect("an exposition is UTF-8");
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match line.rsplit_once(' ') {
+            Some((sample, _)) if line.starts_with("process_") => out.push_str(sample),
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Whether the external program `name` (promtool, prometheus, amtool, python3) can be run.
 /// Without it the caller skips its check with a note, except under CI (CI set), where a missing
 /// program fails the test.
@@ -586,8 +602,8 @@ pub fn annotation_queries(dashboard: &serde_json::Value) -> Vec<(String, String)
         .collect()
 }
 
-/// The metric names (identifiers starting with `wolkvox`, and `up`/`ALERTS`) that a PromQL
-/// expression reads, outside string literals.
+/// The metric names (identifiers starting with `wolkvox` or `process_`, and `up`/`ALERTS`) that
+/// a PromQL expression reads, outside string literals.
 pub fn metric_names(expr: &str) -> Vec<String> {
     let mut out = Vec::new();
     let chars: Vec<char> = expr.chars().collect();
@@ -609,6 +625,7 @@ pub fn metric_names(expr: &str) -> Vec<String> {
             let word: String = chars[start..i].iter().collect();
             let next = chars[i..].iter().find(|c| !c.is_whitespace());
             let is_metric = word.starts_with("wolkvox")
+                || word.starts_with("process_")
                 || ((word == "up" || word == "ALERTS") && next != Some(&'('));
             if is_metric {
                 out.push(word);

@@ -1,6 +1,7 @@
 //! The IVR counters through restarts, local midnight and late rows, over real HTTP against the
-//! simulator: what Prometheus' `increase()` makes of the scraped samples must equal the
-//! simulator's exact count for the interval, whatever restarts it contains.
+//! simulator: what Prometheus' `increase()` makes of the scraped samples (computed by promtool's
+//! PromQL engine, and by the counter-reset rule written out here for readable failures) must
+//! equal the simulator's exact count for the interval, whatever restarts it contains.
 
 mod common;
 
@@ -58,6 +59,61 @@ fn exact(sim: &Simulator, spans: &[(&str, &str)]) -> BTreeMap<Key, f64> {
     out
 }
 
+/// Has Prometheus itself (promtool's PromQL engine) compute `increase()` over `samples`, one
+/// minute apart with a gap of `gap` missing scrapes where the process was down, and asserts it
+/// equals `want` for every series: the range runs from the first sample to the last, so that
+/// Prometheus extrapolates nothing.
+fn assert_prometheus_increase(
+    before: &[BTreeMap<Key, f64>],
+    gap: usize,
+    after: &[BTreeMap<Key, f64>],
+    want: &BTreeMap<Key, f64>,
+    what: &str,
+) {
+    if !have_tool("promtool") {
+        return;
+    }
+    let keys: std::collections::BTreeSet<&Key> =
+        before.iter().chain(after).flat_map(|m| m.keys()).collect();
+    let steps = before.len() + gap + after.len() - 1;
+    let mut input = String::new();
+    let mut expected = String::new();
+    for key in keys {
+        let value = |m: &BTreeMap<Key, f64>| m.get(key).map_or("_".to_owned(), |v| v.to_string());
+        let mut values: Vec<String> = before.iter().map(value).collect();
+        values.extend(std::iter::repeat_n("_".to_owned(), gap));
+        values.extend(after.iter().map(value));
+        let labels = format!("rp_id=\"{}\",cod_opc_menu=\"{}\"", key.0, key.1);
+        input.push_str(&format!(
+            "      - series: 'wolkvox_ivr_calls_total{{{labels}}}'\n        values: '{}'\n",
+            values.join(" ")
+        ));
+        if values.iter().filter(|v| *v != "_").count() >= 2 {
+            expected.push_str(&format!(
+                "          - labels: '{{{labels}}}'\n            value: {}\n",
+                want.get(key).copied().unwrap_or(0.0)
+            ));
+        }
+    }
+    let file = format!(
+        "rule_files: []\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n{input}    promql_expr_test:\n      - expr: increase(wolkvox_ivr_calls_total[{steps}m])\n        eval_time: {steps}m\n        exp_samples:\n{expected}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("increase_test.yml");
+    std::fs::write(&path, &file).unwrap();
+    let out = std::process::Command::new("promtool")
+        .args(["test", "rules"])
+        .arg(&path)
+        .output()
+        .expect("promtool runs");
+    assert!(
+        out.status.success(),
+        "{what}: Prometheus' increase() differs from the exact counts:\n{}{}\n{file}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn assert_counts(got: &BTreeMap<Key, f64>, want: &BTreeMap<Key, f64>, what: &str) {
     assert!(
         want.values().sum::<f64>() > 20.0,
@@ -107,46 +163,44 @@ fn whole_day_calls(sim: &Simulator) -> usize {
 async fn a_restart_in_the_middle_of_the_day_loses_nothing_and_counts_nothing_twice() {
     let (sim, url) = spawn_simulator().await;
     let (a, clock) = start(&url, "2026-11-25T10:00:00").await;
-    let mut samples = vec![calls(&a.scrape().await)];
-    samples.push(at(&a, &clock, "2026-11-25T11:00:00").await);
+    let mut before = vec![calls(&a.scrape().await)];
+    before.push(at(&a, &clock, "2026-11-25T11:00:00").await);
     a.stop().await;
     // Down for half an hour; the new process knows nothing of the old one.
     let (b, clock) = start(&url, "2026-11-25T11:30:00").await;
-    samples.push(calls(&b.scrape().await));
-    samples.push(at(&b, &clock, "2026-11-25T12:00:00").await);
+    let mut after = vec![calls(&b.scrape().await)];
+    after.push(at(&b, &clock, "2026-11-25T12:00:00").await);
     b.stop().await;
-    assert_counts(
-        &increase(&samples),
-        &exact(&sim, &[("2026-11-25T10:00:01", "2026-11-25T12:00:00")]),
-        "10:00 to 12:00 with a restart at 11:00",
-    );
+    let want = exact(&sim, &[("2026-11-25T10:00:01", "2026-11-25T12:00:00")]);
+    let what = "10:00 to 12:00 with a restart at 11:00";
+    assert_counts(&increase(&[&before[..], &after[..]].concat()), &want, what);
+    assert_prometheus_increase(&before, 3, &after, &want, what);
 }
 
 #[tokio::test]
 async fn a_restart_across_local_midnight_loses_nothing_and_counts_nothing_twice() {
     let (sim, url) = spawn_simulator().await;
     let (a, clock) = start(&url, "2026-11-25T21:30:00").await;
-    let mut samples = vec![calls(&a.scrape().await)];
-    samples.push(at(&a, &clock, "2026-11-25T23:50:00").await);
+    let mut before = vec![calls(&a.scrape().await)];
+    before.push(at(&a, &clock, "2026-11-25T23:50:00").await);
     a.stop().await;
     // Back 10 minutes after midnight, within the 15 minute close delay.
     let (b, clock) = start(&url, "2026-11-26T00:10:00").await;
-    samples.push(calls(&b.scrape().await));
+    let mut after = vec![calls(&b.scrape().await)];
     // The close at 00:20, then the final totals stay until a poll interval has passed.
-    samples.push(at(&b, &clock, "2026-11-26T00:20:00").await);
-    samples.push(at(&b, &clock, "2026-11-26T00:40:00").await);
+    after.push(at(&b, &clock, "2026-11-26T00:20:00").await);
+    after.push(at(&b, &clock, "2026-11-26T00:40:00").await);
     b.stop().await;
-    assert_counts(
-        &increase(&samples),
-        &exact(
-            &sim,
-            &[
-                ("2026-11-25T21:30:01", "2026-11-25T23:59:59"),
-                ("2026-11-26T00:00:00", "2026-11-26T00:40:00"),
-            ],
-        ),
-        "21:30 to 00:40 with a restart from 23:50 to 00:10",
+    let want = exact(
+        &sim,
+        &[
+            ("2026-11-25T21:30:01", "2026-11-25T23:59:59"),
+            ("2026-11-26T00:00:00", "2026-11-26T00:40:00"),
+        ],
     );
+    let what = "21:30 to 00:40 with a restart from 23:50 to 00:10";
+    assert_counts(&increase(&[&before[..], &after[..]].concat()), &want, what);
+    assert_prometheus_increase(&before, 4, &after, &want, what);
     // B opened the previous day, then closed it: two whole-day calls, none by A.
     assert_eq!(whole_day_calls(&sim), 2);
 }
@@ -160,27 +214,26 @@ async fn a_restart_in_the_first_minutes_of_a_day_counts_the_rows_wolkvox_adds_la
         "2026-11-25T23:59:59".parse().unwrap(),
     );
     let (a, clock) = start(&url, "2026-11-25T23:00:00").await;
-    let mut samples = vec![calls(&a.scrape().await)];
-    samples.push(at(&a, &clock, "2026-11-26T00:02:00").await);
+    let mut before = vec![calls(&a.scrape().await)];
+    before.push(at(&a, &clock, "2026-11-26T00:02:00").await);
     a.stop().await;
     let (b, clock) = start(&url, "2026-11-26T00:05:00").await;
-    samples.push(calls(&b.scrape().await));
+    let mut after = vec![calls(&b.scrape().await)];
     sim.release_held_back();
-    samples.push(at(&b, &clock, "2026-11-26T00:16:00").await);
+    after.push(at(&b, &clock, "2026-11-26T00:16:00").await);
     let m = b.scrape().await;
-    samples.push(at(&b, &clock, "2026-11-26T00:30:00").await);
+    after.push(at(&b, &clock, "2026-11-26T00:30:00").await);
     b.stop().await;
-    assert_counts(
-        &increase(&samples),
-        &exact(
-            &sim,
-            &[
-                ("2026-11-25T23:00:01", "2026-11-25T23:59:59"),
-                ("2026-11-26T00:00:00", "2026-11-26T00:30:00"),
-            ],
-        ),
-        "23:00 to 00:30 with a restart at 00:02 and rows added late",
+    let want = exact(
+        &sim,
+        &[
+            ("2026-11-25T23:00:01", "2026-11-25T23:59:59"),
+            ("2026-11-26T00:00:00", "2026-11-26T00:30:00"),
+        ],
     );
+    let what = "23:00 to 00:30 with a restart at 00:02 and rows added late";
+    assert_counts(&increase(&[&before[..], &after[..]].concat()), &want, what);
+    assert_prometheus_increase(&before, 1, &after, &want, what);
     // The close found exactly the rows added late: B opened the day before they came.
     let late: f64 = exact(&sim, &[("2026-11-25T23:50:00", "2026-11-25T23:59:59")])
         .values()

@@ -37,6 +37,37 @@ local u = import 'lib/utils.libsonnet';
               ) % { w: c.pulseWindow, b: c.pulseBaseline, ratio: u.num(c.pulseRatio), share: u.num(c.pulseMinShare) },
             },
           },
+          {
+            alert: 'WolkvoxIvrRoutingPointOutage',
+            // Frozen counters are no outage: not while polls fail (wolkvox_up 0, the quota wait
+            // included), nor while the counters hold the previous day after local midnight.
+            expr: std.rstripChars(|||
+              sum without (cod_opc_menu) (increase(wolkvox_ivr_calls_total%(sel)s[%(w)s]))
+                < %(ratio)s * %(weekAgo)s
+              and %(weekAgo)s >= %(min)s
+              unless on (job, instance, operation) wolkvox_up%(sel)s == 0
+              unless on (job, instance, operation)
+                (time() - wolkvox_report_window_start_timestamp_seconds%(sel)s < %(grace)s)
+            ||| % {
+              sel: sel(),
+              w: c.outageWindow,
+              ratio: u.num(c.outageRatio),
+              weekAgo: r.rpCallsWeekAgo,
+              min: u.num(c.outageMinCalls),
+              grace: u.num(c.outageMidnightGraceSeconds),
+            }, '\n'),
+            'for': c.outageFor,
+            labels: { severity: c.outageSeverity },
+            annotations: {
+              summary: 'IVR routing point {{ $labels.rp_id }} in operation {{ $labels.operation }} gets far fewer calls than a week ago.',
+              description: (
+                'IVR routing point {{ $labels.rp_id }} in Wolkvox operation {{ $labels.operation }} got '
+                + '{{ $value }} calls in the last %(w)s, less than %(ratio)s times the same %(w)s a week before '
+                + '(at least %(min)s then). Callers may not reach it: make a test call to its number, check the '
+                + 'trunk and the number routing in Wolkvox, and recent changes to the flow that leads to it.'
+              ) % { w: c.outageWindow, ratio: u.num(c.outageRatio), min: u.num(c.outageMinCalls) },
+            },
+          },
         ]),
       },
       {

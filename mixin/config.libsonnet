@@ -19,6 +19,18 @@
     pulseFor: '10m',
     pulseSeverity: 'critical',
 
+    // WolkvoxIvrRoutingPointOutage: a routing point got fewer than outageRatio times the calls of
+    // the same outageWindow a week before, when it had at least outageMinCalls then, for
+    // outageFor. Silent while polls fail, and for outageMidnightGraceSeconds after local midnight,
+    // while the counters hold the previous day until it is closed (--report.close-delay plus one
+    // poll interval). outageWindow must be longer than the poll interval.
+    outageWindow: '10m',
+    outageRatio: 0.25,
+    outageMinCalls: 20,
+    outageFor: '5m',
+    outageMidnightGraceSeconds: 1800,
+    outageSeverity: 'critical',
+
     // WolkvoxExporterDown: the target is down (up == 0) for this long.
     exporterDownFor: '5m',
     // WolkvoxExporterAbsent: service discovery has no target of the exporter for this long.

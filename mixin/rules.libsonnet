@@ -12,6 +12,7 @@ local u = import 'lib/utils.libsonnet';
     pulseShare: 'wolkvox_rp:ivr_pulse_share:ratio%s' % c.pulseWindow,
     pulseBaseline: 'wolkvox_rp:ivr_pulse_share:ratio%s_offset%s' % [c.pulseBaseline, c.pulseWindow],
     pulseThreshold: 'wolkvox_rp:ivr_pulse_share_threshold:ratio%s' % c.pulseWindow,
+    rpCallsWeekAgo: 'wolkvox_rp:ivr_calls:increase%s_offset1w' % c.outageWindow,
   },
 
   // Label matchers: the exporter's selector and `extra`, either of which may be empty.
@@ -58,6 +59,12 @@ local u = import 'lib/utils.libsonnet';
           {
             record: r.pulseThreshold,
             expr: 'clamp_min(%s * %s, %s)' % [u.num(c.pulseRatio), r.pulseBaseline, u.num(c.pulseMinShare)],
+          },
+          {
+            // The same window a week before: the same hour of the same weekday. It reads the raw
+            // counters, so backfilled history serves at once.
+            record: r.rpCallsWeekAgo,
+            expr: 'sum without (cod_opc_menu) (increase(%s%s[%s] offset 1w))' % [calls, $._selector(), c.outageWindow],
           },
         ],
       },

@@ -49,20 +49,29 @@ impl Demo {
         })
         .await?;
         tracing::info!(address = %addr, speed = options.speed, "demo: simulated Wolkvox API started");
-        if let Some((rp_id, after)) = &options.pulse_spike {
-            let tz = config
-                .operations
-                .first()
-                .map(|o| o.timezone.clone())
-                .unwrap_or(jiff::tz::TimeZone::UTC);
-            let from = clock
+        let tz = config
+            .operations
+            .first()
+            .map(|o| o.timezone.clone())
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        // Simulated local time `after` from now.
+        let at = |after: std::time::Duration| {
+            clock
                 .now()
-                .checked_add(*after)
+                .checked_add(after)
                 .unwrap_or_else(|_| clock.now())
-                .to_zoned_datetime(tz)
-                .datetime();
+                .to_zoned_datetime(tz.clone())
+                .datetime()
+        };
+        if let Some((rp_id, after)) = &options.pulse_spike {
+            let from = at(*after);
             simulator.add_pulse_spike(rp_id, from, 20.0);
             tracing::info!(rp_id = %rp_id, from = %from, "demo: PULSE spike scheduled");
+        }
+        if let Some((rp_id, after)) = &options.outage {
+            let from = at(*after);
+            simulator.add_outage(rp_id, from);
+            tracing::info!(rp_id = %rp_id, from = %from, "demo: outage scheduled");
         }
         // A socket address always makes a valid http URL.
         let url =

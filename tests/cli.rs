@@ -386,6 +386,51 @@ fn demo_pulse_spike_raises_the_pulse_share_of_its_routing_point_only() {
 }
 
 #[test]
+fn demo_outage_stops_the_calls_of_its_routing_point_only() {
+    let mut p = Process::start(exporter().args([
+        "--demo",
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--poll.interval",
+        "50ms",
+        "--demo.speed",
+        "20000",
+        "--demo.outage",
+        "2001",
+    ]));
+    let addr = p.address();
+    let total = |m: &Metrics, rp: &str| -> f64 {
+        m.family("wolkvox_ivr_calls_total")
+            .into_iter()
+            .filter(|s| s.labels["rp_id"] == rp)
+            .map(|s| s.value)
+            .sum()
+    };
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    let mut last = loop {
+        let m = Metrics::parse(&scrape_blocking(&addr));
+        if !m.family("wolkvox_ivr_calls_total").is_empty() {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "no counters:\n{}", m.body);
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Growth from the first scrape on, as increase() takes it (a drop is the new day's reset).
+    let (mut busy, mut out) = (0.0, 0.0);
+    while busy < 200.0 {
+        assert!(Instant::now() < deadline, "not enough demo calls");
+        std::thread::sleep(Duration::from_millis(100));
+        let m = Metrics::parse(&scrape_blocking(&addr));
+        for (rp, grown) in [("1001", &mut busy), ("2001", &mut out)] {
+            let (before, now) = (total(&last, rp), total(&m, rp));
+            *grown += if now >= before { now - before } else { now };
+        }
+        last = m;
+    }
+    assert_eq!(out, 0.0, "2001 got calls during its outage");
+}
+
+#[test]
 fn version_prints_the_version_git_revision_build_date_and_rustc() {
     let out = exporter().arg("--version").output().unwrap();
     assert!(out.status.success());

@@ -16,10 +16,15 @@ async fn contract() -> (BTreeSet<String>, BTreeMap<String, String>) {
     let (_sim, url) = spawn_simulator().await;
     let mut cfg = config(&url);
     cfg.token_info_interval = Some(std::time::Duration::from_secs(3600));
-    let (exporter, _clock) =
-        spawn_exporter_at(cfg, local("America/Bogota", "2026-11-25T10:00:00")).await;
+    cfg.op_mut().poll_interval = std::time::Duration::from_millis(20);
+    let (exporter, clock) =
+        spawn_exporter_at(cfg, local("America/Bogota", "2026-11-25T23:50:00")).await;
     exporter.wait_for_polls(1).await;
+    // Past midnight and the close delay: the families that a day's close brings exist too.
+    clock.set(local("America/Bogota", "2026-11-26T00:20:00"));
+    exporter.wait_for_polls(exporter.polls() + 2).await;
     let mut m = exporter.scrape().await;
+    assert!(!m.family("wolkvox_day_close_late_calls").is_empty());
     // token_info runs in the same task as the polls; wait for its gauges if they are late.
     let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
     while m.family("wolkvox_token_limit").is_empty() && std::time::Instant::now() < deadline {

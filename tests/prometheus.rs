@@ -584,6 +584,7 @@ fn in_a_model_of_the_rules_the_test_parameters_fire_on_the_spike_and_never_other
             rp_id: ROUTING_POINTS[rp].id.to_owned(),
             from: i64::MIN,
             factor: 20.0,
+            pulse_only: true,
         }]
     };
     let traffic = |rp: usize, spikes: &[Spike]| -> Vec<(u64, u64)> {

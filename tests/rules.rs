@@ -13,8 +13,9 @@ const RULES: &str = "prometheus/wolkvox-rules.yml";
 const RUNBOOK: &str = "docs/runbook.md";
 /// The default runbookURLPattern of mixin/config.libsonnet, without its %s.
 const RUNBOOK_URL: &str = "https://git.example.com/wolkvox-exporter/blob/main/docs/runbook.md#";
-const ALERTS: [&str; 9] = [
+const ALERTS: [&str; 10] = [
     "WolkvoxIvrPulseSpike",
+    "WolkvoxIvrRoutingPointOutage",
     "WolkvoxExporterDown",
     "WolkvoxExporterAbsent",
     "WolkvoxPollsFailing",
@@ -177,7 +178,7 @@ fn promtool_check_rules_accepts_the_rules_file() {
         .arg(repo_path(RULES)));
     let all = text(&out);
     assert!(out.status.success(), "{all}");
-    assert!(all.contains("SUCCESS: 14 rules found"), "{all}");
+    assert!(all.contains("SUCCESS: 16 rules found"), "{all}");
 }
 
 #[test]

@@ -1339,6 +1339,124 @@
             },
           },
         },
+        {
+          id: 19,
+          type: 'timeseries',
+          title: 'Poll interval in force',
+          description: "The interval between polls in force: --poll.interval, or longer where --poll.budget-share keeps the operation within its share of the token's daily limit until local midnight.",
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 0,
+            y: 44,
+            w: 12,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'wolkvox_poll_effective_interval_seconds{job=~"$job", operation=~"$operation"}',
+              legendFormat: '{{operation}}',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 's',
+              custom: {
+                drawStyle: 'line',
+                lineWidth: 1,
+                fillOpacity: 10,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'table',
+              placement: 'right',
+              showLegend: true,
+              calcs: [
+                'lastNotNull',
+                'max',
+              ],
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+        },
+        {
+          id: 20,
+          type: 'timeseries',
+          title: 'Late calls at day close',
+          description: 'Calls that the closing call of the previous day found beyond the counters published before it, --report.close-delay after local midnight: rows Wolkvox added late. Often above zero: rows may also come after the close, raise the delay. 0 until a day has been closed.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 12,
+            y: 44,
+            w: 12,
+            h: 8,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'wolkvox_day_close_late_calls{job=~"$job", operation=~"$operation"} or on (job, instance, operation) 0 * wolkvox_up{job=~"$job", operation=~"$operation"}',
+              legendFormat: '{{operation}}',
+              range: true,
+              instant: false,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'short',
+              custom: {
+                drawStyle: 'line',
+                lineWidth: 1,
+                fillOpacity: 10,
+                showPoints: 'never',
+                spanNulls: false,
+              },
+              min: 0,
+            },
+            overrides: [],
+          },
+          options: {
+            legend: {
+              displayMode: 'table',
+              placement: 'right',
+              showLegend: true,
+              calcs: [
+                'lastNotNull',
+                'max',
+              ],
+            },
+            tooltip: {
+              mode: 'multi',
+              sort: 'desc',
+            },
+          },
+        },
       ],
     },
   },

@@ -27,6 +27,8 @@ local units = ['ms', 's', 'm', 'h', 'd', 'w', 'y'];
       'pulseWindow',
       'pulseBaseline',
       'pulseFor',
+      'outageWindow',
+      'outageFor',
       'exporterDownFor',
       'exporterAbsentFor',
       'pollsFailingFor',
@@ -36,17 +38,29 @@ local units = ['ms', 's', 'm', 'h', 'd', 'w', 'y'];
       'budgetFor',
       'configReloadFailedFor',
     ];
-    local numbers = ['pulseRatio', 'pulseMinShare', 'pulseMinCalls', 'staleAfterSeconds', 'budgetRatio'];
+    local numbers = [
+      'pulseRatio',
+      'pulseMinShare',
+      'pulseMinCalls',
+      'outageRatio',
+      'outageMinCalls',
+      'outageMidnightGraceSeconds',
+      'staleAfterSeconds',
+      'budgetRatio',
+    ];
     local bad =
       ['%s: not a duration: %s' % [k, std.toString(c[k])] for k in durations if !$.isDuration(c[k])] +
       ['%s: not a number: %s' % [k, std.toString(c[k])] for k in numbers if !std.isNumber(c[k]) || c[k] < 0] +
       [
         '%s: a share between 0 and 1: %s' % [k, std.toString(c[k])]
-        for k in ['pulseMinShare', 'budgetRatio']
+        for k in ['pulseMinShare', 'outageRatio', 'budgetRatio']
         if std.isNumber(c[k]) && c[k] > 1
       ] +
-      (if std.member(['critical', 'warning', 'info'], c.pulseSeverity) then []
-       else ['pulseSeverity: one of critical, warning, info: %s' % c.pulseSeverity]) +
+      [
+        '%s: one of critical, warning, info: %s' % [k, c[k]]
+        for k in ['pulseSeverity', 'outageSeverity']
+        if !std.member(['critical', 'warning', 'info'], c[k])
+      ] +
       (if std.length(std.findSubstr('%s', c.runbookURLPattern)) == 1 then []
        else ['runbookURLPattern: needs one %s, for the alert: ' + c.runbookURLPattern]);
     if bad == [] then true else error 'wolkvox mixin _config: ' + std.join('; ', bad),

@@ -237,6 +237,15 @@ pub struct Cli {
     #[arg(long = "demo.pulse-spike-after", value_name = "DURATION",
         default_value = DEFAULT_DEMO_SPIKE_AFTER, value_parser = parse_duration, global = true)]
     pub demo_pulse_spike_after: Duration,
+
+    /// With --demo: this routing point (1001, 1002 or 2001) stops getting calls, to see the outage alert.
+    #[arg(long = "demo.outage", value_name = "RP_ID", global = true)]
+    pub demo_outage: Option<String>,
+
+    /// With --demo: simulated time after start at which the outage begins.
+    #[arg(long = "demo.outage-after", value_name = "DURATION",
+        default_value = DEFAULT_DEMO_SPIKE_AFTER, value_parser = parse_duration, global = true)]
+    pub demo_outage_after: Duration,
 }
 
 /// A subcommand.

@@ -70,6 +70,9 @@ pub struct DemoOptions {
     /// A routing point whose PULSE calls spike, and the simulated time after start when the
     /// spike begins.
     pub pulse_spike: Option<(String, Duration)>,
+    /// A routing point that stops getting calls, and the simulated time after start when it
+    /// does.
+    pub outage: Option<(String, Duration)>,
 }
 
 impl Default for DemoOptions {
@@ -77,6 +80,7 @@ impl Default for DemoOptions {
         Self {
             speed: 1.0,
             pulse_spike: None,
+            outage: None,
         }
     }
 }
@@ -335,10 +339,11 @@ impl Cli {
             Upstream::Demo(self.demo_options()?)
         } else {
             if self.demo_pulse_spike.is_some()
+                || self.demo_outage.is_some()
                 || self.demo_speed != default_of::<SpeedFactor>(DEFAULT_DEMO_SPEED)
             {
                 return Err(ConfigError::new(
-                    "--demo.speed / --demo.pulse-spike",
+                    "--demo.speed / --demo.pulse-spike / --demo.outage",
                     "only apply with --demo",
                 ));
             }
@@ -383,28 +388,35 @@ impl Cli {
     }
 
     fn demo_options(&self) -> Result<DemoOptions, ConfigError> {
-        let after = self.demo_pulse_spike_after;
         // The routing points are the simulator's data; checking them here (the one use of the
         // simulator in the configuration) keeps a bad id an exit-2 error at start.
-        let pulse_spike = match self.demo_pulse_spike.as_deref().map(str::trim) {
-            None => None,
-            Some(rp)
-                if crate::simulator::data::ROUTING_POINTS
-                    .iter()
-                    .any(|p| p.id == rp) =>
-            {
-                Some((rp.to_owned(), after))
-            }
-            Some(rp) => {
-                return Err(ConfigError::new(
-                    "--demo.pulse-spike",
+        let routing_point =
+            |flag: &'static str, rp: Option<&String>, after: Duration| match rp.map(|s| s.trim()) {
+                None => Ok(None),
+                Some(rp)
+                    if crate::simulator::data::ROUTING_POINTS
+                        .iter()
+                        .any(|p| p.id == rp) =>
+                {
+                    Ok(Some((rp.to_owned(), after)))
+                }
+                Some(rp) => Err(ConfigError::new(
+                    flag,
                     format!("{rp:?} is not a demo routing point (1001, 1002, 2001)"),
-                ));
-            }
-        };
+                )),
+            };
         Ok(DemoOptions {
             speed: self.demo_speed.0,
-            pulse_spike,
+            pulse_spike: routing_point(
+                "--demo.pulse-spike",
+                self.demo_pulse_spike.as_ref(),
+                self.demo_pulse_spike_after,
+            )?,
+            outage: routing_point(
+                "--demo.outage",
+                self.demo_outage.as_ref(),
+                self.demo_outage_after,
+            )?,
         })
     }
 }
@@ -504,6 +516,10 @@ mod tests {
             "1001",
             "--demo.pulse-spike-after",
             "30m",
+            "--demo.outage",
+            "2001",
+            "--demo.outage-after",
+            "1h",
         ])
         .into_config(&env(None))
         .unwrap();
@@ -511,12 +527,23 @@ mod tests {
             cfg.upstream_demo(),
             Some(&DemoOptions {
                 speed: 60.0,
-                pulse_spike: Some(("1001".into(), Duration::from_secs(1800)))
+                pulse_spike: Some(("1001".into(), Duration::from_secs(1800))),
+                outage: Some(("2001".into(), Duration::from_secs(3600))),
             })
         );
         assert!(
             cli(&["--demo", "--demo.pulse-spike", "42"])
                 .into_config(&env(None))
+                .is_err()
+        );
+        assert!(
+            cli(&["--demo", "--demo.outage", "42"])
+                .into_config(&env(None))
+                .is_err()
+        );
+        assert!(
+            cli(&["--wolkvox.server", "1", "--demo.outage", "1001"])
+                .into_config(&env(Some("t")))
                 .is_err()
         );
         assert!(!err(&["--demo", "--demo.speed", "0"], None).is_empty());

@@ -92,7 +92,8 @@ pub fn civil_seconds(dt: DateTime) -> i64 {
         .unwrap_or(0)
 }
 
-/// A PULSE spike: from minute `from` on, PULSE on `rp_id` gets `factor` times its calls.
+/// A change of traffic: from minute `from` on, PULSE on `rp_id` (or, unless `pulse_only`, every
+/// option of it) gets `factor` times its calls. A factor of 0 on every option is an outage.
 #[derive(Debug, Clone)]
 pub struct Spike {
     /// Routing point.
@@ -101,6 +102,8 @@ pub struct Spike {
     pub from: i64,
     /// Multiplier.
     pub factor: f64,
+    /// Whether only PULSE changes.
+    pub pulse_only: bool,
 }
 
 /// A hash of a minute's coordinates, not a random source: a minute's calls must come out the
@@ -127,11 +130,9 @@ pub fn minute(seed: u64, rp: usize, option: usize, minute: i64, spikes: &[Spike]
     let spec = &point.options[option];
     let hour = (minute.rem_euclid(1440) / 60) as usize;
     let mut rate = point.peak_calls_per_minute * spec.weight * HOURLY_SHAPE[hour];
-    if spec.code == "PULSE" {
-        for s in spikes {
-            if s.rp_id == point.id && minute >= s.from {
-                rate *= s.factor;
-            }
+    for s in spikes {
+        if s.rp_id == point.id && minute >= s.from && (spec.code == "PULSE" || !s.pulse_only) {
+            rate *= s.factor;
         }
     }
     // The floor of rate + U(0,1) is an integer whose mean is exactly `rate`.
@@ -240,6 +241,7 @@ mod tests {
             rp_id: "1001".into(),
             from: minute_index(dt("2026-11-25T10:30:00")),
             factor: 10.0,
+            pulse_only: true,
         };
         let pulse = |s: &[Spike]| {
             totals(1, dt("2026-11-25T10:00:00"), dt("2026-11-25T10:59:59"), s)

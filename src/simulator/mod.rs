@@ -247,6 +247,18 @@ impl Simulator {
             rp_id: rp_id.to_owned(),
             from: data::minute_index(from),
             factor,
+            pulse_only: true,
+        });
+    }
+
+    /// From minute `from` (local time of the operation) on, `rp_id` gets no calls at all: a
+    /// routing point that callers no longer reach.
+    pub fn add_outage(&self, rp_id: &str, from: DateTime) {
+        self.controls().spikes.push(Spike {
+            rp_id: rp_id.to_owned(),
+            from: data::minute_index(from),
+            factor: 0.0,
+            pulse_only: false,
         });
     }
 

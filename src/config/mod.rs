@@ -258,7 +258,10 @@ impl Cli {
         Ok(Config {
             operations,
             config_file: self.config_file,
-            token_info_interval: self.token_info_interval.map(|d| d.0),
+            token_info_interval: self
+                .token_info_interval
+                .map(|d| d.0)
+                .or(self.demo.then_some(DEMO_TOKEN_INFO_INTERVAL)),
             budget_share: self.budget_share,
             keep_stale: self.keep_stale,
             close_delay: self.close_delay,

@@ -420,14 +420,14 @@ fn the_shipped_demo_fills_every_panel_within_a_minute_in_prometheus() {
     if !have_tools() {
         return;
     }
-    let mut stack = Stack::start_shipped();
+    let stack = Stack::start_shipped();
     let started = Instant::now();
     let deadline = Duration::from_secs(60);
     let needs_history = ["ratio3h_offset15m", "pulse_share_threshold"];
     let mut checked = 0;
     for d in stack.dashboards.clone() {
         let uid = d["uid"].as_str().unwrap().to_owned();
-        let mut values: Vec<(String, String)> = variable_queries(&d)
+        let values: Vec<(String, String)> = variable_queries(&d)
             .into_iter()
             .map(|(name, _)| (name, ".*".to_owned()))
             .collect();

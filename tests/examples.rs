@@ -34,7 +34,7 @@ fn promtool_check_config_accepts_the_example_prometheus_yml_and_its_rules() {
         .current_dir(elsewhere.path()));
     assert!(out.status.success(), "{text}");
     assert!(text.contains("SUCCESS: 1 rule files found"), "{text}");
-    assert!(text.contains("SUCCESS: 14 rules found"), "{text}");
+    assert!(text.contains("SUCCESS: 16 rules found"), "{text}");
     let config = std::fs::read_to_string(repo_path("examples/prometheus.yml")).unwrap();
     assert!(config.contains("- ../prometheus/wolkvox-rules.yml"));
     // The job name that every rule selects by default.
@@ -72,7 +72,7 @@ fn the_example_routes_send_each_wolkvox_alert_to_the_receiver_of_its_severity() 
             .to_owned();
         alerts.push((name, severity));
     }
-    assert_eq!(alerts.len(), 9);
+    assert_eq!(alerts.len(), 10);
     let mut cases: Vec<(String, String, &str)> = alerts
         .into_iter()
         .map(|(name, severity)| {

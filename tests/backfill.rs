@@ -369,7 +369,7 @@ fn config_for(url: &Url) -> wolkvox_exporter::config::Config {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_stopped_by_the_quota_or_the_call_budget_continues_to_the_same_file() {
+async fn a_run_stopped_by_a_refusal_or_the_call_budget_continues_to_the_same_file() {
     const END: &str = "2026-11-25T14:20:00";
     let steps = DAYS * 24 + 1;
     let dir = tempfile::tempdir().unwrap();
@@ -405,6 +405,21 @@ async fn a_run_stopped_by_the_quota_or_the_call_budget_continues_to_the_same_fil
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("reached --max-calls 10"), "{stderr}");
     assert_eq!(sim.calls_by_token(TOKEN), 10);
+
+    // A refused simultaneous call stops the run too, with nothing lost.
+    let (sim, url) = spawn_simulator().await;
+    sim.push_answer(
+        403,
+        serde_json::json!({"code": 403, "msg": "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)", "data": null})
+            .to_string(),
+    );
+    let (code, stderr) = backfill(&url, &resumed, END, &[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("concurrency_limited"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("40 of {steps} steps written")),
+        "{stderr}"
+    );
 
     // The last run fetches only what is missing, and the file is the uninterrupted one.
     let (sim, url) = spawn_simulator().await;

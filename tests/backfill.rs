@@ -459,3 +459,41 @@ async fn bad_input_is_one_line_and_exit_code_2_before_any_call() {
     }
     assert_eq!(sim.calls_by_token(TOKEN), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_today_operation_of_the_config_file_is_backfilled_one_call_at_a_time() {
+    let (sim, url) = spawn_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("operations.yml");
+    std::fs::write(
+        &file,
+        format!(
+            "timezone: {ZONE}\noperations:\n  \
+             - {{name: north, server: \"0032\", token_env: T, url: \"{url}\"}}\n  \
+             - {{name: south, server: \"0033\", token_env: T, url: \"{url}\"}}\n  \
+             - {{name: rolling, server: \"0034\", token_env: T, url: \"{url}\", window: 1h}}\n"
+        ),
+    )
+    .unwrap();
+    let output = dir.path().join("ops.om");
+    let out = tokio::process::Command::new(BIN)
+        .env_clear()
+        .env("T", TOKEN)
+        .args(["backfill", "--days", "1", "--end", "2026-11-25T14:20:00"])
+        .arg("--config.file")
+        .arg(&file)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("operation rolling skipped"), "{stderr}");
+    let om = std::fs::read_to_string(&output).unwrap();
+    for (op, present) in [("north", true), ("south", true), ("rolling", false)] {
+        assert_eq!(om.contains(&format!("operation=\"{op}\"")), present, "{op}");
+    }
+    assert_eq!(sim.calls_by_token(TOKEN), 2 * 25);
+    assert_eq!(sim.stats().max_in_flight, 1, "one call at a time");
+}

@@ -22,6 +22,7 @@
 //! - [`server`]: the listener: limits on slow clients, TLS, one hyper connection each.
 //! - [`web`]: TLS and basic auth from `--web.config.file`.
 //! - [`mod@check`]: the `check` subcommand.
+//! - [`backfill`]: the `backfill` subcommand: past days as an OpenMetrics file for promtool.
 //! - [`demo`]: `--demo`'s simulator and fast clock.
 //! - [`signals`]: SIGTERM, SIGINT and SIGHUP, in one place.
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
@@ -30,6 +31,7 @@
 //! - [`malloc`]: the allocator setting that keeps resident memory flat across polls.
 //! - [`build_info`]: version, git revision, build date and rustc of this binary.
 
+pub mod backfill;
 pub mod budget;
 pub mod build_info;
 pub mod check;

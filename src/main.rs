@@ -1,5 +1,6 @@
 //! The `wolkvox-exporter` binary: parse the command line, set up logs and the shutdown signal
-//! (see `signals`), call [`wolkvox_exporter::run`] or [`wolkvox_exporter::check`].
+//! (see `signals`), call [`wolkvox_exporter::run`], [`wolkvox_exporter::check`] or
+//! [`wolkvox_exporter::backfill::run`].
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -71,11 +72,52 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Some(Command::Backfill(args)) = command {
+        return backfill(&runtime, config, args);
+    }
     match runtime.block_on(serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "exporter stopped");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `backfill`: exit 0 when every step is written, 1 when it stopped early (what is done
+/// is written, and the same command continues it), 2 for bad input.
+fn backfill(
+    runtime: &tokio::runtime::Runtime,
+    config: wolkvox_exporter::config::Config,
+    args: wolkvox_exporter::config::BackfillArgs,
+) -> ExitCode {
+    match runtime.block_on(wolkvox_exporter::backfill::run(config, args)) {
+        Ok(summary) => {
+            eprintln!(
+                "backfill: {} of {} steps written to {} ({} calls in this run; progress in {})",
+                summary.done,
+                summary.steps,
+                summary.output.display(),
+                summary.calls,
+                summary.state.display()
+            );
+            match summary.stopped {
+                None => {
+                    eprintln!(
+                        "backfill: complete; import with: promtool tsdb create-blocks-from openmetrics {} DIR",
+                        summary.output.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Some(why) => {
+                    eprintln!("wolkvox-exporter: backfill stopped early: {why}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("wolkvox-exporter: {e}");
+            ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
         }
     }
 }

@@ -167,6 +167,7 @@ fn help_documents_every_flag_and_the_token_variable() {
         "--log.level",
         "--log.format",
         "--demo",
+        "backfill",
         "WOLKVOX_TOKEN",
         "WOLKVOX_SERVER",
     ] {

@@ -1,6 +1,6 @@
 //! Every command line of the README that can run here, run with the built binary against the
-//! simulator instead of Wolkvox: serve commands must answer 200 on /metrics, `check` commands
-//! must exit 0.
+//! simulator instead of Wolkvox: serve commands must answer 200 on /metrics, `check` and
+//! `backfill` commands must exit 0.
 
 mod common;
 
@@ -83,6 +83,7 @@ fn invocation(line: &str) -> Option<Invocation> {
 fn adapt(inv: &Invocation, url: &str, dir: &Path) -> (Vec<(String, String)>, Vec<String>) {
     let token_file = dir.join("token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let backfill = dir.join("backfill.om");
     let config_file = dir.join("operations.yml");
     std::fs::write(
         &config_file,
@@ -104,6 +105,7 @@ fn adapt(inv: &Invocation, url: &str, dir: &Path) -> (Vec<(String, String)>, Vec
         let replacement = match word.as_str() {
             "--wolkvox.token-file" => &token_file,
             "--config.file" => &config_file,
+            "--output" if inv.args.first().map(String::as_str) == Some("backfill") => &backfill,
             _ => continue,
         };
         words.next();
@@ -155,7 +157,7 @@ async fn every_runnable_command_line_of_the_readme_works_against_the_simulator()
                 continue;
             };
             let (env, args) = adapt(&inv, &url, dir.path());
-            if args.first().map(String::as_str) == Some("check") {
+            if matches!(args.first().map(String::as_str), Some("check" | "backfill")) {
                 let out = exporter(&env, &args).output().unwrap();
                 assert!(
                     out.status.success(),

@@ -53,7 +53,7 @@ pub struct Cli {
         value_parser = parse_budget_share, global = true)]
     pub budget_share: Option<f64>,
 
-    /// What to do instead of serving: `check` makes one call per operation and prints the result.
+    /// What to do instead of serving: `check` makes one call per operation and prints the result; `backfill` writes past days for Prometheus.
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -258,6 +258,39 @@ pub enum Command {
         #[arg(long = "output", value_name = "FORMAT", default_value = DEFAULT_CHECK_OUTPUT)]
         output: CheckOutput,
     },
+    /// Fetch the last days of the report step by step and write them as an OpenMetrics file
+    /// for `promtool tsdb create-blocks-from openmetrics`, with the live exporter's series.
+    Backfill(BackfillArgs),
+}
+
+/// The flags of `backfill`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackfillArgs {
+    /// Days to fetch before --end.
+    #[arg(long = "days", value_name = "N", default_value = DEFAULT_BACKFILL_DAYS,
+        value_parser = parse_backfill_days)]
+    pub days: u32,
+    /// Time between samples; it must divide a day (5m, 15m, 1h, 1d): one call per step.
+    #[arg(long = "step", value_name = "DURATION", default_value = DEFAULT_BACKFILL_STEP,
+        value_parser = parse_backfill_step)]
+    pub step: Duration,
+    /// Most calls this run makes, all operations together; the run stops there and a second run continues (the default leaves most of a one-licence token's 1,000 calls a day to the live exporter).
+    #[arg(long = "max-calls", value_name = "N", default_value = DEFAULT_BACKFILL_MAX_CALLS,
+        value_parser = parse_backfill_max_calls)]
+    pub max_calls: u64,
+    /// The OpenMetrics file to write; its progress is kept beside it in PATH.state, so that a run stopped early continues where it stopped.
+    #[arg(long = "output", value_name = "PATH")]
+    pub output: PathBuf,
+    /// Last time to cover, a local time of each operation's zone such as 2026-11-25T14:00:00 [default: now].
+    #[arg(long = "end", value_name = "TIME", value_parser = parse_civil_time)]
+    pub end: Option<jiff::civil::DateTime>,
+    /// Value of the `job` label the samples get: the job that scrapes the live exporter.
+    #[arg(long = "job", value_name = "NAME", default_value = DEFAULT_BACKFILL_JOB,
+        value_parser = parse_label_value)]
+    pub job: String,
+    /// Value of the `instance` label the samples get: the live exporter's scrape target (host:port), so that its series continue these [default: none].
+    #[arg(long = "instance", value_name = "HOST:PORT", value_parser = parse_label_value)]
+    pub instance: Option<String>,
 }
 
 /// The one line to print for a command line that clap refused (other than `--help` and

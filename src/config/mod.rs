@@ -17,7 +17,7 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 use reqwest::Url;
 
-pub use cli::{Cli, Command};
+pub use cli::{BackfillArgs, Cli, Command};
 pub use spread::*;
 pub use values::*;
 

@@ -18,6 +18,7 @@
 //! - `parts.rs`: an operation's parts, the global ones, the descriptors.
 //! - `assembly.rs`: the parts of all operations joined into a [`Snapshot`].
 //! - `store.rs`: the [`Store`] that swaps snapshots.
+//! - `history.rs`: past samples of the per-series families, with timestamps, for `backfill`.
 
 mod assembly;
 mod collector;
@@ -26,6 +27,7 @@ mod crc;
 mod families;
 #[cfg(test)]
 mod fixtures;
+mod history;
 mod operation;
 mod parts;
 mod samples;
@@ -38,6 +40,7 @@ use jiff::Timestamp;
 
 use crate::process::ProcessStats;
 
+pub use history::{HistoryPoint, OperationHistory, encode_history};
 pub use operation::{LastCall, OperationMetrics, ReportData};
 pub use store::Store;
 

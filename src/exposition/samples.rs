@@ -162,7 +162,7 @@ fn write(
 }
 
 /// A label value as both formats escape it: backslash, double quote and line feed.
-fn escape_label_value(out: &mut Vec<u8>, value: &str) {
+pub(super) fn escape_label_value(out: &mut Vec<u8>, value: &str) {
     if !value.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
         out.extend_from_slice(value.as_bytes());
         return;

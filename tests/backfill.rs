@@ -1,0 +1,603 @@
+//! `wolkvox-exporter backfill` with the real binary against the simulator: the file it writes
+//! becomes blocks through the real promtool, a real Prometheus serves them with the project's
+//! rules, and `increase()` per hour and per day equals the simulator's exact counts; the PULSE
+//! baseline has data at Prometheus' first evaluation; the live exporter continues every
+//! backfilled series; a run stopped by the quota continues to the same file.
+//!
+//! The backfill ends at the real now, so that Prometheus' rules (evaluated at the real now) see
+//! it; every expectation is computed from the simulator for the same windows, so no assertion
+//! depends on the date or the hour the test runs at.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use reqwest::Url;
+use serde_json::Value;
+use wolkvox_exporter::simulator::{SimulatorConfig, TimeFormat};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wolkvox-exporter");
+const ZONE: &str = "America/Bogota";
+const DAYS: i64 = 3;
+
+type Pair = (String, String);
+
+/// Runs `backfill` against `url` with the test token; returns the exit code and stderr.
+async fn backfill(url: &Url, output: &Path, end: &str, extra: &[&str]) -> (i32, String) {
+    let out = tokio::process::Command::new(BIN)
+        .env_clear()
+        .env("WOLKVOX_TOKEN", TOKEN)
+        .args(["backfill", "--wolkvox.server", SERVER, "--wolkvox.url"])
+        .arg(url.as_str())
+        .args(["--days", &DAYS.to_string(), "--step", "1h", "--end", end])
+        .args(["--instance", "exporter:9862", "--output"])
+        .arg(output)
+        .args(extra)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains(TOKEN), "the token leaked: {stderr}");
+    (out.status.code().unwrap(), stderr)
+}
+
+fn tz() -> TimeZone {
+    TimeZone::get(ZONE).unwrap()
+}
+
+fn civil(t: Timestamp) -> DateTime {
+    t.to_zoned_datetime(tz()).datetime()
+}
+
+/// The simulator's exact calls and seconds per pair for the local times `ini` to `end`.
+fn exact(
+    sim: &wolkvox_exporter::simulator::Simulator,
+    ini: Timestamp,
+    end: Timestamp,
+) -> BTreeMap<Pair, (f64, f64)> {
+    sim.totals(civil(ini), civil(end))
+        .into_iter()
+        .map(|(rp, opt, calls, secs)| {
+            ((rp.to_owned(), opt.to_owned()), (calls as f64, secs as f64))
+        })
+        .collect()
+}
+
+/// The last value of each series of `name` in an OpenMetrics file, by pair.
+fn last_values(file: &str, name: &str) -> BTreeMap<Pair, f64> {
+    samples(file, name)
+        .into_iter()
+        .map(|(pair, v)| (pair, v.last().unwrap().1))
+        .collect()
+}
+
+/// The first timestamp of each series of `name` in an OpenMetrics file, by pair: a pair first
+/// reported in the middle of the range has no increase() before it.
+fn first_seen(file: &str, name: &str) -> BTreeMap<Pair, i64> {
+    samples(file, name)
+        .into_iter()
+        .map(|(pair, v)| (pair, v[0].0))
+        .collect()
+}
+
+/// The samples (timestamp, value) of each series of `name` in an OpenMetrics file, by pair.
+fn samples(file: &str, name: &str) -> BTreeMap<Pair, Vec<(i64, f64)>> {
+    let mut out: BTreeMap<Pair, Vec<(i64, f64)>> = BTreeMap::new();
+    for line in file.lines().filter(|l| l.starts_with(&format!("{name}{{"))) {
+        let labels = &line[name.len() + 1..line.find('}').unwrap()];
+        let get = |key: &str| {
+            let start = labels.find(&format!("{key}=\"")).unwrap() + key.len() + 2;
+            labels[start..start + labels[start..].find('"').unwrap()].to_owned()
+        };
+        let mut words = line.rsplit(' ');
+        let at: i64 = words.next().unwrap().parse().unwrap();
+        let value: f64 = words.next().unwrap().parse().unwrap();
+        out.entry((get("rp_id"), get("cod_opc_menu")))
+            .or_default()
+            .push((at, value));
+    }
+    out
+}
+
+/// A port that was free a moment ago: Prometheus takes an address, not a listener.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The HTTP API of the test's Prometheus.
+struct Api {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    async fn get(&self, path: &str, params: &[(&str, &str)]) -> Value {
+        let url = Url::parse_with_params(&format!("{}{path}", self.base), params).unwrap();
+        let resp = self.client.get(url.clone()).send().await.unwrap();
+        let body: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+        assert_eq!(body["status"], "success", "{url}: {body}");
+        body["data"]["result"].clone()
+    }
+
+    /// An instant query at `at`, by pair.
+    async fn by_pair(&self, expr: &str, at: Timestamp) -> BTreeMap<Pair, f64> {
+        let time = at.as_second().to_string();
+        let result = self
+            .get("/api/v1/query", &[("query", expr), ("time", &time)])
+            .await;
+        result
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let m = &s["metric"];
+                let pair = (
+                    m["rp_id"].as_str().unwrap().to_owned(),
+                    m["cod_opc_menu"].as_str().unwrap_or("").to_owned(),
+                );
+                (pair, s["value"][1].as_str().unwrap().parse().unwrap())
+            })
+            .collect()
+    }
+}
+
+/// Asserts that `got` holds exactly the simulator's counts (calls, or seconds with `secs`),
+/// zero for a pair without traffic in the window.
+fn assert_exact(
+    what: &str,
+    got: &BTreeMap<Pair, f64>,
+    want: &BTreeMap<Pair, (f64, f64)>,
+    secs: bool,
+) {
+    assert!(!got.is_empty(), "{what}: no series");
+    for (pair, v) in got {
+        let w = want.get(pair).map_or(0.0, |w| if secs { w.1 } else { w.0 });
+        assert_eq!(*v, w, "{what} {pair:?}");
+    }
+    for pair in want.keys() {
+        assert!(got.contains_key(pair), "{what}: {pair:?} missing");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfilled_blocks_give_exact_increases_a_baseline_at_once_and_a_seamless_live_continuation()
+ {
+    if !have_tool("promtool") || !have_tool("prometheus") {
+        return;
+    }
+    let (sim, url) = spawn_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("backfill.om");
+    let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap();
+    let end = civil(now).strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let (code, stderr) = backfill(&url, &output, &end, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        sim.calls_by_token(TOKEN),
+        (DAYS * 24 + 1) as u64,
+        "one call per hourly step of 3 days, both ends included"
+    );
+    let file = std::fs::read_to_string(&output).unwrap();
+    let seen = first_seen(&file, "wolkvox_ivr_calls_total");
+    // The simulator's counts of the pairs that have a series at `from`.
+    let exact_seen = |from: Timestamp, to: Timestamp| {
+        let mut want = exact(&sim, from, to);
+        want.retain(|pair, _| seen.get(pair).is_some_and(|t| *t <= from.as_second()));
+        want
+    };
+
+    // The steps: whole local hours from DAYS days before the end to the end.
+    let last = {
+        let z = now.to_zoned_datetime(tz());
+        z.with()
+            .minute(0)
+            .second(0)
+            .subsec_nanosecond(0)
+            .build()
+            .unwrap()
+            .timestamp()
+    };
+    let first = last - (DAYS * 24).hours();
+
+    let blocks = dir.path().join("data");
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&output)
+        .arg(&blocks)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The live exporter, started at the backfill's end, for the seam below; Prometheus scrapes
+    // it as the job the rules select, at the instance the backfill named.
+    let (exporter, _clock) = spawn_exporter_at(config_for(&url), now).await;
+    exporter.wait_for_polls(1).await;
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             rule_files:\n  - {}\n\
+             scrape_configs:\n  - job_name: wolkvox-exporter\n    static_configs:\n\
+             \x20     - targets: ['{}']\n    relabel_configs:\n\
+             \x20     - target_label: instance\n        replacement: exporter:9862\n",
+            repo_path("prometheus/wolkvox-rules.yml").display(),
+            exporter.addr,
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let started = Timestamp::now();
+    let mut prometheus = Process::start(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", blocks.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--log.level=warn"),
+    );
+    let api = Api {
+        base: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+    };
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let ready = api
+            .client
+            .get(format!("{}/-/ready", api.base))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200);
+        if ready {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && prometheus.child.try_wait().unwrap().is_none(),
+            "prometheus not ready:\n{}",
+            prometheus.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // increase() over each hour, queried at the samples so that the range starts and ends on
+    // one (no extrapolation): the simulator's exact count of that hour, midnights included.
+    let mut hour = first + 1.hour();
+    let mut hours = 0;
+    while hour <= last {
+        let want = exact_seen(hour - 1.hour(), hour - 1.second());
+        for (family, secs) in [
+            ("wolkvox_ivr_calls_total", false),
+            ("wolkvox_ivr_time_seconds_total", true),
+        ] {
+            let got = api.by_pair(&format!("increase({family}[1h])"), hour).await;
+            assert_exact(&format!("{family} hour to {hour}"), &got, &want, secs);
+        }
+        hour += 1.hour();
+        hours += 1;
+    }
+    assert_eq!(hours, DAYS * 24);
+
+    // increase() over each whole local day in the range: the day's exact total.
+    let mut days = 0;
+    let mut midnight = now
+        .to_zoned_datetime(tz())
+        .start_of_day()
+        .unwrap()
+        .timestamp();
+    while midnight - 24.hours() >= first {
+        let want = exact_seen(midnight - 24.hours(), midnight - 1.second());
+        let got = api
+            .by_pair("increase(wolkvox_ivr_calls_total[1d])", midnight)
+            .await;
+        assert_exact(&format!("day to {midnight}"), &got, &want, false);
+        midnight -= 24.hours();
+        days += 1;
+    }
+    assert!(days >= DAYS - 1, "{days} whole days checked");
+
+    // The gauges of the `today` window: the day's running total at each step.
+    let got = api.by_pair("wolkvox_ivr_menu_calls", last).await;
+    let day_start = (last - 1.second())
+        .to_zoned_datetime(tz())
+        .start_of_day()
+        .unwrap()
+        .timestamp();
+    assert_exact(
+        "gauge at the last step",
+        &got,
+        &exact(&sim, day_start, last - 1.second()),
+        false,
+    );
+
+    // The PULSE baseline (3h, 15m ago) is recorded from Prometheus' first evaluation on: the
+    // backfilled hours fill its window, so no 3h wait. Its first sample is at most a couple of
+    // evaluation intervals after start, for every routing point.
+    let baseline = "wolkvox_rp:ivr_pulse_share:ratio3h_offset15m";
+    let mut series = Vec::new();
+    while Instant::now() < deadline {
+        let start = started.as_second().to_string();
+        let end = Timestamp::now().as_second().to_string();
+        let got = api
+            .get(
+                "/api/v1/query_range",
+                &[
+                    ("query", baseline),
+                    ("start", &start),
+                    ("end", &end),
+                    ("step", "1"),
+                ],
+            )
+            .await;
+        series = got.as_array().unwrap().clone();
+        if series.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        series.len(),
+        3,
+        "{baseline} for rp_id 1001, 1002, 2001: {series:?}"
+    );
+    for s in &series {
+        let first_at = s["values"][0][0].as_f64().unwrap();
+        let share: f64 = s["values"][0][1].as_str().unwrap().parse().unwrap();
+        assert!(
+            first_at <= started.as_second() as f64 + 3.0,
+            "{baseline} {}: first sample at {first_at}, Prometheus started at {started}",
+            s["metric"]
+        );
+        // At night a routing point may have no PULSE call in 3 hours: a share of 0 is data too.
+        assert!((0.0..1.0).contains(&share), "{}: {share}", s["metric"]);
+    }
+
+    // The seam: the live exporter continues every backfilled series, in Prometheus as one
+    // series per pair (the same labels), its first scraped value never below the last
+    // backfilled one and equal to the day's exact total.
+    let midnight = now
+        .to_zoned_datetime(tz())
+        .start_of_day()
+        .unwrap()
+        .timestamp();
+    // Within the close delay (15m) the live exporter still shows the previous day.
+    let (day_from, day_to) = if now < midnight + 15.minutes() {
+        (midnight - 24.hours(), midnight - 1.second())
+    } else {
+        (midnight, now)
+    };
+    let want = exact(&sim, day_from, day_to);
+    // From the close delay to 01:00 the last backfilled sample (00:00) holds the previous
+    // day's total and the live exporter the new day's: the seam is then the day's own reset,
+    // as a running exporter makes it, and only the exact total is checked.
+    let same_day = civil(last - 1.second()).date() == civil(day_from).date();
+    let backfilled = last_values(&file, "wolkvox_ivr_calls_total");
+    assert!(want.keys().all(|pair| backfilled.contains_key(pair)));
+    let metrics = exporter.scrape().await;
+    let mut seams = BTreeMap::new();
+    // Prometheus' first scrape comes some seconds after it is ready.
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    while Instant::now() < deadline {
+        let at = Timestamp::now().as_second().to_string();
+        let got = api
+            .get(
+                "/api/v1/query",
+                &[("query", "wolkvox_ivr_calls_total[3h]"), ("time", &at)],
+            )
+            .await;
+        seams.clear();
+        for s in got.as_array().unwrap() {
+            let m = &s["metric"];
+            let pair = (
+                m["rp_id"].as_str().unwrap().to_owned(),
+                m["cod_opc_menu"].as_str().unwrap().to_owned(),
+            );
+            let values: Vec<(f64, f64)> = s["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    (
+                        v[0].as_f64().unwrap(),
+                        v[1].as_str().unwrap().parse().unwrap(),
+                    )
+                })
+                .collect();
+            assert!(
+                seams.insert(pair.clone(), values).is_none(),
+                "{pair:?}: two series"
+            );
+        }
+        let live_everywhere = want.keys().all(|pair| {
+            seams
+                .get(pair)
+                .is_some_and(|v| v.last().unwrap().0 > last.as_second() as f64)
+        });
+        if live_everywhere {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for ((rp, opt), last_backfilled) in &backfilled {
+        let exact = want.get(&(rp.clone(), opt.clone())).map_or(0.0, |w| w.0);
+        // A pair with no call yet today is absent from the live report: zero.
+        let live = metrics
+            .get(
+                "wolkvox_ivr_calls_total",
+                &[("rp_id", rp.as_str()), ("cod_opc_menu", opt.as_str())],
+            )
+            .unwrap_or(0.0);
+        assert!(
+            live >= *last_backfilled || !same_day,
+            "{rp}/{opt}: live {live} < backfilled {last_backfilled}"
+        );
+        assert_eq!(live, exact, "{rp}/{opt}");
+        if exact == 0.0 {
+            continue;
+        }
+        let values = &seams[&(rp.clone(), opt.clone())];
+        let split = values.partition_point(|(t, _)| *t <= last.as_second() as f64);
+        let (before, after) = values.split_at(split);
+        assert_eq!(before.last().unwrap().1, *last_backfilled, "{rp}/{opt}");
+        let first_live = after
+            .first()
+            .unwrap_or_else(|| panic!("{rp}/{opt}: no live sample"))
+            .1;
+        assert!(
+            first_live >= *last_backfilled || !same_day,
+            "{rp}/{opt}: a reset at the seam, {last_backfilled} then {first_live}"
+        );
+        assert_eq!(first_live, exact, "{rp}/{opt}");
+    }
+    drop(prometheus);
+    exporter.stop().await;
+}
+
+fn config_for(url: &Url) -> wolkvox_exporter::config::Config {
+    let mut config = common::config(url);
+    config.op_mut().timezone = tz();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_by_a_refusal_or_the_call_budget_continues_to_the_same_file() {
+    const END: &str = "2026-11-25T14:20:00";
+    let steps = DAYS * 24 + 1;
+    let dir = tempfile::tempdir().unwrap();
+
+    // Uninterrupted.
+    let (_sim, url) = spawn_simulator().await;
+    let whole = dir.path().join("whole.om");
+    let (code, stderr) = backfill(&url, &whole, END, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+
+    // Refused by Wolkvox after 30 calls: a clean stop with what is done, exit code 1.
+    let quota = SimulatorConfig {
+        tokens: vec![TOKEN.to_owned()],
+        time_format: TimeFormat::Hms,
+        quota: Some(30),
+        ..SimulatorConfig::default()
+    };
+    let (_sim, url) = spawn_simulator_with(quota).await;
+    let resumed = dir.path().join("resumed.om");
+    let (code, stderr) = backfill(&url, &resumed, END, &[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("quota_exceeded"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("30 of {steps} steps written")),
+        "{stderr}"
+    );
+    let partial = std::fs::read_to_string(&resumed).unwrap();
+    assert!(partial.ends_with("# EOF\n"));
+
+    // Then by the call budget of the next run.
+    let (sim, url) = spawn_simulator().await;
+    let (code, stderr) = backfill(&url, &resumed, END, &["--max-calls", "10"]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("reached --max-calls 10"), "{stderr}");
+    assert_eq!(sim.calls_by_token(TOKEN), 10);
+
+    // A refused simultaneous call stops the run too, with nothing lost.
+    let (sim, url) = spawn_simulator().await;
+    sim.push_answer(
+        403,
+        serde_json::json!({"code": 403, "msg": "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)", "data": null})
+            .to_string(),
+    );
+    let (code, stderr) = backfill(&url, &resumed, END, &[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("concurrency_limited"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("40 of {steps} steps written")),
+        "{stderr}"
+    );
+
+    // The last run fetches only what is missing, and the file is the uninterrupted one.
+    let (sim, url) = spawn_simulator().await;
+    let (code, stderr) = backfill(&url, &resumed, END, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(sim.calls_by_token(TOKEN), steps as u64 - 40);
+    assert_eq!(
+        std::fs::read(&resumed).unwrap(),
+        std::fs::read(&whole).unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_one_line_and_exit_code_2_before_any_call() {
+    let (sim, url) = spawn_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ok = dir.path().join("out.om");
+    let end = "2026-11-25T14:20:00";
+    let cases: [(&[&str], &str, &str); 5] = [
+        (&["--days", "0"], end, "--days"),
+        (&["--step", "0s"], end, "--step"),
+        (&["--step", "2d"], end, "--step"),
+        (&["--step", "7m"], end, "--step"),
+        (&[], "yesterday", "--end"),
+    ];
+    for (args, end, flag) in cases {
+        let (code, stderr) = backfill(&url, &ok, end, args).await;
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(flag), "{args:?}: {stderr}");
+    }
+    for output in [dir.path().join("missing/out.om"), dir.path().to_owned()] {
+        let (code, stderr) = backfill(&url, &output, end, &[]).await;
+        assert_eq!(code, 2, "{output:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{output:?}: {stderr}");
+        assert!(stderr.contains("--output"), "{stderr}");
+    }
+    assert_eq!(sim.calls_by_token(TOKEN), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_today_operation_of_the_config_file_is_backfilled_one_call_at_a_time() {
+    let (sim, url) = spawn_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("operations.yml");
+    std::fs::write(
+        &file,
+        format!(
+            "timezone: {ZONE}\noperations:\n  \
+             - {{name: north, server: \"0032\", token_env: T, url: \"{url}\"}}\n  \
+             - {{name: south, server: \"0033\", token_env: T, url: \"{url}\"}}\n  \
+             - {{name: rolling, server: \"0034\", token_env: T, url: \"{url}\", window: 1h}}\n"
+        ),
+    )
+    .unwrap();
+    let output = dir.path().join("ops.om");
+    let out = tokio::process::Command::new(BIN)
+        .env_clear()
+        .env("T", TOKEN)
+        .args(["backfill", "--days", "1", "--end", "2026-11-25T14:20:00"])
+        .arg("--config.file")
+        .arg(&file)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("operation rolling skipped"), "{stderr}");
+    let om = std::fs::read_to_string(&output).unwrap();
+    for (op, present) in [("north", true), ("south", true), ("rolling", false)] {
+        assert_eq!(om.contains(&format!("operation=\"{op}\"")), present, "{op}");
+    }
+    assert_eq!(sim.calls_by_token(TOKEN), 2 * 25);
+    assert_eq!(sim.stats().max_in_flight, 1, "one call at a time");
+}

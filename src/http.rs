@@ -1,5 +1,8 @@
 //! The HTTP side: `/` (the status page of [`crate::status`]), the telemetry path, `/healthz` and `/readyz` (served by [`crate::server`]).
 //! Handlers only pick bytes that the poller encoded already; nothing here waits for Wolkvox.
+//! Scrapes are answered in front of the router ([`App`], in `http/scrape.rs`).
+
+mod scrape;
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -26,6 +29,19 @@ struct AppState {
     telemetry_path: Arc<str>,
     /// The pollers' clock, which the status page's "2m ago" and "in 3m" count from.
     clock: Arc<dyn Clock>,
+}
+
+pub use scrape::{Answer, App, ResponseBody};
+
+/// The exporter's HTTP service: [`router`], with scrapes answered in front of it.
+pub fn app(
+    store: Arc<Store>,
+    telemetry_path: &str,
+    auth: Option<Auth>,
+    clock: Arc<dyn Clock>,
+) -> App {
+    let router = router(store.clone(), telemetry_path, auth.clone(), clock);
+    App::new(router, store, telemetry_path, auth)
 }
 
 /// The exporter's routes. With `auth`, `/` and the metrics need a valid user; the probes
@@ -128,7 +144,7 @@ fn metrics_parts(snapshot: &Snapshot, openmetrics: bool, gzip: bool) -> &Arc<[By
 
 /// A body made of the snapshot's own segments, sent one after the other: no copy, no
 /// encoding. Its exact length becomes the Content-Length.
-struct Parts {
+pub struct Parts {
     parts: Arc<[Bytes]>,
     next: usize,
     remaining: u64,
@@ -226,7 +242,7 @@ mod tests {
     use tower::ServiceExt as _;
 
     /// The frames of a response body, as hyper would send them.
-    async fn frames(
+    pub(super) async fn frames(
         body: impl http_body::Body<Data = Bytes, Error: std::fmt::Debug>,
     ) -> Vec<Bytes> {
         let mut body = std::pin::pin!(body);
@@ -238,7 +254,7 @@ mod tests {
     }
 
     /// A store with one operation of `series` series, polled.
-    fn store_with(series: usize) -> Arc<Store> {
+    pub(super) fn store_with(series: usize) -> Arc<Store> {
         let store = Arc::new(Store::new());
         let mut op = OperationMetrics::new("0032".into(), std::time::Duration::from_secs(300));
         let all = (0..series)

@@ -419,3 +419,67 @@ async fn the_metrics_path_answers_with_exactly_these_heads_statuses_and_bodies()
     }
     exporter.stop().await;
 }
+
+#[tokio::test]
+async fn without_users_the_metrics_path_answers_with_exactly_these_heads_and_bodies() {
+    let (_sim, url) = spawn_simulator().await;
+    let (exporter, _clock) =
+        spawn_exporter_at(config(&url), local(ZONE, "2026-11-25T11:00:00")).await;
+    exporter.wait_for_polls(1).await;
+    let snapshot = exporter.store.current();
+    let plain: Vec<u8> = snapshot.text.plain_parts().concat();
+    let gzip: Vec<u8> = snapshot.text.gzip_parts().concat();
+    let openmetrics: Vec<u8> = snapshot.openmetrics.plain_parts().concat();
+    let text = "text/plain; version=0.0.4; charset=utf-8";
+    let om = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    let ok = |content_type: &str, gzip: bool, len: usize| {
+        let encoding = if gzip { "content-encoding: gzip\n" } else { "" };
+        format!(
+            "HTTP/1.1 200 OK\ncontent-type: {content_type}\nvary: Accept, Accept-Encoding\n{encoding}content-length: {len}\ndate: <date>\n"
+        )
+    };
+    let cases: Vec<(&str, String, Vec<u8>)> = vec![
+        (
+            "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+            ok(text, false, plain.len()),
+            plain.clone(),
+        ),
+        (
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n",
+            ok(text, true, gzip.len()),
+            gzip.clone(),
+        ),
+        (
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text\r\n\r\n",
+            ok(om, false, openmetrics.len()),
+            openmetrics.clone(),
+        ),
+        (
+            "HEAD /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n",
+            ok(text, true, gzip.len()),
+            Vec::new(),
+        ),
+        (
+            "DELETE /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+            "HTTP/1.1 405 Method Not Allowed\nallow: GET,HEAD\ncontent-length: 0\ndate: <date>\n"
+                .to_owned(),
+            Vec::new(),
+        ),
+        (
+            "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+            ok(text, false, plain.len()),
+            plain.clone(),
+        ),
+    ];
+    let mut stream = tokio::net::TcpStream::connect(exporter.addr).await.unwrap();
+    for (request, head, body) in cases {
+        let (got_head, got_body) = exchange(&mut stream, request).await;
+        assert_eq!(got_head, head, "{request:?}");
+        assert!(
+            got_body == body,
+            "{request:?}: body of {} bytes",
+            got_body.len()
+        );
+    }
+    exporter.stop().await;
+}

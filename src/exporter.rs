@@ -98,7 +98,7 @@ impl Exporter {
                 move |ok| report_to.update_reload(|r| r.web_config = Some(ok)),
             ));
         }
-        let app = http::router(store, &config.telemetry_path, auth, clock);
+        let app = http::app(store, &config.telemetry_path, auth, clock);
         let stop = cancel.clone();
         let stopped = async move {
             shutdown.await;

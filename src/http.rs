@@ -1,5 +1,8 @@
 //! The HTTP side: `/` (the status page of [`crate::status`]), the telemetry path, `/healthz` and `/readyz` (served by [`crate::server`]).
 //! Handlers only pick bytes that the poller encoded already; nothing here waits for Wolkvox.
+//! Scrapes are answered in front of the router ([`App`], in `http/scrape.rs`).
+
+mod scrape;
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -15,7 +18,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http_body::{Frame, SizeHint};
 
-use crate::exposition::{OPENMETRICS_CONTENT_TYPE, Store, TEXT_CONTENT_TYPE};
+use crate::exposition::{OPENMETRICS_CONTENT_TYPE, Snapshot, Store, TEXT_CONTENT_TYPE};
 use crate::status;
 use crate::web::{Auth, require_auth};
 use crate::window::Clock;
@@ -26,6 +29,19 @@ struct AppState {
     telemetry_path: Arc<str>,
     /// The pollers' clock, which the status page's "2m ago" and "in 3m" count from.
     clock: Arc<dyn Clock>,
+}
+
+pub use scrape::{Answer, App, ResponseBody};
+
+/// The exporter's HTTP service: [`router`], with scrapes answered in front of it.
+pub fn app(
+    store: Arc<Store>,
+    telemetry_path: &str,
+    auth: Option<Auth>,
+    clock: Arc<dyn Clock>,
+) -> App {
+    let router = router(store.clone(), telemetry_path, auth.clone(), clock);
+    App::new(router, store, telemetry_path, auth)
 }
 
 /// The exporter's routes. With `auth`, `/` and the metrics need a valid user; the probes
@@ -78,32 +94,57 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let snapshot = state.store.current();
-    let openmetrics = wants_openmetrics(header_str(&headers, &ACCEPT));
-    let gzip = accepts_gzip(header_str(&headers, &ACCEPT_ENCODING));
-    let (encoded, content_type) = if openmetrics {
-        (&snapshot.openmetrics, OPENMETRICS_CONTENT_TYPE)
-    } else {
-        (&snapshot.text, TEXT_CONTENT_TYPE)
-    };
-    let mut response_headers = HeaderMap::new();
-    response_headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response_headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
-    let parts = if gzip {
-        response_headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        encoded.gzip_parts()
-    } else {
-        encoded.plain_parts()
-    };
+    let (openmetrics, gzip) = negotiate(&headers);
+    let parts = metrics_parts(&snapshot, openmetrics, gzip);
     let body = match &parts[..] {
         [one] => Body::from(one.clone()),
         _ => Body::new(Parts::new(parts.clone())),
     };
-    (response_headers, body).into_response()
+    (metrics_headers(openmetrics, gzip), body).into_response()
+}
+
+/// What a scrape asks for: OpenMetrics rather than text, gzip rather than plain.
+fn negotiate(headers: &HeaderMap) -> (bool, bool) {
+    (
+        wants_openmetrics(header_str(headers, &ACCEPT)),
+        accepts_gzip(header_str(headers, &ACCEPT_ENCODING)),
+    )
+}
+
+/// The headers of a scrape's answer in a format and an encoding; Content-Length (the body's
+/// exact size) and Date are added on the way out.
+fn metrics_headers(openmetrics: bool, gzip: bool) -> HeaderMap {
+    let content_type = if openmetrics {
+        OPENMETRICS_CONTENT_TYPE
+    } else {
+        TEXT_CONTENT_TYPE
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    if gzip {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    headers
+}
+
+/// The snapshot's parts that answer a format and an encoding.
+fn metrics_parts(snapshot: &Snapshot, openmetrics: bool, gzip: bool) -> &Arc<[Bytes]> {
+    let encoded = if openmetrics {
+        &snapshot.openmetrics
+    } else {
+        &snapshot.text
+    };
+    if gzip {
+        encoded.gzip_parts()
+    } else {
+        encoded.plain_parts()
+    }
 }
 
 /// A body made of the snapshot's own segments, sent one after the other: no copy, no
 /// encoding. Its exact length becomes the Content-Length.
-struct Parts {
+pub struct Parts {
     parts: Arc<[Bytes]>,
     next: usize,
     remaining: u64,
@@ -175,11 +216,13 @@ pub fn wants_openmetrics(accept: &str) -> bool {
     let mut om = 0.0f32;
     let mut text = 0.0f32;
     for (media, q) in elements(accept) {
-        let media = media.to_ascii_lowercase();
-        match media.as_str() {
-            "application/openmetrics-text" => om = om.max(q),
-            "text/plain" | "text/*" | "*/*" => text = text.max(q),
-            _ => {}
+        if media.eq_ignore_ascii_case("application/openmetrics-text") {
+            om = om.max(q);
+        } else if ["text/plain", "text/*", "*/*"]
+            .iter()
+            .any(|t| media.eq_ignore_ascii_case(t))
+        {
+            text = text.max(q);
         }
     }
     om > 0.0 && om >= text
@@ -196,11 +239,12 @@ mod tests {
     use super::*;
     use crate::exposition::{OperationMetrics, ReportData};
     use crate::report::{Report, Series};
-    use http_body::Body as _;
     use tower::ServiceExt as _;
 
     /// The frames of a response body, as hyper would send them.
-    async fn frames(body: Body) -> Vec<Bytes> {
+    pub(super) async fn frames(
+        body: impl http_body::Body<Data = Bytes, Error: std::fmt::Debug>,
+    ) -> Vec<Bytes> {
         let mut body = std::pin::pin!(body);
         let mut out = Vec::new();
         while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
@@ -209,11 +253,11 @@ mod tests {
         out
     }
 
-    #[tokio::test]
-    async fn scrapes_send_the_bytes_encoded_at_poll_time_without_copying_them() {
+    /// A store with one operation of `series` series, polled.
+    pub(super) fn store_with(series: usize) -> Arc<Store> {
         let store = Arc::new(Store::new());
         let mut op = OperationMetrics::new("0032".into(), std::time::Duration::from_secs(300));
-        let series = (0..100)
+        let all = (0..series)
             .map(|i| Series {
                 rp_id: format!("{}", 1000 + i).into(),
                 cod_opc_menu: "PULSE".into(),
@@ -224,13 +268,19 @@ mod tests {
         let now: jiff::Timestamp = "2026-11-25T10:00:00Z".parse().unwrap();
         op.data = Some(Arc::new(ReportData {
             report: Report {
-                rows: 100,
-                series,
+                rows: series,
+                series: all,
                 ..Report::default()
             },
             window: crate::window::Window::Today.resolve(now, &jiff::tz::TimeZone::UTC),
         }));
         store.publish(op);
+        store
+    }
+
+    #[tokio::test]
+    async fn scrapes_send_the_bytes_encoded_at_poll_time_without_copying_them() {
+        let store = store_with(100);
         let app = router(
             store.clone(),
             "/metrics",

@@ -18,7 +18,7 @@
 //! - [`supervisor`]: starts, stops and reloads the pollers.
 //! - [`exporter`]: the store, the supervisor and the HTTP server, wired together.
 //! - [`status`]: the landing page: each operation's last call, next poll, report and advice.
-//! - [`http`]: the routes.
+//! - [`http`]: the routes, and scrapes answered in front of them.
 //! - [`server`]: the listener: limits on slow clients, TLS, one hyper connection each.
 //! - [`web`]: TLS and basic auth from `--web.config.file`.
 //! - [`mod@check`]: the `check` subcommand.

@@ -16,13 +16,15 @@
 //! oldest silent connection is closed, and accepting resumes.
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use axum::Router;
+use hyper::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -104,16 +106,55 @@ impl Connections {
     }
 }
 
+/// What the server can serve: a cloneable service that always answers (an axum `Router`, or
+/// the exporter's [`crate::http::App`]).
+pub trait App<B>:
+    tower::Service<
+        Request<Incoming>,
+        Response = hyper::Response<B>,
+        Error = Infallible,
+        Future: Send,
+    > + Clone
+    + Send
+    + 'static
+where
+    B: http_body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static,
+{
+}
+
+impl<S, B> App<B> for S
+where
+    S: tower::Service<
+            Request<Incoming>,
+            Response = hyper::Response<B>,
+            Error = Infallible,
+            Future: Send,
+        > + Clone
+        + Send
+        + 'static,
+    B: http_body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static,
+{
+}
+
 /// Serves `app` on `listener`, plain or with `tls` (the configuration in force, which may be
 /// swapped while serving), until `stopped` completes; open connections then get half a second
 /// to finish.
-pub async fn serve(
+pub async fn serve<B>(
     listener: TcpListener,
-    app: Router,
+    app: impl App<B>,
     tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
     limits: Limits,
     stopped: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error> {
+) -> Result<(), Error>
+where
+    B: http_body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static,
+{
     let connections = Arc::new(Connections::default());
     let tracker = TaskTracker::new();
     let stop = CancellationToken::new();
@@ -179,24 +220,27 @@ fn is_out_of_descriptors(e: &std::io::Error) -> bool {
 /// One connection: the TLS handshake and the first request's headers within the read-header
 /// timeout, then requests until the client leaves, idles too long, is evicted or the server
 /// stops.
-async fn serve_connection(
+async fn serve_connection<B>(
     tcp: TcpStream,
-    app: Router,
+    app: impl App<B>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     limits: Limits,
     spoke: Arc<AtomicBool>,
     close: CancellationToken,
     stop: CancellationToken,
-) {
+) where
+    B: http_body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static,
+{
     let first_deadline = tokio::time::Instant::now() + limits.read_header_timeout;
     let heard = spoke.clone();
-    let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+    // hyper calls through a shared reference, tower through a mutable one: each request gets
+    // a clone of the service (reference counts only). The services served here are always
+    // ready (a Router is), so the request is handed over at once.
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         heard.store(true, Ordering::Relaxed);
-        let mut app = app.clone();
-        async move {
-            use tower::Service as _;
-            app.call(request.map(axum::body::Body::new)).await
-        }
+        app.clone().call(request)
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder

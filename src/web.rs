@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -248,22 +248,30 @@ impl Auth {
     }
 }
 
+impl Auth {
+    /// Whether a request with `headers` may pass: it carries a valid user, or there are no
+    /// users (a web configuration that sets none, or dropped them on reload).
+    pub async fn permits(&self, headers: &HeaderMap) -> bool {
+        self.users.load().is_empty() || self.allows(headers.get(header::AUTHORIZATION)).await
+    }
+}
+
+/// The answer to a request that [`Auth::permits`] refused: 401 with a Basic challenge.
+pub fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Basic realm=\"wolkvox-exporter\"")],
+        "unauthorized\n",
+    )
+        .into_response()
+}
+
 /// Middleware: 401 with a Basic challenge unless the request carries a valid user.
 pub async fn require_auth(State(auth): State<Auth>, request: Request, next: Next) -> Response {
-    // No users (a web configuration that sets none, or dropped them on reload): open.
-    if auth.users.load().is_empty()
-        || auth
-            .allows(request.headers().get(header::AUTHORIZATION))
-            .await
-    {
+    if auth.permits(request.headers()).await {
         next.run(request).await
     } else {
-        (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Basic realm=\"wolkvox-exporter\"")],
-            "unauthorized\n",
-        )
-            .into_response()
+        unauthorized()
     }
 }
 

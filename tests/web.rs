@@ -262,3 +262,224 @@ async fn a_rotated_certificate_and_a_changed_password_apply_without_a_restart_an
     );
     exporter.stop().await;
 }
+
+/// One exchange on a kept-alive connection: the response's status line and headers as sent
+/// (the date's value blanked, it changes every second), and its body.
+async fn exchange(stream: &mut tokio::net::TcpStream, request: &str) -> (String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8];
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .map_or(0, |n| n.parse().unwrap());
+    // A HEAD response states the length of the body it does not send.
+    let sent = if request.starts_with("HEAD") {
+        0
+    } else {
+        length
+    };
+    let mut body = vec![0u8; sent];
+    stream.read_exact(&mut body).await.unwrap();
+    let head = head
+        .lines()
+        .map(|l| match l.strip_prefix("date: ") {
+            Some(_) => "date: <date>",
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (head, body)
+}
+
+#[tokio::test]
+async fn the_metrics_path_answers_with_exactly_these_heads_statuses_and_bodies() {
+    let (_sim, url) = spawn_simulator().await;
+    let mut cfg = config(&url);
+    let hash = bcrypt::hash("s3cret!", 4).unwrap();
+    cfg.web.users = [("prometheus".to_owned(), hash)].into();
+    let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T11:00:00")).await;
+    exporter.wait_for_polls(1).await;
+    let snapshot = exporter.store.current();
+    let plain: Vec<u8> = snapshot.text.plain_parts().concat();
+    let gzip: Vec<u8> = snapshot.text.gzip_parts().concat();
+    let openmetrics: Vec<u8> = snapshot.openmetrics.plain_parts().concat();
+    let openmetrics_gzip: Vec<u8> = snapshot.openmetrics.gzip_parts().concat();
+    // prometheus:s3cret!
+    let auth = "Authorization: Basic cHJvbWV0aGV1czpzM2NyZXQh\r\n";
+    let text = "text/plain; version=0.0.4; charset=utf-8";
+    let om = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    let ok = |content_type: &str, gzip: bool, len: usize| {
+        let encoding = if gzip { "content-encoding: gzip\n" } else { "" };
+        format!(
+            "HTTP/1.1 200 OK\ncontent-type: {content_type}\nvary: Accept, Accept-Encoding\n{encoding}content-length: {len}\ndate: <date>\n"
+        )
+    };
+    let denied = "HTTP/1.1 401 Unauthorized\ncontent-type: text/plain; charset=utf-8\nwww-authenticate: Basic realm=\"wolkvox-exporter\"\ncontent-length: 13\ndate: <date>\n";
+    let prometheus3 = "Accept: application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1\r\n";
+    let cases: Vec<(String, String, Vec<u8>)> = vec![
+        (
+            format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+            ok(text, false, plain.len()),
+            plain.clone(),
+        ),
+        (
+            format!("GET /metrics?debug=1 HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+            ok(text, false, plain.len()),
+            plain.clone(),
+        ),
+        (
+            format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{auth}Accept-Encoding: gzip\r\n\r\n"),
+            ok(text, true, gzip.len()),
+            gzip.clone(),
+        ),
+        (
+            format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{auth}{prometheus3}\r\n"),
+            ok(om, false, openmetrics.len()),
+            openmetrics.clone(),
+        ),
+        (
+            format!(
+                "GET /metrics HTTP/1.1\r\nHost: x\r\n{auth}{prometheus3}Accept-Encoding: gzip, deflate\r\n\r\n"
+            ),
+            ok(om, true, openmetrics_gzip.len()),
+            openmetrics_gzip.clone(),
+        ),
+        (
+            format!("HEAD /metrics HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+            ok(text, false, plain.len()),
+            Vec::new(),
+        ),
+        (
+            format!("HEAD /metrics HTTP/1.1\r\nHost: x\r\n{auth}Accept-Encoding: gzip\r\n\r\n"),
+            ok(text, true, gzip.len()),
+            Vec::new(),
+        ),
+        (
+            "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".to_owned(),
+            denied.to_owned(),
+            b"unauthorized\n".to_vec(),
+        ),
+        (
+            // prometheus:wrong
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic cHJvbWV0aGV1czp3cm9uZw==\r\n\r\n"
+                .to_owned(),
+            denied.to_owned(),
+            b"unauthorized\n".to_vec(),
+        ),
+        (
+            "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n".to_owned(),
+            denied.to_owned(),
+            Vec::new(),
+        ),
+        (
+            format!("POST /metrics HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\n\r\n"),
+            "HTTP/1.1 405 Method Not Allowed\nallow: GET,HEAD\ncontent-length: 0\ndate: <date>\n"
+                .to_owned(),
+            Vec::new(),
+        ),
+        (
+            format!("GET /metrics/ HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+            "HTTP/1.1 404 Not Found\ncontent-length: 0\ndate: <date>\n".to_owned(),
+            Vec::new(),
+        ),
+        (
+            format!("GET /Metrics HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+            "HTTP/1.1 404 Not Found\ncontent-length: 0\ndate: <date>\n".to_owned(),
+            Vec::new(),
+        ),
+        (
+            "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".to_owned(),
+            "HTTP/1.1 200 OK\ncontent-type: text/plain; charset=utf-8\ncontent-length: 3\ndate: <date>\n"
+                .to_owned(),
+            b"ok\n".to_vec(),
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_owned(),
+            denied.to_owned(),
+            b"unauthorized\n".to_vec(),
+        ),
+    ];
+    // All on one kept-alive connection, as Prometheus scrapes.
+    let mut stream = tokio::net::TcpStream::connect(exporter.addr).await.unwrap();
+    for (request, head, body) in cases {
+        let (got_head, got_body) = exchange(&mut stream, &request).await;
+        assert_eq!(got_head, head, "{request:?}");
+        assert!(
+            got_body == body,
+            "{request:?}: body of {} bytes",
+            got_body.len()
+        );
+    }
+    exporter.stop().await;
+}
+
+#[tokio::test]
+async fn without_users_the_metrics_path_answers_with_exactly_these_heads_and_bodies() {
+    let (_sim, url) = spawn_simulator().await;
+    let (exporter, _clock) =
+        spawn_exporter_at(config(&url), local(ZONE, "2026-11-25T11:00:00")).await;
+    exporter.wait_for_polls(1).await;
+    let snapshot = exporter.store.current();
+    let plain: Vec<u8> = snapshot.text.plain_parts().concat();
+    let gzip: Vec<u8> = snapshot.text.gzip_parts().concat();
+    let openmetrics: Vec<u8> = snapshot.openmetrics.plain_parts().concat();
+    let text = "text/plain; version=0.0.4; charset=utf-8";
+    let om = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    let ok = |content_type: &str, gzip: bool, len: usize| {
+        let encoding = if gzip { "content-encoding: gzip\n" } else { "" };
+        format!(
+            "HTTP/1.1 200 OK\ncontent-type: {content_type}\nvary: Accept, Accept-Encoding\n{encoding}content-length: {len}\ndate: <date>\n"
+        )
+    };
+    let cases: Vec<(&str, String, Vec<u8>)> = vec![
+        (
+            "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+            ok(text, false, plain.len()),
+            plain.clone(),
+        ),
+        (
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n",
+            ok(text, true, gzip.len()),
+            gzip.clone(),
+        ),
+        (
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text\r\n\r\n",
+            ok(om, false, openmetrics.len()),
+            openmetrics.clone(),
+        ),
+        (
+            "HEAD /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n",
+            ok(text, true, gzip.len()),
+            Vec::new(),
+        ),
+        (
+            "DELETE /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+            "HTTP/1.1 405 Method Not Allowed\nallow: GET,HEAD\ncontent-length: 0\ndate: <date>\n"
+                .to_owned(),
+            Vec::new(),
+        ),
+        (
+            "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+            ok(text, false, plain.len()),
+            plain.clone(),
+        ),
+    ];
+    let mut stream = tokio::net::TcpStream::connect(exporter.addr).await.unwrap();
+    for (request, head, body) in cases {
+        let (got_head, got_body) = exchange(&mut stream, request).await;
+        assert_eq!(got_head, head, "{request:?}");
+        assert!(
+            got_body == body,
+            "{request:?}: body of {} bytes",
+            got_body.len()
+        );
+    }
+    exporter.stop().await;
+}

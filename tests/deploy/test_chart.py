@@ -372,7 +372,7 @@ def test_chart_defaults_are_the_mixins_defaults(chart):
 def test_disabled_alerts_accepts_exactly_the_alerts_of_the_rules(chart):
     alerts = [r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r]
     enum = chart.schema["properties"]["prometheusRule"]["properties"]["disabledAlerts"]["items"]["enum"]
-    assert sorted(enum) == sorted(alerts) and len(alerts) == 9
+    assert sorted(enum) == sorted(alerts) and len(alerts) == 10
 
 
 def test_prometheusrule_with_other_values_is_the_mixin_rendered_with_them_and_promtool_accepts_it(render, tmp_path):
@@ -394,7 +394,7 @@ def test_prometheusrule_with_other_values_is_the_mixin_rendered_with_them_and_pr
 
     rules = [r for g in spec["groups"] for r in g["rules"]]
     alerts = {r["alert"]: r for r in rules if "alert" in r}
-    assert "WolkvoxTokenBudgetLow" not in alerts and len(alerts) == 8
+    assert "WolkvoxTokenBudgetLow" not in alerts and len(alerts) == 9
     assert alerts["WolkvoxExporterAbsent"]["expr"] == 'absent(up{job="ivr-exporter"})'
     assert alerts["WolkvoxIvrPulseSpike"]["labels"] == {"severity": "warning", "team": "contact-centre"}
     assert alerts["WolkvoxIvrPulseSpike"]["annotations"]["runbook_url"] == (
@@ -412,7 +412,7 @@ def test_prometheusrule_with_other_values_is_the_mixin_rendered_with_them_and_pr
     path.write_text(yaml.safe_dump(spec))
     result = run([tool("promtool"), "check", "rules", str(path)])
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 13 rules found" in result.stdout
+    assert "SUCCESS: 15 rules found" in result.stdout
 
 
 def test_dashboards_name_the_recording_rules_of_the_chosen_window(render):

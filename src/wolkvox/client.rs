@@ -91,6 +91,11 @@ impl HttpClients {
     }
 }
 
+/// Idle connections kept per host. Operations poll one after the other, a call of a few
+/// milliseconds each, so a few connections serve them all; every idle one keeps its socket
+/// and buffers, and without a cap 1,000 operations kept 1,000 connections open.
+const IDLE_PER_HOST: usize = 16;
+
 /// A reqwest client whose calls and connections give up after `timeout`.
 fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     install_crypto_provider();
@@ -98,6 +103,7 @@ fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
         .user_agent(concat!("wolkvox-exporter/", env!("CARGO_PKG_VERSION")))
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .pool_max_idle_per_host(IDLE_PER_HOST)
         .build()
 }
 

@@ -25,7 +25,7 @@
 //! - [`signals`]: SIGTERM, SIGINT and SIGHUP, in one place.
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
 //! - [`logging`]: logfmt and JSON log lines.
-//! - [`malloc`]: the allocator setting that keeps resident memory flat across polls.
+//! - [`malloc`]: the allocator setting and the rationed trim that keep resident memory flat across polls.
 //! - [`build_info`]: version, git revision, build date and rustc of this binary.
 
 pub mod build_info;

@@ -37,23 +37,9 @@ fn raise(total: &mut Amounts, s: &Series) -> Option<f64> {
     (s.calls < before).then_some(before)
 }
 
-/// One (rp_id, cod_opc_menu) pair and its running totals on the counted day.
-#[derive(Debug, Clone)]
-struct Pair {
-    rp_id: Arc<str>,
-    cod_opc_menu: Arc<str>,
-    /// The highest values a report of the counted day has shown; zero for a pair not seen
-    /// on that day (it keeps its series, at zero, once it has been reported).
-    total: Amounts,
-}
-
-impl Pair {
-    fn order(&self, s: &Series) -> Ordering {
-        (&*self.rp_id, &*self.cod_opc_menu).cmp(&(&*s.rp_id, &*s.cod_opc_menu))
-    }
-}
-
-/// One counter series for the exposition.
+/// One counter series: a (rp_id, cod_opc_menu) pair and its running totals on the counted
+/// day; zero for a pair not seen on that day (it keeps its series, at zero, once it has been
+/// reported). The counters keep these in the list that snapshots share, not in a copy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CounterSeries {
     /// Routing point (shared with the report it came from).
@@ -64,6 +50,42 @@ pub struct CounterSeries {
     pub calls: f64,
     /// Seconds of the counted local day so far.
     pub time_seconds: f64,
+}
+
+impl CounterSeries {
+    /// The pair of `s`, with nothing counted.
+    fn new(s: &Series) -> CounterSeries {
+        CounterSeries {
+            rp_id: s.rp_id.clone(),
+            cod_opc_menu: s.cod_opc_menu.clone(),
+            calls: 0.0,
+            time_seconds: 0.0,
+        }
+    }
+
+    fn order(&self, s: &Series) -> Ordering {
+        (&*self.rp_id, &*self.cod_opc_menu).cmp(&(&*s.rp_id, &*s.cod_opc_menu))
+    }
+
+    fn total(&self) -> Amounts {
+        Amounts {
+            calls: self.calls,
+            time_seconds: self.time_seconds,
+        }
+    }
+
+    fn set_total(&mut self, total: Amounts) {
+        self.calls = total.calls;
+        self.time_seconds = total.time_seconds;
+    }
+
+    /// [`raise`] on this pair's totals.
+    fn raise(&mut self, s: &Series) -> Option<f64> {
+        let mut total = self.total();
+        let before = raise(&mut total, s);
+        self.set_total(total);
+        before
+    }
 }
 
 /// A value that went down within a day: logged, and the counter left unchanged.
@@ -107,8 +129,10 @@ pub struct DayCounters {
     hold: Duration,
     /// Every pair ever reported, sorted by (rp_id, cod_opc_menu) like a report's series, so
     /// that a report is matched against them in one merge, with no hashing and no copies of
-    /// the labels of known pairs.
-    pairs: Vec<Pair>,
+    /// the labels of known pairs. Shared with the snapshots that publish it: a poll that
+    /// changes it while they hold it works on a copy (`Arc::make_mut`), so that between polls
+    /// the counters are kept once, not once here and once published.
+    pairs: Arc<Vec<CounterSeries>>,
     /// Calls the last closing call found beyond the totals published before it.
     late_calls: Option<f64>,
 }
@@ -127,7 +151,7 @@ impl DayCounters {
             day: None,
             state: State::Open,
             hold,
-            pairs: Vec::new(),
+            pairs: Arc::default(),
             late_calls: None,
         }
     }
@@ -164,7 +188,7 @@ impl DayCounters {
         self.day = Some(day);
         self.state = State::Open;
         self.each_pair(whole_day, |pair, s| {
-            raise(&mut pair.total, s);
+            pair.raise(s);
         });
     }
 
@@ -208,9 +232,9 @@ impl DayCounters {
         if self.day != Some(day) || self.state != State::Open {
             return Vec::new();
         }
-        let before: f64 = self.pairs.iter().map(|p| p.total.calls).sum();
+        let before: f64 = self.pairs.iter().map(|p| p.calls).sum();
         let decreases = self.add(whole_day);
-        let after: f64 = self.pairs.iter().map(|p| p.total.calls).sum();
+        let after: f64 = self.pairs.iter().map(|p| p.calls).sum();
         self.late_calls = Some(after - before);
         self.state = State::Closed(now);
         decreases
@@ -220,8 +244,8 @@ impl DayCounters {
     fn switch(&mut self, day: Date, report: &Report) -> Vec<Decrease> {
         self.day = Some(day);
         self.state = State::Open;
-        for pair in &mut self.pairs {
-            pair.total = Amounts::default();
+        for pair in Arc::make_mut(&mut self.pairs) {
+            pair.set_total(Amounts::default());
         }
         self.add(report)
     }
@@ -229,7 +253,7 @@ impl DayCounters {
     fn add(&mut self, report: &Report) -> Vec<Decrease> {
         let mut decreases = Vec::new();
         self.each_pair(report, |pair, s| {
-            if let Some(before) = raise(&mut pair.total, s) {
+            if let Some(before) = pair.raise(s) {
                 decreases.push(Decrease {
                     rp_id: s.rp_id.to_string(),
                     cod_opc_menu: s.cod_opc_menu.to_string(),
@@ -243,43 +267,40 @@ impl DayCounters {
 
     /// Calls `f` with the pair of each series of `report`, in the report's order, adding the
     /// pairs not known yet (with nothing seen and nothing counted).
-    fn each_pair(&mut self, report: &Report, mut f: impl FnMut(&mut Pair, &Series)) {
-        let new = |s: &Series| Pair {
-            rp_id: s.rp_id.clone(),
-            cod_opc_menu: s.cod_opc_menu.clone(),
-            total: Amounts::default(),
-        };
+    fn each_pair(&mut self, report: &Report, mut f: impl FnMut(&mut CounterSeries, &Series)) {
         let series = &report.series;
         let sorted = series
             .windows(2)
             .all(|w| (&*w[0].rp_id, &*w[0].cod_opc_menu) < (&*w[1].rp_id, &*w[1].cod_opc_menu));
         if !sorted {
             // Not a report from Report::build (which sorts and merges): one search per series.
+            let pairs = Arc::make_mut(&mut self.pairs);
             for s in series {
-                let i = match self.pairs.binary_search_by(|p| p.order(s)) {
+                let i = match pairs.binary_search_by(|p| p.order(s)) {
                     Ok(i) => i,
                     Err(i) => {
-                        self.pairs.insert(i, new(s));
+                        pairs.insert(i, CounterSeries::new(s));
                         i
                     }
                 };
-                f(&mut self.pairs[i], s);
+                f(&mut pairs[i], s);
             }
             return;
         }
         // Both sides sorted. While every series is a known pair (between polls of a day, the
         // usual case), the pairs are updated where they are.
         let mut at = 0;
+        let pairs = Arc::make_mut(&mut self.pairs);
         for (k, s) in series.iter().enumerate() {
-            while at < self.pairs.len() && self.pairs[at].order(s) == Ordering::Less {
+            while at < pairs.len() && pairs[at].order(s) == Ordering::Less {
                 at += 1;
             }
-            match self.pairs.get_mut(at) {
+            match pairs.get_mut(at) {
                 Some(pair) if pair.order(s) == Ordering::Equal => {
                     f(pair, s);
                     at += 1;
                 }
-                _ => return self.merge_from(at, &series[k..], f, new),
+                _ => return self.merge_from(at, &series[k..], f),
             }
         }
     }
@@ -291,10 +312,9 @@ impl DayCounters {
         &mut self,
         at: usize,
         series: &[Series],
-        mut f: impl FnMut(&mut Pair, &Series),
-        new: impl Fn(&Series) -> Pair,
+        mut f: impl FnMut(&mut CounterSeries, &Series),
     ) {
-        let mut old = std::mem::take(&mut self.pairs);
+        let mut old = Arc::unwrap_or_clone(std::mem::take(&mut self.pairs));
         let mut merged = Vec::with_capacity(old.len() + series.len());
         merged.extend(old.drain(..at));
         let mut old = old.into_iter().peekable();
@@ -304,27 +324,21 @@ impl DayCounters {
             }
             let mut pair = match old.next_if(|p| p.order(s) == Ordering::Equal) {
                 Some(p) => p,
-                None => new(s),
+                None => CounterSeries::new(s),
             };
             f(&mut pair, s);
             merged.push(pair);
         }
         merged.extend(old);
-        self.pairs = merged;
+        // Kept until the next poll: no spare room.
+        merged.shrink_to_fit();
+        self.pairs = Arc::new(merged);
     }
 
-    /// The counters, sorted by (rp_id, cod_opc_menu), in the shared slice that snapshots
-    /// keep (collected into it directly: no second copy of 60,000 series).
-    pub fn series(&self) -> Arc<[CounterSeries]> {
-        self.pairs
-            .iter()
-            .map(|p| CounterSeries {
-                rp_id: p.rp_id.clone(),
-                cod_opc_menu: p.cod_opc_menu.clone(),
-                calls: p.total.calls,
-                time_seconds: p.total.time_seconds,
-            })
-            .collect()
+    /// The counters, sorted by (rp_id, cod_opc_menu): the list itself, shared with the
+    /// snapshots that publish it (no copy of 60,000 series).
+    pub fn series(&self) -> Arc<Vec<CounterSeries>> {
+        self.pairs.clone()
     }
 }
 

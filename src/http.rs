@@ -18,7 +18,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http_body::{Frame, SizeHint};
 
-use crate::exposition::{OPENMETRICS_CONTENT_TYPE, Snapshot, Store, TEXT_CONTENT_TYPE};
+use crate::exposition::{
+    Frames, OPENMETRICS_CONTENT_TYPE, Parts, Snapshot, Store, TEXT_CONTENT_TYPE,
+};
 use crate::status;
 use crate::web::{Auth, require_auth};
 use crate::window::Clock;
@@ -96,9 +98,9 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let snapshot = state.store.current();
     let (openmetrics, gzip) = negotiate(&headers);
     let parts = metrics_parts(&snapshot, openmetrics, gzip);
-    let body = match &parts[..] {
-        [one] => Body::from(one.clone()),
-        _ => Body::new(Parts::new(parts.clone())),
+    let body = match parts.one() {
+        Some(one) => Body::from(one.clone()),
+        None => Body::new(PartsBody::new(parts)),
     };
     (metrics_headers(openmetrics, gzip), body).into_response()
 }
@@ -129,7 +131,7 @@ fn metrics_headers(openmetrics: bool, gzip: bool) -> HeaderMap {
 }
 
 /// The snapshot's parts that answer a format and an encoding.
-fn metrics_parts(snapshot: &Snapshot, openmetrics: bool, gzip: bool) -> &Arc<[Bytes]> {
+fn metrics_parts(snapshot: &Snapshot, openmetrics: bool, gzip: bool) -> &Parts {
     let encoded = if openmetrics {
         &snapshot.openmetrics
     } else {
@@ -144,24 +146,21 @@ fn metrics_parts(snapshot: &Snapshot, openmetrics: bool, gzip: bool) -> &Arc<[By
 
 /// A body made of the snapshot's own segments, sent one after the other: no copy, no
 /// encoding. Its exact length becomes the Content-Length.
-pub struct Parts {
-    parts: Arc<[Bytes]>,
-    next: usize,
+pub struct PartsBody {
+    frames: Frames,
     remaining: u64,
 }
 
-impl Parts {
-    fn new(parts: Arc<[Bytes]>) -> Self {
-        let remaining = parts.iter().map(|p| p.len() as u64).sum();
+impl PartsBody {
+    fn new(parts: &Parts) -> Self {
         Self {
-            parts,
-            next: 0,
-            remaining,
+            frames: parts.frames(),
+            remaining: parts.len(),
         }
     }
 }
 
-impl http_body::Body for Parts {
+impl http_body::Body for PartsBody {
     type Data = Bytes;
     type Error = Infallible;
 
@@ -170,16 +169,16 @@ impl http_body::Body for Parts {
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
-        let Some(part) = this.parts.get(this.next) else {
+        let Some(part) = this.frames.next() else {
             return Poll::Ready(None);
         };
-        this.next += 1;
         this.remaining -= part.len() as u64;
-        Poll::Ready(Some(Ok(Frame::data(part.clone()))))
+        Poll::Ready(Some(Ok(Frame::data(part))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.next >= self.parts.len()
+        // No part is empty: once every byte is sent, so is every part.
+        self.remaining == 0
     }
 
     fn size_hint(&self) -> SizeHint {

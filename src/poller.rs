@@ -177,6 +177,9 @@ enum Call {
     TokenInfo(Result<crate::wolkvox::TokenInfo, String>),
 }
 
+/// How often, at most, a poll hands malloc's free memory back to the system.
+const TRIM_PERIOD: Duration = Duration::from_secs(10);
+
 /// Polls one operation until `cancel` fires, publishing a snapshot after every poll.
 pub struct Poller {
     config: PollerConfig,
@@ -330,10 +333,11 @@ impl Poller {
             };
             self.metrics.polled = true;
             let (store, metrics) = (self.store.clone(), self.metrics.clone());
-            if off_the_workers(move || store.publish(metrics))
-                .await
-                .is_none()
-            {
+            let publish = move || {
+                store.publish(metrics);
+                crate::malloc::return_free_memory(TRIM_PERIOD);
+            };
+            if off_the_workers(publish).await.is_none() {
                 return;
             }
             tokio::select! {

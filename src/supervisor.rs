@@ -16,6 +16,7 @@ use crate::poller::{Poller, PollerConfig};
 use crate::signals::Hangups;
 use crate::window::Clock;
 use crate::wolkvox;
+use crate::wolkvox::HttpClients;
 
 /// How often the configuration file is checked for changes.
 pub const CONFIG_CHECK_INTERVAL: Duration = Duration::from_secs(2);
@@ -63,6 +64,8 @@ pub struct Supervisor {
     clock: Arc<dyn Clock>,
     store: Arc<Store>,
     demo: Option<Demo>,
+    /// The HTTP clients that every poller, from the start and from reloads, calls through.
+    http: HttpClients,
     /// Built, registered in the store, not started yet.
     pending: Vec<(OperationConfig, Poller)>,
     running: BTreeMap<String, Running>,
@@ -80,9 +83,10 @@ impl Supervisor {
         demo: Option<Demo>,
     ) -> Result<Self, Error> {
         let globals = Globals::of(config);
+        let http = HttpClients::default();
         let mut pending = Vec::with_capacity(config.operations.len());
         for op in &config.operations {
-            let poller = build_poller(op, &globals, demo.as_ref(), &clock, &store)?;
+            let poller = build_poller(op, &globals, demo.as_ref(), &clock, &store, &http)?;
             pending.push((op.clone(), poller));
         }
         // In one call: the store lays out the parts of all operations once, not once each.
@@ -102,6 +106,7 @@ impl Supervisor {
             clock,
             store,
             demo,
+            http,
             pending,
             running: BTreeMap::new(),
             root: CancellationToken::new(),
@@ -200,6 +205,7 @@ impl Supervisor {
                 self.demo.as_ref(),
                 &self.clock,
                 &self.store,
+                &self.http,
             );
             match built {
                 Ok(poller) => built_all.push((name, op, poller)),
@@ -241,9 +247,11 @@ fn build_poller(
     demo: Option<&Demo>,
     clock: &Arc<dyn Clock>,
     store: &Arc<Store>,
+    http: &HttpClients,
 ) -> Result<Poller, Error> {
     let endpoint = demo::endpoint(op, demo)?;
-    let client = wolkvox::Client::new(
+    let client = wolkvox::Client::shared(
+        http,
         &endpoint.base_url,
         &op.server,
         &endpoint.token,

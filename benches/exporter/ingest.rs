@@ -129,7 +129,7 @@ pub fn run(rows: usize, rounds: usize, min: Duration) -> Ingest {
     let body = Bytes::from(crate::body::report_body(rows));
     let mut state = PollState::new(&body);
     let snapshot = state.store.current();
-    let size = |parts: &[Bytes]| parts.iter().map(Bytes::len).sum();
+    let size = |parts: &wolkvox_exporter::exposition::Parts| parts.len() as usize;
     let exposition_bytes = [
         size(snapshot.text.plain_parts()),
         size(snapshot.text.gzip_parts()),

@@ -3,10 +3,11 @@
 //! memory, start-up and the binary's size. It prints figures, mostly ratios and medians; it
 //! asserts nothing about durations.
 //!
-//! Usage: `cargo bench --bench exporter -- [--quick] [--rows=N] [--polls=N] [--default-malloc] [SECTION...]`
+//! Usage: `cargo bench --bench exporter -- [--quick] [--rows=N] [--polls=N] [--cases=NxS,...] [--default-malloc] [SECTION...]`
 //! with sections `ingest`, `scrape`, `serve`, `memory`, `operations`, `startup`, `size`
 //! (default: all).
 //! `--rows=N` runs one size only; `--polls=N` sets the polls of the memory growth figure;
+//! `--cases=1x1000,1000x1000` runs only those cases (operations x series) of `operations`;
 //! `--default-malloc` leaves glibc's malloc as it is in this
 //! process (the in-process sections), instead of the exporter's setting (src/malloc.rs).
 
@@ -256,10 +257,25 @@ fn main() {
 
     if sections.contains(&"operations") {
         // (operations, series of each); --quick: tiny, so that tests/bench.rs can run it.
-        let cases: &[(usize, usize)] = if quick {
-            &[(1, 100), (10, 100)]
-        } else {
-            &[(1, 1000), (100, 1000), (1000, 1000), (10, 60_000)]
+        // --cases=NxS,...: some cases only (a full run takes a while).
+        let chosen: Option<Vec<(usize, usize)>> = args
+            .iter()
+            .find_map(|a| a.strip_prefix("--cases="))
+            .map(|list| {
+                list.split(',')
+                    .map(|case| {
+                        let (n, s) = case.split_once('x').expect("--cases=NxS,...");
+                        (
+                            n.parse().expect("--cases=NxS"),
+                            s.parse().expect("--cases=NxS"),
+                        )
+                    })
+                    .collect()
+            });
+        let cases: &[(usize, usize)] = match &chosen {
+            Some(cases) => cases,
+            None if quick => &[(1, 100), (10, 100)],
+            None => &[(1, 1000), (100, 1000), (1000, 1000), (10, 60_000)],
         };
         let (polls, scrapes) = if quick { (5, 1) } else { (200, 5) };
         println!("\n## Operations: N operations x S series, the release binary with --config.file");

@@ -1,39 +1,32 @@
-//! The exposition joined from its parts: each family's descriptor, then the exporter's own
-//! samples of it, then every operation's, in the order of the operations' names (family-major,
-//! as prometheus-client writes a registry). Joining is O(operations x families) pointer copies:
-//! no byte is copied and nothing is encoded again. The gzip member's CRC is kept by a
-//! [`Tree`] per format, updated in O(families x log parts) when one operation changes.
+//! The parts of every operation, kept up to date one operation at a time, and what is derived
+//! from all of them: which families appear, the HELP texts, the gzip member's CRC. A snapshot
+//! is a [`Layout`] of one `Arc` per operation, O(operations) pointer copies per poll; scrapes
+//! walk it (`layout.rs`). The CRC of each format is kept by a [`Tree`], updated in
+//! O(families x log parts) when one operation changes, so neither a poll nor a scrape
+//! combines the CRCs of every part.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-
-use super::compress::{self, GZIP_HEADER, Part, gzip_end};
+use super::compress::gzip_end;
 use super::crc::Tree;
 use super::families::FAMILIES;
+use super::layout::{Layout, Parts};
 use super::parts::{Descriptors, GlobalParts, OperationParts};
 use super::{Encoded, Globals, ReloadStatus, Snapshot};
 use crate::process::ProcessStats;
-
-/// The part of a family that does not appear.
-static NOTHING: Part = Part::EMPTY;
 
 /// The parts of every operation, and what is derived from all of them: which families appear,
 /// the HELP texts, the CRC of each format.
 #[derive(Debug)]
 pub(super) struct Assembly {
-    /// In the order of their names.
-    ops: Vec<OperationParts>,
+    /// The parts in exposition order, as the next snapshot serves them.
+    layout: Layout,
     /// What the exporter's own families read.
     status: Globals,
-    globals: GlobalParts,
-    descriptors: Descriptors,
     /// How many operations poll at each interval (HELP texts quote the interval they share).
     intervals: BTreeMap<Duration, usize>,
-    /// Per family: how many operations make it appear.
-    present: Vec<usize>,
     /// How many operations have finished a poll.
     polled: usize,
     /// Per format (text, OpenMetrics): the sums of every part, in exposition order.
@@ -44,12 +37,14 @@ impl Assembly {
     /// No operations.
     pub fn new(status: Globals) -> Assembly {
         let mut assembly = Assembly {
-            ops: Vec::new(),
+            layout: Layout {
+                ops: Vec::new(),
+                globals: Arc::new(GlobalParts::encode(status)),
+                descriptors: Arc::new(Descriptors::encode(None)),
+                present: vec![0; FAMILIES.len()],
+            },
             status,
-            globals: GlobalParts::encode(status),
-            descriptors: Descriptors::encode(None),
             intervals: BTreeMap::new(),
-            present: vec![0; FAMILIES.len()],
             polled: 0,
             trees: [Tree::new(std::iter::empty()), Tree::new(std::iter::empty())],
         };
@@ -63,29 +58,31 @@ impl Assembly {
         for op in &parts {
             assembly.count(op, true);
         }
-        assembly.ops = parts;
+        assembly.layout.ops = parts.into_iter().map(Arc::new).collect();
         assembly.encode_descriptors();
         assembly.rebuild();
         assembly
     }
 
-    /// Adds operations, or replaces those of the same name (kept in the order of names). Replacing costs O(families x
-    /// log parts) each; adding a name lays the parts out again, O(operations x families),
-    /// once per call: add many operations in one call.
+    /// Adds operations, or replaces those of the same name (kept in the order of names).
+    /// Replacing costs O(families x log parts) each; adding a name lays the parts out again,
+    /// O(operations x families), once per call: add many operations in one call.
     pub fn insert(&mut self, parts: Vec<OperationParts>) {
         let mut added = false;
         for new in parts {
             self.count(&new, true);
-            match self.ops.binary_search_by(|o| o.name.cmp(&new.name)) {
+            let new = Arc::new(new);
+            let ops = &mut self.layout.ops;
+            match ops.binary_search_by(|o| o.name.cmp(&new.name)) {
                 Ok(i) => {
-                    let old = std::mem::replace(&mut self.ops[i], new);
+                    let old = std::mem::replace(&mut ops[i], new);
                     self.count(&old, false);
                     if !added {
                         self.set_operation_leaves(i);
                     }
                 }
                 Err(i) => {
-                    self.ops.insert(i, new);
+                    ops.insert(i, new);
                     added = true;
                 }
             }
@@ -101,15 +98,15 @@ impl Assembly {
     /// Removes the operations named `names`; O(operations x families) once per call.
     pub fn remove(&mut self, names: &[&str]) {
         let mut removed = Vec::new();
-        self.ops.retain(|o| {
+        self.layout.ops.retain(|o| {
             let keep = !names.contains(&o.name.as_str());
             if !keep {
-                removed.push((o.interval, o.polled, o.present.clone()));
+                removed.push(o.clone());
             }
             keep
         });
-        for (interval, polled, present) in removed {
-            self.count_values(interval, polled, &present, false);
+        for old in removed {
+            self.count(&old, false);
         }
         self.encode_descriptors();
         self.rebuild();
@@ -129,14 +126,14 @@ impl Assembly {
 
     /// Encodes the exporter's own samples again: a few small parts, O(families x log parts).
     fn encode_globals(&mut self) {
-        self.globals = GlobalParts::encode(self.status);
+        self.layout.globals = Arc::new(GlobalParts::encode(self.status));
         for f in 0..FAMILIES.len() {
             self.set_leaf(f, 0);
             self.set_leaf(f, 1);
         }
-        let end = self.end();
+        let end = self.layout.end();
         for (k, tree) in self.trees.iter_mut().enumerate() {
-            tree.set(end, self.globals.end.of(k).sum);
+            tree.set(end, self.layout.globals.end.of(k).sum);
         }
     }
 
@@ -148,24 +145,18 @@ impl Assembly {
     /// Whether every operation has finished a poll. A shard that owns no operation of the
     /// file has nothing to poll: once its (empty) set is registered, it is ready.
     pub fn ready(&self) -> bool {
-        self.polled == self.ops.len()
+        self.polled == self.layout.ops.len()
     }
 
-    /// The snapshot to serve: O(operations x families) pointer copies.
+    /// The snapshot to serve: O(operations) pointer copies and additions, and the gzip
+    /// trailers from the trees' totals; small bodies are joined here.
     pub fn snapshot(&self, ready: bool) -> Snapshot {
+        let layout = Arc::new(self.layout.clone());
         let encoded = |k: usize| {
-            let parts = (0..=self.end()).map(|at| self.leaf(k, at));
-            let mut plain = Vec::with_capacity(FAMILIES.len() * (self.ops.len() + 2) + 1);
-            let mut gzip = Vec::with_capacity(plain.capacity() + 2);
-            gzip.push(Bytes::from_static(&GZIP_HEADER));
-            for part in parts.filter(|p| !p.plain.is_empty()) {
-                plain.push(part.plain.clone());
-                gzip.push(part.deflated.clone());
-            }
-            gzip.push(gzip_end(self.trees[k].total()));
+            let total = self.trees[k].total();
             Encoded {
-                plain: joined_if_small(plain),
-                gzip: joined_if_small(gzip),
+                plain: Parts::of(&layout, k, total.len(), None),
+                gzip: Parts::of(&layout, k, total.len(), Some(gzip_end(total))),
             }
         };
         Snapshot {
@@ -181,7 +172,7 @@ impl Assembly {
     }
 
     fn count_values(&mut self, interval: Duration, polled: bool, present: &[bool], add: bool) {
-        for (n, &p) in self.present.iter_mut().zip(present) {
+        for (n, &p) in self.layout.present.iter_mut().zip(present) {
             if p {
                 *n = if add { *n + 1 } else { *n - 1 };
             }
@@ -216,41 +207,15 @@ impl Assembly {
             (Some(&one), None) => Some(one),
             _ => None,
         };
-        if shared != self.descriptors.shared {
-            self.descriptors = Descriptors::encode(shared);
-        }
-    }
-
-    /// Number of parts per family: the descriptor, the global samples, each operation's.
-    fn stride(&self) -> usize {
-        self.ops.len() + 2
-    }
-
-    /// The place of the part that ends the exposition (`# EOF`), the last one.
-    fn end(&self) -> usize {
-        FAMILIES.len() * self.stride()
-    }
-
-    /// Part `at` of format `k`, in exposition order.
-    fn leaf(&self, k: usize, at: usize) -> &Part {
-        if at == self.end() {
-            return self.globals.end.of(k);
-        }
-        let (f, slot) = (at / self.stride(), at % self.stride());
-        match slot {
-            0 if self.globals.present[f] || self.present[f] > 0 => {
-                self.descriptors.families[f].of(k)
-            }
-            0 => &NOTHING,
-            1 => self.globals.families[f].of(k),
-            i => self.ops[i - 2].families[f].of(k),
+        if shared != self.layout.descriptors.shared {
+            self.layout.descriptors = Arc::new(Descriptors::encode(shared));
         }
     }
 
     fn set_leaf(&mut self, f: usize, slot: usize) {
-        let at = f * self.stride() + slot;
+        let at = f * self.layout.stride() + slot;
         for k in 0..2 {
-            let sum = self.leaf(k, at).sum;
+            let sum = self.layout.leaf(k, at).sum;
             self.trees[k].set(at, sum);
         }
     }
@@ -264,25 +229,11 @@ impl Assembly {
     /// Lays every part out again (operations were added or removed).
     fn rebuild(&mut self) {
         for k in 0..2 {
-            let sums: Vec<_> = (0..=self.end()).map(|at| self.leaf(k, at).sum).collect();
+            let layout = &self.layout;
+            let sums: Vec<_> = (0..=layout.end())
+                .map(|at| layout.leaf(k, at).sum)
+                .collect();
             self.trees[k] = Tree::new(sums.into_iter());
         }
-    }
-}
-
-/// Up to this many bytes, an encoding is kept in one piece. hyper sends each part of a body
-/// as a frame of its own, and for a small body that per-frame work (queueing, and the length
-/// of the write queue summed for every frame) cost more than serving requests: one piece
-/// per poll made 100-series scrapes faster (BENCHMARKS.md, "Serving /metrics"). Above it,
-/// the parts stay shared between the formats and between snapshots, which saves memory.
-const JOIN_UP_TO: usize = 256 * 1024;
-
-/// The parts as they are, or joined into one when they are small.
-fn joined_if_small(parts: Vec<Bytes>) -> Arc<[Bytes]> {
-    let len: usize = parts.iter().map(Bytes::len).sum();
-    if parts.len() > 1 && len <= JOIN_UP_TO {
-        Arc::from([compress::concat(&parts)])
-    } else {
-        Arc::from(parts)
     }
 }

@@ -91,6 +91,11 @@ impl Sum {
         }
     }
 
+    /// Their length.
+    pub fn len(self) -> u64 {
+        self.len
+    }
+
     /// The gzip trailer of these bytes: CRC-32 and length modulo 2^32, little-endian.
     pub fn trailer(self) -> [u8; 8] {
         let mut out = [0; 8];

@@ -29,16 +29,18 @@ pub(super) fn op_with(series: Vec<Series>) -> OperationMetrics {
 }
 
 /// Counters that differ from the report's values, for the same series.
-pub(super) fn counters_of(series: &[Series]) -> Arc<[CounterSeries]> {
-    series
-        .iter()
-        .map(|s| CounterSeries {
-            rp_id: s.rp_id.clone(),
-            cod_opc_menu: s.cod_opc_menu.clone(),
-            calls: s.calls * 3.0,
-            time_seconds: s.time_seconds + 0.25,
-        })
-        .collect()
+pub(super) fn counters_of(series: &[Series]) -> Arc<Vec<CounterSeries>> {
+    Arc::new(
+        series
+            .iter()
+            .map(|s| CounterSeries {
+                rp_id: s.rp_id.clone(),
+                cod_opc_menu: s.cod_opc_menu.clone(),
+                calls: s.calls * 3.0,
+                time_seconds: s.time_seconds + 0.25,
+            })
+            .collect(),
+    )
 }
 
 /// `data` decompressed by the strict reader: one member, checked CRC and length.

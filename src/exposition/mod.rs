@@ -3,8 +3,9 @@
 //!
 //! All encoding happens here, once per poll of an operation and for that operation only: its
 //! samples in the Prometheus text format, in OpenMetrics, and a gzip copy of each. A snapshot
-//! joins every operation's parts without copying them; a scrape only clones an `Arc` and hands
-//! out bytes, so it never waits for a poll and never sees half of one.
+//! holds one `Arc` per operation's parts; a scrape clones the snapshot's `Arc` and walks the
+//! parts, handing out bytes encoded at poll time, so it never waits for a poll and never sees
+//! half of one.
 //!
 //! An exposition is a list of parts served one after the other. Layout:
 //!
@@ -16,7 +17,8 @@
 //! - `compress.rs`: the gzip copy of a part, compressed once and on every core.
 //! - `crc.rs`: the CRC-32 of the gzip member, kept up to date part by part.
 //! - `parts.rs`: an operation's parts, the global ones, the descriptors.
-//! - `assembly.rs`: the parts of all operations joined into a [`Snapshot`].
+//! - `assembly.rs`: the parts of all operations, kept up to date poll by poll, and the CRCs.
+//! - `layout.rs`: a snapshot's parts in exposition order, and the walk a scrape sends.
 //! - `store.rs`: the [`Store`] that swaps snapshots.
 //! - `history.rs`: past samples of the per-series families, with timestamps, for `backfill`.
 
@@ -28,12 +30,11 @@ mod families;
 #[cfg(test)]
 mod fixtures;
 mod history;
+mod layout;
 mod operation;
 mod parts;
 mod samples;
 mod store;
-
-use std::sync::Arc;
 
 use bytes::Bytes;
 use jiff::Timestamp;
@@ -41,6 +42,7 @@ use jiff::Timestamp;
 use crate::process::ProcessStats;
 
 pub use history::{HistoryPoint, OperationHistory, encode_history};
+pub use layout::{Frames, Parts};
 pub use operation::{LastCall, OperationMetrics, ReportData};
 pub use store::Store;
 
@@ -81,31 +83,31 @@ pub struct Globals {
 /// operation changes), and between every scrape.
 #[derive(Debug, Clone)]
 pub struct Encoded {
-    plain: Arc<[Bytes]>,
-    gzip: Arc<[Bytes]>,
+    plain: Parts,
+    gzip: Parts,
 }
 
 impl Encoded {
     /// The exposition, part by part.
-    pub fn plain_parts(&self) -> &Arc<[Bytes]> {
+    pub fn plain_parts(&self) -> &Parts {
         &self.plain
     }
 
     /// Its gzip copy (one gzip member), part by part.
-    pub fn gzip_parts(&self) -> &Arc<[Bytes]> {
+    pub fn gzip_parts(&self) -> &Parts {
         &self.gzip
     }
 
     /// The exposition in one piece: a copy, for tests; scrapes send the parts.
     #[cfg(any(test, feature = "test-util"))]
     pub fn plain(&self) -> Bytes {
-        compress::concat(&self.plain)
+        compress::concat(&self.plain.iter().cloned().collect::<Vec<_>>())
     }
 
     /// The gzip copy in one piece (a copy, like [`Encoded::plain`]).
     #[cfg(any(test, feature = "test-util"))]
     pub fn gzip(&self) -> Bytes {
-        compress::concat(&self.gzip)
+        compress::concat(&self.gzip.iter().cloned().collect::<Vec<_>>())
     }
 }
 
@@ -152,7 +154,8 @@ mod tests {
         let mut op = op_with(series.clone());
         op.counters = Some(counters_of(&series));
         let snap = Snapshot::encode(true, &[op]);
-        let shared = |a: &[Bytes], b: &[Bytes]| {
+        let shared = |a: &Parts, b: &Parts| {
+            let b: Vec<&Bytes> = b.iter().collect();
             a.iter()
                 .filter(|x| b.iter().any(|y| y.as_ptr() == x.as_ptr() && !x.is_empty()))
                 .map(Bytes::len)
@@ -164,6 +167,7 @@ mod tests {
         // The gzip copies are one member each: one header, then parts compressed once and
         // shared by both formats like the plain ones, then one trailer.
         for gzip in [t.gzip_parts(), om.gzip_parts()] {
+            let gzip: Vec<&Bytes> = gzip.iter().collect();
             assert_eq!(&gzip[0][..], &compress::GZIP_HEADER);
             assert!(
                 gzip[1..]

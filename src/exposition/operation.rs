@@ -63,7 +63,7 @@ pub struct OperationMetrics {
     /// data has been dropped.
     pub data: Option<Arc<ReportData>>,
     /// Counters that survive midnight (`today` window only).
-    pub counters: Option<Arc<[CounterSeries]>>,
+    pub counters: Option<Arc<Vec<CounterSeries>>>,
     /// Calls the last closing call of a day found beyond the counters published before it.
     pub day_close_late_calls: Option<f64>,
     /// Whether a poll has finished.

@@ -68,6 +68,8 @@ pub(super) struct OperationParts {
     pub present: Vec<bool>,
     /// Per family of [`FAMILIES`]: its samples (empty for the global families).
     pub families: Vec<Formats>,
+    /// Per format: bytes of its parts' deflate copies, which a gzip body's length adds up.
+    pub deflated_len: [u64; 2],
 }
 
 impl OperationParts {
@@ -88,6 +90,9 @@ impl OperationParts {
                 }
             })
             .collect();
+        let families = compress_all(written);
+        let deflated_len =
+            [0, 1].map(|k| families.iter().map(|f| f.of(k).deflated.len() as u64).sum());
         OperationParts {
             name: op.operation.clone(),
             interval: op.poll_interval,
@@ -96,7 +101,8 @@ impl OperationParts {
                 .iter()
                 .map(|f| !f.is_global() && f.is_present(ops, Globals::default()))
                 .collect(),
-            families: compress_all(written),
+            families,
+            deflated_len,
         }
     }
 }

@@ -16,8 +16,9 @@ use crate::process::ProcessStats;
 
 /// Holds the current snapshot, and the parts of every operation it is made of. Scrapes load
 /// the snapshot without a lock. A poller encodes its operation's parts before taking the lock,
-/// so one operation's encoding never holds up another's poll; under the lock the parts are
-/// only joined (pointer copies) and the snapshot swapped in.
+/// so one operation's encoding never holds up another's poll; under the lock the operation's
+/// parts replace its old ones (one `Arc`, and the CRC tree in O(families x log parts)) and a
+/// snapshot of one `Arc` per operation is swapped in.
 #[derive(Debug)]
 pub struct Store {
     current: ArcSwap<Snapshot>,
@@ -61,7 +62,11 @@ impl Store {
         let mut assembly = self.state.lock().unwrap_or_else(|e| e.into_inner());
         change(&mut assembly);
         let ready = assembly.ready();
-        self.current.store(Arc::new(assembly.snapshot(ready)));
+        let previous = self.current.swap(Arc::new(assembly.snapshot(ready)));
+        drop(assembly);
+        // Freeing what only the previous snapshot held (a replaced operation's parts) is
+        // work that need not hold up other polls.
+        drop(previous);
     }
 
     /// Adds or replaces an operation's metrics without counting a poll (start, reload).

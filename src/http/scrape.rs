@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, Method, Request, Response};
 use axum::routing::future::RouteFuture;
 use http_body::{Frame, SizeHint};
 
-use super::{Parts, metrics_headers, metrics_parts, negotiate};
+use super::{PartsBody, metrics_headers, metrics_parts, negotiate};
 use crate::exposition::Store;
 use crate::web::{Auth, unauthorized};
 
@@ -61,7 +61,7 @@ impl Scrape {
         let (openmetrics, gzip) = negotiate(request);
         let snapshot = self.store.current();
         let parts = metrics_parts(&snapshot, openmetrics, gzip);
-        let mut response = Response::new(ResponseBody::Snapshot(Parts::new(parts.clone())));
+        let mut response = Response::new(ResponseBody::Snapshot(PartsBody::new(parts)));
         // The length is the body's exact size, which hyper writes after these headers, where
         // the router's Content-Length goes too. For HEAD, hyper sends that length and not the
         // body.
@@ -142,7 +142,7 @@ impl Future for Answer {
 /// The body of an [`App`]'s answer: the snapshot's parts, or whatever the router answered.
 pub enum ResponseBody {
     /// A scrape's body.
-    Snapshot(Parts),
+    Snapshot(PartsBody),
     /// The router's body.
     Router(Body),
 }

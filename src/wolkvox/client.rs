@@ -1,7 +1,9 @@
 //! The HTTP client of the report API: one GET with the token in a header, an explicit timeout
 //! that covers the body, and a cap on the body size.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -64,6 +66,45 @@ pub struct Client {
     server: ServerCode,
 }
 
+/// The HTTP clients that operations share, one per timeout. Building a reqwest client loads
+/// and parses the system's root certificates (rustls-platform-verifier): about 160 kB per
+/// client, 160 MB at 1,000 operations when each built its own (BENCHMARKS.md, Operations).
+/// Sharing one also shares its connection pool, as calls to one host can.
+#[derive(Debug, Default)]
+pub struct HttpClients {
+    by_timeout: Mutex<BTreeMap<Duration, reqwest::Client>>,
+}
+
+impl HttpClients {
+    /// The client of `timeout`, built on first use.
+    fn get(&self, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+        // Only map lookups and inserts happen under this lock: a panic leaves it consistent.
+        let mut clients = self.by_timeout.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(http) = clients.get(&timeout) {
+            return Ok(http.clone());
+        }
+        let http = http_client(timeout)?;
+        clients.insert(timeout, http.clone());
+        Ok(http)
+    }
+}
+
+/// Idle connections kept per host. Operations poll one after the other, a call of a few
+/// milliseconds each, so a few connections serve them all; every idle one keeps its socket
+/// and buffers, and without a cap 1,000 operations kept 1,000 connections open.
+const IDLE_PER_HOST: usize = 16;
+
+/// A reqwest client whose calls and connections give up after `timeout`.
+fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .user_agent(concat!("wolkvox-exporter/", env!("CARGO_PKG_VERSION")))
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .pool_max_idle_per_host(IDLE_PER_HOST)
+        .build()
+}
+
 impl Client {
     /// A client for `base_url`. The token goes into a header marked sensitive, so that no
     /// Debug print of the client or of a request shows it.
@@ -73,13 +114,39 @@ impl Client {
         token: &Token,
         timeout: Duration,
     ) -> Result<Self, reqwest::Error> {
-        install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("wolkvox-exporter/", env!("CARGO_PKG_VERSION")))
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .build()?;
+        Ok(Self::with_http(
+            http_client(timeout)?,
+            base_url,
+            server,
+            token,
+            timeout,
+        ))
+    }
 
+    /// A client for `base_url` that calls through the client of `clients` for `timeout`.
+    pub fn shared(
+        clients: &HttpClients,
+        base_url: &Url,
+        server: &ServerCode,
+        token: &Token,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        Ok(Self::with_http(
+            clients.get(timeout)?,
+            base_url,
+            server,
+            token,
+            timeout,
+        ))
+    }
+
+    fn with_http(
+        http: reqwest::Client,
+        base_url: &Url,
+        server: &ServerCode,
+        token: &Token,
+        timeout: Duration,
+    ) -> Self {
         let mut endpoint = base_url.clone();
         if !endpoint.path().ends_with('/') {
             let path = format!("{}/", endpoint.path());
@@ -102,7 +169,7 @@ impl Client {
             // is why the token travels in the dashed header.
             headers.insert(HeaderName::from_static("wolkvox_server"), v);
         }
-        Ok(Self {
+        Self {
             http,
             information,
             endpoint,
@@ -114,7 +181,7 @@ impl Client {
             token: token.clone(),
             token_file: None,
             server: server.clone(),
-        })
+        }
     }
 
     /// Reads the token from `path` again before each call, so that a rotated Secret takes

@@ -6,5 +6,5 @@ pub mod number;
 pub mod outcome;
 pub mod types;
 
-pub use client::Client;
+pub use client::{Client, HttpClients};
 pub use outcome::{Classified, PollCounts, PollResult, TokenInfo, classify};

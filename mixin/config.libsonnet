@@ -13,10 +13,10 @@
     // least pulseMinCalls calls in pulseWindow, for pulseFor.
     pulseWindow: '15m',
     pulseBaseline: '3h',
-    pulseRatio: 3,
-    pulseMinShare: 0.2,
-    pulseMinCalls: 30,
-    pulseFor: '10m',
+    pulseRatio: 2,
+    pulseMinShare: 0.21,
+    pulseMinCalls: 40,
+    pulseFor: '6m',
     pulseSeverity: 'critical',
 
     // WolkvoxIvrRoutingPointOutage: a routing point got fewer than outageRatio times the calls of
@@ -25,9 +25,9 @@
     // while the counters hold the previous day until it is closed (--report.close-delay plus one
     // poll interval). outageWindow must be longer than the poll interval.
     outageWindow: '10m',
-    outageRatio: 0.25,
-    outageMinCalls: 20,
-    outageFor: '5m',
+    outageRatio: 0.2,
+    outageMinCalls: 12,
+    outageFor: '4m',
     outageMidnightGraceSeconds: 1800,
     outageSeverity: 'critical',
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory as _, Parser};
 
+use super::commands::*;
 use super::spread::{AnyDuration, Shard};
 use super::values::*;
 use crate::window::Window;

@@ -6,6 +6,7 @@
 //! file, the operation and the key).
 
 pub mod cli;
+pub mod commands;
 pub mod file;
 pub mod spread;
 pub mod values;
@@ -18,6 +19,7 @@ use jiff::tz::TimeZone;
 use reqwest::Url;
 
 pub use cli::{BackfillArgs, Cli, Command};
+pub use commands::*;
 pub use spread::*;
 pub use values::*;
 

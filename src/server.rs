@@ -35,16 +35,8 @@ use crate::Error;
 /// How long connections get to finish after the shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
-/// The limits of the listener.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Time from connect to the end of the first request's headers (TLS handshake included).
-    pub read_header_timeout: Duration,
-    /// Time a kept-alive connection may wait for its next request.
-    pub idle_timeout: Duration,
-    /// Connections open at once.
-    pub max_connections: usize,
-}
+/// The limits of the listener: configuration values, defined with the rest of them.
+pub use crate::config::Limits;
 
 /// One open connection, as the accept loop sees it.
 #[derive(Debug)]
@@ -107,7 +99,7 @@ impl Connections {
 }
 
 /// What the server can serve: a cloneable service that always answers (an axum `Router`, or
-/// the exporter's [`crate::http::App`]).
+/// the exporter's scrape service, `App` in the http module).
 pub trait App<B>:
     tower::Service<
         Request<Incoming>,

@@ -108,6 +108,17 @@ pub struct OperationConfig {
     pub poll_timeout: Duration,
 }
 
+/// What slow or hostile clients may hold of the listener (the listener in the server module enforces them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Time from connect to the end of the first request's headers (TLS handshake included).
+    pub read_header_timeout: Duration,
+    /// Time a kept-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// Connections open at once.
+    pub max_connections: usize,
+}
+
 /// The validated configuration of one exporter process.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -141,7 +152,7 @@ pub struct Config {
     /// Path of the metrics.
     pub telemetry_path: String,
     /// What slow or hostile clients may hold of the listener.
-    pub limits: crate::server::Limits,
+    pub limits: Limits,
     /// Lowest log level.
     pub log_level: tracing::Level,
     /// Log format.
@@ -180,7 +191,7 @@ impl Config {
             web_config_file: None,
             listen_address: SocketAddr::from(([0, 0, 0, 0], 9862)),
             telemetry_path: DEFAULT_TELEMETRY_PATH.to_owned(),
-            limits: crate::server::Limits {
+            limits: Limits {
                 read_header_timeout: default_of::<PositiveDuration>(DEFAULT_READ_HEADER_TIMEOUT).0,
                 idle_timeout: default_of::<PositiveDuration>(DEFAULT_IDLE_TIMEOUT).0,
                 max_connections: default_of::<usize>(DEFAULT_MAX_CONNECTIONS),
@@ -275,7 +286,7 @@ impl Cli {
             web_config_file: self.web_config_file.clone(),
             listen_address: self.listen_address.0,
             telemetry_path: self.telemetry_path.0,
-            limits: crate::server::Limits {
+            limits: Limits {
                 read_header_timeout: self.read_header_timeout.0,
                 idle_timeout: self.idle_timeout.0,
                 max_connections: self.max_connections,

@@ -314,6 +314,56 @@ fn demo_mode_serves_simulated_data_without_server_or_token() {
     assert!(m.body.contains("every 15s"), "demo polls every 15s");
 }
 
+/// (PULSE calls, all calls) of routing point `rp` in a scrape's counters.
+fn rp_calls(m: &Metrics, rp: &str) -> (f64, f64) {
+    let calls: Vec<_> = m
+        .family("wolkvox_ivr_calls_total")
+        .into_iter()
+        .filter(|s| s.labels["rp_id"] == rp)
+        .collect();
+    let total: f64 = calls.iter().map(|s| s.value).sum();
+    let pulse: f64 = calls
+        .iter()
+        .filter(|s| s.labels["cod_opc_menu"] == "PULSE")
+        .map(|s| s.value)
+        .sum();
+    (pulse, total)
+}
+
+/// The growth of (PULSE calls, all calls) of each of `rps` from the first scrape with counters
+/// on, as `increase()` takes it (a drop is the new day's reset and counts its new value), once
+/// `done` says it is enough. The counters are running totals of the (simulated) day, which
+/// began before the process: only their growth says what happened since.
+fn demo_growth(addr: &str, rps: &[&str], done: impl Fn(&[(f64, f64)]) -> bool) -> Vec<(f64, f64)> {
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    let mut last = loop {
+        let m = Metrics::parse(&scrape_blocking(addr));
+        if !m.family("wolkvox_ivr_calls_total").is_empty() {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "no counters:\n{}", m.body);
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let grow = |before: f64, now: f64| if now >= before { now - before } else { now };
+    let mut grown = vec![(0.0, 0.0); rps.len()];
+    while !done(&grown) {
+        assert!(
+            Instant::now() < deadline,
+            "not enough demo calls:\n{}",
+            last.body
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        let m = Metrics::parse(&scrape_blocking(addr));
+        for (rp, g) in rps.iter().zip(&mut grown) {
+            let ((p0, t0), (p1, t1)) = (rp_calls(&last, rp), rp_calls(&m, rp));
+            g.0 += grow(p0, p1);
+            g.1 += grow(t0, t1);
+        }
+        last = m;
+    }
+    grown
+}
+
 #[test]
 fn demo_pulse_spike_raises_the_pulse_share_of_its_routing_point_only() {
     let mut p = Process::start(exporter().args([
@@ -329,60 +379,12 @@ fn demo_pulse_spike_raises_the_pulse_share_of_its_routing_point_only() {
         "1002",
     ]));
     let addr = p.address();
-    // The counters are running totals of the (simulated) day, which began before the spike:
-    // the share is taken of their growth from a first scrape on, as rate() would take it.
-    let calls = |m: &Metrics, rp: &str| -> (f64, f64) {
-        let calls: Vec<_> = m
-            .family("wolkvox_ivr_calls_total")
-            .into_iter()
-            .filter(|s| s.labels["rp_id"] == rp)
-            .collect();
-        let total: f64 = calls.iter().map(|s| s.value).sum();
-        let pulse: f64 = calls
-            .iter()
-            .filter(|s| s.labels["cod_opc_menu"] == "PULSE")
-            .map(|s| s.value)
-            .sum();
-        (pulse, total)
-    };
-    let deadline = Instant::now() + EVENT_TIMEOUT;
-    let first = loop {
-        let m = Metrics::parse(&scrape_blocking(&addr));
-        if !m.family("wolkvox_ivr_calls_total").is_empty() {
-            break m;
-        }
-        assert!(Instant::now() < deadline, "no counters:\n{}", m.body);
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    // Growth since `first`; a drop is the new day's reset, and counts its whole new value.
-    let mut grown = std::collections::HashMap::<String, (f64, f64)>::new();
-    let mut last = first;
-    let share = |grown: &std::collections::HashMap<String, (f64, f64)>, rp: &str| {
-        grown.get(rp).copied().unwrap_or_default()
-    };
-    loop {
-        let m = Metrics::parse(&scrape_blocking(&addr));
-        for rp in ["1001", "1002"] {
-            let (p0, t0) = calls(&last, rp);
-            let (p1, t1) = calls(&m, rp);
-            let g = grown.entry(rp.to_owned()).or_default();
-            g.0 += if p1 >= p0 { p1 - p0 } else { p1 };
-            g.1 += if t1 >= t0 { t1 - t0 } else { t1 };
-        }
-        last = m;
-        if share(&grown, "1001").1 >= 200.0 && share(&grown, "1002").1 >= 200.0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not enough demo calls:\n{}",
-            last.body
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let (pulse, total) = share(&grown, "1002");
+    let grown = demo_growth(&addr, &["1001", "1002"], |g| {
+        g.iter().all(|(_, total)| *total >= 200.0)
+    });
+    let (pulse, total) = grown[1];
     assert!(pulse / total > 0.4, "spiked 1002: {pulse}/{total}");
-    let (pulse, total) = share(&grown, "1001");
+    let (pulse, total) = grown[0];
     assert!(pulse / total < 0.3, "normal 1001: {pulse}/{total}");
 }
 
@@ -400,35 +402,8 @@ fn demo_outage_stops_the_calls_of_its_routing_point_only() {
         "2001",
     ]));
     let addr = p.address();
-    let total = |m: &Metrics, rp: &str| -> f64 {
-        m.family("wolkvox_ivr_calls_total")
-            .into_iter()
-            .filter(|s| s.labels["rp_id"] == rp)
-            .map(|s| s.value)
-            .sum()
-    };
-    let deadline = Instant::now() + EVENT_TIMEOUT;
-    let mut last = loop {
-        let m = Metrics::parse(&scrape_blocking(&addr));
-        if !m.family("wolkvox_ivr_calls_total").is_empty() {
-            break m;
-        }
-        assert!(Instant::now() < deadline, "no counters:\n{}", m.body);
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    // Growth from the first scrape on, as increase() takes it (a drop is the new day's reset).
-    let (mut busy, mut out) = (0.0, 0.0);
-    while busy < 200.0 {
-        assert!(Instant::now() < deadline, "not enough demo calls");
-        std::thread::sleep(Duration::from_millis(100));
-        let m = Metrics::parse(&scrape_blocking(&addr));
-        for (rp, grown) in [("1001", &mut busy), ("2001", &mut out)] {
-            let (before, now) = (total(&last, rp), total(&m, rp));
-            *grown += if now >= before { now - before } else { now };
-        }
-        last = m;
-    }
-    assert_eq!(out, 0.0, "2001 got calls during its outage");
+    let grown = demo_growth(&addr, &["1001", "2001"], |g| g[0].1 >= 200.0);
+    assert_eq!(grown[1].1, 0.0, "2001 got calls during its outage");
 }
 
 #[test]

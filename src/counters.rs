@@ -209,7 +209,10 @@ impl DayCounters {
             Some(d) if d < day => {
                 let final_published = match self.state {
                     State::Open => false,
-                    State::Closed(at) => now.duration_since(at).unsigned_abs() >= self.hold,
+                    // A clock that went back since the close has not held the total yet.
+                    State::Closed(at) => {
+                        Duration::try_from(now.duration_since(at)).is_ok_and(|d| d >= self.hold)
+                    }
                 };
                 let more_than_a_day = d.tomorrow().ok() != Some(day);
                 if final_published || more_than_a_day {
@@ -465,6 +468,14 @@ mod tests {
             d26,
             &report(&[("1", 2.0, 20.0)]),
             at("2026-11-26T05:16:00Z"),
+            false,
+        );
+        assert_eq!(totals(&c), vec![("1".into(), 15.0, 150.0)]);
+        // A clock that went back since the close has not waited the interval either.
+        c.observe(
+            d26,
+            &report(&[("1", 2.0, 20.0)]),
+            at("2026-11-26T05:06:00Z"),
             false,
         );
         assert_eq!(totals(&c), vec![("1".into(), 15.0, 150.0)]);

@@ -265,14 +265,14 @@ mod tests {
             })
             .collect();
         let now: jiff::Timestamp = "2026-11-25T10:00:00Z".parse().unwrap();
-        op.data = Some(Arc::new(ReportData {
-            report: Report {
+        op.data = Some(Arc::new(ReportData::new(
+            Report {
                 rows: series,
                 series: all,
                 ..Report::default()
             },
-            window: crate::window::Window::Today.resolve(now, &jiff::tz::TimeZone::UTC),
-        }));
+            crate::window::Window::Today.resolve(now, &jiff::tz::TimeZone::UTC),
+        )));
         store.publish(op);
         store
     }

@@ -11,11 +11,11 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::exposition::OperationMetrics;
+use crate::exposition::{OperationMetrics, ReportData};
 use crate::wolkvox::PollResult;
 
 /// Report rows shown per operation; the rest are in the metrics.
-pub const MAX_ROWS: usize = 50;
+pub const MAX_ROWS: usize = ReportData::HEAD;
 
 const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;max-width:64rem;\
@@ -167,7 +167,7 @@ fn report(out: &mut String, op: &OperationMetrics, now: Timestamp) {
         window.start.strftime("%Y-%m-%d %H:%M:%S"),
         window.end.strftime("%Y-%m-%d %H:%M:%S"),
         report.rows,
-        report.series.len(),
+        data.series(),
     );
     if report.series.is_empty() {
         return;
@@ -187,11 +187,11 @@ fn report(out: &mut String, op: &OperationMetrics, now: Timestamp) {
         );
     }
     out.push_str("</tbody></table></div>\n");
-    if report.series.len() > MAX_ROWS {
+    if data.series() > MAX_ROWS {
         let _ = writeln!(
             out,
             "<p class=\"muted\">{} more series in the metrics.</p>",
-            report.series.len() - MAX_ROWS
+            data.series() - MAX_ROWS
         );
     }
 }
@@ -305,14 +305,14 @@ mod tests {
             calls: 12.0,
             time_seconds: 340.5,
         }];
-        op.data = Some(Arc::new(ReportData {
-            report: Report {
+        op.data = Some(Arc::new(ReportData::new(
+            Report {
                 rows: 2,
                 series,
                 ..Report::default()
             },
-            window: Window::Today.resolve(now(), &bogota()),
-        }));
+            Window::Today.resolve(now(), &bogota()),
+        )));
         op
     }
 

@@ -153,8 +153,8 @@ proptest! {
 
 fn snapshot_with(pairs: &[(String, String)]) -> Snapshot {
     let mut op = OperationMetrics::new("op".into(), Duration::from_secs(300));
-    op.data = Some(Arc::new(ReportData {
-        report: Report {
+    op.data = Some(Arc::new(ReportData::new(
+        Report {
             series: pairs
                 .iter()
                 .map(|(rp, opt)| Series {
@@ -168,8 +168,8 @@ fn snapshot_with(pairs: &[(String, String)]) -> Snapshot {
             rejected: Default::default(),
             dropped_series: 0,
         },
-        window: Window::Today.resolve(jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC),
-    }));
+        Window::Today.resolve(jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC),
+    )));
     Snapshot::encode(true, &[op])
 }
 

@@ -115,10 +115,7 @@ impl PollState {
         self.metrics.counters = Some(self.counters.series());
         let series = report.series.len();
         self.metrics.polls[PollResult::Success] += 1;
-        self.metrics.data = Some(Arc::new(ReportData {
-            report,
-            window: self.window.clone(),
-        }));
+        self.metrics.data = Some(Arc::new(ReportData::new(report, self.window.clone())));
         self.store.publish(self.metrics.clone());
         series
     }

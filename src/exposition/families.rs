@@ -313,6 +313,12 @@ impl Family {
         matches!(self.read, Read::Report(_) | Read::Counters(_))
     }
 
+    /// Whether the family's samples are the report's data series, which a thin
+    /// [`ReportData`](super::ReportData) keeps encoded.
+    pub fn of_report(&self) -> bool {
+        matches!(self.read, Read::Report(_))
+    }
+
     /// The name on the sample lines: both formats add `_total` to a counter's.
     pub fn sample_name(&self) -> Cow<'static, str> {
         match self.kind {
@@ -431,6 +437,11 @@ impl Family {
             match self.read {
                 Read::Report(value) => {
                     let Some(data) = &op.data else { continue };
+                    // A thin copy has its series encoded, not listed: encoding reads them there.
+                    debug_assert!(
+                        !data.is_thin(),
+                        "the series of a thin report were asked for"
+                    );
                     for s in &data.report.series {
                         sample([&op.operation, &s.rp_id, &s.cod_opc_menu], value(s));
                     }

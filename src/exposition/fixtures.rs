@@ -15,15 +15,15 @@ pub(super) fn op_with(series: Vec<Series>) -> OperationMetrics {
     let mut op = OperationMetrics::new("0032".into(), Duration::from_secs(300));
     let tz = jiff::tz::TimeZone::UTC;
     let now: Timestamp = "2026-11-25T10:00:00Z".parse().unwrap();
-    op.data = Some(Arc::new(ReportData {
-        report: Report {
+    op.data = Some(Arc::new(ReportData::new(
+        Report {
             rows: series.len(),
             series,
             rejected: RejectCounts::default(),
             dropped_series: 0,
         },
-        window: crate::window::Window::Today.resolve(now, &tz),
-    }));
+        crate::window::Window::Today.resolve(now, &tz),
+    )));
     op.up = true;
     op
 }

@@ -7,18 +7,84 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+use super::parts::Formats;
 use crate::counters::CounterSeries;
 use crate::report::{RejectCounts, Report};
 use crate::window::ReportWindow;
 use crate::wolkvox::{PollCounts, PollResult, TokenInfo};
 
 /// A report that the data series show, with the window it describes.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Once the store has encoded its data series, it keeps a thin copy instead
+/// ([`ReportData::is_thin`]): the encoded parts, which every later encoding reuses (a failed poll
+/// within `--poll.keep-stale` shows the same data), and the first [`ReportData::HEAD`] series,
+/// which the status page lists. The whole report is not kept: at 1,000 series per operation it
+/// was 48 bytes a series beside the encoded ones (BENCHMARKS.md, Operations).
+#[derive(Debug, Clone)]
 pub struct ReportData {
-    /// The parsed report.
+    /// The parsed report; in a thin copy, its first [`ReportData::HEAD`] series only.
     pub report: Report,
     /// The window asked for.
     pub window: ReportWindow,
+    /// Series in the whole report.
+    series: usize,
+    /// In a thin copy: the data families' parts, encoded from the whole report.
+    encoded: Option<Arc<[Formats]>>,
+}
+
+impl ReportData {
+    /// Series that a thin copy keeps: what the status page lists.
+    pub const HEAD: usize = 50;
+
+    /// The data of a whole report.
+    pub fn new(report: Report, window: ReportWindow) -> ReportData {
+        ReportData {
+            series: report.series.len(),
+            report,
+            window,
+            encoded: None,
+        }
+    }
+
+    /// Series in the whole report, also in a thin copy.
+    pub fn series(&self) -> usize {
+        self.series
+    }
+
+    /// Whether this is a thin copy: encoded parts and the first series, not the whole report.
+    pub fn is_thin(&self) -> bool {
+        self.encoded.is_some()
+    }
+
+    /// The data families' parts, in a thin copy.
+    pub(super) fn encoded(&self) -> Option<&[Formats]> {
+        self.encoded.as_deref()
+    }
+
+    /// The thin copy of this data, with `encoded`, the parts of its data families.
+    pub(super) fn thin(&self, encoded: Arc<[Formats]>) -> ReportData {
+        let mut report = Report {
+            series: Vec::with_capacity(self.report.series.len().min(Self::HEAD)),
+            ..self.report
+        };
+        report
+            .series
+            .extend(self.report.series.iter().take(Self::HEAD).cloned());
+        ReportData {
+            report,
+            window: self.window.clone(),
+            series: self.series,
+            encoded: Some(encoded),
+        }
+    }
+}
+
+/// Equal when they show the same report in the same window; a thin copy equals the whole data
+/// it was made from only in what it keeps.
+impl PartialEq for ReportData {
+    fn eq(&self, other: &Self) -> bool {
+        self.report == other.report && self.window == other.window && self.series == other.series
+    }
 }
 
 /// One finished call, as the status page shows it.

@@ -2,12 +2,13 @@
 //! samples of every family ([`OperationParts`], made when that operation changes), the
 //! exporter's own samples ([`GlobalParts`]) and the families' descriptors ([`Descriptors`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::compress::{Part, compress};
-use super::families::FAMILIES;
+use super::families::{FAMILIES, Family};
 use super::samples::{self, Samples};
 use super::{Globals, OperationMetrics};
 
@@ -74,23 +75,36 @@ pub(super) struct OperationParts {
 
 impl OperationParts {
     /// Encodes and compresses `op`'s samples: work in proportion to its series only.
+    /// The data series of a thin [`ReportData`](super::ReportData) are not encoded again: their
+    /// parts are reused.
     pub fn encode(op: &OperationMetrics) -> OperationParts {
         let ops = std::slice::from_ref(op);
-        let per_series: Vec<_> = FAMILIES.iter().filter(|f| f.per_series()).collect();
+        let encoded = op.data.as_ref().and_then(|d| d.encoded());
+        let reused = |family: &Family| family.of_report() && encoded.is_some();
+        let per_series: Vec<_> = FAMILIES
+            .iter()
+            .filter(|f| f.per_series() && !reused(f))
+            .collect();
         let mut series = samples::write_all(ops, &per_series).into_iter();
         let written = FAMILIES
             .iter()
             .map(|family| {
-                if family.per_series() {
+                if family.per_series() && !reused(family) {
                     series.next().unwrap_or_else(Samples::empty)
-                } else if family.is_global() {
+                } else if family.is_global() || family.per_series() {
                     Samples::empty()
                 } else {
                     samples::write_each(family, ops, Globals::default())
                 }
             })
             .collect();
-        let families = compress_all(written);
+        let mut families = compress_all(written);
+        if let Some(encoded) = encoded {
+            let report_families = FAMILIES.iter().enumerate().filter(|(_, f)| f.of_report());
+            for ((i, _), formats) in report_families.zip(encoded) {
+                families[i] = formats.clone();
+            }
+        }
         let deflated_len =
             [0, 1].map(|k| families.iter().map(|f| f.of(k).deflated.len() as u64).sum());
         OperationParts {
@@ -104,6 +118,19 @@ impl OperationParts {
             families,
             deflated_len,
         }
+    }
+}
+
+impl OperationParts {
+    /// The parts of the report's data families, in the order of [`FAMILIES`]: what a thin
+    /// [`ReportData`](super::ReportData) keeps.
+    pub fn report_families(&self) -> Arc<[Formats]> {
+        FAMILIES
+            .iter()
+            .zip(&self.families)
+            .filter(|(f, _)| f.of_report())
+            .map(|(_, formats)| formats.clone())
+            .collect()
     }
 }
 

@@ -42,7 +42,7 @@ impl Samples {
 pub(super) fn write_all(ops: &[OperationMetrics], families: &[&Family]) -> Vec<Samples> {
     let series: usize = ops
         .iter()
-        .map(|op| op.data.as_ref().map_or(0, |d| d.report.series.len()))
+        .map(|op| op.data.as_ref().map_or(0, |d| d.series()))
         .sum();
     // A thread costs tens of microseconds: worth it from a few thousand series.
     let threads = if series < PARALLEL_SERIES {

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use super::Snapshot;
 use super::assembly::Assembly;
 use super::parts::OperationParts;
-use super::{Globals, OperationMetrics, ReloadStatus};
+use super::{Globals, OperationMetrics, ReloadStatus, ReportData};
 use crate::process::ProcessStats;
 
 /// Holds the current snapshot, and the parts of every operation it is made of. Scrapes load
@@ -29,6 +29,15 @@ pub struct Store {
     /// The metrics every operation's parts were encoded from, by name, for the status page.
     /// Changed under the `state` lock, so that it lists what the snapshot does.
     operations: Mutex<BTreeMap<String, OperationMetrics>>,
+}
+
+/// Replaces the whole report of `metrics`, just encoded into `parts`, by its thin copy.
+fn thin(metrics: &mut OperationMetrics, parts: &OperationParts) {
+    if let Some(data) = &mut metrics.data
+        && !data.is_thin()
+    {
+        *data = Arc::new(data.thin(parts.report_families()));
+    }
 }
 
 impl Default for Store {
@@ -77,24 +86,35 @@ impl Store {
     /// Adds or replaces the metrics of several operations at once: laying out the parts of
     /// all operations again is paid once, not once per operation.
     pub fn register_all(&self, metrics: impl IntoIterator<Item = OperationMetrics>) {
-        let metrics: Vec<_> = metrics.into_iter().collect();
-        let parts: Vec<_> = metrics.iter().map(OperationParts::encode).collect();
+        let (mut kept, mut parts) = (Vec::new(), Vec::new());
+        for mut m in metrics {
+            let p = OperationParts::encode(&m);
+            thin(&mut m, &p);
+            kept.push(m);
+            parts.push(p);
+        }
         self.change(|a| {
             a.insert(parts);
-            self.keep(metrics);
+            self.keep(kept);
         });
     }
 
     /// Replaces an operation's metrics after a poll: encodes that operation's parts, then
     /// swaps in a snapshot that joins them with the other operations' parts.
-    pub fn publish(&self, metrics: OperationMetrics) {
+    ///
+    /// Returns the thin copy of the report data that the store keeps from now on: the caller
+    /// keeps it instead of the whole report, and publishing it again reuses its encoded parts.
+    pub fn publish(&self, mut metrics: OperationMetrics) -> Option<Arc<ReportData>> {
         let parts = OperationParts::encode(&metrics);
+        thin(&mut metrics, &parts);
+        let data = metrics.data.clone();
         self.change(|a| {
             a.insert(vec![parts]);
             self.keep([metrics]);
         });
         #[cfg(any(test, feature = "test-util"))]
         self.polls.send_modify(|n| *n += 1);
+        data
     }
 
     /// Removes an operation: its series leave /metrics.
@@ -169,7 +189,8 @@ impl Store {
 mod tests {
     use super::*;
     use crate::exposition::collector::reference;
-    use crate::exposition::fixtures::{PROCESS, assorted_operations, gunzip};
+    use crate::exposition::fixtures::{PROCESS, assorted_operations, gunzip, op_with};
+    use crate::report::Series;
 
     /// The store's snapshot against prometheus-client writing all of `ops` (in name order).
     fn assert_serves(store: &Store, ops: &[OperationMetrics], globals: Globals) {
@@ -201,6 +222,39 @@ mod tests {
         );
         let again = seen.iter().find(|o| o.operation == ops[1].operation);
         assert_eq!(again.map(|o| o.api_requests), Some(42));
+    }
+
+    #[test]
+    fn a_published_report_is_kept_thin_and_its_thin_copy_serves_the_same_series_again() {
+        let store = Store::new();
+        let series: Vec<Series> = (0..120)
+            .map(|i| Series {
+                rp_id: format!("{}", 1000 + i / 4).into(),
+                cod_opc_menu: format!("OPT_{}", i % 4).into(),
+                calls: i as f64,
+                time_seconds: 2.5 * i as f64,
+            })
+            .collect();
+        let op = op_with(series.clone());
+        let thin = store.publish(op.clone()).expect("the report's data");
+        assert!(thin.is_thin());
+        assert_eq!(thin.series(), 120);
+        assert_eq!(thin.report.series, series[..ReportData::HEAD]);
+        assert_eq!(thin.report.rows, 120);
+        assert_serves(&store, std::slice::from_ref(&op), Globals::default());
+        // The status page's copy is the thin one: the whole report is no longer held.
+        let kept = store.operations();
+        assert!(Arc::ptr_eq(kept[0].data.as_ref().unwrap(), &thin));
+        // A failed poll within --poll.keep-stale publishes the thin copy: the same data series,
+        // the other families as the poll left them.
+        let mut failed = op.clone();
+        failed.data = Some(thin.clone());
+        failed.up = false;
+        let again = store.publish(failed).expect("the data stay");
+        assert!(Arc::ptr_eq(&again, &thin));
+        let mut expected = op;
+        expected.up = false;
+        assert_serves(&store, &[expected], Globals::default());
     }
 
     #[test]

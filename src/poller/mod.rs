@@ -252,12 +252,16 @@ impl Poller {
             self.metrics.polled = true;
             let (store, metrics) = (self.store.clone(), self.metrics.clone());
             let publish = move || {
-                store.publish(metrics);
+                let data = store.publish(metrics);
                 crate::malloc::return_free_memory(TRIM_PERIOD);
+                data
             };
-            if off_the_workers(publish).await.is_none() {
+            let Some(data) = off_the_workers(publish).await else {
                 return;
-            }
+            };
+            // The store's thin copy: the whole report is freed, and a failed poll within
+            // --poll.keep-stale publishes the encoded series again without encoding them.
+            self.metrics.data = data;
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = cancel.cancelled() => return,
@@ -493,7 +497,7 @@ impl Poller {
             );
         }
         m.last_success = Some(self.clock.now());
-        m.data = Some(Arc::new(ReportData { report, window }));
+        m.data = Some(Arc::new(ReportData::new(report, window)));
         self.failures_in_row = 0;
     }
 

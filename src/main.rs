@@ -16,7 +16,7 @@ use wolkvox_exporter::config::{CheckOutput, Cli, Command};
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
 
 fn main() -> ExitCode {
-    wolkvox_exporter::malloc::return_large_blocks_on_free();
+    wolkvox_exporter::malloc::tune();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {

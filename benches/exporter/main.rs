@@ -58,7 +58,7 @@ fn main() {
     // --default-malloc: glibc's own behaviour in this process, to see what the setting costs.
     if !args.iter().any(|a| a == "--default-malloc") {
         // The exporter's allocator setting: the in-process sections measure what the binary does.
-        wolkvox_exporter::malloc::return_large_blocks_on_free();
+        wolkvox_exporter::malloc::tune();
     }
     // cargo bench passes --bench; a filter-like argument names a section.
     let quick = args.iter().any(|a| a == "--quick");

@@ -12,6 +12,7 @@
 //! the new day's running totals. Prometheus sees the switch as an ordinary counter reset.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,12 +40,12 @@ fn raise(total: &mut Amounts, s: &Series) -> Option<f64> {
 
 /// One counter series: a (rp_id, cod_opc_menu) pair and its running totals on the counted
 /// day; zero for a pair not seen on that day (it keeps its series, at zero, once it has been
-/// reported). The counters keep these in the list that snapshots share, not in a copy.
+/// reported). What a [`Counters`] list is built from and gives out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CounterSeries {
-    /// Routing point (shared with the report it came from).
+    /// Routing point.
     pub rp_id: Arc<str>,
-    /// Menu option (shared likewise).
+    /// Menu option.
     pub cod_opc_menu: Arc<str>,
     /// Calls of the counted local day so far.
     pub calls: f64,
@@ -52,39 +53,147 @@ pub struct CounterSeries {
     pub time_seconds: f64,
 }
 
-impl CounterSeries {
-    /// The pair of `s`, with nothing counted.
-    fn new(s: &Series) -> CounterSeries {
-        CounterSeries {
-            rp_id: s.rp_id.clone(),
-            cod_opc_menu: s.cod_opc_menu.clone(),
-            calls: 0.0,
-            time_seconds: 0.0,
+/// A pair of a [`Counters`] list: its labels by their place in the list's table of label
+/// values, so that a series takes 24 bytes and not 48 (two `Arc<str>` are 32 bytes). At 1,000
+/// operations of 1,000 series that is 24 bytes a series of the resident set (BENCHMARKS.md,
+/// Operations).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Pair {
+    rp_id: u32,
+    cod_opc_menu: u32,
+    total: Amounts,
+}
+
+/// The counter series of an operation, sorted by (rp_id, cod_opc_menu) like a report's
+/// series; shared with the snapshots that publish them.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    /// Every label value of the pairs, once (rp_id and cod_opc_menu values alike). Shared
+    /// between the copies that a poll makes while a snapshot holds the list: it changes only
+    /// when a new value turns up.
+    labels: Arc<Vec<Arc<str>>>,
+    pairs: Vec<Pair>,
+}
+
+impl Counters {
+    /// Counter series in the list.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether the list has no series.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// Every series, in (rp_id, cod_opc_menu) order: labels borrowed from the list.
+    pub fn iter(&self) -> impl Iterator<Item = CounterRef<'_>> {
+        self.pairs.iter().map(|p| CounterRef {
+            rp_id: &self.labels[p.rp_id as usize],
+            cod_opc_menu: &self.labels[p.cod_opc_menu as usize],
+            calls: p.total.calls,
+            time_seconds: p.total.time_seconds,
+        })
+    }
+
+    fn order(&self, p: &Pair, s: &Series) -> Ordering {
+        let label = |i: u32| &*self.labels[i as usize];
+        (label(p.rp_id), label(p.cod_opc_menu)).cmp(&(&*s.rp_id, &*s.cod_opc_menu))
+    }
+}
+
+/// Equal when they list the same series with the same values, whatever their tables.
+impl PartialEq for Counters {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+/// A list of `series` in any order; a pair twice keeps the later values.
+impl FromIterator<CounterSeries> for Counters {
+    fn from_iter<I: IntoIterator<Item = CounterSeries>>(series: I) -> Self {
+        let mut labels = Labels::default();
+        let mut list = Counters::default();
+        let mut all: Vec<CounterSeries> = series.into_iter().collect();
+        all.sort_by(|a, b| (&a.rp_id, &a.cod_opc_menu).cmp(&(&b.rp_id, &b.cod_opc_menu)));
+        all.dedup_by(|later, earlier| {
+            let same =
+                (&later.rp_id, &later.cod_opc_menu) == (&earlier.rp_id, &earlier.cod_opc_menu);
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+        for c in all {
+            let s = Series {
+                rp_id: c.rp_id,
+                cod_opc_menu: c.cod_opc_menu,
+                calls: c.calls,
+                time_seconds: c.time_seconds,
+            };
+            let mut pair = labels.pair(&mut list, &s);
+            pair.total = Amounts {
+                calls: s.calls,
+                time_seconds: s.time_seconds,
+            };
+            list.pairs.push(pair);
         }
+        list
     }
+}
 
-    fn order(&self, s: &Series) -> Ordering {
-        (&*self.rp_id, &*self.cod_opc_menu).cmp(&(&*s.rp_id, &*s.cod_opc_menu))
-    }
+/// One series of a [`Counters`] list, its labels borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CounterRef<'a> {
+    /// Routing point.
+    pub rp_id: &'a Arc<str>,
+    /// Menu option.
+    pub cod_opc_menu: &'a Arc<str>,
+    /// Calls of the counted local day so far.
+    pub calls: f64,
+    /// Seconds of the counted local day so far.
+    pub time_seconds: f64,
+}
 
-    fn total(&self) -> Amounts {
-        Amounts {
+impl CounterSeries {
+    /// This series as a list gives it out.
+    pub fn as_ref(&self) -> CounterRef<'_> {
+        CounterRef {
+            rp_id: &self.rp_id,
+            cod_opc_menu: &self.cod_opc_menu,
             calls: self.calls,
             time_seconds: self.time_seconds,
         }
     }
+}
 
-    fn set_total(&mut self, total: Amounts) {
-        self.calls = total.calls;
-        self.time_seconds = total.time_seconds;
+/// Where each label value of a [`Counters`] list is in its table: kept beside the list, not
+/// in it, so that the copy a poll makes of a published list does not copy the index.
+#[derive(Debug, Clone, Default)]
+struct Labels {
+    index: HashMap<Arc<str>, u32>,
+}
+
+impl Labels {
+    /// A pair of `s`'s labels in `list`'s table (added when new), with nothing counted.
+    fn pair(&mut self, list: &mut Counters, s: &Series) -> Pair {
+        Pair {
+            rp_id: self.place(list, &s.rp_id),
+            cod_opc_menu: self.place(list, &s.cod_opc_menu),
+            total: Amounts::default(),
+        }
     }
 
-    /// [`raise`] on this pair's totals.
-    fn raise(&mut self, s: &Series) -> Option<f64> {
-        let mut total = self.total();
-        let before = raise(&mut total, s);
-        self.set_total(total);
-        before
+    fn place(&mut self, list: &mut Counters, value: &Arc<str>) -> u32 {
+        if let Some(&i) = self.index.get(value) {
+            return i;
+        }
+        let labels = Arc::make_mut(&mut list.labels);
+        // A table of more than 4 billion values would not fit in memory first.
+        let i = u32::try_from(labels.len()).unwrap_or(u32::MAX);
+        labels.push(value.clone());
+        self.index.insert(value.clone(), i);
+        i
     }
 }
 
@@ -132,7 +241,9 @@ pub struct DayCounters {
     /// the labels of known pairs. Shared with the snapshots that publish it: a poll that
     /// changes it while they hold it works on a copy (`Arc::make_mut`), so that between polls
     /// the counters are kept once, not once here and once published.
-    pairs: Arc<Vec<CounterSeries>>,
+    pairs: Arc<Counters>,
+    /// Where each label value of `pairs` is in its table.
+    labels: Labels,
     /// Calls the last closing call found beyond the totals published before it.
     late_calls: Option<f64>,
 }
@@ -152,6 +263,7 @@ impl DayCounters {
             state: State::Open,
             hold,
             pairs: Arc::default(),
+            labels: Labels::default(),
             late_calls: None,
         }
     }
@@ -187,8 +299,8 @@ impl DayCounters {
         }
         self.day = Some(day);
         self.state = State::Open;
-        self.each_pair(whole_day, |pair, s| {
-            pair.raise(s);
+        self.each_pair(whole_day, |total, s| {
+            raise(total, s);
         });
     }
 
@@ -247,16 +359,16 @@ impl DayCounters {
     fn switch(&mut self, day: Date, report: &Report) -> Vec<Decrease> {
         self.day = Some(day);
         self.state = State::Open;
-        for pair in Arc::make_mut(&mut self.pairs) {
-            pair.set_total(Amounts::default());
+        for pair in &mut Arc::make_mut(&mut self.pairs).pairs {
+            pair.total = Amounts::default();
         }
         self.add(report)
     }
 
     fn add(&mut self, report: &Report) -> Vec<Decrease> {
         let mut decreases = Vec::new();
-        self.each_pair(report, |pair, s| {
-            if let Some(before) = pair.raise(s) {
+        self.each_pair(report, |total, s| {
+            if let Some(before) = raise(total, s) {
                 decreases.push(Decrease {
                     rp_id: s.rp_id.to_string(),
                     cod_opc_menu: s.cod_opc_menu.to_string(),
@@ -268,39 +380,39 @@ impl DayCounters {
         decreases
     }
 
-    /// Calls `f` with the pair of each series of `report`, in the report's order, adding the
-    /// pairs not known yet (with nothing seen and nothing counted).
-    fn each_pair(&mut self, report: &Report, mut f: impl FnMut(&mut CounterSeries, &Series)) {
+    /// Calls `f` with the totals of the pair of each series of `report`, in the report's
+    /// order, adding the pairs not known yet (with nothing seen and nothing counted).
+    fn each_pair(&mut self, report: &Report, mut f: impl FnMut(&mut Amounts, &Series)) {
         let series = &report.series;
         let sorted = series
             .windows(2)
             .all(|w| (&*w[0].rp_id, &*w[0].cod_opc_menu) < (&*w[1].rp_id, &*w[1].cod_opc_menu));
+        let list = Arc::make_mut(&mut self.pairs);
         if !sorted {
             // Not a report from Report::build (which sorts and merges): one search per series.
-            let pairs = Arc::make_mut(&mut self.pairs);
             for s in series {
-                let i = match pairs.binary_search_by(|p| p.order(s)) {
+                let i = match list.pairs.binary_search_by(|p| list.order(p, s)) {
                     Ok(i) => i,
                     Err(i) => {
-                        pairs.insert(i, CounterSeries::new(s));
+                        let pair = self.labels.pair(list, s);
+                        list.pairs.insert(i, pair);
                         i
                     }
                 };
-                f(&mut pairs[i], s);
+                f(&mut list.pairs[i].total, s);
             }
             return;
         }
         // Both sides sorted. While every series is a known pair (between polls of a day, the
         // usual case), the pairs are updated where they are.
         let mut at = 0;
-        let pairs = Arc::make_mut(&mut self.pairs);
         for (k, s) in series.iter().enumerate() {
-            while at < pairs.len() && pairs[at].order(s) == Ordering::Less {
+            while at < list.pairs.len() && list.order(&list.pairs[at], s) == Ordering::Less {
                 at += 1;
             }
-            match pairs.get_mut(at) {
-                Some(pair) if pair.order(s) == Ordering::Equal => {
-                    f(pair, s);
+            match list.pairs.get(at) {
+                Some(pair) if list.order(pair, s) == Ordering::Equal => {
+                    f(&mut list.pairs[at].total, s);
                     at += 1;
                 }
                 _ => return self.merge_from(at, &series[k..], f),
@@ -315,32 +427,33 @@ impl DayCounters {
         &mut self,
         at: usize,
         series: &[Series],
-        mut f: impl FnMut(&mut CounterSeries, &Series),
+        mut f: impl FnMut(&mut Amounts, &Series),
     ) {
-        let mut old = Arc::unwrap_or_clone(std::mem::take(&mut self.pairs));
+        let list = Arc::make_mut(&mut self.pairs);
+        let mut old = std::mem::take(&mut list.pairs);
         let mut merged = Vec::with_capacity(old.len() + series.len());
         merged.extend(old.drain(..at));
         let mut old = old.into_iter().peekable();
         for s in series {
-            while let Some(p) = old.next_if(|p| p.order(s) == Ordering::Less) {
+            while let Some(p) = old.next_if(|p| list.order(p, s) == Ordering::Less) {
                 merged.push(p);
             }
-            let mut pair = match old.next_if(|p| p.order(s) == Ordering::Equal) {
+            let mut pair = match old.next_if(|p| list.order(p, s) == Ordering::Equal) {
                 Some(p) => p,
-                None => CounterSeries::new(s),
+                None => self.labels.pair(list, s),
             };
-            f(&mut pair, s);
+            f(&mut pair.total, s);
             merged.push(pair);
         }
         merged.extend(old);
         // Kept until the next poll: no spare room.
         merged.shrink_to_fit();
-        self.pairs = Arc::new(merged);
+        list.pairs = merged;
     }
 
     /// The counters, sorted by (rp_id, cod_opc_menu): the list itself, shared with the
     /// snapshots that publish it (no copy of 60,000 series).
-    pub fn series(&self) -> Arc<Vec<CounterSeries>> {
+    pub fn series(&self) -> Arc<Counters> {
         self.pairs.clone()
     }
 }
@@ -383,6 +496,45 @@ mod tests {
     }
 
     const HOLD: Duration = Duration::from_secs(300);
+
+    #[test]
+    fn a_list_is_sorted_keeps_the_later_of_a_pair_given_twice_and_takes_24_bytes_a_series() {
+        let c = |rp: &str, opt: &str, calls: f64| CounterSeries {
+            rp_id: rp.into(),
+            cod_opc_menu: opt.into(),
+            calls,
+            time_seconds: calls * 2.0,
+        };
+        let list: Counters = [
+            c("9", "1", 1.0),
+            c("10", "2", 2.0),
+            c("9", "1", 3.0),
+            c("10", "1", 4.0),
+        ]
+        .into_iter()
+        .collect();
+        let got: Vec<(String, String, f64, f64)> = list
+            .iter()
+            .map(|s| {
+                (
+                    s.rp_id.to_string(),
+                    s.cod_opc_menu.to_string(),
+                    s.calls,
+                    s.time_seconds,
+                )
+            })
+            .collect();
+        let want = [("10", "1", 4.0), ("10", "2", 2.0), ("9", "1", 3.0)]
+            .map(|(rp, opt, n)| (rp.to_owned(), opt.to_owned(), n, n * 2.0));
+        assert_eq!(got, want);
+        // Equal lists whatever the order their labels were met in.
+        let again: Counters = [c("10", "1", 4.0), c("9", "1", 3.0), c("10", "2", 2.0)]
+            .into_iter()
+            .collect();
+        assert_eq!(list, again);
+        assert_ne!(list, [c("10", "1", 4.0)].into_iter().collect());
+        assert_eq!(std::mem::size_of::<Pair>(), 24);
+    }
 
     #[test]
     fn the_counters_are_the_running_totals_of_the_day_from_the_first_report() {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use prometheus_client::metrics::MetricType;
 
 use super::{Globals, OperationMetrics, ReloadStatus};
-use crate::counters::CounterSeries;
+use crate::counters::CounterRef;
 use crate::process::ProcessStats;
 use crate::report::{RejectReason, Series};
 use crate::wolkvox::PollResult;
@@ -51,7 +51,7 @@ pub(super) enum Read {
     Report(fn(&Series) -> f64),
     /// One sample per series of the counters that survive midnight; no family when no
     /// operation keeps them.
-    Counters(fn(&CounterSeries) -> f64),
+    Counters(fn(&CounterRef<'_>) -> f64),
 }
 
 /// A sample's value, as prometheus-client writes it: an integer without a decimal point.
@@ -451,7 +451,7 @@ impl Family {
                         continue;
                     };
                     for c in counters.iter() {
-                        sample([&op.operation, &c.rp_id, &c.cod_opc_menu], value(c));
+                        sample([&op.operation, c.rp_id, c.cod_opc_menu], value(&c));
                     }
                 }
                 _ => return,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::{OperationMetrics, ReportData};
-use crate::counters::CounterSeries;
+use crate::counters::{CounterSeries, Counters};
 use crate::report::{RejectCounts, Report, Series};
 use crate::wolkvox::TokenInfo;
 
@@ -29,7 +29,7 @@ pub(super) fn op_with(series: Vec<Series>) -> OperationMetrics {
 }
 
 /// Counters that differ from the report's values, for the same series.
-pub(super) fn counters_of(series: &[Series]) -> Arc<Vec<CounterSeries>> {
+pub(super) fn counters_of(series: &[Series]) -> Arc<Counters> {
     Arc::new(
         series
             .iter()
@@ -82,9 +82,17 @@ pub(super) fn assorted_operations() -> Vec<OperationMetrics> {
     b.poll_interval = Duration::from_secs(60);
     let mut c = op_with(series[..1].to_vec());
     c.operation = "0048".into();
-    let mut infinite = counters_of(&series).to_vec();
+    let mut infinite: Vec<CounterSeries> = counters_of(&series)
+        .iter()
+        .map(|c| CounterSeries {
+            rp_id: c.rp_id.clone(),
+            cod_opc_menu: c.cod_opc_menu.clone(),
+            calls: c.calls,
+            time_seconds: c.time_seconds,
+        })
+        .collect();
     infinite[0].calls = f64::INFINITY;
-    c.counters = Some(infinite.into());
+    c.counters = Some(Arc::new(infinite.into_iter().collect()));
     c.token_info = Some(TokenInfo {
         limit: 1000.0,
         used_today: 17.0,

@@ -73,7 +73,7 @@ pub fn encode_history(ops: &[OperationHistory], extra: &[(&str, &str)]) -> Vec<u
                     Read::Counters(value) => point
                         .counters
                         .iter()
-                        .for_each(|c| add(&c.rp_id, &c.cod_opc_menu, value(c))),
+                        .for_each(|c| add(&c.rp_id, &c.cod_opc_menu, value(&c.as_ref()))),
                     Read::Report(value) => point
                         .report
                         .iter()

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::parts::Formats;
-use crate::counters::CounterSeries;
+use crate::counters::Counters;
 use crate::report::{RejectCounts, Report};
 use crate::window::ReportWindow;
 use crate::wolkvox::{PollCounts, PollResult, TokenInfo};
@@ -129,7 +129,7 @@ pub struct OperationMetrics {
     /// data has been dropped.
     pub data: Option<Arc<ReportData>>,
     /// Counters that survive midnight (`today` window only).
-    pub counters: Option<Arc<Vec<CounterSeries>>>,
+    pub counters: Option<Arc<Counters>>,
     /// Calls the last closing call of a day found beyond the counters published before it.
     pub day_close_late_calls: Option<f64>,
     /// Whether a poll has finished.

@@ -2,11 +2,14 @@
 //! becomes blocks through the real promtool, a real Prometheus serves them with the project's
 //! rules, and `increase()` per hour and per day equals the simulator's exact counts; the PULSE
 //! baseline has data at Prometheus' first evaluation; the live exporter continues every
-//! backfilled series; a run stopped by the quota continues to the same file.
+//! backfilled series; a run stopped by the quota continues to the same file. Over a backfilled
+//! week, WolkvoxIvrRoutingPointOutage fires for a routing point that stops getting calls in the
+//! live exporter, and for nothing else.
 //!
 //! The backfill ends at the real now, so that Prometheus' rules (evaluated at the real now) see
 //! it; every expectation is computed from the simulator for the same windows, so no assertion
-//! depends on the date or the hour the test runs at.
+//! depends on the date or the hour the test runs at. The outage test picks the operations' zone
+//! instead, so that the real now is the simulator's busiest hour.
 
 mod common;
 
@@ -119,12 +122,30 @@ struct Api {
 }
 
 impl Api {
-    async fn get(&self, path: &str, params: &[(&str, &str)]) -> Value {
+    /// The `data` of a successful answer.
+    async fn data(&self, path: &str, params: &[(&str, &str)]) -> Value {
         let url = Url::parse_with_params(&format!("{}{path}", self.base), params).unwrap();
         let resp = self.client.get(url.clone()).send().await.unwrap();
         let body: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
         assert_eq!(body["status"], "success", "{url}: {body}");
-        body["data"]["result"].clone()
+        body["data"].clone()
+    }
+
+    /// The `result` of a query.
+    async fn get(&self, path: &str, params: &[(&str, &str)]) -> Value {
+        self.data(path, params).await["result"].clone()
+    }
+
+    /// An instant query's result vector at the real now.
+    async fn query(&self, expr: &str) -> Vec<Value> {
+        let result = self.get("/api/v1/query", &[("query", expr)]).await;
+        result.as_array().unwrap().clone()
+    }
+
+    /// The active alerts, pending and firing.
+    async fn alerts(&self) -> Vec<Value> {
+        let data = self.data("/api/v1/alerts", &[]).await;
+        data["alerts"].as_array().unwrap().clone()
     }
 
     /// An instant query at `at`, by pair.
@@ -600,4 +621,318 @@ async fn every_today_operation_of_the_config_file_is_backfilled_one_call_at_a_ti
     }
     assert_eq!(sim.calls_by_token(TOKEN), 2 * 25);
     assert_eq!(sim.stats().max_in_flight, 1, "one call at a time");
+}
+
+/// The outage alert's parameters for the test below, as a user overrides the mixin's _config.
+/// The window is 2m instead of 10m and `for` 10s instead of 4m, so that the alert fires within
+/// two minutes of the outage; the ratio (0.2), the floor (12 calls a week before) and the
+/// midnight grace are the defaults. A 2-minute window needs samples a minute apart a week
+/// before (the backfill's step) and busier routing points than the demo's (the simulator's
+/// traffic times 10), so that a window's count hardly varies: 1001, 1002 and 2001 then get
+/// about 120, 60 and 30 calls in 2 minutes at 10:00, all above the floor.
+const OUTAGE_CONFIG: &str = "{outageWindow: '2m', outageFor: '10s'}";
+/// The week-ago recording rule, named with the window of OUTAGE_CONFIG.
+const WEEK_AGO: &str = "wolkvox_rp:ivr_calls:increase2m_offset1w";
+
+/// A zone in which `now` is between 10:00 and 11:00, the busiest hour of the simulator's day,
+/// so that the test does not depend on the hour it runs at. `Etc/GMT-N` is UTC+N (POSIX signs);
+/// the names go from Etc/GMT+12 to Etc/GMT-14, and the zones have no daylight saving time, so
+/// a week before is the same local hour.
+fn zone_at_ten(now: Timestamp) -> String {
+    let utc_hour = i32::from(now.to_zoned_datetime(TimeZone::UTC).hour());
+    let east = match (10 - utc_hour).rem_euclid(24) {
+        o if o > 14 => o - 24,
+        o => o,
+    };
+    match east {
+        0 => "Etc/GMT".to_owned(),
+        e if e > 0 => format!("Etc/GMT-{e}"),
+        e => format!("Etc/GMT+{}", -e),
+    }
+}
+
+#[test]
+fn the_zone_at_ten_puts_every_hour_of_the_day_at_ten() {
+    for hour in 0..24 {
+        let now: Timestamp = format!("2026-11-25T{hour:02}:37:00Z").parse().unwrap();
+        let zone = TimeZone::get(&zone_at_ten(now)).unwrap();
+        assert_eq!(now.to_zoned_datetime(zone).hour(), 10, "{hour}");
+    }
+}
+
+/// Runs `backfill` of the operations of the file `operations` into `output`: `days` days of
+/// samples `step` apart, up to the local time `end`; asserts that it completes.
+async fn backfill_operations(operations: &Path, output: &Path, days: &str, step: &str, end: &str) {
+    let out = tokio::process::Command::new(BIN)
+        .env_clear()
+        .env("T", TOKEN)
+        .args(["backfill", "--days", days, "--step", step, "--end", end])
+        .args(["--max-calls", "10000", "--instance", "exporter:9862"])
+        .arg("--config.file")
+        .arg(operations)
+        .arg("--output")
+        .arg(output)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "backfill to {end}: {stderr}");
+}
+
+/// Turns the OpenMetrics file `file` into TSDB blocks in `blocks` with promtool.
+fn create_blocks(file: &Path, blocks: &Path) {
+    // Blocks of a day instead of promtool's 2 hours: a twelfth of the blocks to write.
+    let out = Command::new("promtool")
+        .args([
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            "--max-block-duration=24h",
+        ])
+        .arg(file)
+        .arg(blocks)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "promtool: {stderr}");
+}
+
+/// Renders the mixin's rules with OUTAGE_CONFIG into `path`.
+fn render_outage_rules(path: &Path) {
+    let out = Command::new("jsonnet")
+        .arg("-S")
+        .arg("--tla-code")
+        .arg(format!("config={OUTAGE_CONFIG}"))
+        .arg(repo_path("mixin/rules.jsonnet"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "jsonnet: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(path, out.stdout).unwrap();
+}
+
+/// Polls `check` every 250 ms until it returns Some; fails after `within` naming `what`, or
+/// as soon as Prometheus exits, with its log.
+async fn await_some<T>(
+    api: &Api,
+    prometheus: &mut Process,
+    within: Duration,
+    what: &str,
+    mut check: impl AsyncFnMut(&Api) -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check(api).await {
+            return v;
+        }
+        let exited = prometheus.child.try_wait().unwrap();
+        assert!(
+            Instant::now() < deadline && exited.is_none(),
+            "after {within:?}: {what}; prometheus exited: {exited:?}\n{}",
+            prometheus.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Fails on an active alert other than WolkvoxIvrRoutingPointOutage of operation `outage`,
+/// routing point 1001, and on that one too if it became active before its outage began.
+fn assert_only_the_outage_alert(alerts: &[Value], outage_from: Timestamp) {
+    for a in alerts {
+        let l = &a["labels"];
+        let outage = l["alertname"] == "WolkvoxIvrRoutingPointOutage"
+            && l["operation"] == "outage"
+            && l["rp_id"] == "1001";
+        let active: Timestamp = a["activeAt"].as_str().unwrap().parse().unwrap();
+        assert!(
+            outage && active >= outage_from,
+            "unexpected active alert (the outage began at {outage_from}): {a}"
+        );
+    }
+}
+
+/// Issue 15: a week backfilled from the simulator, a real Prometheus with the mixin's rules,
+/// and the live exporter on top. Two operations poll two simulators with the same traffic;
+/// routing point 1001 of `outage` stops getting calls where the backfill ends, so that only
+/// the live exporter sees it; `steady` goes on. The alert compares the live counters with the
+/// backfilled ones a week before: it can only fire if the live series continue the backfilled
+/// ones (the same labels on both sides of its `<`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_alert_fires_after_a_backfilled_week_only_with_the_outage_in_prometheus() {
+    if !have_tool("promtool") || !have_tool("prometheus") || !have_tool("jsonnet") {
+        return;
+    }
+    let started = Instant::now();
+    let busy = || SimulatorConfig {
+        tokens: vec![TOKEN.to_owned()],
+        time_format: TimeFormat::Hms,
+        traffic_factor: 10.0,
+        ..SimulatorConfig::default()
+    };
+    let (_steady, steady_url) = spawn_simulator_with(busy()).await;
+    let (outage, outage_url) = spawn_simulator_with(busy()).await;
+    let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap();
+    let zone = TimeZone::get(&zone_at_ten(now)).unwrap();
+    let civil_at = |t: Timestamp| t.to_zoned_datetime(zone.clone()).datetime();
+    let end = |t: Timestamp| civil_at(t).strftime("%Y-%m-%dT%H:%M:%S").to_string();
+
+    // One file for the backfill and the live exporter: the same operations, zone and labels.
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name);
+    let operations = file("operations.yml");
+    std::fs::write(
+        &operations,
+        format!(
+            "timezone: {}\npoll_interval: 1s\noperations:\n  \
+             - {{name: steady, server: \"{SERVER}\", token_env: T, url: \"{steady_url}\"}}\n  \
+             - {{name: outage, server: \"{SERVER}\", token_env: T, url: \"{outage_url}\"}}\n",
+            zone_at_ten(now)
+        ),
+    )
+    .unwrap();
+
+    // The week: a sample an hour for 8 days, as `backfill` takes them by default (for 7), so
+    // that a week before the whole test is in it.
+    let blocks = file("data");
+    backfill_operations(&operations, &file("week.om"), "8", "1h", &end(now)).await;
+    create_blocks(&file("week.om"), &blocks);
+    // The 2m window needs a sample a minute where it looks: a week before the test, and up to
+    // the live exporter's first samples (topped up below).
+    let (week_ago, recent) = (end(now - 168.hours() + 30.minutes()), end(now));
+    let (week_ago_om, recent_om) = (file("week-ago.om"), file("recent.om"));
+    tokio::join!(
+        backfill_operations(&operations, &week_ago_om, "1", "1m", &week_ago),
+        backfill_operations(&operations, &recent_om, "1", "1m", &recent),
+    );
+    create_blocks(&week_ago_om, &blocks);
+
+    // The live exporter, on the real clock: Prometheus stamps its samples with the real time.
+    let mut config = common::config(&steady_url);
+    config.operations = wolkvox_exporter::config::file::load(&operations, &|name| {
+        (name == "T").then(|| TOKEN.to_owned())
+    })
+    .unwrap();
+    let exporter = spawn_exporter_with_clock(
+        config,
+        std::sync::Arc::new(wolkvox_exporter::window::SystemClock),
+    )
+    .await;
+    exporter.wait_for_polls(2).await;
+
+    // The seam: the recent backfill ends at the next whole minute at least 10 s ahead.
+    // Prometheus takes no live sample older than the end of its blocks, so the live series
+    // start there, where the backfilled ones stop: a gap between them as long as the window
+    // would look like a window without calls. The outage begins at the seam (the simulator
+    // books a minute's calls at its first second): only the live exporter sees it. Only the
+    // minutes since the first run are fetched; the rest is in the state beside the file.
+    let seam = {
+        let ahead = (Timestamp::now() + 10.seconds()).to_zoned_datetime(zone.clone());
+        let minute = ahead.with().second(0).subsec_nanosecond(0).build().unwrap();
+        minute.timestamp() + 1.minute()
+    };
+    outage.add_outage("1001", civil_at(seam));
+    backfill_operations(&operations, &recent_om, "1", "1m", &end(seam)).await;
+    create_blocks(&recent_om, &blocks);
+    eprintln!("backfilled in {:?}", started.elapsed());
+
+    let rules = file("wolkvox-rules.yml");
+    render_outage_rules(&rules);
+    let config = file("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             rule_files:\n  - {}\n\
+             scrape_configs:\n  - job_name: wolkvox-exporter\n    static_configs:\n\
+             \x20     - targets: ['{}']\n    relabel_configs:\n\
+             \x20     - target_label: instance\n        replacement: exporter:9862\n",
+            rules.display(),
+            exporter.addr,
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let mut prometheus = Process::start(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", blocks.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            // Each scrape before the seam is refused with a warning ("out of bounds").
+            .arg("--log.level=error"),
+    );
+    let api = Api {
+        base: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+    };
+
+    // Before the seam WolkvoxExporterAbsent is pending (no live sample is taken yet, `up`
+    // included); from the first live scrape on, only the outage alert of outage/1001 may ever
+    // be active, and only from the outage on.
+    let within = Duration::from_secs(120);
+    await_some(
+        &api,
+        &mut prometheus,
+        within,
+        "both operations scraped after the seam, WolkvoxExporterAbsent inactive",
+        async |api| {
+            let ready = api.client.get(format!("{}/-/ready", api.base)).send().await;
+            if !ready.is_ok_and(|r| r.status() == 200) {
+                return None;
+            }
+            let up = api.query("wolkvox_up == 1").await;
+            let alerts = api.alerts().await;
+            (up.len() == 2 && alerts.is_empty()).then_some(())
+        },
+    )
+    .await;
+
+    // The week before has the data that the comparison needs: every routing point of both
+    // operations above the floor, so that the silence of `steady` is a comparison made.
+    let week_ago = await_some(
+        &api,
+        &mut prometheus,
+        within,
+        "the week-ago rule recorded for 3 routing points of 2 operations",
+        async |api| {
+            assert_only_the_outage_alert(&api.alerts().await, seam);
+            let got = api.query(WEEK_AGO).await;
+            (got.len() == 6).then_some(got)
+        },
+    )
+    .await;
+    for s in &week_ago {
+        let calls: f64 = s["value"][1].as_str().unwrap().parse().unwrap();
+        assert!(calls >= 12.0, "{WEEK_AGO}: {s}");
+    }
+
+    let fired = await_some(
+        &api,
+        &mut prometheus,
+        within,
+        "WolkvoxIvrRoutingPointOutage firing for outage/1001",
+        async |api| {
+            let alerts = api.alerts().await;
+            assert_only_the_outage_alert(&alerts, seam);
+            alerts.into_iter().find(|a| a["state"] == "firing")
+        },
+    )
+    .await;
+    eprintln!(
+        "WolkvoxIvrRoutingPointOutage fired {} s after the outage began, {:?} after the start",
+        Timestamp::now().as_second() - seam.as_second(),
+        started.elapsed()
+    );
+    let labels = &fired["labels"];
+    assert_eq!(labels["severity"], "critical");
+    assert_eq!(labels["instance"], "exporter:9862");
+    let calls: f64 = fired["value"].as_str().unwrap().parse().unwrap();
+    assert_eq!(calls, 0.0, "the alert's value: the calls in the window");
+    drop(prometheus);
+    exporter.stop().await;
 }

@@ -136,3 +136,31 @@ async fn two_polls_of_one_window_agree_and_a_later_end_only_adds() {
     assert_eq!(a, b);
     assert!(total(&c) > total(&a));
 }
+
+#[test]
+fn a_traffic_factor_multiplies_every_routing_points_calls_and_an_outage_still_stops_them() {
+    use wolkvox_exporter::simulator::{Simulator, SimulatorConfig};
+    let day = |sim: &Simulator, from: &str, to: &str| {
+        let mut by_rp = std::collections::BTreeMap::new();
+        for (rp, _, calls, _) in sim.totals(from.parse().unwrap(), to.parse().unwrap()) {
+            *by_rp.entry(rp).or_insert(0u64) += calls;
+        }
+        by_rp
+    };
+    let (ini, end) = ("2026-11-25T00:00:00", "2026-11-25T23:59:59");
+    let normal = day(&Simulator::new(SimulatorConfig::default()), ini, end);
+    let busy = Simulator::new(SimulatorConfig {
+        traffic_factor: 10.0,
+        ..SimulatorConfig::default()
+    });
+    let busier = day(&busy, ini, end);
+    assert_eq!(busier.len(), 3);
+    for (rp, calls) in &busier {
+        let ratio = *calls as f64 / normal[rp] as f64;
+        assert!((9.5..10.5).contains(&ratio), "{rp}: {ratio}");
+    }
+    busy.add_outage("1001", "2026-11-25T12:00:00".parse().unwrap());
+    let after = day(&busy, "2026-11-25T12:00:00", end);
+    assert_eq!(after.get("1001"), None, "{after:?}");
+    assert_eq!(after.len(), 2);
+}

@@ -50,6 +50,10 @@ pub struct SimulatorConfig {
     pub code_as_string: bool,
     /// Calls a token may make in all before TOKEN LIMIT EXCEEDED; `None` for no limit.
     pub quota: Option<u64>,
+    /// Every routing point gets this many times the calls of [`data::ROUTING_POINTS`], at all
+    /// times: 10 for tests whose windows of a minute or two must hold enough calls that the
+    /// count hardly varies from one window to the next.
+    pub traffic_factor: f64,
 }
 
 impl Default for SimulatorConfig {
@@ -61,6 +65,7 @@ impl Default for SimulatorConfig {
             time_format: TimeFormat::Minutes,
             code_as_string: false,
             quota: None,
+            traffic_factor: 1.0,
         }
     }
 }
@@ -139,10 +144,27 @@ struct ReportQuery {
 impl Simulator {
     /// A simulator with `config`.
     pub fn new(config: SimulatorConfig) -> Self {
+        // The factor is a change of traffic from the beginning of time on every option.
+        let spikes = if config.traffic_factor == 1.0 {
+            Vec::new()
+        } else {
+            data::ROUTING_POINTS
+                .iter()
+                .map(|rp| Spike {
+                    rp_id: rp.id.to_owned(),
+                    from: i64::MIN,
+                    factor: config.traffic_factor,
+                    pulse_only: false,
+                })
+                .collect()
+        };
         Self {
             inner: Arc::new(Inner {
                 config,
-                controls: Mutex::new(Controls::default()),
+                controls: Mutex::new(Controls {
+                    spikes,
+                    ..Controls::default()
+                }),
                 stats: watch::Sender::new(Stats::default()),
             }),
         }

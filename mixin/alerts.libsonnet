@@ -30,20 +30,29 @@ local u = import 'lib/utils.libsonnet';
               description: (
                 '{{ $value | humanizePercentage }} of the calls of IVR routing point {{ $labels.rp_id }} in '
                 + 'Wolkvox operation {{ $labels.operation }} over the last %(w)s chose PULSE (the caller pressed '
-                + 'nothing), more than %(ratio)s times its share in the %(b)s before and above '
-                + '{{ %(share)s | humanizePercentage }}. Callers may not hear the menu, or their key presses may not '
-                + 'be recognised: make a test call to the routing point, check its audio prompts and DTMF detection, '
-                + 'and undo recent changes to its IVR flow.'
-              ) % { w: c.pulseWindow, b: c.pulseBaseline, ratio: u.num(c.pulseRatio), share: u.num(c.pulseMinShare) },
+                + 'nothing): more than its share in the %(b)s before allows by chance (by %(z)s standard '
+                + 'deviations), more than %(ratio)s times that share and above {{ %(share)s | humanizePercentage }}. '
+                + 'Callers may not hear the menu, or their key presses may not be recognised: make a test call to '
+                + 'the routing point, check its audio prompts and DTMF detection, and undo recent changes to its IVR '
+                + 'flow.'
+              ) % {
+                w: c.pulseWindow,
+                b: c.pulseBaseline,
+                z: u.num(c.pulseZ),
+                ratio: u.num(c.pulseRatio),
+                share: u.num(c.pulseMinShare),
+              },
             },
           },
           {
             alert: 'WolkvoxIvrRoutingPointOutage',
-            // Frozen counters are no outage: not while polls fail (wolkvox_up 0, the quota wait
-            // included), nor while the counters hold the previous day after local midnight.
+            // The rate of the window against the rate of a week before, both per minute: the
+            // alert's value is the calls a minute. Frozen counters are no outage: not while polls
+            // fail (wolkvox_up 0, the quota wait included), nor while the counters hold the
+            // previous day after local midnight.
             expr: std.rstripChars(|||
-              sum without (cod_opc_menu) (increase(wolkvox_ivr_calls_total%(sel)s[%(w)s]))
-                < %(ratio)s * %(weekAgo)s
+              60 * sum without (cod_opc_menu) (rate(wolkvox_ivr_calls_total%(sel)s[%(w)s]))
+                < %(ratio)s * 60 * %(rateWeekAgo)s
               and %(weekAgo)s >= %(min)s
               unless on (job, instance, operation) wolkvox_up%(sel)s == 0
               unless on (job, instance, operation)
@@ -53,6 +62,7 @@ local u = import 'lib/utils.libsonnet';
               w: c.outageWindow,
               ratio: u.num(c.outageRatio),
               weekAgo: r.rpCallsWeekAgo,
+              rateWeekAgo: r.rpRateWeekAgo,
               min: u.num(c.outageMinCalls),
               grace: u.num(c.outageMidnightGraceSeconds),
             }, '\n'),
@@ -62,10 +72,16 @@ local u = import 'lib/utils.libsonnet';
               summary: 'IVR routing point {{ $labels.rp_id }} in operation {{ $labels.operation }} gets far fewer calls than a week ago.',
               description: (
                 'IVR routing point {{ $labels.rp_id }} in Wolkvox operation {{ $labels.operation }} got '
-                + '{{ $value }} calls in the last %(w)s, less than %(ratio)s times the same %(w)s a week before '
-                + '(at least %(min)s then). Callers may not reach it: make a test call to its number, check the '
-                + 'trunk and the number routing in Wolkvox, and recent changes to the flow that leads to it.'
-              ) % { w: c.outageWindow, ratio: u.num(c.outageRatio), min: u.num(c.outageMinCalls) },
+                + '{{ printf "%%.1f" $value }} calls a minute over the last %(w)s, less than %(ratio)s times its rate '
+                + 'in the %(b)s up to the same time a week before (%(min)s calls or more then). Callers may not '
+                + 'reach it: make a test call to its number, check the trunk and the number routing in Wolkvox, '
+                + 'and recent changes to the flow that leads to it.'
+              ) % {
+                w: c.outageWindow,
+                b: c.outageBaseline,
+                ratio: u.num(c.outageRatio),
+                min: u.num(c.outageMinCalls),
+              },
             },
           },
         ]),

@@ -8,26 +8,47 @@
     // alert selects with them, and WolkvoxExporterAbsent fires when no `up` series matches.
     exporterSelector: 'job="wolkvox-exporter"',
 
-    // WolkvoxIvrPulseSpike: the PULSE share of a routing point over pulseWindow is more than
-    // pulseRatio times its share over the pulseBaseline before, and above pulseMinShare, with at
-    // least pulseMinCalls calls in pulseWindow, for pulseFor.
+    // WolkvoxIvrPulseSpike: the PULSE calls of a routing point over pulseWindow are more than
+    // chance allows at its baseline share, the share over the pulseBaseline before: a one-sided
+    // binomial test (wolkvox_rp:ivr_pulse_share_threshold, in rules.libsonnet). The share must be
+    // above the baseline by pulseZ standard deviations of the share of that many calls, at least
+    // pulseRatio times the baseline and at least pulseMinShare, with at least pulseMinCalls calls
+    // in pulseWindow, for pulseFor. docs/alert-quality.md measured these on 30 simulated days.
     pulseWindow: '15m',
-    pulseBaseline: '3h',
-    pulseRatio: 2,
-    pulseMinShare: 0.21,
-    pulseMinCalls: 40,
-    pulseFor: '6m',
+    // A day: shorter baselines, made of the quiet hours before a morning, are so noisy that the
+    // morning paged for nothing.
+    pulseBaseline: '1d',
+    // 4 standard deviations: a chance of about 2e-5 per window, at most one false alert per
+    // routing point in 30 days; 3.75 gave two.
+    pulseZ: 4,
+    // A small rise is no incident even when it is certain (a very busy routing point).
+    pulseRatio: 1.5,
+    // Where the baseline is 0 (or was never seen), one PULSE call would be significant.
+    pulseMinShare: 0.15,
+    pulseMinCalls: 20,
+    // None: the counters move once a poll (5 minutes), so a `for` only adds latency.
+    pulseFor: '0m',
     pulseSeverity: 'critical',
 
-    // WolkvoxIvrRoutingPointOutage: a routing point got fewer than outageRatio times the calls of
-    // the same outageWindow a week before, when it had at least outageMinCalls then, for
-    // outageFor. Silent while polls fail, and for outageMidnightGraceSeconds after local midnight,
-    // while the counters hold the previous day until it is closed (--report.close-delay plus one
-    // poll interval). outageWindow must be longer than the poll interval.
-    outageWindow: '10m',
+    // WolkvoxIvrRoutingPointOutage: a routing point got fewer than outageRatio times its calls of
+    // the same time a week before, when it had at least outageMinCalls in the outageBaseline up
+    // to that time, for outageFor. Silent while polls fail, and for outageMidnightGraceSeconds
+    // after local midnight, while the counters hold the previous day until it is closed
+    // (--report.close-delay plus one poll interval).
+    // Three polls and a scrape interval: the window always holds three steps of the counters
+    // (15 minutes of calls), never two, so the rate neither halves nor flickers from one
+    // evaluation to the next.
+    outageWindow: '16m',
+    // The rate of a week before over an hour rather than over the window: one window of a quiet
+    // week, twice as busy as usual by chance, made the next week's normal traffic an outage.
+    outageBaseline: '1h',
     outageRatio: 0.2,
-    outageMinCalls: 12,
-    outageFor: '4m',
+    // 72 in the hour: 18 calls expected in the window, and fewer than 4 of them by chance in
+    // about 2e-5 of the windows.
+    outageMinCalls: 72,
+    // None: the window holds 15 minutes without a call when it fires, and a `for` would push
+    // outages past 20 minutes.
+    outageFor: '0m',
     outageMidnightGraceSeconds: 1800,
     outageSeverity: 'critical',
 

@@ -12,7 +12,8 @@ local u = import 'lib/utils.libsonnet';
     pulseShare: 'wolkvox_rp:ivr_pulse_share:ratio%s' % c.pulseWindow,
     pulseBaseline: 'wolkvox_rp:ivr_pulse_share:ratio%s_offset%s' % [c.pulseBaseline, c.pulseWindow],
     pulseThreshold: 'wolkvox_rp:ivr_pulse_share_threshold:ratio%s' % c.pulseWindow,
-    rpCallsWeekAgo: 'wolkvox_rp:ivr_calls:increase%s_offset1w' % c.outageWindow,
+    rpCallsWeekAgo: 'wolkvox_rp:ivr_calls:increase%s_offset1w' % c.outageBaseline,
+    rpRateWeekAgo: 'wolkvox_rp:ivr_calls:rate%s_offset1w' % c.outageBaseline,
   },
 
   // Label matchers: the exporter's selector and `extra`, either of which may be empty.
@@ -57,14 +58,45 @@ local u = import 'lib/utils.libsonnet';
             }, '\n'),
           },
           {
+            // The share above which the alert fires: a one-sided binomial test of the PULSE calls
+            // of the window against the baseline share b, whose margin narrows as the calls n
+            // grow. The baseline share plus pulseZ standard deviations of the share of n calls,
+            // plus the skewness term of Cornish-Fisher, (z^2 - 1)(1 - 2b) / 6n: without it the
+            // normal approximation pages ten times too often at 20-50 calls, where the binomial
+            // tail is heavier. At least pulseRatio times the baseline and at least pulseMinShare.
             record: r.pulseThreshold,
-            expr: 'clamp_min(%s * %s, %s)' % [u.num(c.pulseRatio), r.pulseBaseline, u.num(c.pulseMinShare)],
+            expr: std.rstripChars(|||
+              clamp_min(
+                (
+                  %(b)s
+                  + %(z)s * sqrt(%(b)s * (1 - %(b)s) / (%(n)s > 0))
+                  + (%(z)s ^ 2 - 1) / 6 * (1 - 2 * %(b)s) / %(n)s
+                  > %(ratio)s * %(b)s
+                )
+                or %(ratio)s * %(b)s,
+                %(min)s
+              )
+            ||| % {
+              b: r.pulseBaseline,
+              n: r.rpCalls,
+              z: u.num(c.pulseZ),
+              ratio: u.num(c.pulseRatio),
+              min: u.num(c.pulseMinShare),
+            }, '\n'),
+          },
+          // The outage's baseline: the calls of the outageBaseline up to the same time a week
+          // before, the same hour of the same weekday, as a count (for the minimum) and a rate
+          // (to compare with the last outageWindow). A baseline longer than the window is less
+          // noisy: one window of a quiet week, by chance twice as busy as usual, made the next
+          // week's normal traffic look like an outage. They read the raw counters, so backfilled
+          // history serves at once.
+          {
+            record: r.rpCallsWeekAgo,
+            expr: 'sum without (cod_opc_menu) (increase(%s%s[%s] offset 1w))' % [calls, $._selector(), c.outageBaseline],
           },
           {
-            // The same window a week before: the same hour of the same weekday. It reads the raw
-            // counters, so backfilled history serves at once.
-            record: r.rpCallsWeekAgo,
-            expr: 'sum without (cod_opc_menu) (increase(%s%s[%s] offset 1w))' % [calls, $._selector(), c.outageWindow],
+            record: r.rpRateWeekAgo,
+            expr: 'sum without (cod_opc_menu) (rate(%s%s[%s] offset 1w))' % [calls, $._selector(), c.outageBaseline],
           },
         ],
       },

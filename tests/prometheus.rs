@@ -31,11 +31,12 @@ const SPEED: &str = "900";
 /// window has data.
 const SPIKE_AFTER: &str = "300m";
 /// The rules, shortened for the demo clock: the 15m window becomes 15 s (225 simulated minutes),
-/// the baseline 45 s, `for` 3 s. The ratio (2) and the minimum share (40%) and calls (40) keep
-/// the demo's normal night traffic, a few calls a simulated minute, from ever matching, while
-/// the spike (PULSE share 10% -> about 69%) matches at any hour.
+/// the baseline 45 s, `for` 3 s. The binomial margin (4 standard deviations), the ratio (2) and
+/// the minimum share (40%) and calls (40) keep the demo's normal night traffic, a few calls a
+/// simulated minute, from ever matching, while the spike (PULSE share 10% -> about 69%) matches
+/// at any hour.
 const RULE_CONFIG: &str = "{pulseWindow: '15s', pulseBaseline: '45s', pulseFor: '3s', \
-                           pulseRatio: 2, pulseMinShare: 0.4, pulseMinCalls: 40}";
+                           pulseZ: 4, pulseRatio: 2, pulseMinShare: 0.4, pulseMinCalls: 40}";
 /// The recording rules the tests query, named with the window of RULE_CONFIG.
 const PULSE_SHARE: &str = "wolkvox_rp:ivr_pulse_share:ratio15s";
 const PULSE_THRESHOLD: &str = "wolkvox_rp:ivr_pulse_share_threshold:ratio15s";
@@ -351,7 +352,7 @@ fn every_dashboard_query_and_variable_returns_data_and_every_rule_is_healthy_in_
         for r in &rules {
             assert_ne!(r["health"], "err", "rule failed: {r}");
         }
-        (rules.len() == 16 && rules.iter().all(|r| r["health"] == "ok")).then_some(groups)
+        (rules.len() == 17 && rules.iter().all(|r| r["health"] == "ok")).then_some(groups)
     });
     let mut names: Vec<&str> = groups
         .as_array()
@@ -423,7 +424,7 @@ fn the_shipped_demo_fills_every_panel_within_a_minute_in_prometheus() {
     let stack = Stack::start_shipped();
     let started = Instant::now();
     let deadline = Duration::from_secs(60);
-    let needs_history = ["ratio3h_offset15m", "pulse_share_threshold"];
+    let needs_history = ["ratio1d_offset15m", "pulse_share_threshold"];
     let mut checked = 0;
     for d in stack.dashboards.clone() {
         let uid = d["uid"].as_str().unwrap().to_owned();
@@ -610,6 +611,7 @@ fn check_rules(path: &Path) {
 const MODEL_WINDOW: usize = 15;
 const MODEL_BASELINE: usize = 45;
 const MODEL_FOR: usize = 3;
+const MODEL_Z: f64 = 4.0;
 const MODEL_RATIO: f64 = 2.0;
 const MODEL_MIN_SHARE: f64 = 0.4;
 const MODEL_MIN_CALLS: u64 = 40;
@@ -632,6 +634,7 @@ fn in_a_model_of_the_rules_the_test_parameters_fire_on_the_spike_and_never_other
         ("pulseWindow", format!("'{MODEL_WINDOW}s'")),
         ("pulseBaseline", format!("'{MODEL_BASELINE}s'")),
         ("pulseFor", format!("'{MODEL_FOR}s'")),
+        ("pulseZ", format!("{MODEL_Z}")),
         ("pulseRatio", format!("{MODEL_RATIO}")),
         ("pulseMinShare", format!("{MODEL_MIN_SHARE}")),
         ("pulseMinCalls", format!("{MODEL_MIN_CALLS}")),
@@ -709,7 +712,12 @@ fn in_a_model_of_the_rules_the_test_parameters_fire_on_the_spike_and_never_other
             let (w, b) = (MODEL_WINDOW as isize, MODEL_BASELINE as isize);
             let holds = match (inc(t - w, t), inc(t - w - b, t - w)) {
                 (Some((all, pulse)), Some((ball, bpulse))) if all > 0.0 && ball > 0.0 => {
-                    let threshold = (MODEL_RATIO * bpulse / ball).max(MODEL_MIN_SHARE);
+                    // The threshold record: the binomial margin, the ratio, the minimum share.
+                    let b = bpulse / ball;
+                    let chance = b
+                        + MODEL_Z * (b * (1.0 - b) / all).sqrt()
+                        + (MODEL_Z * MODEL_Z - 1.0) / 6.0 * (1.0 - 2.0 * b) / all;
+                    let threshold = chance.max(MODEL_RATIO * b).max(MODEL_MIN_SHARE);
                     pulse / all > threshold && all >= MODEL_MIN_CALLS as f64
                 }
                 _ => false,

@@ -178,7 +178,7 @@ fn promtool_check_rules_accepts_the_rules_file() {
         .arg(repo_path(RULES)));
     let all = text(&out);
     assert!(out.status.success(), "{all}");
-    assert!(all.contains("SUCCESS: 16 rules found"), "{all}");
+    assert!(all.contains("SUCCESS: 17 rules found"), "{all}");
 }
 
 #[test]
@@ -331,8 +331,9 @@ fn overridden_parameters_reach_the_rendered_rules_and_promtool_accepts_them() {
     render_into(
         dir.path(),
         r#"{
-            pulseWindow: '30m', pulseBaseline: '6h', pulseRatio: 4, pulseMinShare: 0.35,
+            pulseWindow: '30m', pulseBaseline: '6h', pulseZ: 3, pulseRatio: 4, pulseMinShare: 0.35,
             pulseMinCalls: 100, pulseFor: '20m', pulseSeverity: 'warning',
+            outageWindow: '21m', outageBaseline: '2h', outageMinCalls: 50,
             exporterSelector: 'job="wolkvox", namespace="ivr"', staleAfterSeconds: 3600,
             configReloadFailedFor: '15m',
             runbookURLPattern: 'https://wiki.example.com/runbooks/wolkvox#%s',
@@ -343,7 +344,14 @@ fn overridden_parameters_reach_the_rendered_rules_and_promtool_accepts_them() {
         "- record: wolkvox:ivr_calls:increase30m\n",
         r#"increase(wolkvox_ivr_calls_total{job="wolkvox", namespace="ivr"}[30m])"#,
         r#"{job="wolkvox", namespace="ivr", cod_opc_menu="PULSE"}[6h] offset 30m"#,
-        "clamp_min(4 * wolkvox_rp:ivr_pulse_share:ratio6h_offset30m, 0.35)",
+        "+ 3 * sqrt(wolkvox_rp:ivr_pulse_share:ratio6h_offset30m * (1 - wolkvox_rp:ivr_pulse_share:ratio6h_offset30m) / (wolkvox_rp:ivr_calls:increase30m > 0))",
+        "(3 ^ 2 - 1) / 6",
+        "> 4 * wolkvox_rp:ivr_pulse_share:ratio6h_offset30m",
+        "            0.35\n          )",
+        "rate(wolkvox_ivr_calls_total{job=\"wolkvox\", namespace=\"ivr\"}[21m])",
+        "- record: wolkvox_rp:ivr_calls:rate2h_offset1w\n",
+        "[2h] offset 1w",
+        "wolkvox_rp:ivr_calls:increase2h_offset1w >= 50",
         "wolkvox_rp:ivr_pulse_share:ratio30m > wolkvox_rp:ivr_pulse_share_threshold:ratio30m",
         ">= 100",
         "for: '20m'",
@@ -364,7 +372,8 @@ fn overridden_parameters_reach_the_rendered_rules_and_promtool_accepts_them() {
         "[15m]",
         "offset 15m",
         "last 15m",
-        "[3h]",
+        "[1d]",
+        "[16m]",
         "> 1800",
         "ratio15m",
         "job=\"wolkvox-exporter\"",
@@ -386,6 +395,7 @@ fn the_mixin_refuses_parameters_that_would_break_the_rules() {
     for (name, value) in [
         ("pulseWindow", "'15'"),
         ("pulseFor", "'soon'"),
+        ("pulseZ", "'four'"),
         ("pulseRatio", "'x3'"),
         ("pulseMinShare", "1.5"),
         ("budgetRatio", "-0.5"),

@@ -622,7 +622,7 @@
           id: 10,
           type: 'timeseries',
           title: 'PULSE share per routing point, with the alert threshold',
-          description: "Share of each routing point's calls that chose PULSE (the caller pressed nothing) over the alert window (%s), from the recording rule %s. The dashed red line of the same routing point is %s: the share above which WolkvoxIvrPulseSpike fires (its baseline share times the ratio, and at least the minimum share), once the routing point also has the minimum number of calls and the condition has held for the alert's for duration. Needs the mixin's recording rules (prometheus/wolkvox-rules.yml) loaded in Prometheus." % [c.pulseWindow, r.pulseShare, r.pulseThreshold],
+          description: "Share of each routing point's calls that chose PULSE (the caller pressed nothing) over the alert window (%s), from the recording rule %s. The dashed red line of the same routing point is %s: the share above which WolkvoxIvrPulseSpike fires (its baseline share plus what chance allows with that many calls, at least the ratio times the baseline share and at least the minimum share), once the routing point also has the minimum number of calls and the condition has held for the alert's for duration. Needs the mixin's recording rules (prometheus/wolkvox-rules.yml) loaded in Prometheus." % [c.pulseWindow, r.pulseShare, r.pulseThreshold],
           datasource: {
             type: 'prometheus',
             uid: '${datasource}',

@@ -28,6 +28,7 @@ local units = ['ms', 's', 'm', 'h', 'd', 'w', 'y'];
       'pulseBaseline',
       'pulseFor',
       'outageWindow',
+      'outageBaseline',
       'outageFor',
       'exporterDownFor',
       'exporterAbsentFor',
@@ -39,6 +40,7 @@ local units = ['ms', 's', 'm', 'h', 'd', 'w', 'y'];
       'configReloadFailedFor',
     ];
     local numbers = [
+      'pulseZ',
       'pulseRatio',
       'pulseMinShare',
       'pulseMinCalls',

@@ -412,7 +412,7 @@ def test_prometheusrule_with_other_values_is_the_mixin_rendered_with_them_and_pr
     path.write_text(yaml.safe_dump(spec))
     result = run([tool("promtool"), "check", "rules", str(path)])
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 15 rules found" in result.stdout
+    assert "SUCCESS: 16 rules found" in result.stdout
 
 
 def test_dashboards_name_the_recording_rules_of_the_chosen_window(render):

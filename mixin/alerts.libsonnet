@@ -49,17 +49,23 @@ local u = import 'lib/utils.libsonnet';
             // The rate of the window against the rate of a week before, both per minute: the
             // alert's value is the calls a minute. Frozen counters are no outage: not while polls
             // fail (wolkvox_up 0, the quota wait included), nor while the counters hold the
-            // previous day after local midnight.
+            // previous day after local midnight, nor when the window holds a single poll's
+            // counters: after a gap in the samples longer than the window (the exporter or
+            // Prometheus down, a lost target), the samples until the next poll all show one
+            // value, which is not a rate of zero.
             expr: std.rstripChars(|||
               60 * sum without (cod_opc_menu) (rate(wolkvox_ivr_calls_total%(sel)s[%(w)s]))
                 < %(ratio)s * 60 * %(rateWeekAgo)s
               and %(weekAgo)s >= %(min)s
+              and on (job, instance, operation)
+                sum without (result) (increase(wolkvox_polls_total%(polled)s[%(w)s])) > 0
               unless on (job, instance, operation) wolkvox_up%(sel)s == 0
               unless on (job, instance, operation)
                 (time() - wolkvox_report_window_start_timestamp_seconds%(sel)s < %(grace)s)
             ||| % {
               sel: sel(),
               w: c.outageWindow,
+              polled: sel('result=~"success|no_data"'),
               ratio: u.num(c.outageRatio),
               weekAgo: r.rpCallsWeekAgo,
               rateWeekAgo: r.rpRateWeekAgo,

@@ -624,15 +624,18 @@ async fn every_today_operation_of_the_config_file_is_backfilled_one_call_at_a_ti
 }
 
 /// The outage alert's parameters for the test below, as a user overrides the mixin's _config.
-/// The window is 2m instead of 10m and `for` 10s instead of 4m, so that the alert fires within
-/// two minutes of the outage; the ratio (0.2), the floor (12 calls a week before) and the
-/// midnight grace are the defaults. A 2-minute window needs samples a minute apart a week
-/// before (the backfill's step) and busier routing points than the demo's (the simulator's
-/// traffic times 10), so that a window's count hardly varies: 1001, 1002 and 2001 then get
-/// about 120, 60 and 30 calls in 2 minutes at 10:00, all above the floor.
+/// The window is 2m instead of 16m and `for` 10s instead of none (a pending state first, which
+/// the test sees never happens before the outage), so that the alert fires within two minutes
+/// of the outage; the ratio (0.2), the week-ago baseline (the hour up to the same time a week
+/// before), its floor (72 calls in that hour) and the midnight grace are the defaults. A
+/// 2-minute window needs busier routing points than the demo's (the simulator's traffic times
+/// 10), so that a window's count hardly varies: 1001, 1002 and 2001 then get about 120, 60 and
+/// 30 calls in 2 minutes at 10:00, and thousands in the hour a week before.
 const OUTAGE_CONFIG: &str = "{outageWindow: '2m', outageFor: '10s'}";
-/// The week-ago recording rule, named with the window of OUTAGE_CONFIG.
-const WEEK_AGO: &str = "wolkvox_rp:ivr_calls:increase2m_offset1w";
+/// The week-ago recording rule: the calls of the hour up to the same time a week before.
+const WEEK_AGO: &str = "wolkvox_rp:ivr_calls:increase1h_offset1w";
+/// The floor of calls in that hour below which a routing point never pages (the default).
+const WEEK_AGO_FLOOR: f64 = 72.0;
 
 /// A zone in which `now` is between 10:00 and 11:00, the busiest hour of the simulator's day,
 /// so that the test does not depend on the hour it runs at. `Etc/GMT-N` is UTC+N (POSIX signs);
@@ -908,7 +911,7 @@ async fn outage_alert_fires_after_a_backfilled_week_only_with_the_outage_in_prom
     .await;
     for s in &week_ago {
         let calls: f64 = s["value"][1].as_str().unwrap().parse().unwrap();
-        assert!(calls >= 12.0, "{WEEK_AGO}: {s}");
+        assert!(calls >= WEEK_AGO_FLOOR, "{WEEK_AGO}: {s}");
     }
 
     let fired = await_some(

@@ -12,7 +12,7 @@
 //! the new day's running totals. Prometheus sees the switch as an ordinary counter reset.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -112,29 +112,23 @@ impl PartialEq for Counters {
 /// A list of `series` in any order; a pair twice keeps the later values.
 impl FromIterator<CounterSeries> for Counters {
     fn from_iter<I: IntoIterator<Item = CounterSeries>>(series: I) -> Self {
-        let mut labels = Labels::default();
-        let mut list = Counters::default();
-        let mut all: Vec<CounterSeries> = series.into_iter().collect();
-        all.sort_by(|a, b| (&a.rp_id, &a.cod_opc_menu).cmp(&(&b.rp_id, &b.cod_opc_menu)));
-        all.dedup_by(|later, earlier| {
-            let same =
-                (&later.rp_id, &later.cod_opc_menu) == (&earlier.rp_id, &earlier.cod_opc_menu);
-            if same {
-                std::mem::swap(later, earlier);
-            }
-            same
-        });
-        for c in all {
-            let s = Series {
-                rp_id: c.rp_id,
-                cod_opc_menu: c.cod_opc_menu,
-                calls: c.calls,
-                time_seconds: c.time_seconds,
-            };
-            let mut pair = labels.pair(&mut list, &s);
-            pair.total = Amounts {
-                calls: s.calls,
-                time_seconds: s.time_seconds,
+        // In (rp_id, cod_opc_menu) order, the later values of a pair given twice.
+        let latest: BTreeMap<(Arc<str>, Arc<str>), Amounts> = series
+            .into_iter()
+            .map(|c| {
+                let total = Amounts {
+                    calls: c.calls,
+                    time_seconds: c.time_seconds,
+                };
+                ((c.rp_id, c.cod_opc_menu), total)
+            })
+            .collect();
+        let (mut labels, mut list) = (Labels::default(), Counters::default());
+        for ((rp_id, cod_opc_menu), total) in latest {
+            let pair = Pair {
+                rp_id: labels.place(&mut list, &rp_id),
+                cod_opc_menu: labels.place(&mut list, &cod_opc_menu),
+                total,
             };
             list.pairs.push(pair);
         }
@@ -480,6 +474,16 @@ mod tests {
         }
     }
 
+    /// Every series of `list`: rp_id, cod_opc_menu, calls, seconds.
+    fn listed(list: &Counters) -> Vec<(String, String, f64, f64)> {
+        list.iter()
+            .map(|s| {
+                let (rp, opt) = (s.rp_id.to_string(), s.cod_opc_menu.to_string());
+                (rp, opt, s.calls, s.time_seconds)
+            })
+            .collect()
+    }
+
     fn totals(c: &DayCounters) -> Vec<(String, f64, f64)> {
         c.series()
             .iter()
@@ -513,17 +517,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let got: Vec<(String, String, f64, f64)> = list
-            .iter()
-            .map(|s| {
-                (
-                    s.rp_id.to_string(),
-                    s.cod_opc_menu.to_string(),
-                    s.calls,
-                    s.time_seconds,
-                )
-            })
-            .collect();
+        let got = listed(&list);
         let want = [("10", "1", 4.0), ("10", "2", 2.0), ("9", "1", 3.0)]
             .map(|(rp, opt, n)| (rp.to_owned(), opt.to_owned(), n, n * 2.0));
         assert_eq!(got, want);
@@ -793,19 +787,11 @@ mod tests {
                 .map(|d| (d.rp_id, d.cod_opc_menu, d.before, d.now))
                 .collect();
             assert_eq!(got, model.observe(today, &r), "decreases at poll {poll}");
-            let got: Vec<_> = c
-                .series()
-                .iter()
-                .map(|s| {
-                    (
-                        s.rp_id.to_string(),
-                        s.cod_opc_menu.to_string(),
-                        s.calls,
-                        s.time_seconds,
-                    )
-                })
-                .collect();
-            assert_eq!(got, model.series(), "counters at poll {poll}");
+            assert_eq!(
+                listed(&c.series()),
+                model.series(),
+                "counters at poll {poll}"
+            );
         }
     }
 }

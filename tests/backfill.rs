@@ -116,6 +116,27 @@ fn free_port() -> u16 {
 }
 
 /// The HTTP API of the test's Prometheus.
+/// A real Prometheus with `config` on the TSDB directory `blocks`, on a free loopback port,
+/// and a client of its API.
+fn start_prometheus(config: &Path, blocks: &Path, log_level: &str) -> (Process, Api) {
+    let port = free_port();
+    let prometheus = Process::start(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", blocks.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!("--log.level={log_level}")),
+    );
+    let api = Api {
+        base: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+    };
+    (prometheus, api)
+}
+
 struct Api {
     base: String,
     client: reqwest::Client,
@@ -259,22 +280,8 @@ async fn backfilled_blocks_give_exact_increases_a_baseline_at_once_and_a_seamles
         ),
     )
     .unwrap();
-    let port = free_port();
     let started = Timestamp::now();
-    let mut prometheus = Process::start(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", blocks.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn"),
-    );
-    let api = Api {
-        base: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap(),
-    };
+    let (mut prometheus, api) = start_prometheus(&config, &blocks, "warn");
     let deadline = Instant::now() + EVENT_TIMEOUT;
     loop {
         let ready = api
@@ -857,22 +864,8 @@ async fn outage_alert_fires_after_a_backfilled_week_only_with_the_outage_in_prom
         ),
     )
     .unwrap();
-    let port = free_port();
-    let mut prometheus = Process::start(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", blocks.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            // Each scrape before the seam is refused with a warning ("out of bounds").
-            .arg("--log.level=error"),
-    );
-    let api = Api {
-        base: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap(),
-    };
+    // Each scrape before the seam is refused with a warning ("out of bounds").
+    let (mut prometheus, api) = start_prometheus(&config, &blocks, "error");
 
     // Before the seam WolkvoxExporterAbsent is pending (no live sample is taken yet, `up`
     // included); from the first live scrape on, only the outage alert of outage/1001 may ever

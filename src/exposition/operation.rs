@@ -63,13 +63,16 @@ impl ReportData {
 
     /// The thin copy of this data, with `encoded`, the parts of its data families.
     pub(super) fn thin(&self, encoded: Arc<[Formats]>) -> ReportData {
-        let mut report = Report {
-            series: Vec::with_capacity(self.report.series.len().min(Self::HEAD)),
+        let report = Report {
+            series: self
+                .report
+                .series
+                .iter()
+                .take(Self::HEAD)
+                .cloned()
+                .collect(),
             ..self.report
         };
-        report
-            .series
-            .extend(self.report.series.iter().take(Self::HEAD).cloned());
         ReportData {
             report,
             window: self.window.clone(),

@@ -114,13 +114,7 @@ impl Client {
         token: &Token,
         timeout: Duration,
     ) -> Result<Self, reqwest::Error> {
-        Ok(Self::with_http(
-            http_client(timeout)?,
-            base_url,
-            server,
-            token,
-            timeout,
-        ))
+        Self::shared(&HttpClients::default(), base_url, server, token, timeout)
     }
 
     /// A client for `base_url` that calls through the client of `clients` for `timeout`.

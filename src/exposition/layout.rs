@@ -79,7 +79,7 @@ pub struct Parts(Repr);
 
 #[derive(Debug, Clone)]
 enum Repr {
-    /// Small bodies, joined once per poll (see `JOIN_UP_TO`).
+    /// Small bodies, joined once per poll (see `JOIN_UP_TO` and `JOIN_GZIP_UP_TO`).
     Joined(Bytes),
     /// Every part of `layout` in format `format`; with `end`, their deflate copies between the
     /// gzip header and `end` (the final block and trailer).
@@ -97,6 +97,14 @@ enum Repr {
 /// per poll made 100-series scrapes faster (BENCHMARKS.md, "Serving /metrics"). Above it,
 /// the parts stay shared between the formats and between snapshots, which saves memory.
 const JOIN_UP_TO: u64 = 256 * 1024;
+
+/// The same bound for gzip bodies, higher: a gzip body is a tenth of its plain one, so the
+/// per-frame work weighs more against the bytes sent. At 10,000 series (a 330 kB gzip body
+/// in about 60 parts) hyper's frame queue and the walk of the parts took about half of the
+/// instructions of a scrape, and served 0.88x nginx's rate (BENCHMARKS.md, "Serving
+/// /metrics"). The copy costs at most this much per format, against the plain parts' 3 MB
+/// and more that it stands beside; the large bodies of many operations stay shared.
+const JOIN_GZIP_UP_TO: u64 = 512 * 1024;
 
 impl Parts {
     /// Format `format` of `layout`, plain (`gzip_end` none) or as one gzip member ended by
@@ -118,7 +126,11 @@ impl Parts {
             end: gzip_end,
             len,
         });
-        if len <= JOIN_UP_TO {
+        let bound = match walk.0 {
+            Repr::Walk { end: Some(_), .. } => JOIN_GZIP_UP_TO,
+            _ => JOIN_UP_TO,
+        };
+        if len <= bound {
             let parts: Vec<Bytes> = walk.iter().cloned().collect();
             Parts(Repr::Joined(compress::concat(&parts)))
         } else {

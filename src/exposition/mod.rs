@@ -143,12 +143,15 @@ mod tests {
 
     #[test]
     fn both_formats_share_the_samples_of_the_data_series_and_gzip_is_one_member() {
+        // Values that compress badly, so that the gzip bodies are larger than the bound up to
+        // which a body is joined into one piece (512 KiB), and stay in shared parts.
+        let scrambled = |i: u64, m: u64| (i.wrapping_mul(2_654_435_761) % m) as f64;
         let series: Vec<Series> = (0..20_000)
             .map(|i| Series {
-                rp_id: format!("{}", 1000 + i).into(),
+                rp_id: format!("{}", scrambled(i, 1 << 31)).into(),
                 cod_opc_menu: "AGENTE".into(),
-                calls: i as f64,
-                time_seconds: 1.5 * i as f64,
+                calls: scrambled(i + 7, 1_000_003),
+                time_seconds: scrambled(i + 13, 1 << 40) / 1024.0,
             })
             .collect();
         let mut op = op_with(series.clone());
@@ -176,5 +179,34 @@ mod tests {
             );
         }
         assert!(shared(t.gzip_parts(), om.gzip_parts()) * 10 > t.gzip().len() * 9);
+        assert!(t.gzip_parts().one().is_none(), "{} bytes", t.gzip().len());
+    }
+
+    #[test]
+    fn a_gzip_body_is_joined_into_one_piece_up_to_a_higher_bound_than_a_plain_one() {
+        // 10,000 series: about 3.5 MB plain, about 330 kB gzip (the serving benchmark's case).
+        let series: Vec<Series> = (0..10_000)
+            .map(|i| Series {
+                rp_id: format!("{}", 1000 + i % 100).into(),
+                cod_opc_menu: format!("{}", i / 100).into(),
+                calls: (i * 7 % 1000) as f64,
+                time_seconds: (i as u64).wrapping_mul(2_654_435_761) as f64 / 1024.0,
+            })
+            .collect();
+        let mut op = op_with(series.clone());
+        op.counters = Some(counters_of(&series));
+        let snap = Snapshot::encode(true, &[op]);
+        for enc in [&snap.text, &snap.openmetrics] {
+            let (plain, gzip) = (enc.plain_parts(), enc.gzip_parts());
+            assert!(plain.len() > 256 * 1024, "{} bytes plain", plain.len());
+            assert!(plain.one().is_none());
+            assert!(gzip.len() > 256 * 1024, "{} bytes gzip", gzip.len());
+            assert!(gzip.len() <= 512 * 1024, "{} bytes gzip", gzip.len());
+            // One piece, and the same member as the parts would have sent.
+            let one = gzip.one().expect("a gzip body under 512 KiB is joined");
+            assert_eq!(one.len() as u64, gzip.len());
+            assert_eq!(gzip.iter().count(), 1);
+            assert_eq!(crate::exposition::fixtures::gunzip(one), plain.concat());
+        }
     }
 }

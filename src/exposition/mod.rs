@@ -36,6 +36,7 @@ mod parts;
 mod samples;
 mod store;
 
+#[cfg(any(test, feature = "test-util"))]
 use bytes::Bytes;
 use jiff::Timestamp;
 

@@ -28,6 +28,7 @@
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
 //! - [`logging`]: logfmt and JSON log lines.
 //! - [`process`]: the standard process metrics: pure parsers of /proc, and their reading.
+//! - [`sendfile`]: small bodies sent from a memory file by the kernel, as nginx sends files.
 //! - [`malloc`]: the allocator setting and the rationed trim that keep resident memory flat across polls.
 //! - [`build_info`]: version, git revision, build date and rustc of this binary.
 
@@ -46,6 +47,7 @@ pub mod malloc;
 pub mod poller;
 pub mod process;
 pub mod report;
+pub mod sendfile;
 pub mod server;
 pub mod signals;
 pub mod simulator;

@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::Error;
+use crate::sendfile::{BodyFiles, SendfileStream};
 
 /// How long connections get to finish after the shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
@@ -134,11 +135,12 @@ where
 
 /// Serves `app` on `listener`, plain or with `tls` (the configuration in force, which may be
 /// swapped while serving), until `stopped` completes; open connections then get half a second
-/// to finish.
+/// to finish. Plain connections send the bodies that `files` knows from their files.
 pub async fn serve<B>(
     listener: TcpListener,
     app: impl App<B>,
     tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
+    files: Option<Arc<dyn BodyFiles>>,
     limits: Limits,
     stopped: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error>
@@ -189,12 +191,13 @@ where
         let (id, spoke, close) = connections.add();
         // Each connection takes the TLS configuration in force when it arrives: a rotated
         // certificate applies to the connections that follow.
-        let tls = tls
-            .as_ref()
-            .map(|config| tokio_rustls::TlsAcceptor::from(config.load_full()));
+        let transport = match &tls {
+            Some(config) => Transport::Tls(tokio_rustls::TlsAcceptor::from(config.load_full())),
+            None => Transport::Plain(files.clone()),
+        };
         let (app, connections, stop) = (app.clone(), connections.clone(), stop.clone());
         tracker.spawn(async move {
-            serve_connection(tcp, app, tls, limits, spoke, close, stop).await;
+            serve_connection(tcp, app, transport, limits, spoke, close, stop).await;
             connections.remove(id);
         });
     }
@@ -209,13 +212,21 @@ fn is_out_of_descriptors(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(23 | 24))
 }
 
+/// How a connection is carried.
+enum Transport {
+    /// Plain TCP, sending the bodies of these files from them.
+    Plain(Option<Arc<dyn BodyFiles>>),
+    /// TLS, shaking hands with this acceptor first.
+    Tls(tokio_rustls::TlsAcceptor),
+}
+
 /// One connection: the TLS handshake and the first request's headers within the read-header
 /// timeout, then requests until the client leaves, idles too long, is evicted or the server
 /// stops.
 async fn serve_connection<B>(
     tcp: TcpStream,
     app: impl App<B>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    transport: Transport,
     limits: Limits,
     spoke: Arc<AtomicBool>,
     close: CancellationToken,
@@ -240,12 +251,13 @@ async fn serve_connection<B>(
         // hyper's header read timer runs whenever the connection waits for a request's
         // headers: for a kept-alive connection that is its idle time.
         .header_read_timeout(limits.idle_timeout);
-    match tls {
-        None => {
+    match transport {
+        Transport::Plain(files) => {
+            let tcp = SendfileStream::new(tcp, files);
             let conn = builder.serve_connection(TokioIo::new(tcp), service);
             drive(conn, first_deadline, &spoke, &close, &stop).await;
         }
-        Some(acceptor) => {
+        Transport::Tls(acceptor) => {
             let handshake = tokio::select! {
                 () = close.cancelled() => return,
                 () = stop.cancelled() => return,

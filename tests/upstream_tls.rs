@@ -58,6 +58,7 @@ async fn spawn_tls_simulator(sim: &Simulator, ca: &CertifiedIssuer<'_, KeyPair>)
         listener,
         sim.router(),
         tls,
+        None,
         limits,
         std::future::pending(),
     ));

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use super::compress::{self, GZIP_HEADER, Part};
 use super::families::FAMILIES;
 use super::parts::{Descriptors, GlobalParts, OperationParts};
+use crate::sendfile::{BodyFile, offset_in};
 
 /// The part of a family that does not appear.
 static NOTHING: Part = Part::EMPTY;
@@ -79,8 +80,9 @@ pub struct Parts(Repr);
 
 #[derive(Debug, Clone)]
 enum Repr {
-    /// Small bodies, joined once per poll (see `JOIN_UP_TO` and `JOIN_GZIP_UP_TO`).
-    Joined(Bytes),
+    /// Small bodies, joined once per poll (see `JOIN_UP_TO` and `JOIN_GZIP_UP_TO`), with
+    /// their copy in a memory file that the kernel sends from (`crate::sendfile`).
+    Joined(Bytes, Option<Arc<BodyFile>>),
     /// Every part of `layout` in format `format`; with `end`, their deflate copies between the
     /// gzip header and `end` (the final block and trailer).
     Walk {
@@ -132,7 +134,9 @@ impl Parts {
         };
         if len <= bound {
             let parts: Vec<Bytes> = walk.iter().cloned().collect();
-            Parts(Repr::Joined(compress::concat(&parts)))
+            let one = compress::concat(&parts);
+            let file = BodyFile::of(&one).map(Arc::new);
+            Parts(Repr::Joined(one, file))
         } else {
             walk
         }
@@ -141,7 +145,7 @@ impl Parts {
     /// The body's length in bytes.
     pub fn len(&self) -> u64 {
         match &self.0 {
-            Repr::Joined(one) => one.len() as u64,
+            Repr::Joined(one, _) => one.len() as u64,
             Repr::Walk { len, .. } => *len,
         }
     }
@@ -154,8 +158,17 @@ impl Parts {
     /// The body in one piece, when it was joined.
     pub fn one(&self) -> Option<&Bytes> {
         match &self.0 {
-            Repr::Joined(one) => Some(one),
+            Repr::Joined(one, _) => Some(one),
             Repr::Walk { .. } => None,
+        }
+    }
+
+    /// The file of the joined body, when `slice` lies within that body's bytes: the file and
+    /// where in it the slice starts.
+    pub fn file_at(&self, slice: &[u8]) -> Option<(&Arc<BodyFile>, u64)> {
+        match &self.0 {
+            Repr::Joined(one, Some(file)) => offset_in(one, slice).map(|at| (file, at)),
+            _ => None,
         }
     }
 
@@ -185,7 +198,7 @@ impl Parts {
     /// The part at or after position `at`, moving `at` past it.
     fn next_at(&self, at: &mut usize) -> Option<&Bytes> {
         let (layout, format, end) = match &self.0 {
-            Repr::Joined(one) => {
+            Repr::Joined(one, _) => {
                 *at += 1;
                 return (*at == 1).then_some(one);
             }

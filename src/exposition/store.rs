@@ -185,6 +185,27 @@ impl Store {
     }
 }
 
+/// Scrapes send a joined body from its file: found in the current snapshot by address. A body
+/// of an older snapshot (swapped while its response was written) is not found, and is written
+/// as it is.
+impl crate::sendfile::BodyFiles for Store {
+    fn find(
+        &self,
+        slices: &[std::io::IoSlice<'_>],
+    ) -> Option<(usize, Arc<crate::sendfile::BodyFile>, u64)> {
+        let snapshot = self.current.load();
+        let bodies =
+            [&snapshot.text, &snapshot.openmetrics].map(|e| [e.plain_parts(), e.gzip_parts()]);
+        slices.iter().enumerate().find_map(|(i, slice)| {
+            bodies
+                .iter()
+                .flatten()
+                .find_map(|parts| parts.file_at(slice))
+                .map(|(file, at)| (i, file.clone(), at))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +223,39 @@ mod tests {
         assert_eq!(std::str::from_utf8(&snap.openmetrics.plain()).unwrap(), om);
         assert_eq!(gunzip(&snap.text.gzip()), text.as_bytes());
         assert_eq!(gunzip(&snap.openmetrics.gzip()), om.as_bytes());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_joined_bodies_of_the_current_snapshot_are_found_with_their_files_and_no_other() {
+        use crate::sendfile::BodyFiles;
+        use std::io::{IoSlice, Read, Seek, SeekFrom};
+        let store = Store::new();
+        let ops = assorted_operations();
+        store.register_all(ops.clone());
+        store.publish(ops[1].clone());
+        let snap = store.current();
+        let head = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
+        for parts in [&snap.text, &snap.openmetrics].map(|e| [e.plain_parts(), e.gzip_parts()]) {
+            for body in parts.map(|p| p.one().expect("a small body is joined").clone()) {
+                let (i, file, at) = store
+                    .find(&[IoSlice::new(&head), IoSlice::new(&body[10..])])
+                    .expect("found");
+                assert_eq!((i, at), (1, 10));
+                let mut f = &file.file;
+                f.seek(SeekFrom::Start(at)).unwrap();
+                let mut rest = Vec::new();
+                f.read_to_end(&mut rest).unwrap();
+                assert_eq!(rest, &body[10..]);
+                // The same bytes elsewhere are not the body.
+                let copy: Vec<u8> = body.iter().copied().collect();
+                assert!(store.find(&[IoSlice::new(&copy)]).is_none());
+            }
+        }
+        // Once another snapshot is current, the old one's bodies are written as they are.
+        let old = snap.text.plain_parts().one().unwrap().clone();
+        store.publish(ops[2].clone());
+        assert!(store.find(&[IoSlice::new(&old)]).is_none());
     }
 
     #[test]

@@ -26,10 +26,20 @@ pub struct BodyFile {
     pub(crate) file: std::fs::File,
 }
 
+/// Bodies shorter than this are written as they are. Below it the copy is cheaper than the
+/// second system call (the head goes out with `sendmsg` before the `sendfile`) and the kernel's
+/// page handling: with files for every body, 9 kB gzip bodies served 0.70x to 0.75x nginx's rate
+/// where `writev` had served 0.87x to 1.04x.
+pub const SENDFILE_FROM: usize = 32 * 1024;
+
 impl BodyFile {
-    /// A sealed memory file holding `bytes`, or `None` where the system has none (not Linux,
-    /// or `memfd_create` refused): the body is then written as it is.
+    /// A sealed memory file holding `bytes`, or `None` when the body is shorter than
+    /// [`SENDFILE_FROM`] or the system has no such file (not Linux, or `memfd_create`
+    /// refused): the body is then written as it is.
     pub fn of(bytes: &[u8]) -> Option<BodyFile> {
+        if bytes.len() < SENDFILE_FROM {
+            return None;
+        }
         #[cfg(target_os = "linux")]
         {
             linux::memfd(bytes).map(|file| BodyFile { file })
@@ -219,12 +229,17 @@ mod tests {
     #[test]
     fn a_body_file_holds_the_bytes_and_refuses_any_change() {
         use std::io::{Read, Seek, Write};
-        let file = BodyFile::of(b"hello").expect("memfd");
+        assert!(
+            BodyFile::of(&[b'x'; SENDFILE_FROM - 1]).is_none(),
+            "short: no file"
+        );
+        let bytes: Vec<u8> = (0..SENDFILE_FROM).map(|i| (i % 251) as u8).collect();
+        let file = BodyFile::of(&bytes).expect("memfd");
         let mut f = &file.file;
         f.rewind().unwrap();
-        let mut back = String::new();
-        f.read_to_string(&mut back).unwrap();
-        assert_eq!(back, "hello");
+        let mut back = Vec::new();
+        f.read_to_end(&mut back).unwrap();
+        assert_eq!(back, bytes);
         assert!(f.write_all(b"x").is_err(), "sealed against writes");
         assert!(file.file.set_len(1).is_err(), "sealed against shrinking");
     }

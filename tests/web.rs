@@ -483,3 +483,63 @@ async fn without_users_the_metrics_path_answers_with_exactly_these_heads_and_bod
     }
     exporter.stop().await;
 }
+
+#[tokio::test]
+async fn a_body_sent_from_its_memory_file_arrives_whole_in_every_negotiation() {
+    use std::io::IoSlice;
+    use wolkvox_exporter::sendfile::{BodyFiles, SENDFILE_FROM};
+    // 300 rows: a plain body of about 120 kB, joined in one piece and sent with sendfile.
+    let rows: Vec<(String, String)> = (0..300)
+        .map(|i| (format!("{}", 2000 + i / 3), format!("{}", i % 3)))
+        .collect();
+    let body = report_body(
+        &rows
+            .iter()
+            .map(|(rp, opt)| (rp.as_str(), opt.as_str(), "7", "00:01:05"))
+            .collect::<Vec<_>>(),
+    );
+    let url = spawn_raw(move |_, mut stream| {
+        let body = body.clone();
+        async move { write_answer(&mut stream, 200, &body).await }
+    })
+    .await;
+    let (exporter, _clock) =
+        spawn_exporter_at(config(&url), local(ZONE, "2026-11-25T11:00:00")).await;
+    exporter.wait_for_polls(1).await;
+    let snapshot = exporter.store.current();
+    let plain = snapshot.text.plain_parts().one().expect("joined").clone();
+    let openmetrics = snapshot
+        .openmetrics
+        .plain_parts()
+        .one()
+        .expect("joined")
+        .clone();
+    // Both plain bodies have a file, so the exchanges below go through sendfile.
+    for body in [&plain, &openmetrics] {
+        assert!(body.len() >= SENDFILE_FROM, "{} bytes", body.len());
+        assert!(exporter.store.find(&[IoSlice::new(body)]).is_some());
+    }
+    let om = "Accept: application/openmetrics-text;version=1.0.0\r\n";
+    let cases = [
+        ("", plain.to_vec()),
+        (om, openmetrics.to_vec()),
+        (
+            "Accept-Encoding: gzip\r\n",
+            snapshot.text.gzip_parts().concat(),
+        ),
+        ("", plain.to_vec()),
+    ];
+    // One kept-alive connection: a head after a body sent from a file starts where it ended.
+    let mut stream = tokio::net::TcpStream::connect(exporter.addr).await.unwrap();
+    for (headers, want) in cases {
+        let request = format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{headers}\r\n");
+        let (head, got) = exchange(&mut stream, &request).await;
+        assert!(head.starts_with("HTTP/1.1 200 OK\n"), "{head}");
+        assert!(
+            head.contains(&format!("content-length: {}\n", want.len())),
+            "{head}"
+        );
+        assert!(got == want, "{request:?}: {} bytes", got.len());
+    }
+    exporter.stop().await;
+}

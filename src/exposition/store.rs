@@ -210,7 +210,7 @@ impl crate::sendfile::BodyFiles for Store {
 mod tests {
     use super::*;
     use crate::exposition::collector::reference;
-    use crate::exposition::fixtures::{PROCESS, assorted_operations, gunzip, op_with};
+    use crate::exposition::fixtures::{PROCESS, assorted_operations, counters_of, gunzip, op_with};
     use crate::report::Series;
 
     /// The store's snapshot against prometheus-client writing all of `ops` (in name order).
@@ -228,33 +228,48 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn the_joined_bodies_of_the_current_snapshot_are_found_with_their_files_and_no_other() {
-        use crate::sendfile::BodyFiles;
+        use crate::sendfile::{BodyFiles, SENDFILE_FROM};
         use std::io::{IoSlice, Read, Seek, SeekFrom};
         let store = Store::new();
-        let ops = assorted_operations();
-        store.register_all(ops.clone());
-        store.publish(ops[1].clone());
+        // 150 series: plain bodies of about 60 kB, which get a file; gzip ones of a few, which
+        // do not.
+        let series: Vec<Series> = (0..150)
+            .map(|i| Series {
+                rp_id: format!("{}", 1000 + i / 3).into(),
+                cod_opc_menu: format!("OPT_{}", i % 3).into(),
+                calls: i as f64,
+                time_seconds: 2.5 * i as f64,
+            })
+            .collect();
+        let mut op = op_with(series.clone());
+        op.counters = Some(counters_of(&series));
+        store.publish(op.clone());
         let snap = store.current();
         let head = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
-        for parts in [&snap.text, &snap.openmetrics].map(|e| [e.plain_parts(), e.gzip_parts()]) {
-            for body in parts.map(|p| p.one().expect("a small body is joined").clone()) {
-                let (i, file, at) = store
-                    .find(&[IoSlice::new(&head), IoSlice::new(&body[10..])])
-                    .expect("found");
-                assert_eq!((i, at), (1, 10));
-                let mut f = &file.file;
-                f.seek(SeekFrom::Start(at)).unwrap();
-                let mut rest = Vec::new();
-                f.read_to_end(&mut rest).unwrap();
-                assert_eq!(rest, &body[10..]);
-                // The same bytes elsewhere are not the body.
-                let copy: Vec<u8> = body.iter().copied().collect();
-                assert!(store.find(&[IoSlice::new(&copy)]).is_none());
-            }
+        for encoded in [&snap.text, &snap.openmetrics] {
+            let body = encoded.plain_parts().one().expect("joined").clone();
+            assert!(body.len() >= SENDFILE_FROM, "{} bytes", body.len());
+            let (i, file, at) = store
+                .find(&[IoSlice::new(&head), IoSlice::new(&body[10..])])
+                .expect("found");
+            assert_eq!((i, at), (1, 10));
+            let mut f = &file.file;
+            f.seek(SeekFrom::Start(at)).unwrap();
+            let mut rest = Vec::new();
+            f.read_to_end(&mut rest).unwrap();
+            assert_eq!(rest, &body[10..]);
+            // The same bytes elsewhere are not the body.
+            let copy: Vec<u8> = body.iter().copied().collect();
+            assert!(store.find(&[IoSlice::new(&copy)]).is_none());
+            // A short body is written as it is.
+            let gzip = encoded.gzip_parts().one().expect("joined").clone();
+            assert!(gzip.len() < SENDFILE_FROM);
+            assert!(store.find(&[IoSlice::new(&gzip)]).is_none());
         }
         // Once another snapshot is current, the old one's bodies are written as they are.
         let old = snap.text.plain_parts().one().unwrap().clone();
-        store.publish(ops[2].clone());
+        op.api_requests += 1;
+        store.publish(op);
         assert!(store.find(&[IoSlice::new(&old)]).is_none());
     }
 

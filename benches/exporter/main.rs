@@ -181,7 +181,7 @@ fn main() {
             "\n## Serving /metrics: exporter vs nginx (same bytes, static file, gzip_static), wrk keep-alive"
         );
         println!(
-            "wrk -t{} -c{} -d{}s --latency, {} alternating runs each; medians; nginx with 1 and with 2 workers, the faster is the reference; the exporter with 2 tokio workers",
+            "wrk -t{} -c{} -d{}s --latency, {} alternating runs each; medians; nginx with 1 and with 2 workers, the faster is the reference; the exporter with its one tokio worker",
             load.threads, load.connections, load.seconds, load.rounds
         );
         println!(

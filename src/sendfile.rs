@@ -32,12 +32,17 @@ pub struct BodyFile {
 /// where `writev` had served 0.87x to 1.04x.
 pub const SENDFILE_FROM: usize = 32 * 1024;
 
+/// Bodies longer than this are written as they are too. `sendfile` moves a file through a
+/// pipe of 16 pages, 64 KiB at a time, each round a send of its own: a 330 kB gzip body
+/// (10,000 series) served 0.77x nginx's rate from its file against 0.97x with `writev`.
+pub const SENDFILE_UP_TO: usize = 64 * 1024;
+
 impl BodyFile {
     /// A sealed memory file holding `bytes`, or `None` when the body is shorter than
-    /// [`SENDFILE_FROM`] or the system has no such file (not Linux, or `memfd_create`
+    /// [`SENDFILE_FROM`] or longer than [`SENDFILE_UP_TO`], or the system has no such file (not Linux, or `memfd_create`
     /// refused): the body is then written as it is.
     pub fn of(bytes: &[u8]) -> Option<BodyFile> {
-        if bytes.len() < SENDFILE_FROM {
+        if !(SENDFILE_FROM..=SENDFILE_UP_TO).contains(&bytes.len()) {
             return None;
         }
         #[cfg(target_os = "linux")]
@@ -48,6 +53,14 @@ impl BodyFile {
         {
             let _ = bytes;
             None
+        }
+    }
+
+    /// A file of any length, for the tests of partial sends.
+    #[cfg(all(test, target_os = "linux"))]
+    fn any_length(bytes: &[u8]) -> BodyFile {
+        BodyFile {
+            file: linux::memfd(bytes).expect("memfd"),
         }
     }
 }
@@ -233,6 +246,10 @@ mod tests {
             BodyFile::of(&[b'x'; SENDFILE_FROM - 1]).is_none(),
             "short: no file"
         );
+        assert!(
+            BodyFile::of(&vec![b'x'; SENDFILE_UP_TO + 1]).is_none(),
+            "long: no file"
+        );
         let bytes: Vec<u8> = (0..SENDFILE_FROM).map(|i| (i % 251) as u8).collect();
         let file = BodyFile::of(&bytes).expect("memfd");
         let mut f = &file.file;
@@ -290,7 +307,7 @@ mod tests {
         let file_bytes: Vec<u8> = (0..8_000_000u32).map(|i| (i % 251) as u8).collect();
         let files = Arc::new(Marked {
             body: vec![0; file_bytes.len()],
-            file: Arc::new(BodyFile::of(&file_bytes).unwrap()),
+            file: Arc::new(BodyFile::any_length(&file_bytes)),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap());

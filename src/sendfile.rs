@@ -14,7 +14,7 @@
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -122,7 +122,7 @@ impl AsyncWrite for SendfileStream {
         #[cfg(target_os = "linux")]
         if let Some((i, file, offset)) = this.files.as_ref().and_then(|f| f.find(slices)) {
             loop {
-                ready!(this.tcp.poll_write_ready(cx))?;
+                std::task::ready!(this.tcp.poll_write_ready(cx))?;
                 let sent = this.tcp.try_io(tokio::io::Interest::WRITABLE, || {
                     linux::send(&this.tcp, &slices[..i], &file, offset, slices[i].len())
                 });
@@ -133,8 +133,7 @@ impl AsyncWrite for SendfileStream {
                 }
             }
         }
-        let result = ready!(Pin::new(&mut this.tcp).poll_write_vectored(cx, slices));
-        Poll::Ready(result)
+        Pin::new(&mut this.tcp).poll_write_vectored(cx, slices)
     }
 
     fn is_write_vectored(&self) -> bool {

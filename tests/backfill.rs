@@ -115,7 +115,6 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-/// The HTTP API of the test's Prometheus.
 /// A real Prometheus with `config` on the TSDB directory `blocks`, on a free loopback port,
 /// and a client of its API.
 fn start_prometheus(config: &Path, blocks: &Path, log_level: &str) -> (Process, Api) {
@@ -137,6 +136,7 @@ fn start_prometheus(config: &Path, blocks: &Path, log_level: &str) -> (Process, 
     (prometheus, api)
 }
 
+/// The HTTP API of the test's Prometheus.
 struct Api {
     base: String,
     client: reqwest::Client,

@@ -28,6 +28,19 @@ pub(super) fn op_with(series: Vec<Series>) -> OperationMetrics {
     op
 }
 
+/// `n` series, `options` menu options (`OPT_0`...) per routing point from `1000` on; calls
+/// `i` and `2.5 i` seconds for the `i`th.
+pub(super) fn grid(n: usize, options: usize) -> Vec<Series> {
+    (0..n)
+        .map(|i| Series {
+            rp_id: format!("{}", 1000 + i / options).into(),
+            cod_opc_menu: format!("OPT_{}", i % options).into(),
+            calls: i as f64,
+            time_seconds: 2.5 * i as f64,
+        })
+        .collect()
+}
+
 /// Counters that differ from the report's values, for the same series.
 pub(super) fn counters_of(series: &[Series]) -> Arc<Counters> {
     Arc::new(

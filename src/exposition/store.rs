@@ -210,8 +210,9 @@ impl crate::sendfile::BodyFiles for Store {
 mod tests {
     use super::*;
     use crate::exposition::collector::reference;
-    use crate::exposition::fixtures::{PROCESS, assorted_operations, counters_of, gunzip, op_with};
-    use crate::report::Series;
+    use crate::exposition::fixtures::{
+        PROCESS, assorted_operations, counters_of, grid, gunzip, op_with,
+    };
 
     /// The store's snapshot against prometheus-client writing all of `ops` (in name order).
     fn assert_serves(store: &Store, ops: &[OperationMetrics], globals: Globals) {
@@ -233,14 +234,7 @@ mod tests {
         let store = Store::new();
         // 150 series: plain bodies of about 60 kB, which get a file; gzip ones of a few, which
         // do not.
-        let series: Vec<Series> = (0..150)
-            .map(|i| Series {
-                rp_id: format!("{}", 1000 + i / 3).into(),
-                cod_opc_menu: format!("OPT_{}", i % 3).into(),
-                calls: i as f64,
-                time_seconds: 2.5 * i as f64,
-            })
-            .collect();
+        let series = grid(150, 3);
         let mut op = op_with(series.clone());
         op.counters = Some(counters_of(&series));
         store.publish(op.clone());
@@ -300,14 +294,7 @@ mod tests {
     #[test]
     fn a_published_report_is_kept_thin_and_its_thin_copy_serves_the_same_series_again() {
         let store = Store::new();
-        let series: Vec<Series> = (0..120)
-            .map(|i| Series {
-                rp_id: format!("{}", 1000 + i / 4).into(),
-                cod_opc_menu: format!("OPT_{}", i % 4).into(),
-                calls: i as f64,
-                time_seconds: 2.5 * i as f64,
-            })
-            .collect();
+        let series = grid(120, 4);
         let op = op_with(series.clone());
         let thin = store.publish(op.clone()).expect("the report's data");
         assert!(thin.is_thin());

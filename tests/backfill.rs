@@ -644,23 +644,6 @@ const WEEK_AGO: &str = "wolkvox_rp:ivr_calls:increase1h_offset1w";
 /// The floor of calls in that hour below which a routing point never pages (the default).
 const WEEK_AGO_FLOOR: f64 = 72.0;
 
-/// A zone in which `now` is between 10:00 and 11:00, the busiest hour of the simulator's day,
-/// so that the test does not depend on the hour it runs at. `Etc/GMT-N` is UTC+N (POSIX signs);
-/// the names go from Etc/GMT+12 to Etc/GMT-14, and the zones have no daylight saving time, so
-/// a week before is the same local hour.
-fn zone_at_ten(now: Timestamp) -> String {
-    let utc_hour = i32::from(now.to_zoned_datetime(TimeZone::UTC).hour());
-    let east = match (10 - utc_hour).rem_euclid(24) {
-        o if o > 14 => o - 24,
-        o => o,
-    };
-    match east {
-        0 => "Etc/GMT".to_owned(),
-        e if e > 0 => format!("Etc/GMT-{e}"),
-        e => format!("Etc/GMT+{}", -e),
-    }
-}
-
 #[test]
 fn the_zone_at_ten_puts_every_hour_of_the_day_at_ten() {
     for hour in 0..24 {

@@ -73,6 +73,23 @@ pub struct TestExporter {
     task: JoinHandle<()>,
 }
 
+/// A zone in which `now` is between 10:00 and 11:00, the busiest hour of the simulator's day,
+/// so that the test does not depend on the hour it runs at. `Etc/GMT-N` is UTC+N (POSIX signs);
+/// the names go from Etc/GMT+12 to Etc/GMT-14, and the zones have no daylight saving time, so
+/// a week before is the same local hour.
+pub fn zone_at_ten(now: Timestamp) -> String {
+    let utc_hour = i32::from(now.to_zoned_datetime(TimeZone::UTC).hour());
+    let east = match (10 - utc_hour).rem_euclid(24) {
+        o if o > 14 => o - 24,
+        o => o,
+    };
+    match east {
+        0 => "Etc/GMT".to_owned(),
+        e if e > 0 => format!("Etc/GMT-{e}"),
+        e => format!("Etc/GMT+{}", -e),
+    }
+}
+
 /// Starts an exporter with `config` and `clock`.
 pub async fn spawn_exporter_with_clock(config: Config, clock: Arc<dyn Clock>) -> TestExporter {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))

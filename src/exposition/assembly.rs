@@ -5,9 +5,7 @@
 //! O(families x log parts) when one operation changes, so neither a poll nor a scrape
 //! combines the CRCs of every part.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::compress::gzip_end;
 use super::crc::Tree;
@@ -18,15 +16,13 @@ use super::{Encoded, Globals, ReloadStatus, Snapshot};
 use crate::process::ProcessStats;
 
 /// The parts of every operation, and what is derived from all of them: which families appear,
-/// the HELP texts, the CRC of each format.
+/// the CRC of each format.
 #[derive(Debug)]
 pub(super) struct Assembly {
     /// The parts in exposition order, as the next snapshot serves them.
     layout: Layout,
     /// What the exporter's own families read.
     status: Globals,
-    /// How many operations poll at each interval (HELP texts quote the interval they share).
-    intervals: BTreeMap<Duration, usize>,
     /// How many operations have finished a poll.
     polled: usize,
     /// Per format (text, OpenMetrics): the sums of every part, in exposition order.
@@ -40,11 +36,10 @@ impl Assembly {
             layout: Layout {
                 ops: Vec::new(),
                 globals: Arc::new(GlobalParts::encode(status)),
-                descriptors: Arc::new(Descriptors::encode(None)),
+                descriptors: Arc::new(Descriptors::encode()),
                 present: vec![0; FAMILIES.len()],
             },
             status,
-            intervals: BTreeMap::new(),
             polled: 0,
             trees: [Tree::new(std::iter::empty()), Tree::new(std::iter::empty())],
         };
@@ -59,7 +54,6 @@ impl Assembly {
             assembly.count(op, true);
         }
         assembly.layout.ops = parts.into_iter().map(Arc::new).collect();
-        assembly.encode_descriptors();
         assembly.rebuild();
         assembly
     }
@@ -88,7 +82,6 @@ impl Assembly {
             }
         }
         if added {
-            self.encode_descriptors();
             self.rebuild();
         } else {
             self.refresh_descriptors();
@@ -108,7 +101,6 @@ impl Assembly {
         for old in removed {
             self.count(&old, false);
         }
-        self.encode_descriptors();
         self.rebuild();
     }
 
@@ -168,19 +160,14 @@ impl Assembly {
 
     /// Adds (`add`) or takes away an operation's share of the counts.
     fn count(&mut self, op: &OperationParts, add: bool) {
-        self.count_values(op.interval, op.polled, &op.present, add);
+        self.count_values(op.polled, &op.present, add);
     }
 
-    fn count_values(&mut self, interval: Duration, polled: bool, present: &[bool], add: bool) {
+    fn count_values(&mut self, polled: bool, present: &[bool], add: bool) {
         for (n, &p) in self.layout.present.iter_mut().zip(present) {
             if p {
                 *n = if add { *n + 1 } else { *n - 1 };
             }
-        }
-        let n = self.intervals.entry(interval).or_default();
-        *n = if add { *n + 1 } else { *n - 1 };
-        if *n == 0 {
-            self.intervals.remove(&interval);
         }
         if polled {
             self.polled = if add {
@@ -191,24 +178,10 @@ impl Assembly {
         }
     }
 
-    /// Encodes the descriptors again when the HELP texts change, and shows or hides them as
-    /// families gain or lose all their samples.
+    /// Shows or hides the descriptors as families gain or lose all their samples.
     fn refresh_descriptors(&mut self) {
-        self.encode_descriptors();
         for f in 0..FAMILIES.len() {
             self.set_leaf(f, 0);
-        }
-    }
-
-    /// Encodes the descriptors again when the HELP texts change.
-    fn encode_descriptors(&mut self) {
-        let mut intervals = self.intervals.keys();
-        let shared = match (intervals.next(), intervals.next()) {
-            (Some(&one), None) => Some(one),
-            _ => None,
-        };
-        if shared != self.layout.descriptors.shared {
-            self.layout.descriptors = Arc::new(Descriptors::encode(shared));
         }
     }
 

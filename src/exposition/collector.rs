@@ -3,7 +3,6 @@
 //! reference that those must equal.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use prometheus_client::collector::Collector;
@@ -22,22 +21,18 @@ struct Families {
     ops: Arc<[OperationMetrics]>,
     globals: Globals,
     families: &'static [Family],
-    /// The HELP text of each family; `None`: from `ops`.
-    shared: Option<Option<Duration>>,
     /// Whether the samples are written here too, or only the descriptors (HELP and TYPE).
     samples: bool,
 }
 
-/// The descriptor of every family, in the text format and in OpenMetrics, when the operations
-/// share the poll interval `shared` (HELP texts quote it).
-pub(super) fn descriptors(shared: Option<Duration>) -> Vec<(Bytes, Bytes)> {
+/// The descriptor of every family, in the text format and in OpenMetrics.
+pub(super) fn descriptors() -> Vec<(Bytes, Bytes)> {
     (0..FAMILIES.len())
         .map(|i| {
             let (t, om) = encode_families(Families {
                 ops: Arc::from([]),
                 globals: Globals::default(),
                 families: &FAMILIES[i..=i],
-                shared: Some(shared),
                 samples: false,
             });
             (Bytes::from(t), Bytes::from(om))
@@ -53,7 +48,6 @@ pub(super) fn reference(ops: &[OperationMetrics], globals: Globals) -> (String, 
         ops: Arc::from(ops),
         globals,
         families: FAMILIES,
-        shared: None,
         samples: true,
     });
     let _ = prometheus_client::encoding::text::encode_eof(&mut om);
@@ -78,12 +72,8 @@ impl Collector for Families {
             if self.samples && !family.is_present(&self.ops, self.globals) {
                 continue;
             }
-            let help = match self.shared {
-                Some(shared) => family.help_with(shared),
-                None => family.help_text(&self.ops),
-            };
             let mut descriptor =
-                encoder.encode_descriptor(family.name, &help, None, family.kind)?;
+                encoder.encode_descriptor(family.name, family.help, None, family.kind)?;
             if !self.samples {
                 continue;
             }

@@ -4,7 +4,6 @@
 //! small families, the fast writer (`samples.rs`) the samples of the per-series families.
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 use prometheus_client::metrics::MetricType;
 
@@ -19,7 +18,8 @@ use crate::wolkvox::PollResult;
 pub(super) struct Family {
     /// The family's name as prometheus-client takes it (a counter's samples add `_total`).
     pub name: &'static str,
-    /// HELP text; families read per operation add how often they are polled.
+    /// HELP text: metadata, the same for every instance whatever its flags, so that series
+    /// of exporters configured differently (and backfilled ones) agree.
     pub help: &'static str,
     /// Gauge or counter.
     pub kind: MetricType,
@@ -225,7 +225,7 @@ pub(super) static FAMILIES: &[Family] = &[
     },
     Family {
         name: "wolkvox_api_requests",
-        help: "API calls this exporter made (reports and token_info).",
+        help: "API calls this exporter made to Wolkvox, of every kind: report polls, the calls that close a day, and token_info.",
         kind: MetricType::Counter,
         labels: OPERATION,
         read: Read::Count(|o| o.api_requests),
@@ -296,12 +296,6 @@ pub(super) static FAMILIES: &[Family] = &[
     },
 ];
 
-/// The poll interval of all `intervals` when they are all the same.
-pub(super) fn shared_interval(mut intervals: impl Iterator<Item = Duration>) -> Option<Duration> {
-    let first = intervals.next()?;
-    intervals.all(|i| i == first).then_some(first)
-}
-
 fn seconds(ts: jiff::Timestamp) -> f64 {
     ts.as_millisecond() as f64 / 1000.0
 }
@@ -325,28 +319,6 @@ impl Family {
             MetricType::Counter => Cow::Owned(format!("{}_total", self.name)),
             _ => Cow::Borrowed(self.name),
         }
-    }
-
-    /// The HELP text. A family read from the operations says how often they are polled: the
-    /// operations' own interval when they share one.
-    pub fn help_text(&self, ops: &[OperationMetrics]) -> Cow<'static, str> {
-        self.help_with(shared_interval(ops.iter().map(|o| o.poll_interval)))
-    }
-
-    /// The HELP text when the operations share the poll interval `shared` (`None`: they do
-    /// not, or there are none).
-    pub fn help_with(&self, shared: Option<Duration>) -> Cow<'static, str> {
-        if self.is_global() {
-            return Cow::Borrowed(self.help);
-        }
-        let interval = match shared {
-            Some(every) => humantime::format_duration(every).to_string(),
-            None => "poll interval of its operation".to_owned(),
-        };
-        Cow::Owned(format!(
-            "{} Polled from Wolkvox in the background every {interval} and served from a cache.",
-            self.help
-        ))
     }
 
     /// Whether the family belongs to the exporter as a whole (build, reloads, process) rather

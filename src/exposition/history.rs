@@ -51,7 +51,7 @@ pub fn encode_history(ops: &[OperationHistory], extra: &[(&str, &str)]) -> Vec<u
         out.extend_from_slice(b"# HELP ");
         out.extend_from_slice(family.name.as_bytes());
         out.push(b' ');
-        escape_label_value(&mut out, &family.help_with(None));
+        escape_label_value(&mut out, family.help);
         out.extend_from_slice(b"\n# TYPE ");
         out.extend_from_slice(family.name.as_bytes());
         out.extend_from_slice(match family.read {

@@ -106,7 +106,7 @@ pub struct LastCall {
 pub struct OperationMetrics {
     /// The `operation` label.
     pub operation: String,
-    /// Poll interval, quoted in HELP texts.
+    /// The configured poll interval.
     pub poll_interval: Duration,
     /// Whether the last poll got a report.
     pub up: bool,

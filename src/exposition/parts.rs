@@ -3,7 +3,6 @@
 //! exporter's own samples ([`GlobalParts`]) and the families' descriptors ([`Descriptors`]).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -61,8 +60,6 @@ fn compress_all(written: Vec<Samples>) -> Vec<Formats> {
 pub(super) struct OperationParts {
     /// The `operation` label: operations are exposed in its order.
     pub name: String,
-    /// Its poll interval, which HELP texts quote when every operation shares it.
-    pub interval: Duration,
     /// Whether a poll has finished.
     pub polled: bool,
     /// Per family of [`FAMILIES`]: whether this operation alone would make it appear.
@@ -109,7 +106,6 @@ impl OperationParts {
             [0, 1].map(|k| families.iter().map(|f| f.of(k).deflated.len() as u64).sum());
         OperationParts {
             name: op.operation.clone(),
-            interval: op.poll_interval,
             polled: op.polled,
             present: FAMILIES
                 .iter()
@@ -175,19 +171,17 @@ impl GlobalParts {
     }
 }
 
-/// Every family's descriptor (HELP and TYPE) in both formats, for one HELP variant.
+/// Every family's descriptor (HELP and TYPE) in both formats.
 #[derive(Debug)]
 pub(super) struct Descriptors {
-    /// The poll interval that HELP texts quote, when all operations share it.
-    pub shared: Option<Duration>,
     /// Per family of [`FAMILIES`].
     pub families: Vec<Formats>,
 }
 
 impl Descriptors {
-    /// The descriptors when the operations share the poll interval `shared`.
-    pub fn encode(shared: Option<Duration>) -> Descriptors {
-        let written = super::collector::descriptors(shared)
+    /// The descriptors: the same for every instance and every configuration.
+    pub fn encode() -> Descriptors {
+        let written = super::collector::descriptors()
             .into_iter()
             .map(|(text, om)| Samples {
                 openmetrics: (om != text).then_some(om),
@@ -195,7 +189,6 @@ impl Descriptors {
             })
             .collect();
         Descriptors {
-            shared,
             families: compress_all(written),
         }
     }

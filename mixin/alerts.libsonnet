@@ -138,7 +138,8 @@ local u = import 'lib/utils.libsonnet';
                 + '%s; the figures of all its routing points are not updated. Check the result '
                 + "label of wolkvox_polls_total and the exporter's logs for why: unauthorized means the token is "
                 + 'invalid or expired (renew it), quota_exceeded the daily token budget, maintenance a Wolkvox '
-                + 'backup, network_error or timeout a blocked IP or a network problem.'
+                + 'backup, network_error or timeout a blocked IP or a network problem, not_found a --wolkvox.url '
+                + "that does not reach Wolkvox's report API."
               ) % c.pollsFailingFor,
             },
           },

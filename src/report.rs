@@ -601,7 +601,10 @@ mod tests {
     #[test]
     fn no_data_is_an_empty_report_and_up() {
         let (c, report) = from_answer(
-            Ok((404, Bytes::from_static(b"{}"))),
+            Ok((
+                404,
+                Bytes::from_static(br#"{"code":404,"msg":"Validate dates entered","data":null}"#),
+            )),
             TimeUnit::Minutes,
             10_000,
         );

@@ -132,6 +132,30 @@ async fn each_documented_answer_gives_its_result_up_and_wait() {
             1.0,
             Wait::Exactly(INTERVAL),
         ),
+        // Wolkvox's 404 body is not documented: a string code and `data: []` is its envelope too.
+        (
+            404,
+            r#"{"code":"404","error":null,"msg":"Validate dates entered","data":[]}"#.into(),
+            "no_data",
+            1.0,
+            Wait::Exactly(INTERVAL),
+        ),
+        // A 404 without the envelope comes from something else on the path: a wrong URL.
+        (404, "".into(), "not_found", 0.0, Wait::FirstBackoff),
+        (
+            404,
+            "<html><body><h1>404 Not Found</h1></body></html>".into(),
+            "not_found",
+            0.0,
+            Wait::FirstBackoff,
+        ),
+        (
+            404,
+            r#"{"detail":"Not Found"}"#.into(),
+            "not_found",
+            0.0,
+            Wait::FirstBackoff,
+        ),
         (
             500,
             "Internal Server Error".into(),
@@ -222,4 +246,128 @@ async fn the_next_good_answer_recovers_and_the_failure_stays_counted() {
     assert_eq!(m.value("wolkvox_up", &[]), 1.0);
     assert!(!m.family("wolkvox_ivr_menu_calls").is_empty());
     exporter.stop().await;
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_wolkvox-exporter");
+
+/// A plain HTTP server that is not Wolkvox: every path answers `status` with `body`, as a web
+/// server, a proxy or a load balancer does for a path it does not know.
+async fn spawn_not_wolkvox(
+    status: u16,
+    content_type: &'static str,
+    body: &'static str,
+) -> reqwest::Url {
+    let status = axum::http::StatusCode::from_u16(status).unwrap();
+    let app = axum::Router::new().fallback(move || async move {
+        (
+            status,
+            [(axum::http::header::CONTENT_TYPE, content_type)],
+            body,
+        )
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    reqwest::Url::parse(&format!("http://{addr}")).unwrap()
+}
+
+/// Runs `check --output json` against `url`; returns the exit code and the one result.
+async fn check_json(url: &reqwest::Url) -> (i32, serde_json::Value) {
+    let out = tokio::process::Command::new(BIN)
+        .env_clear()
+        .env("WOLKVOX_TOKEN", TOKEN)
+        .args(["check", "--output", "json", "--wolkvox.server", SERVER])
+        .args(["--wolkvox.url", url.as_str()])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let results: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), results[0].clone())
+}
+
+#[tokio::test]
+async fn check_fails_for_a_server_that_is_not_wolkvox_and_names_the_url_flag() {
+    let empty = spawn_not_wolkvox(404, "text/plain", "").await;
+    let html = spawn_not_wolkvox(404, "text/html", "<html><body>Not Found</body></html>").await;
+    let json = spawn_not_wolkvox(404, "application/json", r#"{"message":"Not Found"}"#).await;
+    for url in [&empty, &html, &json] {
+        let (code, result) = check_json(url).await;
+        assert_eq!(code, 1, "{result}");
+        assert_eq!(result["result"], "not_found", "{result}");
+        assert_eq!(result["ok"], false, "{result}");
+        let advice = result["advice"].as_str().unwrap();
+        assert!(advice.contains("--wolkvox.url"), "{advice}");
+        assert!(advice.contains(SERVER), "{advice}");
+    }
+    // A 200 that is not the envelope stays a decode error.
+    let page = spawn_not_wolkvox(200, "text/html", "<html><body>Welcome</body></html>").await;
+    let (code, result) = check_json(&page).await;
+    assert_eq!((code, result["result"].as_str()), (1, Some("decode_error")));
+
+    // Wolkvox's own "no data" 404, in its envelope, is an answer.
+    let (sim, url) = spawn_simulator().await;
+    sim.set_fixed_answer(Some((404, error_body(404, "Validate dates entered"))));
+    let (code, result) = check_json(&url).await;
+    assert_eq!(
+        (code, result["result"].as_str()),
+        (0, Some("no_data")),
+        "{result}"
+    );
+}
+
+// Multi-threaded: the exporter's stderr is awaited by blocking, and the server must answer meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exporter_pointed_at_a_server_that_is_not_wolkvox_is_down_and_says_why() {
+    wolkvox_exporter::wolkvox::client::install_crypto_provider();
+    let url = spawn_not_wolkvox(404, "text/plain", "").await;
+    let mut exporter = Process::start(
+        std::process::Command::new(BIN)
+            .env_clear()
+            .env("WOLKVOX_TOKEN", TOKEN)
+            .args(["--wolkvox.server", SERVER, "--wolkvox.url", url.as_str()])
+            .args([
+                "--web.listen-address",
+                "127.0.0.1:0",
+                "--poll.start-spread",
+                "0s",
+            ]),
+    );
+    let base = format!("http://{}", exporter.address());
+    let line = exporter.wait_line("result=not_found");
+    assert!(line.contains("level=error"), "{line}");
+    assert!(
+        line.contains("does not reach Wolkvox's report API") && line.contains("--wolkvox.url"),
+        "{line}"
+    );
+    let body = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    promtool_check(&body);
+    let m = Metrics::parse(&body);
+    assert_eq!(
+        m.value("wolkvox_polls_total", &[("result", "not_found")]),
+        1.0
+    );
+    assert_eq!(
+        m.value("wolkvox_polls_total", &[("result", "no_data")]),
+        0.0
+    );
+    assert_eq!(m.value("wolkvox_up", &[]), 0.0);
+    // The status page gives the same advice as `check`.
+    let page = reqwest::get(format!("{base}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("down: not_found"), "{page}");
+    assert!(page.contains("check --wolkvox.url"), "{page}");
+    assert!(!page.contains(TOKEN) && !exporter.stderr().contains(TOKEN));
 }

@@ -560,7 +560,7 @@
           id: 7,
           type: 'timeseries',
           title: 'Polls by result',
-          description: "Polls of the Wolkvox report API per result (results with no polls are hidden). Anything but success and no_data is a failure; quota_exceeded means the token's daily budget is used up. Polls happen every 5m by default, hence the panel's minimum interval of 5m.",
+          description: "Polls of the Wolkvox report API per result (results with no polls are hidden). Anything but success and no_data is a failure; quota_exceeded means the token's daily budget is used up, not_found a URL that does not reach Wolkvox's report API. Polls happen every 5m by default, hence the panel's minimum interval of 5m.",
           datasource: {
             type: 'prometheus',
             uid: '${datasource}',

@@ -73,6 +73,7 @@ impl Backoff {
             }
             // Transient faults: exponential backoff with jitter, capped at the interval.
             PollResult::Maintenance
+            | PollResult::NotFound
             | PollResult::ServerError
             | PollResult::Timeout
             | PollResult::NetworkError

@@ -540,6 +540,10 @@ impl Poller {
         let secs = duration.as_secs_f64();
         let changed = self.last_result != Some(result);
         match result {
+            PollResult::NotFound => tracing::error!(
+                operation = op, result = %result, detail, duration_seconds = secs,
+                "poll failed: the URL does not reach Wolkvox's report API; check --wolkvox.url and the server code"
+            ),
             PollResult::Unauthorized | PollResult::ClientError => tracing::error!(
                 operation = op, result = %result, detail, duration_seconds = secs,
                 "poll failed: check the token, the server code and the URL"

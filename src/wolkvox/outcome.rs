@@ -13,8 +13,12 @@ use crate::wolkvox::types::{Head, RowSink};
 pub enum PollResult {
     /// HTTP 200 with the documented JSON.
     Success,
-    /// HTTP 404: no data in the window (or the report is not enabled): an empty report.
+    /// HTTP 404 in Wolkvox's JSON envelope: no data in the window (or the report is not
+    /// enabled): an empty report.
     NoData,
+    /// HTTP 404 without Wolkvox's envelope (empty, HTML, other JSON): the URL reaches
+    /// something other than the report API, such as a wrong path, a proxy or a load balancer.
+    NotFound,
     /// 401, or 403 PLEASE VALIDATE TOKEN: the token is missing, wrong or expired.
     Unauthorized,
     /// 403 TOKEN LIMIT EXCEEDED: the daily quota is used up.
@@ -37,9 +41,10 @@ pub enum PollResult {
 
 impl PollResult {
     /// Every result, in label order.
-    pub const ALL: [PollResult; 11] = [
+    pub const ALL: [PollResult; 12] = [
         PollResult::Success,
         PollResult::NoData,
+        PollResult::NotFound,
         PollResult::Unauthorized,
         PollResult::QuotaExceeded,
         PollResult::ConcurrencyLimited,
@@ -56,6 +61,7 @@ impl PollResult {
         match self {
             PollResult::Success => "success",
             PollResult::NoData => "no_data",
+            PollResult::NotFound => "not_found",
             PollResult::Unauthorized => "unauthorized",
             PollResult::QuotaExceeded => "quota_exceeded",
             PollResult::ConcurrencyLimited => "concurrency_limited",
@@ -80,6 +86,7 @@ impl PollResult {
         match self {
             R::Success => "ok".to_owned(),
             R::NoData => "ok, but no calls in the window (Wolkvox also answers so when the report is not enabled on the server)".to_owned(),
+            R::NotFound => format!("the URL does not reach Wolkvox's report API (a 404 without Wolkvox's JSON answer): check --wolkvox.url (the operation's url) and the server code {server} (the default URL is https://wv{server}.wolkvox.com)"),
             R::Unauthorized => format!("check the token (WOLKVOX_TOKEN, --wolkvox.token-file or token_file) and that it belongs to server {server}"),
             R::ClientError => "check --wolkvox.server and --wolkvox.url: Wolkvox refused the request itself".to_owned(),
             R::QuotaExceeded => "the token's daily quota is used up; it resets at local midnight (licences x 1000 calls a day, shared by all its users)".to_owned(),
@@ -255,6 +262,15 @@ pub fn token_info(answer: Result<(u16, Bytes), TransportError>) -> Result<TokenI
 }
 
 fn by_status(status: u16, body: &[u8]) -> Classified {
+    if status == 404 && !is_envelope(body) {
+        return Classified::failed(
+            PollResult::NotFound,
+            format!(
+                "HTTP 404 without Wolkvox's JSON envelope, so the URL does not reach Wolkvox's report API: {}",
+                snippet(body)
+            ),
+        );
+    }
     let message = message(body);
     let upper = message.to_ascii_uppercase();
     let result = match status {
@@ -268,6 +284,16 @@ fn by_status(status: u16, body: &[u8]) -> Classified {
         _ => PollResult::ClientError,
     };
     Classified::failed(result, format!("HTTP {status}: {message}"))
+}
+
+/// Whether `body` is Wolkvox's JSON envelope: an object with a `code` (a number, or a string
+/// of digits) and a `msg` or an `error`. Wolkvox's "no data" 404 comes so; an empty body, an
+/// HTML page or another server's JSON (`{"detail":"Not Found"}`) is something else on the path.
+/// `data` may be anything: the 404's `data` is not documented (`[]` or `null`).
+fn is_envelope(body: &[u8]) -> bool {
+    Head::decode(body, |_| {}).is_ok_and(|head| {
+        head.code().is_some() && (head.msg.text().is_some() || head.error.text().is_some())
+    })
 }
 
 /// Wolkvox's own words: `error` and `msg` of a JSON body, else the start of the body.
@@ -360,6 +386,33 @@ mod tests {
             ),
             (403, "<html>backup in progress</html>".into(), Maintenance),
             (404, err(404, "Validate dates entered"), NoData),
+            // Wolkvox's 404 body is not documented: `data` [] or null, `code` a number or a
+            // string, `msg` or `error`, all count as its envelope.
+            (
+                404,
+                r#"{"code":"404","error":null,"msg":"Validate dates entered","data":[]}"#.into(),
+                NoData,
+            ),
+            (
+                404,
+                r#"{"code":404,"error":"Validate dates entered","msg":null,"data":null}"#.into(),
+                NoData,
+            ),
+            // Anything else on the path: a wrong URL, a proxy, a load balancer.
+            (404, "".into(), NotFound),
+            (
+                404,
+                "<html><body>404 Not Found</body></html>".into(),
+                NotFound,
+            ),
+            (404, r#"{"detail":"Not Found"}"#.into(), NotFound),
+            (
+                404,
+                r#"{"status":404,"error":"Not Found"}"#.into(),
+                NotFound,
+            ),
+            (404, r#"{"code":404}"#.into(), NotFound),
+            (404, r#"[{"code":404,"msg":"x"}]"#.into(), NotFound),
             (500, "".into(), ServerError),
             (503, "<html>down</html>".into(), ServerError),
             (200, "<html>proxy login</html>".into(), DecodeError),

@@ -147,6 +147,38 @@ fn keep_stale_given_as_a_count_of_polls_stops_at_start_saying_it_is_now_a_durati
 }
 
 #[test]
+fn a_config_file_indented_wrongly_stops_at_start_naming_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ops.yml");
+    // (file text, what the one line must say)
+    let cases = [
+        // `server` indented as the list item, not inside it.
+        (
+            "operations:\n  - name: a\n  server: \"0032\"\n    token_env: T\n",
+            format!("{}:3:3: ", file.display()),
+        ),
+        // Valid YAML with a bad value: the operation and the key, as before.
+        (
+            "operations:\n  - name: a\n    server: \"00x2\"\n    token_env: T\n",
+            format!("{}: operation \"a\": server: ", file.display()),
+        ),
+    ];
+    for (text, expected) in cases {
+        std::fs::write(&file, text).unwrap();
+        let out = exporter()
+            .env("T", "t")
+            .args(["--config.file", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(&expected), "{expected:?} not in {stderr}");
+        assert!(!stderr.contains("required"), "{stderr}");
+    }
+}
+
+#[test]
 fn help_documents_every_flag_and_the_token_variable() {
     let out = exporter().arg("--help").output().unwrap();
     assert!(out.status.success());

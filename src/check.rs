@@ -4,6 +4,7 @@
 use crate::Error;
 use crate::config::Config;
 use crate::demo::{self, Demo};
+use crate::window::ReportWindow;
 use crate::{report, wolkvox};
 
 /// What `check` found for one operation.
@@ -25,6 +26,10 @@ pub struct CheckResult {
     pub date_ini: String,
     /// The window asked for, as sent.
     pub date_end: String,
+    /// The zone of the window's local times.
+    pub timezone: String,
+    /// The window asked for, as a person reads it: `2026-12-06 00:00 to 20:00 America/Bogota`.
+    pub window: String,
     /// The report: rp_id, cod_opc_menu, calls, time in seconds.
     pub rows: Vec<CheckRow>,
 }
@@ -58,6 +63,7 @@ pub async fn check(config: Config) -> Result<Vec<CheckResult>, Error> {
         )?
         .with_max_body(config.max_body_size);
         let window = op.window.resolve(clock.now(), &op.timezone);
+        let zone = op.timezone.iana_name().unwrap_or("UTC");
         let (classified, parsed) =
             report::from_answer(client.fetch(&window).await, op.time_unit, config.max_series);
         let rows = parsed
@@ -83,10 +89,27 @@ pub async fn check(config: Config) -> Result<Vec<CheckResult>, Error> {
             advice: classified.result.advice(op.server.as_str()),
             date_ini: window.date_ini(),
             date_end: window.date_end(),
+            timezone: zone.to_owned(),
+            window: readable_window(&window, zone),
             rows,
         });
     }
     Ok(out)
+}
+
+/// `2026-12-06 00:00 to 20:00 America/Bogota`; both dates when the window spans two days, and
+/// the seconds only when they are not zero, so that nothing the request says is lost.
+fn readable_window(window: &ReportWindow, zone: &str) -> String {
+    let time = |t: jiff::civil::DateTime| match t.second() {
+        0 => t.strftime("%H:%M").to_string(),
+        _ => t.strftime("%H:%M:%S").to_string(),
+    };
+    let (start, end) = (window.start, window.end);
+    let end_text = match start.date() == end.date() {
+        true => time(end),
+        false => format!("{} {}", end.date(), time(end)),
+    };
+    format!("{} {} to {end_text} {zone}", start.date(), time(start))
 }
 
 /// Renders `check` results as readable tables.
@@ -96,8 +119,8 @@ pub fn render_table(results: &[CheckResult]) -> String {
     for r in results {
         let _ = writeln!(
             out,
-            "operation {} (server {}), {} to {}: {}",
-            r.operation, r.server, r.date_ini, r.date_end, r.result
+            "operation {} (server {}), {}: {}",
+            r.operation, r.server, r.window, r.result
         );
         let _ = writeln!(out, "  Wolkvox answered: {}", r.detail);
         if !r.ok {
@@ -141,4 +164,64 @@ pub fn render_table(results: &[CheckResult]) -> String {
         results.len()
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use jiff::tz::TimeZone;
+
+    use super::*;
+    use crate::window::Window;
+
+    /// A successful check of `window` at 20:00 on 2026-12-06 in Bogota.
+    fn checked(window: Window) -> CheckResult {
+        let now = "2026-12-07T01:00:00Z".parse().unwrap();
+        let zone = TimeZone::get("America/Bogota").unwrap();
+        let window = window.resolve(now, &zone);
+        CheckResult {
+            operation: "bogota".into(),
+            server: "0032".into(),
+            result: "success".into(),
+            ok: true,
+            detail: "1 records were found".into(),
+            advice: String::new(),
+            date_ini: window.date_ini(),
+            date_end: window.date_end(),
+            timezone: "America/Bogota".into(),
+            window: readable_window(&window, "America/Bogota"),
+            rows: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_table_shows_the_window_with_its_zone_not_as_fourteen_digits() {
+        let table = render_table(&[checked(Window::Today)]);
+        assert!(
+            table.starts_with(
+                "operation bogota (server 0032), 2026-12-06 00:00 to 20:00 America/Bogota: success\n"
+            ),
+            "{table}"
+        );
+        assert!(!table.contains("20261206"), "{table}");
+    }
+
+    #[test]
+    fn a_window_over_two_days_shows_both_dates() {
+        let day = Window::Rolling(Duration::from_secs(24 * 3600));
+        let table = render_table(&[checked(day)]);
+        assert!(
+            table.contains(", 2026-12-05 20:00 to 2026-12-06 20:00 America/Bogota: success"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn the_json_keeps_the_fourteen_digits_for_scripts_and_adds_the_zone() {
+        let json = serde_json::to_value(checked(Window::Today)).unwrap();
+        assert_eq!(json["date_ini"], "20261206000000");
+        assert_eq!(json["date_end"], "20261206200000");
+        assert_eq!(json["timezone"], "America/Bogota");
+    }
 }

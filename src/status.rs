@@ -51,11 +51,11 @@ pub fn render(operations: &[OperationMetrics], now: Timestamp, telemetry_path: &
          page made {now}.</p>\n\
          <nav><a href=\"{path}\">Metrics</a><a href=\"/healthz\">Health</a>\
          <a href=\"/readyz\">Readiness</a></nav>\n\
-         <p id=\"summary\">{total} operations: {up} up, {down} down, {waiting} not polled yet.</p>\n",
+         <p id=\"summary\">{total}: {up} up, {down} down, {waiting} not polled yet.</p>\n",
         version = env!("CARGO_PKG_VERSION"),
         now = absolute(now, &TimeZone::UTC),
         path = escape(telemetry_path),
-        total = operations.len(),
+        total = count(operations.len(), "operation"),
     );
     for op in operations {
         operation(&mut out, op, now);
@@ -94,10 +94,12 @@ fn operation(out: &mut String, op: &OperationMetrics, now: Timestamp) {
         }
         None => out.push_str("<dt>Last call</dt><dd class=\"result\">none yet</dd>"),
     }
-    let next = op
-        .next_poll
-        .map(|t| when(t, now, tz))
-        .unwrap_or_else(|| "after the first poll".to_owned());
+    let next = match (op.next_poll, op.polled) {
+        (Some(t), true) => when(t, now, tz),
+        (Some(t), false) => format!("first poll due {}", when(t, now, tz)),
+        // Only between a poller's registration and its start.
+        (None, _) => "not scheduled yet".to_owned(),
+    };
     let _ = write!(out, "<dt>Next poll</dt><dd>{next}</dd>");
     let last_success = op
         .last_success
@@ -237,6 +239,14 @@ fn relative(at: Timestamp, now: Timestamp) -> String {
     }
 }
 
+/// `1 operation`, `2 operations`.
+fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
 fn zone_name(tz: &TimeZone) -> &str {
     tz.iana_name().unwrap_or("UTC")
 }
@@ -321,7 +331,7 @@ mod tests {
         let page = render(&[healthy()], now(), "/metrics");
         for expected in [
             "<meta name=\"viewport\"",
-            "1 operations: 1 up, 0 down, 0 not polled yet.",
+            "1 operation: 1 up, 0 down, 0 not polled yet.",
             "up: success",
             "America/Bogota",
             // 14:58 UTC in Bogota, two minutes before the page.
@@ -397,6 +407,27 @@ mod tests {
         for forbidden in ["<script", "http://", "https://", "src=", "<link", "@import"] {
             assert!(!page.contains(forbidden), "{forbidden:?} in\n{page}");
         }
+    }
+
+    #[test]
+    fn the_summary_counts_one_operation_in_the_singular_and_more_in_the_plural() {
+        let page = render(&[healthy()], now(), "/metrics");
+        assert!(page.contains(">1 operation: 1 up,"), "{page}");
+        let page = render(&[healthy(), healthy()], now(), "/metrics");
+        assert!(page.contains(">2 operations: 2 up,"), "{page}");
+    }
+
+    #[test]
+    fn an_operation_not_polled_yet_shows_when_its_first_poll_is_due() {
+        let mut waiting = OperationMetrics::new("later".into(), Duration::from_secs(300));
+        waiting.timezone = bogota();
+        waiting.next_poll = Some(now() + jiff::SignedDuration::from_secs(20));
+        let page = render(&[waiting], now(), "/metrics");
+        let expected = "<dt>Next poll</dt><dd>first poll due \
+                        <time datetime=\"2026-11-25T15:00:20Z\">2026-11-25 10:00:20 -05:00</time> \
+                        (in 20s)</dd>";
+        assert!(page.contains(expected), "{expected:?} not in\n{page}");
+        assert!(!page.contains("after the first poll"), "{page}");
     }
 
     #[test]

@@ -66,8 +66,8 @@ pub struct Supervisor {
     demo: Option<Demo>,
     /// The HTTP clients that every poller, from the start and from reloads, calls through.
     http: HttpClients,
-    /// Built, registered in the store, not started yet.
-    pending: Vec<(OperationConfig, Poller)>,
+    /// Built, registered in the store, not started yet, with the wait before the first poll.
+    pending: Vec<(OperationConfig, Poller, Duration)>,
     running: BTreeMap<String, Running>,
     root: CancellationToken,
     hangups: Hangups,
@@ -85,12 +85,17 @@ impl Supervisor {
         let globals = Globals::of(config);
         let http = HttpClients::default();
         let mut pending = Vec::with_capacity(config.operations.len());
-        for op in &config.operations {
-            let poller = build_poller(op, &globals, demo.as_ref(), &clock, &store, &http)?;
-            pending.push((op.clone(), poller));
+        let count = config.operations.len() as u32;
+        let now = clock.now();
+        for (i, op) in config.operations.iter().enumerate() {
+            let mut poller = build_poller(op, &globals, demo.as_ref(), &clock, &store, &http)?;
+            let delay = first_poll_delay(&globals, op, i as u32, count);
+            // The status page tells when the first poll is due, not only that there was none.
+            poller.first_poll_in(now, delay);
+            pending.push((op.clone(), poller, delay));
         }
         // In one call: the store lays out the parts of all operations once, not once each.
-        store.register_all(pending.iter().map(|(_, poller)| poller.metrics()));
+        store.register_all(pending.iter().map(|(_, poller, _)| poller.metrics()));
         if config.config_file.is_some() {
             let now = clock.now();
             let owned = config.shard.map(|_| config.operations.len() as u64);
@@ -120,10 +125,8 @@ impl Supervisor {
     /// middle of a request.
     pub async fn run(mut self, stop: CancellationToken) {
         let pending = std::mem::take(&mut self.pending);
-        let count = pending.len() as u32;
-        for (i, (op, poller)) in pending.into_iter().enumerate() {
+        for (op, poller, delay) in pending {
             let name = op.name.clone();
-            let delay = first_poll_delay(&self.globals, &op, i as u32, count);
             let running = start(op, poller, &self.root, delay);
             self.running.insert(name, running);
         }
@@ -208,7 +211,10 @@ impl Supervisor {
                 &self.http,
             );
             match built {
-                Ok(poller) => built_all.push((name, op, poller)),
+                Ok(mut poller) => {
+                    poller.first_poll_in(self.clock.now(), Duration::ZERO);
+                    built_all.push((name, op, poller));
+                }
                 Err(e) => {
                     tracing::error!(operation = %name, error = %e, "cannot start the operation")
                 }
@@ -336,6 +342,36 @@ mod tests {
         );
         config.operations[0].poll_interval = interval;
         config.operations.remove(0)
+    }
+
+    #[tokio::test]
+    async fn before_its_first_poll_an_operation_shows_when_that_poll_is_due() {
+        let now: jiff::Timestamp = "2026-11-25T15:00:00Z".parse().unwrap();
+        let mut config = Config::new(
+            ServerCode::parse("1").unwrap(),
+            reqwest::Url::parse("http://127.0.0.1:9/").unwrap(),
+            Token::new("t").unwrap(),
+        );
+        let mut second = op(Duration::from_secs(300));
+        second.name = "second".into();
+        config.operations.push(second);
+        let clock: Arc<dyn Clock> = Arc::new(crate::window::ManualClock::new(now));
+        let store = Arc::new(Store::new());
+        let _supervisor = Supervisor::new(&config, clock, store.clone(), None).unwrap();
+        let due: Vec<_> = store
+            .operations()
+            .into_iter()
+            .map(|o| (o.operation, o.polled, o.next_poll))
+            .collect();
+        // Spread over 30 s: the first at once, the second 15 s later.
+        let in_secs = |s| Some(now + jiff::SignedDuration::from_secs(s));
+        assert_eq!(
+            due,
+            [
+                (config.operations[0].name.clone(), false, in_secs(0)),
+                ("second".to_owned(), false, in_secs(15)),
+            ]
+        );
     }
 
     #[test]

@@ -55,6 +55,19 @@ fn chromium(profile: &Path, args: &[&str]) -> Output {
     }
 }
 
+/// The text in `html` between the first `before` and the next `after`.
+fn between<'a>(html: &'a str, before: &str, after: &str) -> &'a str {
+    let start = html
+        .find(before)
+        .unwrap_or_else(|| panic!("{before:?} not in\n{html}"))
+        + before.len();
+    let end = html[start..]
+        .find(after)
+        .unwrap_or_else(|| panic!("{after:?} not after {before:?} in\n{html}"))
+        + start;
+    &html[start..end]
+}
+
 /// The `<section>` of `operation` in the rendered DOM.
 fn section<'a>(dom: &'a str, operation_attr: &str) -> &'a str {
     let start = dom
@@ -154,10 +167,35 @@ async fn a_browser_shows_a_healthy_and_a_failing_operation_with_advice_and_never
     );
 
     let healthy = section(&dom, "healthy");
+    // The next poll is one interval after the last call. How long ago that call was depends
+    // on how fast this machine is, so the relative wording is checked against the instant
+    // the page itself says it was made, not against a fixed "in 9m".
+    let ts = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+    let called = ts(between(healthy, "success <time datetime=\"", "\""));
+    let next = ts(between(
+        healthy,
+        "<dt>Next poll</dt><dd><time datetime=\"",
+        "\"",
+    ));
+    let interval = jiff::SignedDuration::from_mins(10);
+    assert!(
+        next.duration_since(called) >= interval
+            && next.duration_since(called)
+                < interval + jiff::SignedDuration::try_from(EVENT_TIMEOUT).unwrap(),
+        "next poll {next}, last call {called}"
+    );
+    let made = between(&dom, "page made ", " UTC.");
+    let made = jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", made)
+        .unwrap()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp();
+    let minutes = (next.as_second() - made.as_second()) / 60;
+    let in_minutes = format!("</time> (in {minutes}m)</dd>");
     for expected in [
         "up: success",
         "Next poll",
-        "(in 9m)",
+        &in_minutes,
         // The simulator's token_info: what the token has spent of its budget.
         "of 1000 calls used today (0.",
         "<td>PULSE</td>",

@@ -18,7 +18,8 @@
 //! ```
 //!
 //! The file is read with serde into the value types that the flags use too, so both accept
-//! the same values with the same errors; an error names the file, the operation and the key.
+//! the same values with the same errors; an error names the file, the operation and the key,
+//! and a YAML syntax error the file, the line and the column.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -179,6 +180,12 @@ pub fn parse(
 
 /// Deserializes the YAML, keeping the path of the key where it failed.
 fn read(path: &Path, text: &str) -> Result<RawFile, FileError> {
+    // The typed pass stops at the first key it misses: a line indented wrongly ends the
+    // mapping above it early, and would be reported as that mapping's missing key. Reading
+    // the whole text as YAML first places a syntax error at its line and column instead.
+    if let Err(e) = serde_saphyr::from_str::<serde::de::IgnoredAny>(text) {
+        return Err(syntax_error(path, &e));
+    }
     let mut track = serde_path_to_error::Track::new();
     let result = serde_saphyr::with_deserializer_from_str(text, |de| {
         RawFile::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
@@ -196,6 +203,22 @@ fn read(path: &Path, text: &str) -> Result<RawFile, FileError> {
             .collect();
         describe(path, text, &keys, &e)
     })
+}
+
+/// A YAML syntax error: `file:line:column: message`, as compilers place theirs.
+fn syntax_error(path: &Path, e: &serde_saphyr::Error) -> FileError {
+    use serde_saphyr::MessageFormatter as _;
+    let message = serde_saphyr::DefaultMessageFormatter.format_message(e.without_snippet());
+    let message = message.lines().next().unwrap_or("invalid YAML").to_owned();
+    let file = match e.location() {
+        Some(at) => format!("{}:{}:{}", path.display(), at.line(), at.column()),
+        None => path.display().to_string(),
+    };
+    FileError {
+        file,
+        place: String::new(),
+        message,
+    }
 }
 
 /// Turns a deserialization error at `keys` into one line that names the operation (by name
@@ -381,6 +404,28 @@ operations:
         assert_eq!(ops[1].time_unit, TimeUnit::Seconds);
         assert_eq!(ops[1].poll_timeout, Duration::from_secs(10));
         assert_eq!(ops[1].poll_interval, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn a_yaml_syntax_error_gives_the_file_line_and_column() {
+        let cases = [
+            // `server` indented as the list, not as the operation: not a missing key.
+            (
+                "operations:\n  - name: a\n  server: \"0032\"\n",
+                "ops.yml:3:3: while parsing a block collection, did not find expected '-' indicator",
+            ),
+            (
+                "operations:\n  - name: a\n    server: [\"0032\"\n",
+                "ops.yml:3:13: unclosed bracket '['",
+            ),
+            (
+                "timezone: a: b\noperations: []\n",
+                "ops.yml:1:12: mapping values are not allowed in this context",
+            ),
+        ];
+        for (yaml, expected) in cases {
+            assert_eq!(parse_err(yaml), expected, "{yaml}");
+        }
     }
 
     #[test]

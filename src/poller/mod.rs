@@ -123,6 +123,11 @@ impl Poller {
         self.metrics.clone()
     }
 
+    /// Shows the first poll as due `delay` after `now`, before it runs.
+    pub fn first_poll_in(&mut self, now: Timestamp, delay: Duration) {
+        self.metrics.next_poll = now.checked_add(delay).ok();
+    }
+
     /// A poller that publishes into `store`.
     pub fn new(
         config: PollerConfig,

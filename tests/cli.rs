@@ -345,7 +345,14 @@ fn demo_mode_serves_simulated_data_without_server_or_token() {
     // Demo traffic never stops entirely, so there is a report whatever the hour.
     let no_data = m.value("wolkvox_polls_total", &[("result", "no_data")]);
     assert!(!m.family("wolkvox_ivr_menu_calls").is_empty() || no_data >= 1.0);
-    assert!(m.body.contains("every 15s"), "demo polls every 15s");
+    assert_eq!(
+        m.value(
+            "wolkvox_poll_effective_interval_seconds",
+            &[("operation", "demo")]
+        ),
+        15.0,
+        "demo polls every 15s"
+    );
 }
 
 /// (PULSE calls, all calls) of routing point `rp` in a scrape's counters.

@@ -83,14 +83,16 @@ async fn answers_like_wolkvox_for_tokens_dates_and_empty_windows() {
 #[tokio::test]
 async fn a_third_simultaneous_request_of_one_token_is_refused() {
     let (sim, base) = spawn_simulator().await;
-    sim.set_latency(Duration::from_millis(600));
+    // The first two stay in flight until the third has been answered: the third is sent
+    // only once both are seen in flight, whatever the machine's speed.
+    sim.set_latency(Duration::from_secs(5));
     let url = report_url(&base, "20261125080000", "20261125100000");
-    let calls: Vec<_> = (0..3)
-        .map(|_| {
-            let url = url.clone();
-            tokio::spawn(async move { get(&url, Some(TOKEN)).await })
-        })
-        .collect();
+    let spawn = |url: String| tokio::spawn(async move { get(&url, Some(TOKEN)).await });
+    let mut calls = vec![spawn(url.clone()), spawn(url.clone())];
+    tokio::time::timeout(EVENT_TIMEOUT, sim.wait_for(|s| s.in_flight == 2))
+        .await
+        .expect("two requests in flight");
+    calls.push(spawn(url.clone()));
     let mut statuses = Vec::new();
     for c in calls {
         let (status, body) = c.await.unwrap();

@@ -102,9 +102,10 @@ async fn two_thousand_silent_connections_neither_block_a_scrape_nor_stay_open() 
     let body = response.text().await.unwrap();
     assert!(body.contains("wolkvox_up{operation=\"demo\"}"), "{body}");
 
-    // Every slow connection is closed by the exporter (EOF or reset), none later than the
-    // read-header timeout after the last one was opened (and a margin for a loaded machine).
-    let deadline = started.elapsed() + READ_HEADER_TIMEOUT + Duration::from_secs(3);
+    // Every slow connection is closed by the exporter (EOF or reset). The bound only keeps a
+    // server that never closes them from hanging the test: it is the read-header timeout plus
+    // the suite's usual wait for an event, so a loaded machine does not fail it.
+    let deadline = started.elapsed() + READ_HEADER_TIMEOUT + EVENT_TIMEOUT;
     let closed = tokio::time::timeout(deadline, async move {
         let mut reads = tokio::task::JoinSet::new();
         for mut tcp in slow {

@@ -595,3 +595,30 @@ fn shared_flags_work_before_and_after_the_subcommand() {
         assert_eq!(report[0]["operation"], "north", "{args:?}");
     }
 }
+
+#[test]
+fn every_refused_argument_is_named_on_one_line() {
+    // (arguments, what the line must name); one of each kind of error clap finds.
+    let cases: &[(&[&str], &str)] = &[
+        // A required argument not given.
+        (&["backfill", "--demo"], "--output"),
+        // A flag without its value.
+        (&["check", "--demo", "--output"], "--output"),
+        // A value that is not one of the values possible.
+        (&["check", "--demo", "--output", "xml"], "--output"),
+        // A flag given twice.
+        (
+            &["--wolkvox.server", "1", "--wolkvox.server", "2"],
+            "--wolkvox.server",
+        ),
+        (&["--no-such-flag"], "--no-such-flag"),
+        (&["no-such-command"], "no-such-command"),
+    ];
+    for (args, name) in cases {
+        let (code, stdout, stderr) = run(args, &[("WOLKVOX_TOKEN", "t")]);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(name), "{args:?} names {name}: {stderr}");
+        assert!(stdout.is_empty());
+    }
+}

@@ -447,17 +447,24 @@ pub fn error_line(e: &clap::Error) -> String {
     {
         return format!("{line} (see --help)");
     }
-    // clap's message spans several lines; keep its first, which names the flag.
+    // clap's message is its first paragraph. Its first line names the argument, except where
+    // the names follow on lines of their own (the required arguments not given, the arguments
+    // in conflict, the values possible): those join it.
     let rendered = e.to_string();
-    let first = rendered
+    let mut lines = rendered
         .lines()
         .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("invalid command line");
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid command line");
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("{first} (see --help)")
+    let rest: Vec<&str> = lines.collect();
+    if rest.is_empty() {
+        format!("{first} (see --help)")
+    } else {
+        format!("{first} {} (see --help)", rest.join(", "))
+    }
 }
-
 /// `--flag (ENV)` for a flag read from an environment variable too, else `--flag`.
 fn flag_with_env(flag: &str) -> String {
     let long = flag.trim_start_matches('-');

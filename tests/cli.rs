@@ -622,3 +622,28 @@ fn every_refused_argument_is_named_on_one_line() {
         assert!(stdout.is_empty());
     }
 }
+
+#[test]
+fn the_listen_address_takes_a_host_name() {
+    let mut p = Process::start(exporter().args(["--demo", "--web.listen-address", "localhost:0"]));
+    let addr: std::net::SocketAddr = p.address().parse().unwrap();
+    assert!(addr.ip().is_loopback(), "{addr}");
+    assert_ne!(addr.port(), 0);
+    p.wait_line("polls succeed");
+    let body = scrape_blocking(&addr.to_string());
+    assert!(body.contains("wolkvox_up"), "{body}");
+}
+
+#[test]
+fn an_unresolvable_listen_host_stops_at_start_with_exit_2_naming_the_flag() {
+    let (code, stdout, stderr) = run(&["--demo", "--web.listen-address", "nosuch.invalid:1"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.starts_with(
+            "wolkvox-exporter: --web.listen-address: cannot resolve \"nosuch.invalid\""
+        ),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty());
+}

@@ -207,7 +207,7 @@ pub struct ServeArgs {
         default_value = DEFAULT_CLOSE_DELAY, value_parser = parse_close_delay)]
     pub close_delay: Duration,
 
-    /// Address to serve /metrics on; `:PORT` listens on every address, IPv6 and IPv4.
+    /// Address to serve /metrics on: HOST:PORT, a host name resolved once at start (localhost:9862), or `:PORT` for every address, IPv6 and IPv4.
     #[arg(long = "web.listen-address", value_name = "ADDR",
         default_value = DEFAULT_LISTEN_ADDRESS)]
     pub listen_address: ListenAddress,

@@ -278,6 +278,11 @@ impl Cli {
             })?,
             _ => WebConfig::default(),
         };
+        let listen_address = self
+            .serve
+            .listen_address
+            .resolve()
+            .map_err(|e| ConfigError::new("--web.listen-address", e.to_string()))?;
         Ok(Config {
             operations,
             config_file: self.wolkvox.config_file,
@@ -295,7 +300,7 @@ impl Cli {
             max_body_size: self.wolkvox.max_body_size.0,
             web,
             web_config_file: self.serve.web_config_file.clone(),
-            listen_address: self.serve.listen_address.0,
+            listen_address,
             telemetry_path: self.serve.telemetry_path.0,
             limits: Limits {
                 read_header_timeout: self.serve.read_header_timeout.0,

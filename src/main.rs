@@ -6,18 +6,17 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::Parser as _;
 use clap::error::ErrorKind;
 use tokio_util::sync::CancellationToken;
 use wolkvox_exporter::config::cli::error_line;
-use wolkvox_exporter::config::{CheckOutput, Cli, Command};
+use wolkvox_exporter::config::{CheckArgs, CheckOutput, Cli, Command};
 
 /// How long the process waits for a clean stop after SIGTERM or SIGINT before it exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
 
 fn main() -> ExitCode {
     wolkvox_exporter::malloc::tune();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             let _ = e.print();
@@ -55,7 +54,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(Command::Check { output }) = command {
+    if let Some(Command::Check(CheckArgs { output, .. })) = command {
         return match runtime.block_on(wolkvox_exporter::check(config)) {
             Ok(results) => {
                 if output == CheckOutput::Json {

@@ -482,3 +482,209 @@ fn version_prints_the_version_git_revision_build_date_and_rustc() {
     assert!(date.as_second() > 1_700_000_000, "{date}");
     assert_eq!(line.lines().count(), 1);
 }
+
+/// The exit code, stdout and stderr of the binary run with `args` in a clean environment plus
+/// `env`.
+fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let out = exporter()
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_and_backfill_help_list_no_flag_of_the_server() {
+    for (sub, own) in [("check", "--output"), ("backfill", "--days")] {
+        let (code, help, _) = run(&[sub, "--help"], &[]);
+        assert_eq!(code, Some(0), "{sub}");
+        for flag in [
+            own,
+            "--wolkvox.server",
+            "--config.file",
+            "--log.level",
+            "--demo",
+        ] {
+            assert!(help.contains(flag), "{sub} --help lists {flag}:\n{help}");
+        }
+        for flag in [
+            "--web.",
+            "--poll.budget-share",
+            "--poll.interval",
+            "--poll.keep-stale",
+            "--wolkvox.token-info-interval",
+            "--report.close-delay",
+        ] {
+            assert!(!help.contains(flag), "{sub} --help lists {flag}:\n{help}");
+        }
+    }
+    let (_, help, _) = run(&["backfill", "--help"], &[]);
+    assert!(!help.contains("--shard"), "backfill --help lists --shard");
+    let (_, help, _) = run(&["--help"], &[]);
+    for flag in ["--web.listen-address", "--poll.budget-share", "--shard"] {
+        assert!(help.contains(flag), "--help lists {flag}");
+    }
+}
+
+#[test]
+fn a_server_flag_beside_backfill_stops_it_with_exit_2_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.om");
+    let output = output.to_str().unwrap();
+    let backfill = ["backfill", "--demo", "--days", "1", "--step", "1d"];
+    for (before, after, flag) in [
+        (
+            &[][..],
+            &["--poll.budget-share", "0.5"][..],
+            "--poll.budget-share",
+        ),
+        (
+            &["--poll.budget-share", "0.5"][..],
+            &[][..],
+            "--poll.budget-share",
+        ),
+        (
+            &[][..],
+            &["--web.listen-address", ":1"][..],
+            "--web.listen-address",
+        ),
+        (
+            &["--web.listen-address", ":1"][..],
+            &[][..],
+            "--web.listen-address",
+        ),
+        (&[][..], &["--shard", "0/2"][..], "--shard"),
+    ] {
+        let args: Vec<&str> = [before, &backfill[..], after, &["--output", output][..]].concat();
+        let (code, stdout, stderr) = run(&args, &[]);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("wolkvox-exporter: {flag} is a flag of the server"))
+                && stderr.contains("not of")
+                && stderr.contains("backfill"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stdout.is_empty());
+        assert!(!std::path::Path::new(output).exists(), "{args:?} wrote");
+    }
+}
+
+#[test]
+fn the_servers_environment_variables_do_not_stop_backfill() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.om");
+    let args = [
+        "backfill",
+        "--demo",
+        "--days",
+        "1",
+        "--step",
+        "1d",
+        "--output",
+        output.to_str().unwrap(),
+    ];
+    // What a server's environment may hold: each one alone would stop the server.
+    let env = [
+        ("WOLKVOX_POLL_BUDGET_SHARE", "0.5"),
+        ("WOLKVOX_WEB_CONFIG_FILE", "/nonexistent/web.yml"),
+        ("WOLKVOX_SHARD", "not-a-shard"),
+        ("WOLKVOX_POLL_INTERVAL", "0s"),
+    ];
+    let (code, _, stderr) = run(&args, &env);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("backfill: complete"), "{stderr}");
+    assert!(output.exists());
+}
+
+#[test]
+fn shared_flags_work_before_and_after_the_subcommand() {
+    for args in [
+        &[
+            "--operation",
+            "north",
+            "--demo",
+            "check",
+            "--output",
+            "json",
+        ][..],
+        &[
+            "check",
+            "--operation",
+            "north",
+            "--demo",
+            "--output",
+            "json",
+        ][..],
+        &[
+            "--demo",
+            "check",
+            "--output",
+            "json",
+            "--operation",
+            "north",
+        ][..],
+    ] {
+        let (code, stdout, stderr) = run(args, &[]);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(report[0]["operation"], "north", "{args:?}");
+    }
+}
+
+#[test]
+fn every_refused_argument_is_named_on_one_line() {
+    // (arguments, what the line must name); one of each kind of error clap finds.
+    let cases: &[(&[&str], &str)] = &[
+        // A required argument not given.
+        (&["backfill", "--demo"], "--output"),
+        // A flag without its value.
+        (&["check", "--demo", "--output"], "--output"),
+        // A value that is not one of the values possible.
+        (&["check", "--demo", "--output", "xml"], "--output"),
+        // A flag given twice.
+        (
+            &["--wolkvox.server", "1", "--wolkvox.server", "2"],
+            "--wolkvox.server",
+        ),
+        (&["--no-such-flag"], "--no-such-flag"),
+        (&["no-such-command"], "no-such-command"),
+    ];
+    for (args, name) in cases {
+        let (code, stdout, stderr) = run(args, &[("WOLKVOX_TOKEN", "t")]);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(name), "{args:?} names {name}: {stderr}");
+        assert!(stdout.is_empty());
+    }
+}
+
+#[test]
+fn the_listen_address_takes_a_host_name() {
+    let mut p = Process::start(exporter().args(["--demo", "--web.listen-address", "localhost:0"]));
+    let addr: std::net::SocketAddr = p.address().parse().unwrap();
+    assert!(addr.ip().is_loopback(), "{addr}");
+    assert_ne!(addr.port(), 0);
+    p.wait_line("polls succeed");
+    let body = scrape_blocking(&addr.to_string());
+    assert!(body.contains("wolkvox_up"), "{body}");
+}
+
+#[test]
+fn an_unresolvable_listen_host_stops_at_start_with_exit_2_naming_the_flag() {
+    let (code, stdout, stderr) = run(&["--demo", "--web.listen-address", "nosuch.invalid:1"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.starts_with(
+            "wolkvox-exporter: --web.listen-address: cannot resolve \"nosuch.invalid\""
+        ),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty());
+}

@@ -1,14 +1,17 @@
 //! The command line as clap sees it: every flag typed with the value types of
 //! [`super::values`], so that clap refuses a bad value with the same text as the file does.
 //!
-//! Every flag is global: it may stand before or after a subcommand (`check --wolkvox.server
-//! 0032` and `--wolkvox.server 0032 check` are the same).
+//! Each subcommand takes only the flags it uses: the Wolkvox, operation and demo flags are
+//! global, so they may stand before or after a subcommand (`check --wolkvox.server 0032` and
+//! `--wolkvox.server 0032 check` are the same); the server's flags are not, and
+//! [`Cli::parse_args`] refuses them beside a subcommand.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{CommandFactory as _, Parser};
+use clap::parser::ValueSource;
+use clap::{Args as _, CommandFactory as _, FromArgMatches as _, Parser};
 
 use super::commands::*;
 use super::spread::{AnyDuration, Shard};
@@ -22,7 +25,8 @@ environment variable WOLKVOX_TOKEN. No flag takes the token itself: it would sho
 Durations take units: 30s, 5m, 1h, 7d. Every bad value stops the program with exit code 2.";
 
 /// The command line, each value parsed into its type; [`Cli::into_config`] checks how the
-/// values go together.
+/// values go together. Parse it with [`Cli::parse_args`], which keeps the server's flags to
+/// the server.
 #[derive(Debug, Parser)]
 #[command(
     name = "wolkvox-exporter",
@@ -31,6 +35,28 @@ Durations take units: 30s, 5m, 1h, 7d. Every bad value stops the program with ex
     after_help = AFTER_HELP
 )]
 pub struct Cli {
+    /// The operations to call and how, for the server and every subcommand.
+    #[command(flatten)]
+    pub wolkvox: WolkvoxArgs,
+
+    /// How the server polls and serves.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+
+    /// The simulated Wolkvox API, for the server and every subcommand.
+    #[command(flatten)]
+    pub demo: DemoArgs,
+
+    /// What to do instead of serving: `check` makes one call per operation and prints the result; `backfill` writes past days for Prometheus.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The flags of the operations and of the calls, which the server, `check` and `backfill`
+/// share; they may stand before or after a subcommand.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Wolkvox and operation options")]
+pub struct WolkvoxArgs {
     /// YAML file with several operations (see the README); excludes the single-operation flags.
     #[arg(
         long = "config.file",
@@ -39,24 +65,6 @@ pub struct Cli {
         global = true
     )]
     pub config_file: Option<PathBuf>,
-
-    /// Also call Wolkvox's token_info every DURATION (e.g. 1h) to export the token's daily limit and use; each call spends the budget too [default: off].
-    #[arg(
-        long = "wolkvox.token-info-interval",
-        env = "WOLKVOX_TOKEN_INFO_INTERVAL",
-        value_name = "DURATION",
-        global = true
-    )]
-    pub token_info_interval: Option<PositiveDuration>,
-
-    /// Spend at most this share of the token's daily limit (e.g. 0.25): the poll interval grows so that the rest of the day's share lasts until local midnight, leaving the rest of the token to its other users. Needs --wolkvox.token-info-interval [default: off].
-    #[arg(long = "poll.budget-share", env = "WOLKVOX_POLL_BUDGET_SHARE", value_name = "SHARE",
-        value_parser = parse_budget_share, global = true)]
-    pub budget_share: Option<f64>,
-
-    /// What to do instead of serving: `check` makes one call per operation and prints the result; `backfill` writes past days for Prometheus.
-    #[command(subcommand)]
-    pub command: Option<Command>,
 
     /// Wolkvox server code of the operation, four digits such as 0032 (required unless --demo or --config.file).
     #[arg(
@@ -121,15 +129,6 @@ pub struct Cli {
     )]
     pub time_unit: Option<TimeUnit>,
 
-    /// Time between polls [default: 5m, or 15s with --demo].
-    #[arg(
-        long = "poll.interval",
-        env = "WOLKVOX_POLL_INTERVAL",
-        value_name = "DURATION",
-        global = true
-    )]
-    pub poll_interval: Option<PositiveDuration>,
-
     /// Limit for one API call, body included [default: 60s].
     #[arg(
         long = "poll.timeout",
@@ -138,34 +137,6 @@ pub struct Cli {
         global = true
     )]
     pub poll_timeout: Option<PositiveDuration>,
-
-    /// Poll only this process's share of the operations of --config.file: those whose FNV-1a hash of the name, modulo COUNT, is INDEX (e.g. 0/3).
-    #[arg(
-        long = "shard",
-        env = "WOLKVOX_SHARD",
-        value_name = "INDEX/COUNT",
-        global = true
-    )]
-    pub shard: Option<Shard>,
-
-    /// Spread the first polls of the operations over this time, so that many operations do not call Wolkvox at once; 0 starts them all at once [default: the smaller of the poll interval and 30s].
-    #[arg(
-        long = "poll.start-spread",
-        env = "WOLKVOX_POLL_START_SPREAD",
-        value_name = "DURATION",
-        global = true
-    )]
-    pub start_spread: Option<AnyDuration>,
-
-    /// How long the last good data series stay after the last successful poll, however many polls fail meanwhile (0 drops them at the first failure).
-    #[arg(long = "poll.keep-stale", env = "WOLKVOX_POLL_KEEP_STALE", value_name = "DURATION", default_value = DEFAULT_KEEP_STALE,
-        value_parser = parse_keep_stale, global = true)]
-    pub keep_stale: Duration,
-
-    /// Time after local midnight at which the previous day is closed with one call for the whole of it, so that rows Wolkvox adds for it late are counted; 0 closes it at the first poll after midnight.
-    #[arg(long = "report.close-delay", env = "WOLKVOX_REPORT_CLOSE_DELAY", value_name = "DURATION",
-        default_value = DEFAULT_CLOSE_DELAY, value_parser = parse_close_delay, global = true)]
-    pub close_delay: Duration,
 
     /// Most (rp_id, cod_opc_menu) pairs exported per operation; further pairs are dropped and counted.
     #[arg(long = "report.max-series", env = "WOLKVOX_REPORT_MAX_SERIES", value_name = "N",
@@ -177,40 +148,6 @@ pub struct Cli {
         default_value = DEFAULT_MAX_BODY_SIZE, global = true)]
     pub max_body_size: ByteSize,
 
-    /// Address to serve /metrics on; `:PORT` listens on every address, IPv6 and IPv4.
-    #[arg(long = "web.listen-address", value_name = "ADDR",
-        default_value = DEFAULT_LISTEN_ADDRESS, global = true)]
-    pub listen_address: ListenAddress,
-
-    /// Time a new connection has for its TLS handshake and its first request's headers; a slower one is closed.
-    #[arg(long = "web.read-header-timeout", env = "WOLKVOX_WEB_READ_HEADER_TIMEOUT", value_name = "DURATION",
-        default_value = DEFAULT_READ_HEADER_TIMEOUT, global = true)]
-    pub read_header_timeout: PositiveDuration,
-
-    /// Time a kept-alive connection may wait for its next request before it is closed.
-    #[arg(long = "web.idle-timeout", env = "WOLKVOX_WEB_IDLE_TIMEOUT", value_name = "DURATION",
-        default_value = DEFAULT_IDLE_TIMEOUT, global = true)]
-    pub idle_timeout: PositiveDuration,
-
-    /// Most connections open at once; at the limit a new one closes the oldest that has not sent a request yet.
-    #[arg(long = "web.max-connections", env = "WOLKVOX_WEB_MAX_CONNECTIONS", value_name = "N",
-        default_value = DEFAULT_MAX_CONNECTIONS, value_parser = parse_max_connections, global = true)]
-    pub max_connections: usize,
-
-    /// Exporter-toolkit web configuration (TLS and basic auth), as for node_exporter.
-    #[arg(
-        long = "web.config.file",
-        env = "WOLKVOX_WEB_CONFIG_FILE",
-        value_name = "PATH",
-        global = true
-    )]
-    pub web_config_file: Option<PathBuf>,
-
-    /// Path under which the metrics are served.
-    #[arg(long = "web.telemetry-path", value_name = "PATH",
-        default_value = DEFAULT_TELEMETRY_PATH, global = true)]
-    pub telemetry_path: TelemetryPath,
-
     /// Lowest level of log lines to print: error, warn, info, debug or trace.
     #[arg(long = "log.level", value_name = "LEVEL", default_value = DEFAULT_LOG_LEVEL,
         global = true)]
@@ -220,33 +157,129 @@ pub struct Cli {
     #[arg(long = "log.format", value_name = "FORMAT", default_value = DEFAULT_LOG_FORMAT,
         global = true)]
     pub log_format: LogFormat,
+}
 
+/// The flags of the server alone: polling on a schedule, the token's budget and the listener.
+/// They are not global, so that a subcommand refuses them.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Server options")]
+pub struct ServeArgs {
+    /// Also call Wolkvox's token_info every DURATION (e.g. 1h) to export the token's daily limit and use; each call spends the budget too [default: off].
+    #[arg(
+        long = "wolkvox.token-info-interval",
+        env = "WOLKVOX_TOKEN_INFO_INTERVAL",
+        value_name = "DURATION"
+    )]
+    pub token_info_interval: Option<PositiveDuration>,
+
+    /// Spend at most this share of the token's daily limit (e.g. 0.25): the poll interval grows so that the rest of the day's share lasts until local midnight, leaving the rest of the token to its other users. Needs --wolkvox.token-info-interval [default: off].
+    #[arg(long = "poll.budget-share", env = "WOLKVOX_POLL_BUDGET_SHARE", value_name = "SHARE",
+        value_parser = parse_budget_share)]
+    pub budget_share: Option<f64>,
+
+    /// Time between polls [default: 5m, or 15s with --demo].
+    #[arg(
+        long = "poll.interval",
+        env = "WOLKVOX_POLL_INTERVAL",
+        value_name = "DURATION"
+    )]
+    pub poll_interval: Option<PositiveDuration>,
+
+    /// This process's share of the operations of --config.file.
+    #[command(flatten)]
+    pub sharding: ShardArg,
+
+    /// Spread the first polls of the operations over this time, so that many operations do not call Wolkvox at once; 0 starts them all at once [default: the smaller of the poll interval and 30s].
+    #[arg(
+        long = "poll.start-spread",
+        env = "WOLKVOX_POLL_START_SPREAD",
+        value_name = "DURATION"
+    )]
+    pub start_spread: Option<AnyDuration>,
+
+    /// How long the last good data series stay after the last successful poll, however many polls fail meanwhile (0 drops them at the first failure).
+    #[arg(long = "poll.keep-stale", env = "WOLKVOX_POLL_KEEP_STALE", value_name = "DURATION", default_value = DEFAULT_KEEP_STALE,
+        value_parser = parse_keep_stale)]
+    pub keep_stale: Duration,
+
+    /// Time after local midnight at which the previous day is closed with one call for the whole of it, so that rows Wolkvox adds for it late are counted; 0 closes it at the first poll after midnight.
+    #[arg(long = "report.close-delay", env = "WOLKVOX_REPORT_CLOSE_DELAY", value_name = "DURATION",
+        default_value = DEFAULT_CLOSE_DELAY, value_parser = parse_close_delay)]
+    pub close_delay: Duration,
+
+    /// Address to serve /metrics on: HOST:PORT, a host name resolved once at start (localhost:9862), or `:PORT` for every address, IPv6 and IPv4.
+    #[arg(long = "web.listen-address", value_name = "ADDR",
+        default_value = DEFAULT_LISTEN_ADDRESS)]
+    pub listen_address: ListenAddress,
+
+    /// Time a new connection has for its TLS handshake and its first request's headers; a slower one is closed.
+    #[arg(long = "web.read-header-timeout", env = "WOLKVOX_WEB_READ_HEADER_TIMEOUT", value_name = "DURATION",
+        default_value = DEFAULT_READ_HEADER_TIMEOUT)]
+    pub read_header_timeout: PositiveDuration,
+
+    /// Time a kept-alive connection may wait for its next request before it is closed.
+    #[arg(long = "web.idle-timeout", env = "WOLKVOX_WEB_IDLE_TIMEOUT", value_name = "DURATION",
+        default_value = DEFAULT_IDLE_TIMEOUT)]
+    pub idle_timeout: PositiveDuration,
+
+    /// Most connections open at once; at the limit a new one closes the oldest that has not sent a request yet.
+    #[arg(long = "web.max-connections", env = "WOLKVOX_WEB_MAX_CONNECTIONS", value_name = "N",
+        default_value = DEFAULT_MAX_CONNECTIONS, value_parser = parse_max_connections)]
+    pub max_connections: usize,
+
+    /// Exporter-toolkit web configuration (TLS and basic auth), as for node_exporter.
+    #[arg(
+        long = "web.config.file",
+        env = "WOLKVOX_WEB_CONFIG_FILE",
+        value_name = "PATH"
+    )]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Path under which the metrics are served.
+    #[arg(long = "web.telemetry-path", value_name = "PATH",
+        default_value = DEFAULT_TELEMETRY_PATH)]
+    pub telemetry_path: TelemetryPath,
+}
+
+/// `--shard`: the server polls only its share of the file's operations, and `check` calls
+/// only those, so that a shard's command line can be checked before it is deployed.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShardArg {
+    /// Take only this process's share of the operations of --config.file: those whose FNV-1a hash of the name, modulo COUNT, is INDEX (e.g. 0/3).
+    #[arg(long = "shard", env = "WOLKVOX_SHARD", value_name = "INDEX/COUNT")]
+    pub shard: Option<Shard>,
+}
+
+/// The flags of `--demo`, which the server, `check` and `backfill` share.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Demo options")]
+pub struct DemoArgs {
     /// Start the built-in simulated Wolkvox API on a loopback port and poll it (no server or token needed).
     #[arg(long = "demo", global = true)]
-    pub demo: bool,
+    pub enabled: bool,
 
     /// With --demo: how many times faster than real time the demo's clock runs (60 = a simulated minute per second).
     #[arg(long = "demo.speed", value_name = "FACTOR", default_value = DEFAULT_DEMO_SPEED,
         global = true)]
-    pub demo_speed: SpeedFactor,
+    pub speed: SpeedFactor,
 
     /// With --demo: multiply the PULSE calls of this routing point (1001, 1002 or 2001) by 20, to see the spike alert.
     #[arg(long = "demo.pulse-spike", value_name = "RP_ID", global = true)]
-    pub demo_pulse_spike: Option<String>,
+    pub pulse_spike: Option<String>,
 
     /// With --demo: simulated time after start at which the PULSE spike begins.
     #[arg(long = "demo.pulse-spike-after", value_name = "DURATION",
         default_value = DEFAULT_DEMO_SPIKE_AFTER, value_parser = parse_duration, global = true)]
-    pub demo_pulse_spike_after: Duration,
+    pub pulse_spike_after: Duration,
 
     /// With --demo: this routing point (1001, 1002 or 2001) stops getting calls, to see the outage alert.
     #[arg(long = "demo.outage", value_name = "RP_ID", global = true)]
-    pub demo_outage: Option<String>,
+    pub outage: Option<String>,
 
     /// With --demo: simulated time after start at which the outage begins.
     #[arg(long = "demo.outage-after", value_name = "DURATION",
         default_value = DEFAULT_DEMO_SPIKE_AFTER, value_parser = parse_duration, global = true)]
-    pub demo_outage_after: Duration,
+    pub outage_after: Duration,
 }
 
 /// A subcommand.
@@ -254,14 +287,21 @@ pub struct Cli {
 pub enum Command {
     /// Validate the configuration, make one call per operation, print the report, and exit 0
     /// only when every operation answered. Use it to test a token and an IP allow-list.
-    Check {
-        /// Output format: table or json.
-        #[arg(long = "output", value_name = "FORMAT", default_value = DEFAULT_CHECK_OUTPUT)]
-        output: CheckOutput,
-    },
+    Check(CheckArgs),
     /// Fetch the last days of the report step by step and write them as an OpenMetrics file
     /// for `promtool tsdb create-blocks-from openmetrics`, with the live exporter's series.
     Backfill(BackfillArgs),
+}
+
+/// The flags of `check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// Output format: table or json.
+    #[arg(long = "output", value_name = "FORMAT", default_value = DEFAULT_CHECK_OUTPUT)]
+    pub output: CheckOutput,
+    /// The operations of this shard only, as the server given the same flags polls them.
+    #[command(flatten)]
+    pub sharding: ShardArg,
 }
 
 /// The flags of `backfill`.
@@ -294,28 +334,137 @@ pub struct BackfillArgs {
     pub instance: Option<String>,
 }
 
+impl Cli {
+    /// Parses a command line (the program's name first). A subcommand takes none of the
+    /// server's flags: given on the command line they are refused with a line that names them,
+    /// and their environment variables are not read, so that a server's environment (say
+    /// WOLKVOX_POLL_BUDGET_SHARE) does not stop a `backfill` run beside it.
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        let server_ids = server_arg_ids();
+        let without_server_env = Cli::command().mut_args(|a| {
+            if server_ids.contains(a.get_id()) {
+                a.env(None::<&'static str>)
+            } else {
+                a
+            }
+        });
+        // Without their variables the server's flags can only take away errors, so a failure
+        // here fails below too, where the help and the errors show every variable.
+        if let Ok(matches) = without_server_env.try_get_matches_from(&args)
+            && let Some(name) = matches.subcommand_name()
+        {
+            let mut cmd = Cli::command();
+            let misplaced = misplaced_server_flag(&cmd, &matches, name);
+            if let Some(flag) = misplaced {
+                let line = server_flag_line(&flag)
+                    .unwrap_or_else(|| format!("{flag} is not a flag of {name}"));
+                return Err(cmd.error(ErrorKind::ArgumentConflict, line));
+            }
+            return Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd));
+        }
+        let mut cmd = Cli::command();
+        let matches = cmd.try_get_matches_from_mut(&args)?;
+        Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+    }
+}
+
+/// A flag of the server given on the command line before `subcommand`, which does not take it.
+fn misplaced_server_flag(
+    cmd: &clap::Command,
+    matches: &clap::ArgMatches,
+    subcommand: &str,
+) -> Option<String> {
+    let server_ids = server_arg_ids();
+    let taken = |long: &str| {
+        cmd.find_subcommand(subcommand)
+            .is_some_and(|c| c.get_arguments().any(|a| a.get_long() == Some(long)))
+    };
+    cmd.get_arguments()
+        .filter(|a| server_ids.contains(a.get_id()))
+        .filter(|a| matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
+        .filter_map(|a| a.get_long())
+        .find(|long| !taken(long))
+        .map(|long| format!("--{long}"))
+}
+
+/// The ids of the server's flags: those of [`ServeArgs`].
+fn server_arg_ids() -> Vec<clap::Id> {
+    ServeArgs::augment_args(clap::Command::new("serve"))
+        .get_arguments()
+        .map(|a| a.get_id().clone())
+        .collect()
+}
+
+/// For a flag of the server, the line that says who takes it and which subcommands do not.
+fn server_flag_line(flag: &str) -> Option<String> {
+    let long = flag.trim_start_matches('-');
+    let cmd = Cli::command();
+    let server_ids = server_arg_ids();
+    cmd.get_arguments()
+        .find(|a| a.get_long() == Some(long) && server_ids.contains(a.get_id()))?;
+    let (taking, refusing): (Vec<_>, Vec<_>) = cmd
+        .get_subcommands()
+        .partition(|c| c.get_arguments().any(|a| a.get_long() == Some(long)));
+    let names = |cs: Vec<&clap::Command>| {
+        cs.iter()
+            .map(|c| c.get_name().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let taking = std::iter::once("the server".to_owned())
+        .chain(names(taking))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    Some(format!(
+        "{flag} is a flag of {taking}, not of {}",
+        names(refusing).join(" or ")
+    ))
+}
+
 /// The one line to print for a command line that clap refused (other than `--help` and
-/// `--version`): a bad value is named as `--flag (ENV): why`, like every other bad value.
+/// `--version`): it names the argument, and a bad value is named as `--flag (ENV): why`, like
+/// every other bad value.
 pub fn error_line(e: &clap::Error) -> String {
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => Some(arg.as_str()),
+        _ => None,
+    };
     if e.kind() == ErrorKind::ValueValidation
-        && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+        && let Some(arg) = arg
         && let Some(why) = std::error::Error::source(e)
     {
         // clap shows the argument as `--flag <VALUE>`.
         let flag = arg.split_whitespace().next().unwrap_or(arg);
         return format!("{}: {why}", flag_with_env(flag));
     }
-    // clap's message spans several lines; keep its first, which names the flag.
+    if e.kind() == ErrorKind::UnknownArgument
+        && let Some(arg) = arg
+        && let Some(line) = server_flag_line(arg.split('=').next().unwrap_or(arg))
+    {
+        return format!("{line} (see --help)");
+    }
+    // clap's message is its first paragraph. Its first line names the argument, except where
+    // the names follow on lines of their own (the required arguments not given, the arguments
+    // in conflict, the values possible): those join it.
     let rendered = e.to_string();
-    let first = rendered
+    let mut lines = rendered
         .lines()
         .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("invalid command line");
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid command line");
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("{first} (see --help)")
+    let rest: Vec<&str> = lines.collect();
+    if rest.is_empty() {
+        format!("{first} (see --help)")
+    } else {
+        format!("{first} {} (see --help)", rest.join(", "))
+    }
 }
-
 /// `--flag (ENV)` for a flag read from an environment variable too, else `--flag`.
 fn flag_with_env(flag: &str) -> String {
     let long = flag.trim_start_matches('-');

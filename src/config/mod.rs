@@ -18,7 +18,7 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 use reqwest::Url;
 
-pub use cli::{BackfillArgs, Cli, Command};
+pub use cli::{BackfillArgs, CheckArgs, Cli, Command};
 pub use commands::*;
 pub use spread::*;
 pub use values::*;
@@ -241,14 +241,20 @@ impl Cli {
     /// file), passed in so that the function does not read the environment behind the
     /// caller's back.
     pub fn into_config(self, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let operations = match &self.config_file {
+        // `check` takes --shard after its name too; `backfill` not at all.
+        let shard = match &self.command {
+            Some(Command::Check(args)) => args.sharding.shard.or(self.serve.sharding.shard),
+            Some(Command::Backfill(_)) => None,
+            None => self.serve.sharding.shard,
+        };
+        let operations = match &self.wolkvox.config_file {
             Some(path) => {
                 self.no_single_operation_flags(env)?;
                 let all = file::load(path, env)
                     .map_err(|e| ConfigError::new(CONFIG_FILE_FLAG, e.to_string()))?;
-                select_shard(all, self.shard)
+                select_shard(all, shard)
             }
-            None if self.shard.is_some() => {
+            None if shard.is_some() => {
                 return Err(ConfigError::new(
                     SHARD_FLAG,
                     "needs --config.file: a single operation cannot be shared between processes",
@@ -256,43 +262,53 @@ impl Cli {
             }
             None => vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
         };
-        if self.budget_share.is_some() && self.token_info_interval.is_none() {
+        // The server's settings are checked, and its files read, only for the server: a
+        // subcommand leaves them at their defaults (see `Cli::parse_args`).
+        let serving = self.command.is_none();
+        if serving && self.serve.budget_share.is_some() && self.serve.token_info_interval.is_none()
+        {
             return Err(ConfigError::new(
                 "--poll.budget-share (WOLKVOX_POLL_BUDGET_SHARE)",
                 "needs --wolkvox.token-info-interval: the share is of the limit that token_info reports",
             ));
         }
-        let web = match &self.web_config_file {
-            Some(path) => WebConfig::load(path).map_err(|e| {
+        let web = match &self.serve.web_config_file {
+            Some(path) if serving => WebConfig::load(path).map_err(|e| {
                 ConfigError::new("--web.config.file (WOLKVOX_WEB_CONFIG_FILE)", e.to_string())
             })?,
-            None => WebConfig::default(),
+            _ => WebConfig::default(),
         };
+        let listen_address = self
+            .serve
+            .listen_address
+            .resolve()
+            .map_err(|e| ConfigError::new("--web.listen-address", e.to_string()))?;
         Ok(Config {
             operations,
-            config_file: self.config_file,
+            config_file: self.wolkvox.config_file,
             token_info_interval: self
+                .serve
                 .token_info_interval
                 .map(|d| d.0)
-                .or(self.demo.then_some(DEMO_TOKEN_INFO_INTERVAL)),
-            budget_share: self.budget_share,
-            keep_stale: self.keep_stale,
-            close_delay: self.close_delay,
-            shard: self.shard,
-            start_spread: self.start_spread.map(|d| d.0),
-            max_series: self.max_series,
-            max_body_size: self.max_body_size.0,
+                .or(self.demo.enabled.then_some(DEMO_TOKEN_INFO_INTERVAL)),
+            budget_share: self.serve.budget_share,
+            keep_stale: self.serve.keep_stale,
+            close_delay: self.serve.close_delay,
+            shard,
+            start_spread: self.serve.start_spread.map(|d| d.0),
+            max_series: self.wolkvox.max_series,
+            max_body_size: self.wolkvox.max_body_size.0,
             web,
-            web_config_file: self.web_config_file.clone(),
-            listen_address: self.listen_address.0,
-            telemetry_path: self.telemetry_path.0,
+            web_config_file: self.serve.web_config_file.clone(),
+            listen_address,
+            telemetry_path: self.serve.telemetry_path.0,
             limits: Limits {
-                read_header_timeout: self.read_header_timeout.0,
-                idle_timeout: self.idle_timeout.0,
-                max_connections: self.max_connections,
+                read_header_timeout: self.serve.read_header_timeout.0,
+                idle_timeout: self.serve.idle_timeout.0,
+                max_connections: self.serve.max_connections,
             },
-            log_level: self.log_level.0,
-            log_format: self.log_format,
+            log_level: self.wolkvox.log_level.0,
+            log_format: self.wolkvox.log_format,
         })
     }
 
@@ -302,32 +318,38 @@ impl Cli {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(), ConfigError> {
         let given = [
-            ("--wolkvox.server (WOLKVOX_SERVER)", self.server.is_some()),
-            (TOKEN_FILE_FLAG, self.token_file.is_some()),
+            (
+                "--wolkvox.server (WOLKVOX_SERVER)",
+                self.wolkvox.server.is_some(),
+            ),
+            (TOKEN_FILE_FLAG, self.wolkvox.token_file.is_some()),
             ("WOLKVOX_TOKEN", env("WOLKVOX_TOKEN").is_some()),
-            ("--wolkvox.url (WOLKVOX_URL)", self.url.is_some()),
+            ("--wolkvox.url (WOLKVOX_URL)", self.wolkvox.url.is_some()),
             (
                 "--wolkvox.timezone (WOLKVOX_TIMEZONE)",
-                self.timezone.is_some(),
+                self.wolkvox.timezone.is_some(),
             ),
-            ("--operation (WOLKVOX_OPERATION)", self.operation.is_some()),
+            (
+                "--operation (WOLKVOX_OPERATION)",
+                self.wolkvox.operation.is_some(),
+            ),
             (
                 "--report.window (WOLKVOX_REPORT_WINDOW)",
-                self.window.is_some(),
+                self.wolkvox.window.is_some(),
             ),
             (
                 "--report.time-unit (WOLKVOX_REPORT_TIME_UNIT)",
-                self.time_unit.is_some(),
+                self.wolkvox.time_unit.is_some(),
             ),
             (
                 "--poll.interval (WOLKVOX_POLL_INTERVAL)",
-                self.poll_interval.is_some(),
+                self.serve.poll_interval.is_some(),
             ),
             (
                 "--poll.timeout (WOLKVOX_POLL_TIMEOUT)",
-                self.poll_timeout.is_some(),
+                self.wolkvox.poll_timeout.is_some(),
             ),
-            ("--demo", self.demo),
+            ("--demo", self.demo.enabled),
         ];
         match given.iter().find(|(_, set)| *set) {
             Some((flag, _)) => Err(ConfigError::new(
@@ -340,7 +362,7 @@ impl Cli {
 
     /// The one operation that the flags describe.
     fn single_operation(&self, token_env: Option<String>) -> Result<OperationConfig, ConfigError> {
-        let server = match (&self.server, self.demo) {
+        let server = match (&self.wolkvox.server, self.demo.enabled) {
             (Some(s), _) => s.clone(),
             (None, true) => ServerCode::demo(),
             (None, false) => {
@@ -351,20 +373,20 @@ impl Cli {
             }
         };
 
-        let upstream = if self.demo {
+        let upstream = if self.demo.enabled {
             Upstream::Demo(self.demo_options()?)
         } else {
-            if self.demo_pulse_spike.is_some()
-                || self.demo_outage.is_some()
-                || self.demo_speed != default_of::<SpeedFactor>(DEFAULT_DEMO_SPEED)
+            if self.demo.pulse_spike.is_some()
+                || self.demo.outage.is_some()
+                || self.demo.speed != default_of::<SpeedFactor>(DEFAULT_DEMO_SPEED)
             {
                 return Err(ConfigError::new(
                     "--demo.speed / --demo.pulse-spike / --demo.outage",
                     "only apply with --demo",
                 ));
             }
-            let token = read_token(self.token_file.as_ref(), token_env)?;
-            let base_url = match &self.url {
+            let token = read_token(self.wolkvox.token_file.as_ref(), token_env)?;
+            let base_url = match &self.wolkvox.url {
                 Some(u) => u.0.clone(),
                 None => {
                     BaseUrl::of_server(&server)
@@ -377,29 +399,32 @@ impl Cli {
             Upstream::Remote {
                 base_url,
                 token,
-                token_file: self.token_file.clone(),
+                token_file: self.wolkvox.token_file.clone(),
             }
         };
 
-        let name = match &self.operation {
+        let name = match &self.wolkvox.operation {
             Some(op) => op.0.clone(),
-            None if self.demo => "demo".to_owned(),
+            None if self.demo.enabled => "demo".to_owned(),
             None => server.as_str().to_owned(),
         };
-        let poll_interval = match self.poll_interval {
+        let poll_interval = match self.serve.poll_interval {
             Some(d) => d.0,
-            None if self.demo => DEMO_POLL_INTERVAL,
+            None if self.demo.enabled => DEMO_POLL_INTERVAL,
             None => DEFAULT_POLL_INTERVAL,
         };
         Ok(OperationConfig {
             name,
             server,
             upstream,
-            timezone: self.timezone.clone().unwrap_or_default().0,
-            window: self.window.unwrap_or(DEFAULT_WINDOW),
-            time_unit: self.time_unit.unwrap_or(DEFAULT_TIME_UNIT),
+            timezone: self.wolkvox.timezone.clone().unwrap_or_default().0,
+            window: self.wolkvox.window.unwrap_or(DEFAULT_WINDOW),
+            time_unit: self.wolkvox.time_unit.unwrap_or(DEFAULT_TIME_UNIT),
             poll_interval,
-            poll_timeout: self.poll_timeout.map_or(DEFAULT_POLL_TIMEOUT, |d| d.0),
+            poll_timeout: self
+                .wolkvox
+                .poll_timeout
+                .map_or(DEFAULT_POLL_TIMEOUT, |d| d.0),
         })
     }
 
@@ -422,16 +447,16 @@ impl Cli {
                 )),
             };
         Ok(DemoOptions {
-            speed: self.demo_speed.0,
+            speed: self.demo.speed.0,
             pulse_spike: routing_point(
                 "--demo.pulse-spike",
-                self.demo_pulse_spike.as_ref(),
-                self.demo_pulse_spike_after,
+                self.demo.pulse_spike.as_ref(),
+                self.demo.pulse_spike_after,
             )?,
             outage: routing_point(
                 "--demo.outage",
-                self.demo_outage.as_ref(),
-                self.demo_outage_after,
+                self.demo.outage.as_ref(),
+                self.demo.outage_after,
             )?,
         })
     }
@@ -458,8 +483,6 @@ fn read_token(file: Option<&PathBuf>, env: Option<String>) -> Result<Token, Conf
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser as _;
-
     use super::*;
 
     fn env(token: Option<&str>) -> impl Fn(&str) -> Option<String> + '_ {
@@ -469,7 +492,7 @@ mod tests {
     fn cli(args: &[&str]) -> Cli {
         let mut all = vec!["wolkvox-exporter"];
         all.extend_from_slice(args);
-        Cli::try_parse_from(all).expect("clap accepts the arguments")
+        Cli::parse_args(all).expect("clap accepts the arguments")
     }
 
     /// The one line that stops the program: from clap for a bad value, else from
@@ -477,7 +500,7 @@ mod tests {
     fn err(args: &[&str], token: Option<&str>) -> String {
         let mut all = vec!["wolkvox-exporter"];
         all.extend_from_slice(args);
-        match Cli::try_parse_from(all) {
+        match Cli::parse_args(all) {
             Err(e) => cli::error_line(&e),
             Ok(cli) => cli
                 .into_config(&env(token))
@@ -694,7 +717,7 @@ mod tests {
         ] {
             let parsed = cli(args);
             assert!(
-                matches!(parsed.command, Some(Command::Check { .. })),
+                matches!(parsed.command, Some(Command::Check(_))),
                 "{args:?}"
             );
             let cfg = parsed.into_config(&env(Some("t"))).unwrap();

@@ -3,7 +3,7 @@
 //! the same `FromStr`), and the defaults, written once.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs as _};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -478,26 +478,71 @@ pub fn parse_size(s: &str) -> Option<usize> {
     usize::try_from(bytes).ok().filter(|b| *b > 0)
 }
 
-/// Where /metrics is served: `HOST:PORT`, or `:PORT` for every address, IPv6 and IPv4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListenAddress(pub SocketAddr);
+/// Where /metrics is served: `IP:PORT`, `HOST:PORT`, or `:PORT` for every address, IPv6 and
+/// IPv4. A host name stays a name until [`ListenAddress::resolve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenAddress {
+    /// A numeric address, `:PORT` included.
+    Socket(SocketAddr),
+    /// A host name and a port, such as `localhost:9862`.
+    Host(String, u16),
+}
+
+impl ListenAddress {
+    /// The address to bind. A host name is looked up here, and only here, so that it is
+    /// resolved once at start and only by the command that listens; of its addresses the
+    /// first IPv4 one is taken, as node_exporter does, else the first.
+    pub fn resolve(&self) -> Result<SocketAddr, ValueError> {
+        match self {
+            ListenAddress::Socket(addr) => Ok(*addr),
+            ListenAddress::Host(host, port) => {
+                let addrs: Vec<SocketAddr> = (host.as_str(), *port)
+                    .to_socket_addrs()
+                    .map_err(|e| ValueError::new(format!("cannot resolve {host:?}: {e}")))?
+                    .collect();
+                addrs
+                    .iter()
+                    .find(|a| a.is_ipv4())
+                    .or(addrs.first())
+                    .copied()
+                    .ok_or_else(|| ValueError::new(format!("{host:?} has no address")))
+            }
+        }
+    }
+}
 
 impl FromStr for ListenAddress {
     type Err = ValueError;
 
     fn from_str(s: &str) -> Result<Self, ValueError> {
         let trimmed = s.trim();
-        let full = match trimmed.strip_prefix(':') {
+        let bad = || {
+            ValueError::new(format!(
+                "{s:?} is not HOST:PORT or :PORT, such as localhost:9862, 127.0.0.1:9862 or :9862"
+            ))
+        };
+        if let Some(port) = trimmed.strip_prefix(':') {
             // Every address, IPv6 and IPv4 alike (Linux accepts IPv4 on an IPv6 wildcard
             // socket); main falls back to 0.0.0.0 where IPv6 is switched off.
-            Some(port) => format!("[::]:{port}"),
-            None => trimmed.to_owned(),
-        };
-        full.parse().map(Self).map_err(|_| {
-            ValueError::new(format!(
-                "{s:?} is not HOST:PORT or :PORT with a numeric host such as 127.0.0.1"
-            ))
-        })
+            let port = port.parse().map_err(|_| bad())?;
+            return Ok(Self::Socket(SocketAddr::from((
+                std::net::Ipv6Addr::UNSPECIFIED,
+                port,
+            ))));
+        }
+        if let Ok(addr) = trimmed.parse() {
+            return Ok(Self::Socket(addr));
+        }
+        let (host, port) = trimmed.rsplit_once(':').ok_or_else(bad)?;
+        let port = port.parse().map_err(|_| bad())?;
+        let is_name = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+        if !is_name {
+            return Err(bad());
+        }
+        Ok(Self::Host(host.to_owned(), port))
     }
 }
 

@@ -16,7 +16,6 @@ const ZONE: &str = "America/Bogota";
 /// The first backoff step is 1/32..1/16 of this: 0.5 s to 1 s.
 const INTERVAL: Duration = Duration::from_secs(16);
 
-
 /// Runs `cfg` until its first poll, checks that poll's result and backoff wait, then waits for
 /// the recovery poll.
 async fn fault_then_recovery(cfg: Config, result: &str) -> Metrics {
@@ -174,7 +173,11 @@ async fn a_body_that_trickles_past_the_timeout_is_a_timeout_and_metrics_stay_qui
         .text()
         .await
         .unwrap();
-    assert_eq!(exporter.polls(), 0, "the scrape waited for the call in flight");
+    assert_eq!(
+        exporter.polls(),
+        0,
+        "the scrape waited for the call in flight"
+    );
     promtool_check(&body);
     assert_eq!(Metrics::parse(&body).value("wolkvox_up", &[]), 0.0);
     exporter.wait_for_polls(1).await;

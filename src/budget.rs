@@ -38,17 +38,22 @@ impl Budget {
     /// The interval between polls from now until `until_midnight` has passed, never shorter
     /// than `base`.
     pub fn interval(&self, base: Duration, until_midnight: Duration) -> Duration {
-        let info_calls = if self.token_info_interval.is_zero() {
-            0.0
-        } else {
-            (until_midnight.as_secs_f64() / self.token_info_interval.as_secs_f64()).ceil()
-        };
+        let info_calls = calls_within(until_midnight, self.token_info_interval) as f64;
         let polls = (self.remaining() - info_calls).floor();
         if polls < 1.0 {
             return until_midnight.max(base);
         }
         until_midnight.div_f64(polls).max(base)
     }
+}
+
+/// Calls made in `span` by something that calls every `every`, the first at once: none for a
+/// zero `every` (it does not call).
+pub fn calls_within(span: Duration, every: Duration) -> u64 {
+    if every.is_zero() {
+        return 0;
+    }
+    (span.as_secs_f64() / every.as_secs_f64()).ceil() as u64
 }
 
 #[cfg(test)]

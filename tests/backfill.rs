@@ -224,8 +224,8 @@ async fn backfilled_blocks_give_exact_increases_a_baseline_at_once_and_a_seamles
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         sim.calls_by_token(TOKEN),
-        (DAYS * 24 + 1) as u64,
-        "one call per hourly step of 3 days, both ends included"
+        (DAYS * 24 + 1) as u64 + 1,
+        "one call per hourly step of 3 days, both ends included, and one token_info"
     );
     let file = std::fs::read_to_string(&output).unwrap();
     let seen = first_seen(&file, "wolkvox_ivr_calls_total");
@@ -505,23 +505,30 @@ async fn a_run_stopped_by_a_refusal_or_the_call_budget_continues_to_the_same_fil
     const END: &str = "2026-11-25T14:20:00";
     let steps = DAYS * 24 + 1;
     let dir = tempfile::tempdir().unwrap();
+    // The runs count their calls per local day together: a zone where it is 10:00 keeps them
+    // all on one day, whatever the hour the test runs at.
+    let zone = zone_at_ten(Timestamp::now());
+    let in_zone = ["--wolkvox.timezone", zone.as_str()];
 
     // Uninterrupted.
     let (_sim, url) = spawn_simulator().await;
     let whole = dir.path().join("whole.om");
-    let (code, stderr) = backfill(&url, &whole, END, &[]).await;
+    let (code, stderr) = backfill(&url, &whole, END, &in_zone).await;
     assert_eq!(code, 0, "{stderr}");
 
-    // Refused by Wolkvox after 30 calls: a clean stop with what is done, exit code 1.
+    // Refused by Wolkvox after 30 steps (and the token_info call before them), though
+    // token_info said 1,000 (other users drained the token): a clean stop with what is
+    // done, exit code 1.
     let quota = SimulatorConfig {
         tokens: vec![TOKEN.to_owned()],
         time_format: TimeFormat::Hms,
-        quota: Some(30),
+        quota: Some(31),
+        token_limit: Some(1000),
         ..SimulatorConfig::default()
     };
     let (_sim, url) = spawn_simulator_with(quota).await;
     let resumed = dir.path().join("resumed.om");
-    let (code, stderr) = backfill(&url, &resumed, END, &[]).await;
+    let (code, stderr) = backfill(&url, &resumed, END, &in_zone).await;
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("quota_exceeded"), "{stderr}");
     assert!(
@@ -531,12 +538,18 @@ async fn a_run_stopped_by_a_refusal_or_the_call_budget_continues_to_the_same_fil
     let partial = std::fs::read_to_string(&resumed).unwrap();
     assert!(partial.ends_with("# EOF\n"));
 
-    // Then by the call budget of the next run.
+    // Then by the day's call budget in the next run: the day has seen token_info, 30 steps
+    // and the refused call; 11 more are token_info and 10 steps.
     let (sim, url) = spawn_simulator().await;
-    let (code, stderr) = backfill(&url, &resumed, END, &["--max-calls", "10"]).await;
+    let max_calls = (1 + 30 + 1 + 11).to_string();
+    let budget = [&in_zone[..], &["--max-calls", &max_calls]].concat();
+    let (code, stderr) = backfill(&url, &resumed, END, &budget).await;
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("reached --max-calls 10"), "{stderr}");
-    assert_eq!(sim.calls_by_token(TOKEN), 10);
+    assert!(
+        stderr.contains(&format!("reached --max-calls {max_calls}")),
+        "{stderr}"
+    );
+    assert_eq!(sim.calls_by_token(TOKEN), 11);
 
     // A refused simultaneous call stops the run too, with nothing lost.
     let (sim, url) = spawn_simulator().await;
@@ -545,7 +558,7 @@ async fn a_run_stopped_by_a_refusal_or_the_call_budget_continues_to_the_same_fil
         serde_json::json!({"code": 403, "msg": "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)", "data": null})
             .to_string(),
     );
-    let (code, stderr) = backfill(&url, &resumed, END, &[]).await;
+    let (code, stderr) = backfill(&url, &resumed, END, &in_zone).await;
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("concurrency_limited"), "{stderr}");
     assert!(
@@ -555,12 +568,109 @@ async fn a_run_stopped_by_a_refusal_or_the_call_budget_continues_to_the_same_fil
 
     // The last run fetches only what is missing, and the file is the uninterrupted one.
     let (sim, url) = spawn_simulator().await;
-    let (code, stderr) = backfill(&url, &resumed, END, &[]).await;
+    let (code, stderr) = backfill(&url, &resumed, END, &in_zone).await;
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(sim.calls_by_token(TOKEN), steps as u64 - 40);
+    assert_eq!(
+        sim.calls_by_token(TOKEN),
+        steps as u64 - 40 + 1,
+        "and token_info"
+    );
     assert_eq!(
         std::fs::read(&resumed).unwrap(),
         std::fs::read(&whole).unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_the_same_local_day_continues_the_days_call_count() {
+    const END: &str = "2026-11-25T14:20:00";
+    let steps = DAYS * 24 + 1;
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.om");
+    // 10:00 in the operation's zone: the runs below fall on one local day.
+    let zone = zone_at_ten(Timestamp::now());
+    let (sim, url) = spawn_simulator().await;
+    let run = async |max_calls: &str| {
+        let args = ["--wolkvox.timezone", &zone, "--max-calls", max_calls];
+        backfill(&url, &output, END, &args).await
+    };
+
+    // The day's 20 calls: token_info and 19 steps.
+    let (code, stderr) = run("20").await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("reached --max-calls 20"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("19 of {steps} steps written")),
+        "{stderr}"
+    );
+    assert_eq!(sim.calls_by_token(TOKEN), 20);
+
+    // The same command again that day: no call, and it says why.
+    let (code, stderr) = run("20").await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("reached --max-calls 20")
+            && stderr.contains("20 of its calls in earlier runs"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(0 calls in this run"), "{stderr}");
+    assert_eq!(sim.calls_by_token(TOKEN), 20);
+
+    // A larger budget the same day: only the difference, token_info included.
+    let (code, stderr) = run("30").await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("28 of {steps} steps written")),
+        "{stderr}"
+    );
+    assert_eq!(sim.calls_by_token(TOKEN), 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_near_its_limit_stops_the_backfill_where_the_live_exporter_keeps_its_polls_today() {
+    const END: &str = "2026-11-25T14:20:00";
+    const LIMIT: u64 = 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out.om");
+    let zone = zone_at_ten(Timestamp::now());
+    let tz = TimeZone::get(&zone).unwrap();
+    // The live exporter's calls from `t` to local midnight: a poll every 5 minutes (the
+    // default), the first at once.
+    let live_need = |t: Timestamp| {
+        let z = t.to_zoned_datetime(tz.clone());
+        let midnight = z.tomorrow().unwrap().start_of_day().unwrap().timestamp();
+        (midnight.duration_since(t).as_secs_f64() / 300.0).ceil() as u64
+    };
+    let (sim, url) = spawn_simulator().await;
+    let before = live_need(Timestamp::now());
+    // Other users have left the token its live need, token_info and 10 calls more.
+    sim.spend_elsewhere(TOKEN, LIMIT - before - 1 - 10);
+
+    let args = ["--wolkvox.timezone", zone.as_str()];
+    let (code, stderr) = backfill(&url, &output, END, &args).await;
+    let used = sim.calls_by_token(TOKEN);
+    let after = live_need(Timestamp::now());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("of its {LIMIT} calls today"))
+            && stderr.contains("the live exporter needs"),
+        "{stderr}"
+    );
+    assert!(
+        used + after <= LIMIT,
+        "the live exporter keeps its {after} calls: {used} used"
+    );
+    assert!(
+        used + 1 + before > LIMIT,
+        "the run stopped at the last call it could make: {used} used, {before} needed"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{} of {} steps written",
+            used - (LIMIT - before - 10),
+            DAYS * 24 + 1
+        )),
+        "{stderr}"
     );
 }
 
@@ -626,7 +736,8 @@ async fn every_today_operation_of_the_config_file_is_backfilled_one_call_at_a_ti
     for (op, present) in [("north", true), ("south", true), ("rolling", false)] {
         assert_eq!(om.contains(&format!("operation=\"{op}\"")), present, "{op}");
     }
-    assert_eq!(sim.calls_by_token(TOKEN), 2 * 25);
+    // A token_info call per server, and a call per step.
+    assert_eq!(sim.calls_by_token(TOKEN), 2 + 2 * 25);
     assert_eq!(sim.stats().max_in_flight, 1, "one call at a time");
 }
 
@@ -759,10 +870,13 @@ async fn outage_alert_fires_after_a_backfilled_week_only_with_the_outage_in_prom
         return;
     }
     let started = Instant::now();
+    // The limit leaves room for the backfills and for the live exporter's polls every second
+    // until midnight, which the backfills keep back.
     let busy = || SimulatorConfig {
         tokens: vec![TOKEN.to_owned()],
         time_format: TimeFormat::Hms,
         traffic_factor: 10.0,
+        token_limit: Some(1_000_000),
         ..SimulatorConfig::default()
     };
     let (_steady, steady_url) = spawn_simulator_with(busy()).await;

@@ -4,27 +4,33 @@
 //! running total of the operation's local day), so that the live series continue them.
 //!
 //! The token is spent carefully: one call at a time (all operations one after the other), at
-//! most `--max-calls` calls a run, and a clean stop at the first refusal or failure with what
-//! is done written out; the next run continues from the state kept beside the output.
+//! most `--max-calls` calls a local day per server (runs with the same output together), never
+//! so many that the live exporter lacks calls before local midnight (token_info, asked once a
+//! run and day per server, says what the token has left), and a clean stop at the first
+//! refusal or failure with what is done written out; the next run continues from the state
+//! kept beside the output.
 //!
-//! Layout: `plan.rs` (pure: the steps and their windows), `state.rs` (the progress on disk),
-//! this file (the calls, the progress display, the output).
+//! Layout: `plan.rs` (pure: the steps and their windows), `allowance.rs` (pure: whether the
+//! next call may be made), `state.rs` (the progress and the calls on disk), this file (the
+//! calls, the progress display, the output).
 
+pub mod allowance;
 pub mod plan;
 pub mod state;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{BackfillArgs, Config, OperationConfig};
+use crate::config::{BackfillArgs, Config, OperationConfig, Upstream};
 use crate::counters::CounterSeries;
 use crate::demo::{self, Demo};
 use crate::exposition::{HistoryPoint, OperationHistory, encode_history};
 use crate::report::Series;
 use crate::window::Window;
 use crate::{report, wolkvox};
+use allowance::Reserve;
 use plan::Step;
 use state::State;
 
@@ -64,7 +70,7 @@ pub struct Summary {
     pub steps: usize,
     /// Steps fetched by now, earlier runs included.
     pub done: usize,
-    /// Calls this run made.
+    /// Calls this run made, token_info included.
     pub calls: u64,
     /// Why the run stopped before the end, if it did.
     pub stopped: Option<String>,
@@ -135,8 +141,11 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
         .await
         .map_err(crate::Error::from)?;
     let mut calls = 0u64;
+    // token_info's answer per server, or None where it gave none.
+    let mut reserves: HashMap<String, Option<Reserve>> = HashMap::new();
     let mut stopped = None;
     'ops: for p in &planned {
+        let server = p.op.server.as_str();
         let endpoint = demo::endpoint(p.op, demo.as_ref()).map_err(crate::Error::from)?;
         let mut client = wolkvox::Client::new(
             &endpoint.base_url,
@@ -147,18 +156,62 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
         .map_err(crate::Error::from)?
         .with_max_body(config.max_body_size)
         .with_token_file(endpoint.token_file.clone());
+        // The demo's simulator and token are this process's own: no one else spends them.
+        let ask_token_info = !matches!(p.op.upstream, Upstream::Demo(_));
+        let may_call = |state: &State, reserve: Option<&Reserve>| {
+            next_call(&config, args.max_calls, p.op, state, reserve, clock.now())
+        };
         for step in &p.steps {
             if state.get(&p.op.name, step.at).is_some() {
                 continue;
             }
-            if calls >= args.max_calls {
-                stopped = Some(format!(
-                    "reached --max-calls {}; run the same command again (tomorrow, to leave the token's budget to the live exporter) to continue",
-                    args.max_calls
-                ));
-                break 'ops;
-            }
             client.refresh_token();
+            let today = match may_call(&state, None) {
+                Ok(day) => day,
+                Err(why) => {
+                    stopped = Some(why);
+                    break 'ops;
+                }
+            };
+            // Once a run per server, and again on a new local day: an answer of another day
+            // says nothing about today's use. Where token_info gave no answer, not again.
+            let asked_on = reserves.get(server).map(|r| r.map(|r| r.day));
+            if ask_token_info && asked_on.is_none_or(|d| d.is_some_and(|d| d != today)) {
+                state
+                    .record_call(server, today)
+                    .map_err(|e| output_error(state.path(), e))?;
+                calls += 1;
+                let reserve = match wolkvox::outcome::token_info(client.fetch_token_info().await) {
+                    Ok(info) => Some(Reserve {
+                        info,
+                        day: today,
+                        since: 0,
+                    }),
+                    Err(why) => {
+                        eprintln!(
+                            "backfill: operation {}: token_info gave no answer ({}); only --max-calls limits the calls",
+                            p.op.name,
+                            client.redact(&why)
+                        );
+                        None
+                    }
+                };
+                reserves.insert(server.to_owned(), reserve);
+            }
+            let reserve = reserves.get_mut(server).and_then(Option::as_mut);
+            let day = match may_call(&state, reserve.as_deref()) {
+                Ok(day) => day,
+                Err(why) => {
+                    stopped = Some(why);
+                    break 'ops;
+                }
+            };
+            if let Some(r) = reserve {
+                r.since += 1;
+            }
+            state
+                .record_call(server, day)
+                .map_err(|e| output_error(state.path(), e))?;
             calls += 1;
             let (classified, parsed) = report::from_answer(
                 client.fetch(&step.window).await,
@@ -204,6 +257,30 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
         output: args.output,
         state: state.path().to_owned(),
     })
+}
+
+/// The local day of `op`'s next call at `now`, or why it must not be made: `--max-calls`
+/// reached for the day, or, with token_info's `reserve`, too little left for the live exporter
+/// of `config` until local midnight.
+fn next_call(
+    config: &Config,
+    max_calls: u64,
+    op: &OperationConfig,
+    state: &State,
+    reserve: Option<&Reserve>,
+    now: jiff::Timestamp,
+) -> Result<jiff::civil::Date, String> {
+    let server = op.server.as_str();
+    let day = now.to_zoned_datetime(op.timezone.clone()).date();
+    let need = allowance::live_need(&config.operations, server, config.token_info_interval, now);
+    let (today, earlier) = (
+        state.calls_on(server, day),
+        state.earlier_calls_on(server, day),
+    );
+    match allowance::check(max_calls, day, today, earlier, reserve, need) {
+        Some(stop) => Err(stop.to_string()),
+        None => Ok(day),
+    }
 }
 
 /// The points of one operation from the steps fetched: the report at each step, and the

@@ -315,7 +315,7 @@ pub struct BackfillArgs {
     #[arg(long = "step", value_name = "DURATION", default_value = DEFAULT_BACKFILL_STEP,
         value_parser = parse_backfill_step)]
     pub step: Duration,
-    /// Most calls this run makes, all operations together; the run stops there and a second run continues (the default leaves most of a one-licence token's 1,000 calls a day to the live exporter).
+    /// Most calls a local day per server (token), token_info included, counted across the runs with this --output; the run stops there and a run the next day continues (the default leaves most of a one-licence token's 1,000 calls a day to the live exporter).
     #[arg(long = "max-calls", value_name = "N", default_value = DEFAULT_BACKFILL_MAX_CALLS,
         value_parser = parse_backfill_max_calls)]
     pub max_calls: u64,

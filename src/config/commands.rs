@@ -36,8 +36,8 @@ pub const DEFAULT_BACKFILL_DAYS: &str = "7";
 /// and the 3h PULSE baseline have data.
 pub const DEFAULT_BACKFILL_STEP: &str = "1h";
 /// `backfill --max-calls`, when nothing is given: 300 of a one-licence token's 1,000 calls a
-/// day, leaving 700 for the live exporter, which spends 313 at the default 5m interval with
-/// hourly token_info (README, "Backfill").
+/// local day, counted across runs, leaving 700 for the live exporter, which spends 313 at the
+/// default 5m interval with hourly token_info (README, "Backfill").
 pub const DEFAULT_BACKFILL_MAX_CALLS: &str = "300";
 /// `backfill --job`, when nothing is given: the job name that the rules and dashboards select.
 pub const DEFAULT_BACKFILL_JOB: &str = "wolkvox-exporter";

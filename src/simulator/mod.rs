@@ -50,6 +50,9 @@ pub struct SimulatorConfig {
     pub code_as_string: bool,
     /// Calls a token may make in all before TOKEN LIMIT EXCEEDED; `None` for no limit.
     pub quota: Option<u64>,
+    /// The `token_limit` that token_info answers; `None` for the quota, or 1000 without one.
+    /// A larger limit than the quota is a token that other users drain before it is reached.
+    pub token_limit: Option<u64>,
     /// Every routing point gets this many times the calls of [`data::ROUTING_POINTS`], at all
     /// times: 10 for tests whose windows of a minute or two must hold enough calls that the
     /// count hardly varies from one window to the next.
@@ -65,6 +68,7 @@ impl Default for SimulatorConfig {
             time_format: TimeFormat::Minutes,
             code_as_string: false,
             quota: None,
+            token_limit: None,
             traffic_factor: 1.0,
         }
     }
@@ -423,7 +427,8 @@ impl Simulator {
             .get(token)
             .copied()
             .unwrap_or(0);
-        let limit = self.inner.config.quota.unwrap_or(1000);
+        let config = &self.inner.config;
+        let limit = config.token_limit.or(config.quota).unwrap_or(1000);
         (
             200,
             serde_json::json!({

@@ -3,7 +3,7 @@
 //! The simulator is served over TLS on loopback with a certificate for 127.0.0.1 from a CA
 //! made for the test.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! project's rules, and Alertmanager accepts the routes and sends each Wolkvox alert where its
 //! severity says.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

@@ -2,7 +2,7 @@
 //! answers within a second with a valid exposition, the right `result` is counted with the
 //! right wait, and the next good answer recovers.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! `--shard INDEX/COUNT`: processes that share one `--config.file` poll every operation
 //! exactly once between them, and a bad shard stops the program at start.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

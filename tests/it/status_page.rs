@@ -3,7 +3,7 @@
 //! With STATUS_PAGE_SCREENSHOT=FILE it also keeps the phone-sized screenshot there (the one in
 //! docs/ is made so).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

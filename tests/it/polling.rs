@@ -1,7 +1,7 @@
 //! Polling behaviour over real HTTP: stale series, keep-stale, one request in flight, value
 //! parsing end to end, and report dates in the operation's zone around local midnight.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! gzip module and by `curl --compressed`, and a real Prometheus (Go's compress/gzip) scrapes
 //! it with `up` 1 and every sample of the exposition.
 
-mod common;
+use crate::common;
 
 use std::io::Write as _;
 use std::path::Path;

@@ -11,7 +11,7 @@
 //! last test here runs the rules on the simulator's exact traffic for every 5-minute start over
 //! 20 days (the spike fires within 35 s; the normal traffic never reaches even pending).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

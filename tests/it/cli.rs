@@ -1,7 +1,7 @@
 //! The binary itself: flags and their errors, --help, --demo, signals, and the token's absence
 //! from every log line and from /metrics.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! their types, plausible, about the exporter's own process, and read again in the background.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::net::TcpStream;
 use std::process::Command;

@@ -11,7 +11,7 @@
 //! depends on the date or the hour the test runs at. The outage test picks the operations' zone
 //! instead, so that the real now is the simulator's busiest hour.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

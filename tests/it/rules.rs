@@ -2,7 +2,7 @@
 //! (mixin/), promtool accepts them, their unit tests pass and can fail, and every alert follows
 //! the mixin conventions and links to its section of the runbook.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -2,26 +2,26 @@
 //! that CI keeps it building and running. Nothing here asserts a duration: only that each part
 //! measured what it says it measured.
 
-#[path = "../benches/exporter/body.rs"]
+#[path = "../../benches/exporter/body.rs"]
 #[allow(dead_code)]
 mod body;
-#[path = "../benches/exporter/ingest.rs"]
+#[path = "../../benches/exporter/ingest.rs"]
 #[allow(dead_code)]
 mod ingest;
-#[path = "../benches/exporter/operations.rs"]
+#[path = "../../benches/exporter/operations.rs"]
 #[allow(dead_code)]
 mod operations;
-#[path = "../benches/exporter/process.rs"]
+#[path = "../../benches/exporter/process.rs"]
 #[allow(dead_code)]
 mod process;
-#[path = "../benches/exporter/scrape.rs"]
+#[path = "../../benches/exporter/scrape.rs"]
 #[allow(dead_code)]
 mod scrape;
-#[path = "../benches/exporter/serve.rs"]
+#[path = "../../benches/exporter/serve.rs"]
 #[allow(dead_code)]
 mod serve;
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

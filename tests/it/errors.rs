@@ -2,7 +2,7 @@
 //! its `result` label, `wolkvox_up`, and its wait before the next call (read from
 //! `wolkvox_next_poll_timestamp_seconds` against the injected clock).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -14,7 +14,7 @@
 //!
 //! then review `git diff tests/golden/` before committing.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -21,8 +21,6 @@ mod scrape;
 #[allow(dead_code)]
 mod serve;
 
-use crate::common;
-
 use std::time::Duration;
 
 #[test]
@@ -50,12 +48,10 @@ async fn the_startup_benchmark_reaches_metrics_once() {
     assert!(listening[0] <= first[0]);
 }
 
+#[ignore = "needs wrk and nginx"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_serving_benchmark_runs_once_against_nginx_with_wrk() {
     // scripts/setup installs both (Debian: wrk, nginx-light); under CI a missing one fails.
-    if !common::have_tool("wrk") || !common::have_tool("nginx") {
-        return;
-    }
     let upstream = process::Upstream::start().await;
     let load = serve::Load {
         threads: 1,

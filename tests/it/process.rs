@@ -23,17 +23,6 @@ fn now_seconds() -> f64 {
         .as_secs_f64()
 }
 
-async fn scrape(addr: &str) -> Metrics {
-    let body = reqwest::get(format!("http://{addr}/metrics"))
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .unwrap();
-    promtool_check(&body);
-    Metrics::parse(&body)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn process_metrics_describe_the_exporter_and_are_read_again_in_the_background() {
     let (_sim, url) = spawn_simulator().await;

@@ -77,13 +77,7 @@ async fn first_poll(url: &str, ca_file: &Path, needle: &str) -> (String, Metrics
     let mut exporter = Process::start(&mut cmd);
     let addr = exporter.address();
     let line = exporter.wait_line(needle);
-    let body = reqwest::get(format!("http://{addr}/metrics"))
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .unwrap();
-    (line, Metrics::parse(&body), exporter.stderr())
+    (line, scrape(&addr).await, exporter.stderr())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

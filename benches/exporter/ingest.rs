@@ -123,7 +123,7 @@ impl PollState {
 
 /// Measures one body of `rows` rows: `rounds` samples of each step, each at least `min` long.
 pub fn run(rows: usize, rounds: usize, min: Duration) -> Ingest {
-    let body = Bytes::from(crate::body::report_body(rows));
+    let body = Bytes::from(super::body::report_body(rows));
     let mut state = PollState::new(&body);
     let snapshot = state.store.current();
     let size = |parts: &wolkvox_exporter::exposition::Parts| parts.len() as usize;
@@ -215,7 +215,7 @@ pub fn run(rows: usize, rounds: usize, min: Duration) -> Ingest {
 
 /// A store that has published one poll of a `rows`-row report, as the poller leaves it.
 pub fn published_store(rows: usize) -> Store {
-    let body = Bytes::from(crate::body::report_body(rows));
+    let body = Bytes::from(super::body::report_body(rows));
     let state = PollState::new(&body);
     state.store
 }

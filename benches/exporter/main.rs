@@ -256,7 +256,7 @@ fn main() {
     }
 
     if sections.contains(&"operations") {
-        // (operations, series of each); --quick: tiny, so that tests/bench.rs can run it.
+        // (operations, series of each); --quick: tiny, so that tests/it/bench.rs can run it.
         // --cases=NxS,...: some cases only (a full run takes a while).
         let chosen: Option<Vec<(usize, usize)>> = args
             .iter()

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::process::{Exporter, TOKEN, Upstream, get};
+use super::process::{Exporter, TOKEN, Upstream, get};
 
 /// What one size measured.
 #[derive(Debug, Clone)]
@@ -105,7 +105,7 @@ pub fn run(
             assert_eq!(status, 200, "/metrics answers");
             body[i] = bytes.len();
         }
-        scrape[i] = crate::ingest::median(&mut times);
+        scrape[i] = super::ingest::median(&mut times);
     }
     Operations {
         operations,

@@ -47,7 +47,7 @@ impl Upstream {
 
     /// Answers every call with a report of `rows` rows; returns the body's size.
     pub fn answer_rows(&self, rows: usize) -> usize {
-        let body = crate::body::report_body(rows);
+        let body = super::body::report_body(rows);
         let len = body.len();
         self.sim.set_fixed_answer(Some((200, body)));
         len

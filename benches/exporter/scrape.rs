@@ -28,7 +28,7 @@ pub struct Scrape {
 
 /// Measures `rounds` samples of `per_sample` scrapes each.
 pub async fn run(series: usize, rounds: usize, per_sample: u32) -> Scrape {
-    let store = Arc::new(crate::ingest::published_store(series));
+    let store = Arc::new(super::ingest::published_store(series));
     let app = router(
         store.clone(),
         "/metrics",
@@ -63,7 +63,7 @@ pub async fn run(series: usize, rounds: usize, per_sample: u32) -> Scrape {
             }
             samples.push(start.elapsed() / per_sample);
         }
-        medians[i] = crate::ingest::median(&mut samples);
+        medians[i] = super::ingest::median(&mut samples);
     }
     Scrape {
         series,

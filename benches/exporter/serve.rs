@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::process::{Exporter, Upstream, get};
+use super::process::{Exporter, Upstream, get};
 
 /// Figures for one size and one encoding; rates and latencies are medians over the rounds.
 #[derive(Debug, Clone)]
@@ -293,8 +293,8 @@ pub fn run(upstream: &Upstream, series: usize, load: Load) -> Vec<Serve> {
             nginx_rps_by_workers: [by_workers[0], by_workers[1]],
             nginx_workers: NGINX_WORKERS[best],
             ratio: median_f64(&mut ratios),
-            exporter_p99: crate::ingest::median(&mut e.iter().map(|r| r.p99).collect::<Vec<_>>()),
-            nginx_p99: crate::ingest::median(&mut n.iter().map(|r| r.p99).collect::<Vec<_>>()),
+            exporter_p99: super::ingest::median(&mut e.iter().map(|r| r.p99).collect::<Vec<_>>()),
+            nginx_p99: super::ingest::median(&mut n.iter().map(|r| r.p99).collect::<Vec<_>>()),
         });
     }
     drop(nginx);

@@ -1,6 +1,6 @@
 //! Shared test helpers: a simulator and an exporter on 127.0.0.1:0, scrapes over real HTTP,
-//! `promtool check metrics` on every body, and a small reader of the text format for assertions.
-#![allow(dead_code)]
+//! `promtool check metrics` on every body in the full tier, and a small reader of the text
+//! format for assertions.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -138,18 +138,9 @@ impl TestExporter {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// GET /metrics in the text format; asserts 200 and the Content-Type, and runs
-    /// `promtool check metrics` on the body.
+    /// GET /metrics: see [`scrape`].
     pub async fn scrape(&self) -> Metrics {
-        let resp = reqwest::get(self.url("/metrics")).await.expect("scrape");
-        assert_eq!(resp.status(), 200);
-        assert_eq!(
-            resp.headers()["content-type"],
-            "text/plain; version=0.0.4; charset=utf-8"
-        );
-        let body = resp.text().await.unwrap();
-        promtool_check(&body);
-        Metrics::parse(&body)
+        scrape(&self.addr.to_string()).await
     }
 
     /// Stops the exporter and waits for it.
@@ -162,28 +153,58 @@ impl TestExporter {
     }
 }
 
-/// Runs `promtool check metrics` on `body` and asserts it is clean. Without promtool the check
-/// is skipped with a note, except under CI (CI set), where a missing promtool fails the test.
+/// GET http://`addr`/metrics in the text format: asserts 200 and the Content-Type, runs
+/// [`promtool_check`] on the body, and parses it.
+pub async fn scrape(addr: &str) -> Metrics {
+    wolkvox_exporter::wolkvox::client::install_crypto_provider();
+    let resp = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("scrape");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let body = resp.text().await.unwrap();
+    promtool_check(&body);
+    Metrics::parse(&body)
+}
+
+/// [`scrape`] for the tests that drive a child process without a runtime of their own. Its own
+/// thread and runtime, so that it may also be called from inside a runtime.
+pub fn scrape_blocking(addr: &str) -> Metrics {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(scrape(addr))
+        })
+        .join()
+        .expect("scrape")
+    })
+}
+
+/// Whether the full tier runs (scripts/test sets WOLKVOX_FULL_TESTS=1): the tier whose tests
+/// may run external programs. `cargo test` alone needs none.
+pub fn full_tier() -> bool {
+    std::env::var_os("WOLKVOX_FULL_TESTS").is_some_and(|v| v == "1")
+}
+
+/// In the full tier, runs `promtool check metrics` on `body` and asserts it is clean; a missing
+/// promtool fails. `cargo test` alone leaves the check to the full tier.
 pub fn promtool_check(body: &str) {
-    let child = Command::new("promtool")
+    if !full_tier() {
+        return;
+    }
+    let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if std::env::var_os("CI").is_some() {
-                panic!(
-                    "promtool is not installed, and CI is set: install Debian's prometheus package"
-                );
-            }
-            eprintln!("note: promtool not found; skipping `promtool check metrics`");
-            return;
-        }
-        Err(e) => panic!("cannot run promtool: {e}"),
-    };
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run promtool (scripts/setup installs it): {e}"));
     child
         .stdin
         .take()
@@ -408,28 +429,6 @@ pub fn without_process_values(exposition: &[u8]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Whether the external program `name` (promtool, prometheus, amtool, python3) can be run.
-/// Without it the caller skips its check with a note, except under CI (CI set), where a missing
-/// program fails the test.
-pub fn have_tool(name: &str) -> bool {
-    match Command::new(name)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-    {
-        Ok(_) => true,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if std::env::var_os("CI").is_some() {
-                panic!("{name} is not installed, and CI is set: run scripts/setup");
-            }
-            eprintln!("note: {name} not found; skipping the checks that need it");
-            false
-        }
-        Err(e) => panic!("cannot run {name}: {e}"),
-    }
 }
 
 /// The repository's root, for the files that tests check (rules, dashboards, examples).

@@ -1,7 +1,7 @@
 //! `--shard INDEX/COUNT`: processes that share one `--config.file` poll every operation
 //! exactly once between them, and a bad shard stops the program at start.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -105,16 +105,7 @@ async fn three_shards_poll_each_of_20_operations_exactly_once() {
     // What each shard says it owns adds up to the file, and matches the hash's assignment.
     let mut owned = 0.0;
     for (i, (_, address)) in shards.iter().enumerate() {
-        let body = client
-            .get(format!("http://{address}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        promtool_check(&body);
-        let m = Metrics::parse(&body);
+        let m = scrape(address).await;
         let mine = m.value("wolkvox_shard_operations", &[]);
         let by_hash = (0..20)
             .filter(|n| Shard::of(&format!("op-{n:02}"), 3) == i as u32)

@@ -2,7 +2,7 @@
 //! variable, fixed uids), the variables and panels that issue 3 asks for, `$__rate_interval` in
 //! every range, no rate() of a gauge, and only metrics that the exporter or the rules provide.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,7 +1,7 @@
 //! Polling behaviour over real HTTP: stale series, keep-stale, one request in flight, value
 //! parsing end to end, and report dates in the operation's zone around local midnight.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -201,6 +201,67 @@ async fn value_strings_parse_end_to_end_and_bad_rows_are_counted() {
         m.value("wolkvox_up", &[]),
         1.0,
         "the rest of the report stands"
+    );
+    exporter.stop().await;
+}
+
+#[tokio::test]
+async fn values_of_the_wrong_json_type_reject_their_rows_only() {
+    let (sim, url) = spawn_simulator().await;
+    sim.set_fixed_answer(Some((
+        200,
+        r#"{"code":200,"data":[
+            {"rp_id":"1","cod_opc_menu":"1","calls":true,"time":"1"},
+            {"rp_id":"1","cod_opc_menu":"2","calls":"1","time":{"m":1}},
+            {"rp_id":["x"],"cod_opc_menu":null,"calls":3,"time":1.5},
+            "not a row",
+            {"rp_id":"1","cod_opc_menu":"3","calls":"4","time":"2"}
+        ]}"#
+        .into(),
+    )));
+    let (exporter, _clock) =
+        spawn_exporter_at(config(&url), local(ZONE, "2026-11-25T14:00:00")).await;
+    exporter.wait_for_polls(1).await;
+    let m = exporter.scrape().await;
+    assert_eq!(
+        m.value("wolkvox_polls_total", &[("result", "success")]),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "wolkvox_rows_rejected_total",
+            &[("reason", "invalid_calls")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value("wolkvox_rows_rejected_total", &[("reason", "invalid_time")]),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "wolkvox_rows_rejected_total",
+            &[("reason", "not_an_object")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "wolkvox_ivr_menu_calls",
+            &[("rp_id", "unknown"), ("cod_opc_menu", "unknown")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        m.value("wolkvox_ivr_menu_time_seconds", &[("rp_id", "unknown")]),
+        90.0
+    );
+    assert_eq!(
+        m.value(
+            "wolkvox_ivr_menu_calls",
+            &[("rp_id", "1"), ("cod_opc_menu", "3")]
+        ),
+        4.0
     );
     exporter.stop().await;
 }

@@ -1,7 +1,7 @@
 //! The metric contract, content negotiation and the small endpoints, over real HTTP against the
 //! simulator.
 
-mod common;
+use crate::common;
 
 use std::io::Read as _;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! simulator instead of Wolkvox: serve commands must answer 200 on /metrics, `check` and
 //! `backfill` commands must exit 0.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

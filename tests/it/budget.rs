@@ -2,7 +2,7 @@
 //! users' calls booked there, sets the interval that `wolkvox_poll_effective_interval_seconds`
 //! and the next poll show.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

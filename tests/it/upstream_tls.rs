@@ -3,7 +3,7 @@
 //! The simulator is served over TLS on loopback with a certificate for 127.0.0.1 from a CA
 //! made for the test.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -77,13 +77,7 @@ async fn first_poll(url: &str, ca_file: &Path, needle: &str) -> (String, Metrics
     let mut exporter = Process::start(&mut cmd);
     let addr = exporter.address();
     let line = exporter.wait_line(needle);
-    let body = reqwest::get(format!("http://{addr}/metrics"))
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .unwrap();
-    (line, Metrics::parse(&body), exporter.stderr())
+    (line, scrape(&addr).await, exporter.stderr())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

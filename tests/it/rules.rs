@@ -2,7 +2,7 @@
 //! (mixin/), promtool accepts them, their unit tests pass and can fail, and every alert follows
 //! the mixin conventions and links to its section of the runbook.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -80,22 +80,18 @@ fn unit_test_files() -> Vec<std::path::PathBuf> {
     files
 }
 
+#[ignore = "needs jsonnet"]
 #[test]
 fn generated_files_are_up_to_date_with_the_mixin() {
-    if !have_tool("jsonnet") {
-        return;
-    }
     let out = run(Command::new(repo_path("scripts/generate-mixin")).arg("--check"));
     assert!(out.status.success(), "{}", text(&out));
 }
 
 /// The check above can fail: in a copy of the repository's generated files with one dashboard
 /// changed by hand, `--check` names that file and fails, and writing the files repairs it.
+#[ignore = "needs jsonnet"]
 #[test]
 fn the_up_to_date_check_fails_on_a_generated_file_edited_by_hand() {
-    if !have_tool("jsonnet") {
-        return;
-    }
     let copy = tempfile::tempdir().unwrap();
     let root = copy.path();
     for dir in [
@@ -139,11 +135,9 @@ fn the_up_to_date_check_fails_on_a_generated_file_edited_by_hand() {
 }
 
 /// The mixin's sources are as jsonnetfmt writes them, so that edits keep one layout.
+#[ignore = "needs jsonnetfmt"]
 #[test]
 fn the_mixin_sources_are_formatted_with_jsonnetfmt() {
-    if !have_tool("jsonnetfmt") {
-        return;
-    }
     let mut sources = Vec::new();
     let mut dirs = vec![repo_path("mixin")];
     while let Some(dir) = dirs.pop() {
@@ -168,11 +162,9 @@ fn the_mixin_sources_are_formatted_with_jsonnetfmt() {
     );
 }
 
+#[ignore = "needs promtool"]
 #[test]
 fn promtool_check_rules_accepts_the_rules_file() {
-    if !have_tool("promtool") {
-        return;
-    }
     let out = run(Command::new("promtool")
         .args(["check", "rules"])
         .arg(repo_path(RULES)));
@@ -181,11 +173,9 @@ fn promtool_check_rules_accepts_the_rules_file() {
     assert!(all.contains("SUCCESS: 17 rules found"), "{all}");
 }
 
+#[ignore = "needs promtool"]
 #[test]
 fn promtool_unit_tests_of_the_rules_pass() {
-    if !have_tool("promtool") {
-        return;
-    }
     let out = run(Command::new("promtool")
         .args(["test", "rules"])
         .args(unit_test_files()));
@@ -322,11 +312,9 @@ fn every_alert_links_to_its_section_of_the_runbook() {
     }
 }
 
+#[ignore = "needs jsonnet and promtool"]
 #[test]
 fn overridden_parameters_reach_the_rendered_rules_and_promtool_accepts_them() {
-    if !have_tool("jsonnet") || !have_tool("promtool") {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     render_into(
         dir.path(),
@@ -387,11 +375,9 @@ fn overridden_parameters_reach_the_rendered_rules_and_promtool_accepts_them() {
     assert!(out.status.success(), "{}", text(&out));
 }
 
+#[ignore = "needs jsonnet"]
 #[test]
 fn the_mixin_refuses_parameters_that_would_break_the_rules() {
-    if !have_tool("jsonnet") {
-        return;
-    }
     for (name, value) in [
         ("pulseWindow", "'15'"),
         ("pulseFor", "'soon'"),
@@ -417,11 +403,9 @@ fn the_mixin_refuses_parameters_that_would_break_the_rules() {
 
 /// The unit tests can fail: with the minimum number of calls lowered to 10, the quiet-night
 /// test must catch the page that nobody wants at night.
+#[ignore = "needs jsonnet and promtool"]
 #[test]
 fn the_quiet_night_unit_test_fails_when_the_minimum_calls_guard_is_lowered() {
-    if !have_tool("jsonnet") || !have_tool("promtool") {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     render_into(dir.path(), "{pulseMinCalls: 10}");
     let tests = dir.path().join("tests");

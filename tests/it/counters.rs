@@ -3,7 +3,7 @@
 //! PromQL engine, and by the counter-reset rule written out here for readable failures) must
 //! equal the simulator's exact count for the interval, whatever restarts it contains.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -70,7 +70,7 @@ fn assert_prometheus_increase(
     want: &BTreeMap<Key, f64>,
     what: &str,
 ) {
-    if !have_tool("promtool") {
+    if !full_tier() {
         return;
     }
     let keys: std::collections::BTreeSet<&Key> =

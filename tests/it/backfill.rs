@@ -11,7 +11,7 @@
 //! depends on the date or the hour the test runs at. The outage test picks the operations' zone
 //! instead, so that the real now is the simulator's busiest hour.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -209,12 +209,10 @@ fn assert_exact(
     }
 }
 
+#[ignore = "needs promtool and prometheus"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfilled_blocks_give_exact_increases_a_baseline_at_once_and_a_seamless_live_continuation()
  {
-    if !have_tool("promtool") || !have_tool("prometheus") {
-        return;
-    }
     let (sim, url) = spawn_simulator().await;
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("backfill.om");
@@ -864,11 +862,9 @@ fn assert_only_the_outage_alert(alerts: &[Value], outage_from: Timestamp) {
 /// the live exporter sees it; `steady` goes on. The alert compares the live counters with the
 /// backfilled ones a week before: it can only fire if the live series continue the backfilled
 /// ones (the same labels on both sides of its `<`).
+#[ignore = "needs promtool, prometheus and jsonnet"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_alert_fires_after_a_backfilled_week_only_with_the_outage_in_prometheus() {
-    if !have_tool("promtool") || !have_tool("prometheus") || !have_tool("jsonnet") {
-        return;
-    }
     let started = Instant::now();
     // The limit leaves room for the backfills and for the live exporter's polls every second
     // until midnight, which the backfills keep back.

@@ -3,7 +3,7 @@
 //! With STATUS_PAGE_SCREENSHOT=FILE it also keeps the phone-sized screenshot there (the one in
 //! docs/ is made so).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -77,11 +77,9 @@ fn section<'a>(dom: &'a str, operation_attr: &str) -> &'a str {
     &dom[start..end]
 }
 
+#[ignore = "needs chromium"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_shows_a_healthy_and_a_failing_operation_with_advice_and_never_the_token() {
-    if !have_tool("chromium") {
-        return;
-    }
     let (_sim, healthy_url) = spawn_simulator().await;
     // A Wolkvox that refuses the token, quoting it back inside markup.
     let failing_url = spawn_raw(|_, mut stream| async move {

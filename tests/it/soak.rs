@@ -4,7 +4,7 @@
 //! expositions (must be 0), the simulator's in-flight maximum (must be 1), resident memory at
 //! start and end (must not grow beyond noise), and that the process still runs.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! their types, plausible, about the exporter's own process, and read again in the background.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::net::TcpStream;
 use std::process::Command;
@@ -21,17 +21,6 @@ fn now_seconds() -> f64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
-}
-
-async fn scrape(addr: &str) -> Metrics {
-    let body = reqwest::get(format!("http://{addr}/metrics"))
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .unwrap();
-    promtool_check(&body);
-    Metrics::parse(&body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

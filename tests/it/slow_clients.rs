@@ -2,7 +2,7 @@
 //! at 1,024, 2,000 connections that never finish their request headers neither stop a scrape
 //! nor stay open past `--web.read-header-timeout`.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -10,11 +10,11 @@
 //!
 //! To regenerate after an intended change of output:
 //!
-//!     UPDATE_GOLDEN=1 cargo test --test golden
+//!     UPDATE_GOLDEN=1 cargo test --test it golden::
 //!
 //! then review `git diff tests/golden/` before committing.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -71,7 +71,7 @@ fn compare(name: &str, actual: &str) {
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e} (UPDATE_GOLDEN=1 cargo test --test golden writes it)",
+            "{}: {e} (UPDATE_GOLDEN=1 cargo test --test it golden:: writes it)",
             path.display()
         )
     });
@@ -132,13 +132,7 @@ async fn metrics_match_the_golden_files_in_both_formats() {
     let (exporter, _clock) = spawn_exporter_at(golden_config(&url, reload_file), now).await;
     exporter.wait_for_polls(2).await;
 
-    let text = reqwest::get(exporter.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    promtool_check(&text);
+    let text = exporter.scrape().await.body;
     compare("metrics.txt", &normalise(&text));
 
     let openmetrics = reqwest::Client::new()

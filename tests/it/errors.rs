@@ -2,7 +2,7 @@
 //! its `result` label, `wolkvox_up`, and its wait before the next call (read from
 //! `wolkvox_next_poll_timestamp_seconds` against the injected clock).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -336,21 +336,15 @@ async fn an_exporter_pointed_at_a_server_that_is_not_wolkvox_is_down_and_says_wh
                 "0s",
             ]),
     );
-    let base = format!("http://{}", exporter.address());
+    let address = exporter.address();
+    let base = format!("http://{address}");
     let line = exporter.wait_line("result=not_found");
     assert!(line.contains("level=error"), "{line}");
     assert!(
         line.contains("does not reach Wolkvox's report API") && line.contains("--wolkvox.url"),
         "{line}"
     );
-    let body = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    promtool_check(&body);
-    let m = Metrics::parse(&body);
+    let m = scrape(&address).await;
     assert_eq!(
         m.value("wolkvox_polls_total", &[("result", "not_found")]),
         1.0

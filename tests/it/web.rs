@@ -1,7 +1,7 @@
 //! `--web.config.file`: TLS and basic auth on /metrics with a real TLS client; probes stay open.
 //! And the token file, read again when Kubernetes rotates the Secret.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! Property tests: arbitrary strings and JSON never panic the parser or the decoder, parsed
 //! numbers are finite and non-negative, and any label value encodes to a valid exposition.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

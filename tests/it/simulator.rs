@@ -1,6 +1,6 @@
 //! The simulated Wolkvox API enforces what Wolkvox enforces, over real HTTP.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

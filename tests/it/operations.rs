@@ -1,7 +1,7 @@
 //! Several operations in one exporter, the configuration file and its reloads, the token
 //! budget, and the one-shot check, over real HTTP against several simulators.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::parts::Formats;
+use super::Formats;
 use crate::counters::Counters;
 use crate::report::{RejectCounts, Report};
 use crate::window::ReportWindow;

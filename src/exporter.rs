@@ -98,8 +98,7 @@ impl Exporter {
                 move |ok| report_to.update_reload(|r| r.web_config = Some(ok)),
             ));
         }
-        let files: Arc<dyn crate::sendfile::BodyFiles> = store.clone();
-        let app = http::app(store, &config.telemetry_path, auth, clock);
+        let app = http::router(store, &config.telemetry_path, auth, clock);
         let stop = cancel.clone();
         let stopped = async move {
             shutdown.await;
@@ -112,7 +111,7 @@ impl Exporter {
             ))),
             (None, None) => None,
         };
-        let served = server::serve(listener, app, tls, Some(files), config.limits, stopped).await;
+        let served = server::serve(listener, app, tls, config.limits, stopped).await;
         cancel.cancel();
         // The pollers return as soon as they see the cancellation, even mid-request.
         let _ = supervise.await;

@@ -1,8 +1,6 @@
-//! The HTTP side: `/` (the status page of [`crate::status`]), the telemetry path, `/healthz` and `/readyz` (served by [`crate::server`]).
-//! Handlers only pick bytes that the poller encoded already; nothing here waits for Wolkvox.
-//! Scrapes are answered in front of the router ([`App`], in `http/scrape.rs`).
-
-mod scrape;
+//! The HTTP side: `/` (the status page of [`crate::status`]), the telemetry path, `/healthz`
+//! and `/readyz` (served by [`crate::server`]). Handlers only pick bytes that the poller
+//! encoded already; nothing here waits for Wolkvox.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -18,9 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http_body::{Frame, SizeHint};
 
-use crate::exposition::{
-    Frames, OPENMETRICS_CONTENT_TYPE, Parts, Snapshot, Store, TEXT_CONTENT_TYPE,
-};
+use crate::exposition::{Format, Store};
 use crate::status;
 use crate::web::{Auth, require_auth};
 use crate::window::Clock;
@@ -31,19 +27,6 @@ struct AppState {
     telemetry_path: Arc<str>,
     /// The pollers' clock, which the status page's "2m ago" and "in 3m" count from.
     clock: Arc<dyn Clock>,
-}
-
-pub use scrape::{Answer, App, ResponseBody};
-
-/// The exporter's HTTP service: [`router`], with scrapes answered in front of it.
-pub fn app(
-    store: Arc<Store>,
-    telemetry_path: &str,
-    auth: Option<Auth>,
-    clock: Arc<dyn Clock>,
-) -> App {
-    let router = router(store.clone(), telemetry_path, auth.clone(), clock);
-    App::new(router, store, telemetry_path, auth)
 }
 
 /// The exporter's routes. With `auth`, `/` and the metrics need a valid user; the probes
@@ -94,68 +77,41 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
     }
 }
 
+/// `/metrics`: the snapshot's bytes in the format and encoding asked for. For HEAD, hyper
+/// sends the headers, the length included, and not the body.
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let snapshot = state.store.current();
-    let (openmetrics, gzip) = negotiate(&headers);
-    let parts = metrics_parts(&snapshot, openmetrics, gzip);
-    let body = match parts.one() {
-        Some(one) => Body::from(one.clone()),
-        None => Body::new(PartsBody::new(parts)),
-    };
-    (metrics_headers(openmetrics, gzip), body).into_response()
-}
-
-/// What a scrape asks for: OpenMetrics rather than text, gzip rather than plain.
-fn negotiate(headers: &HeaderMap) -> (bool, bool) {
-    (
-        wants_openmetrics(header_str(headers, &ACCEPT)),
-        accepts_gzip(header_str(headers, &ACCEPT_ENCODING)),
-    )
-}
-
-/// The headers of a scrape's answer in a format and an encoding; Content-Length (the body's
-/// exact size) and Date are added on the way out.
-fn metrics_headers(openmetrics: bool, gzip: bool) -> HeaderMap {
-    let content_type = if openmetrics {
-        OPENMETRICS_CONTENT_TYPE
+    let format = if wants_openmetrics(header_str(&headers, &ACCEPT)) {
+        Format::OpenMetrics
     } else {
-        TEXT_CONTENT_TYPE
+        Format::Text
     };
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    let gzip = accepts_gzip(header_str(&headers, &ACCEPT_ENCODING));
+    let mut response = HeaderMap::new();
+    response.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    response.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
     if gzip {
-        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        response.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    headers
+    let body = PartsBody::new(state.store.current().parts(format, gzip));
+    (response, Body::new(body)).into_response()
 }
 
-/// The snapshot's parts that answer a format and an encoding.
-fn metrics_parts(snapshot: &Snapshot, openmetrics: bool, gzip: bool) -> &Parts {
-    let encoded = if openmetrics {
-        &snapshot.openmetrics
-    } else {
-        &snapshot.text
-    };
-    if gzip {
-        encoded.gzip_parts()
-    } else {
-        encoded.plain_parts()
-    }
-}
-
-/// A body made of the snapshot's own segments, sent one after the other: no copy, no
-/// encoding. Its exact length becomes the Content-Length.
-pub struct PartsBody {
-    frames: Frames,
+/// A body made of the snapshot's own parts, sent one after the other: no copy, no encoding.
+/// Its exact length becomes the Content-Length.
+struct PartsBody {
+    parts: std::vec::IntoIter<Bytes>,
     remaining: u64,
 }
 
 impl PartsBody {
-    fn new(parts: &Parts) -> Self {
+    fn new(parts: Vec<Bytes>) -> Self {
+        let remaining = parts.iter().map(|p| p.len() as u64).sum();
         Self {
-            frames: parts.frames(),
-            remaining: parts.len(),
+            parts: parts.into_iter(),
+            remaining,
         }
     }
 }
@@ -169,7 +125,7 @@ impl http_body::Body for PartsBody {
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
-        let Some(part) = this.frames.next() else {
+        let Some(part) = this.parts.next() else {
             return Poll::Ready(None);
         };
         this.remaining -= part.len() as u64;
@@ -238,10 +194,11 @@ mod tests {
     use super::*;
     use crate::exposition::{OperationMetrics, ReportData};
     use crate::report::{Report, Series};
+    use axum::http::Method;
     use tower::ServiceExt as _;
 
     /// The frames of a response body, as hyper would send them.
-    pub(super) async fn frames(
+    async fn frames(
         body: impl http_body::Body<Data = Bytes, Error: std::fmt::Debug>,
     ) -> Vec<Bytes> {
         let mut body = std::pin::pin!(body);
@@ -253,7 +210,7 @@ mod tests {
     }
 
     /// A store with one operation of `series` series, polled.
-    pub(super) fn store_with(series: usize) -> Arc<Store> {
+    fn store_with(series: usize) -> Arc<Store> {
         let store = Arc::new(Store::new());
         let mut op = OperationMetrics::new("0032".into(), std::time::Duration::from_secs(300));
         let all = (0..series)
@@ -279,47 +236,71 @@ mod tests {
 
     #[tokio::test]
     async fn scrapes_send_the_bytes_encoded_at_poll_time_without_copying_them() {
-        let store = store_with(100);
-        let app = router(
-            store.clone(),
-            "/metrics",
-            None,
-            Arc::new(crate::window::SystemClock),
-        );
-        let snapshot = store.current();
-        let cases = [
-            ("", "", snapshot.text.plain_parts()),
-            ("", "gzip", snapshot.text.gzip_parts()),
-            (
-                "application/openmetrics-text",
-                "",
-                snapshot.openmetrics.plain_parts(),
-            ),
-            (
-                "application/openmetrics-text",
-                "gzip",
-                snapshot.openmetrics.gzip_parts(),
-            ),
-        ];
-        for (accept, encoding, parts) in cases {
-            let expected: Vec<*const u8> = parts.iter().map(|p| p.as_ptr()).collect();
-            for _ in 0..2 {
-                let request = axum::http::Request::get("/metrics")
-                    .header(ACCEPT, accept)
-                    .header(ACCEPT_ENCODING, encoding)
-                    .body(Body::empty())
-                    .unwrap();
-                let response = app.clone().oneshot(request).await.unwrap();
-                let length: usize = response.headers()["content-length"]
-                    .to_str()
-                    .unwrap()
-                    .parse()
-                    .unwrap();
-                let sent = frames(response.into_body()).await;
-                let pointers: Vec<*const u8> = sent.iter().map(|b| b.as_ptr()).collect();
-                assert_eq!(pointers, expected, "{accept:?} {encoding:?}");
-                assert_eq!(length, sent.iter().map(Bytes::len).sum::<usize>());
+        for series in [100, 5_000] {
+            let store = store_with(series);
+            let app = router(
+                store.clone(),
+                "/metrics",
+                None,
+                Arc::new(crate::window::SystemClock),
+            );
+            let snapshot = store.current();
+            let (text, om) = (Format::Text, Format::OpenMetrics);
+            let cases = [
+                ("", "", snapshot.parts(text, false)),
+                ("", "gzip", snapshot.parts(text, true)),
+                (
+                    "application/openmetrics-text",
+                    "",
+                    snapshot.parts(om, false),
+                ),
+                (
+                    "application/openmetrics-text",
+                    "gzip",
+                    snapshot.parts(om, true),
+                ),
+            ];
+            for (accept, encoding, parts) in cases {
+                let expected: Vec<*const u8> = parts.iter().map(|p| p.as_ptr()).collect();
+                for _ in 0..2 {
+                    let request = axum::http::Request::get("/metrics")
+                        .header(ACCEPT, accept)
+                        .header(ACCEPT_ENCODING, encoding)
+                        .body(Body::empty())
+                        .unwrap();
+                    let response = app.clone().oneshot(request).await.unwrap();
+                    let length: usize = response.headers()["content-length"]
+                        .to_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    let sent = frames(response.into_body()).await;
+                    let pointers: Vec<*const u8> = sent.iter().map(|b| b.as_ptr()).collect();
+                    assert_eq!(pointers, expected, "{series} {accept:?} {encoding:?}");
+                    assert_eq!(length, sent.iter().map(Bytes::len).sum::<usize>());
+                }
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn other_paths_and_methods_get_the_routers_answers() {
+        let store = store_with(100);
+        let clock = Arc::new(crate::window::SystemClock);
+        let app = router(store, "/metrics", None, clock);
+        for (method, path, status) in [
+            (Method::POST, "/metrics", StatusCode::METHOD_NOT_ALLOWED),
+            (Method::GET, "/metrics/", StatusCode::NOT_FOUND),
+            (Method::GET, "/healthz", StatusCode::OK),
+            (Method::GET, "/", StatusCode::OK),
+        ] {
+            let request = axum::http::Request::builder()
+                .method(method.clone())
+                .uri(path)
+                .body(Body::empty())
+                .unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), status, "{method} {path}");
         }
     }
 

@@ -13,12 +13,12 @@
 //! - [`report`]: pure: the decoded rows into a parsed, aggregated report.
 //! - [`counters`]: pure: counters that survive local midnight and restarts.
 //! - [`budget`]: pure: the poll interval that keeps within a share of the token's limit.
-//! - [`exposition`]: the table of metric families, the encoded Snapshot, the Store.
+//! - [`exposition`]: the table of metric families, the one encoder, the Snapshot, the Store.
 //! - [`poller`]: the one loop per operation: fetch, classify, record, publish, wait.
 //! - [`supervisor`]: starts, stops and reloads the pollers.
 //! - [`exporter`]: the store, the supervisor and the HTTP server, wired together.
 //! - [`status`]: the landing page: each operation's last call, next poll, report and advice.
-//! - [`http`]: the routes, and scrapes answered in front of them.
+//! - [`http`]: the routes: the status page, /metrics, /healthz, /readyz.
 //! - [`server`]: the listener: limits on slow clients, TLS, one hyper connection each.
 //! - [`web`]: TLS and basic auth from `--web.config.file`.
 //! - [`mod@check`]: the `check` subcommand.
@@ -28,7 +28,6 @@
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
 //! - [`logging`]: logfmt and JSON log lines.
 //! - [`process`]: the standard process metrics: pure parsers of /proc, and their reading.
-//! - [`sendfile`]: small bodies sent from a memory file by the kernel, as nginx sends files.
 //! - [`malloc`]: the allocator setting and the rationed trim that keep resident memory flat across polls.
 //! - [`build_info`]: version, git revision, build date and rustc of this binary.
 
@@ -47,7 +46,6 @@ pub mod malloc;
 pub mod poller;
 pub mod process;
 pub mod report;
-pub mod sendfile;
 pub mod server;
 pub mod signals;
 pub mod simulator;

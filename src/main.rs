@@ -37,14 +37,7 @@ fn main() -> ExitCode {
     };
     wolkvox_exporter::logging::init(config.log_level, config.log_format);
 
-    // One async worker, as nginx serves with one worker process: it only moves bytes (the
-    // HTTP server, the Wolkvox client), while everything that costs CPU (decoding a report,
-    // encoding and compressing the exposition, bcrypt) runs on the blocking pool and on every
-    // core. A second worker only competed with the first, and with the scraper, for the cores:
-    // at 100 series on 2 cores, one worker served 1.00x to 1.24x nginx's rate where two
-    // served 0.84x to 1.01x, one build after the other (BENCHMARKS.md, "Serving /metrics").
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
         .enable_all()
         .build()
     {

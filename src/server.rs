@@ -16,7 +16,6 @@
 //! oldest silent connection is closed, and accepting resumes.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,8 +29,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use axum::Router;
+use tower::Service as _;
+
 use crate::Error;
-use crate::sendfile::{BodyFiles, SendfileStream};
 
 /// How long connections get to finish after the shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
@@ -99,56 +100,16 @@ impl Connections {
     }
 }
 
-/// What the server can serve: a cloneable service that always answers (an axum `Router`, or
-/// the exporter's scrape service, `App` in the http module).
-pub trait App<B>:
-    tower::Service<
-        Request<Incoming>,
-        Response = hyper::Response<B>,
-        Error = Infallible,
-        Future: Send,
-    > + Clone
-    + Send
-    + 'static
-where
-    B: http_body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
-        + Send
-        + 'static,
-{
-}
-
-impl<S, B> App<B> for S
-where
-    S: tower::Service<
-            Request<Incoming>,
-            Response = hyper::Response<B>,
-            Error = Infallible,
-            Future: Send,
-        > + Clone
-        + Send
-        + 'static,
-    B: http_body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
-        + Send
-        + 'static,
-{
-}
-
 /// Serves `app` on `listener`, plain or with `tls` (the configuration in force, which may be
 /// swapped while serving), until `stopped` completes; open connections then get half a second
-/// to finish. Plain connections send the bodies that `files` knows from their files.
-pub async fn serve<B>(
+/// to finish.
+pub async fn serve(
     listener: TcpListener,
-    app: impl App<B>,
+    app: Router,
     tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
-    files: Option<Arc<dyn BodyFiles>>,
     limits: Limits,
     stopped: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error>
-where
-    B: http_body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
-        + Send
-        + 'static,
-{
+) -> Result<(), Error> {
     let connections = Arc::new(Connections::default());
     let tracker = TaskTracker::new();
     let stop = CancellationToken::new();
@@ -183,17 +144,16 @@ where
             drop(tcp);
             continue;
         }
-        // TCP_NODELAY, as nginx sets it: /metrics sends a body in several parts, and
-        // Nagle's algorithm held a short part back until the client's delayed ACK, which
-        // cut the rate of 10,000-series scrapes by a third. A socket that refuses the option
-        // still serves, only slower.
+        // TCP_NODELAY, as nginx sets it: /metrics sends a body in several parts, and Nagle's
+        // algorithm holds a short part back until the client's delayed ACK. A socket that
+        // refuses the option still serves, only slower.
         let _ = tcp.set_nodelay(true);
         let (id, spoke, close) = connections.add();
         // Each connection takes the TLS configuration in force when it arrives: a rotated
         // certificate applies to the connections that follow.
         let transport = match &tls {
             Some(config) => Transport::Tls(tokio_rustls::TlsAcceptor::from(config.load_full())),
-            None => Transport::Plain(files.clone()),
+            None => Transport::Plain,
         };
         let (app, connections, stop) = (app.clone(), connections.clone(), stop.clone());
         tracker.spawn(async move {
@@ -214,8 +174,8 @@ fn is_out_of_descriptors(e: &std::io::Error) -> bool {
 
 /// How a connection is carried.
 enum Transport {
-    /// Plain TCP, sending the bodies of these files from them.
-    Plain(Option<Arc<dyn BodyFiles>>),
+    /// Plain TCP.
+    Plain,
     /// TLS, shaking hands with this acceptor first.
     Tls(tokio_rustls::TlsAcceptor),
 }
@@ -223,19 +183,15 @@ enum Transport {
 /// One connection: the TLS handshake and the first request's headers within the read-header
 /// timeout, then requests until the client leaves, idles too long, is evicted or the server
 /// stops.
-async fn serve_connection<B>(
+async fn serve_connection(
     tcp: TcpStream,
-    app: impl App<B>,
+    app: Router,
     transport: Transport,
     limits: Limits,
     spoke: Arc<AtomicBool>,
     close: CancellationToken,
     stop: CancellationToken,
-) where
-    B: http_body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
-        + Send
-        + 'static,
-{
+) {
     let first_deadline = tokio::time::Instant::now() + limits.read_header_timeout;
     let heard = spoke.clone();
     // hyper calls through a shared reference, tower through a mutable one: each request gets
@@ -252,8 +208,7 @@ async fn serve_connection<B>(
         // headers: for a kept-alive connection that is its idle time.
         .header_read_timeout(limits.idle_timeout);
     match transport {
-        Transport::Plain(files) => {
-            let tcp = SendfileStream::new(tcp, files);
+        Transport::Plain => {
             let conn = builder.serve_connection(TokioIo::new(tcp), service);
             drive(conn, first_deadline, &spoke, &close, &stop).await;
         }

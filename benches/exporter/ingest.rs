@@ -16,7 +16,7 @@ use bytes::Bytes;
 use serde::de::IgnoredAny;
 use wolkvox_exporter::config::TimeUnit;
 use wolkvox_exporter::counters::DayCounters;
-use wolkvox_exporter::exposition::{OperationMetrics, ReportData, Store};
+use wolkvox_exporter::exposition::{Format, OperationMetrics, ReportData, Store};
 use wolkvox_exporter::report::from_answer;
 use wolkvox_exporter::window::{ReportWindow, Window};
 use wolkvox_exporter::wolkvox::PollResult;
@@ -126,12 +126,12 @@ pub fn run(rows: usize, rounds: usize, min: Duration) -> Ingest {
     let body = Bytes::from(super::body::report_body(rows));
     let mut state = PollState::new(&body);
     let snapshot = state.store.current();
-    let size = |parts: &wolkvox_exporter::exposition::Parts| parts.len() as usize;
+    let size = |format, gzip| snapshot.body(format, gzip).len();
     let exposition_bytes = [
-        size(snapshot.text.plain_parts()),
-        size(snapshot.text.gzip_parts()),
-        size(snapshot.openmetrics.plain_parts()),
-        size(snapshot.openmetrics.gzip_parts()),
+        size(Format::Text, false),
+        size(Format::Text, true),
+        size(Format::OpenMetrics, false),
+        size(Format::OpenMetrics, true),
     ];
     drop(snapshot);
     let series = state.poll(&body);
@@ -149,14 +149,7 @@ pub fn run(rows: usize, rounds: usize, min: Duration) -> Ingest {
     // The steps one by one, for the profile of where the time goes.
     let (mut decode, mut classified, mut counters, mut publish, mut gzip_alone) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let text: Vec<u8> = state
-        .store
-        .current()
-        .text
-        .plain_parts()
-        .iter()
-        .flat_map(|p| p.iter().copied())
-        .collect();
+    let text: Vec<u8> = state.store.current().body(Format::Text, false);
     let report = from_answer(Ok((200, body.clone())), TimeUnit::Minutes, usize::MAX)
         .1
         .expect("a report");

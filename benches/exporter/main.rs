@@ -79,7 +79,6 @@ fn main() {
         ];
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
         .enable_all()
         .build()
         .expect("a runtime");

@@ -39,11 +39,7 @@ pub async fn run(series: usize, rounds: usize, per_sample: u32) -> Scrape {
     let mut zero_copy = true;
     let mut medians = [Duration::ZERO; 2];
     for (i, gzip) in [false, true].into_iter().enumerate() {
-        let parts = if gzip {
-            snapshot.text.gzip_parts()
-        } else {
-            snapshot.text.plain_parts()
-        };
+        let parts = snapshot.parts(wolkvox_exporter::exposition::Format::Text, gzip);
         let expected: Vec<*const u8> = parts.iter().map(|p| p.as_ptr()).collect();
         let mut samples = Vec::new();
         for _ in 0..rounds {

@@ -1,7 +1,6 @@
 //! The metric families of /metrics, in the order they are exposed: one table, [`FAMILIES`],
-//! with each family's name, HELP, type, label names and how its values are read. Every writer
-//! reads it: the prometheus-client collector (`collector.rs`) writes the descriptors and the
-//! small families, the fast writer (`samples.rs`) the samples of the per-series families.
+//! with each family's name, HELP, type, label names and how its values are read. The encoder
+//! (`encode.rs`), the history for `backfill` and the tests' prometheus-client reference read it.
 
 use std::borrow::Cow;
 
@@ -302,7 +301,7 @@ fn seconds(ts: jiff::Timestamp) -> f64 {
 
 impl Family {
     /// Whether the family has one sample per series (a report's or the counters'): nearly
-    /// all of the bytes, which `samples.rs` writes.
+    /// all of the bytes, and what the history for `backfill` holds.
     pub fn per_series(&self) -> bool {
         matches!(self.read, Read::Report(_) | Read::Counters(_))
     }
@@ -399,7 +398,6 @@ impl Family {
 
     /// Calls `sample` with the label values (operation, rp_id, cod_opc_menu) and the value of
     /// every sample of a per-series family, in exposition order; nothing for other families.
-    /// The fast writer's loop: no allocation, no error to carry.
     pub fn for_each_series(
         &self,
         ops: &[OperationMetrics],

@@ -3,52 +3,55 @@
 //!
 //! All encoding happens here, once per poll of an operation and for that operation only: its
 //! samples in the Prometheus text format, in OpenMetrics, and a gzip copy of each. A snapshot
-//! holds one `Arc` per operation's parts; a scrape clones the snapshot's `Arc` and walks the
-//! parts, handing out bytes encoded at poll time, so it never waits for a poll and never sees
-//! half of one.
+//! holds one `Arc` per operation's parts; a scrape clones the snapshot's `Arc` and sends the
+//! parts, bytes encoded at poll time, so it never waits for a poll and never sees half of one.
 //!
-//! An exposition is a list of parts served one after the other. Layout:
+//! Layout:
 //!
+//! - `mod.rs`: the [`Snapshot`] and the parts it is made of, in exposition order.
 //! - `operation.rs`: [`OperationMetrics`], what a poller hands in about its operation.
 //! - `families.rs`: the one table of metric families that every writer reads.
-//! - `collector.rs`: prometheus-client writing the descriptors (and the reference exposition).
-//! - `samples.rs`: the writer of an operation's samples: a fast path for the per-series ones
-//!   (nearly all of the bytes), beside the test that checks it against prometheus-client.
-//! - `compress.rs`: the gzip copy of a part, compressed once and on every core.
-//! - `crc.rs`: the CRC-32 of the gzip member, kept up to date part by part.
-//! - `parts.rs`: an operation's parts, the global ones, the descriptors.
-//! - `assembly.rs`: the parts of all operations, kept up to date poll by poll, and the CRCs.
-//! - `layout.rs`: a snapshot's parts in exposition order, and the walk a scrape sends.
+//! - `encode.rs`: the one writer of descriptors and samples, and of the history for `backfill`.
+//! - `gzip.rs`: the gzip copy of a part, and the member's end made from the parts' CRCs.
 //! - `store.rs`: the [`Store`] that swaps snapshots.
-//! - `history.rs`: past samples of the per-series families, with timestamps, for `backfill`.
 
-mod assembly;
-mod collector;
-mod compress;
-mod crc;
+mod encode;
 mod families;
-#[cfg(test)]
-mod fixtures;
-mod history;
-mod layout;
+mod gzip;
 mod operation;
-mod parts;
-mod samples;
 mod store;
 
-#[cfg(any(test, feature = "test-util"))]
+use std::sync::{Arc, LazyLock, OnceLock};
+
 use bytes::Bytes;
 use jiff::Timestamp;
 
 use crate::process::ProcessStats;
+use families::FAMILIES;
+use gzip::{GZIP_HEADER, Part};
 
-pub use history::{HistoryPoint, OperationHistory, encode_history};
-pub use layout::{Frames, Parts};
+pub use encode::{HistoryPoint, OperationHistory, encode_history};
 pub use operation::{LastCall, OperationMetrics, ReportData};
 pub use store::Store;
 
-use assembly::Assembly;
-use parts::OperationParts;
+/// The two formats /metrics speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The Prometheus text format 0.0.4.
+    Text,
+    /// OpenMetrics 1.0.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The Content-Type of a body in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => TEXT_CONTENT_TYPE,
+            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+        }
+    }
+}
 
 /// Content-Type of the Prometheus text format.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -79,48 +82,169 @@ pub struct Globals {
     pub process: Option<ProcessStats>,
 }
 
-/// One encoding of the exposition, plain and gzipped, each as the parts that are sent one
-/// after the other. Parts are shared: between the two formats, between snapshots (until their
-/// operation changes), and between every scrape.
-#[derive(Debug, Clone)]
-pub struct Encoded {
-    plain: Parts,
-    gzip: Parts,
+/// A family's part in both formats; the same bytes when the formats agree.
+#[derive(Debug, Clone, Default)]
+struct Formats {
+    text: Part,
+    openmetrics: Part,
 }
 
-impl Encoded {
-    /// The exposition, part by part.
-    pub fn plain_parts(&self) -> &Parts {
-        &self.plain
-    }
-
-    /// Its gzip copy (one gzip member), part by part.
-    pub fn gzip_parts(&self) -> &Parts {
-        &self.gzip
-    }
-
-    /// The exposition in one piece: a copy, for tests; scrapes send the parts.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn plain(&self) -> Bytes {
-        compress::concat(&self.plain.iter().cloned().collect::<Vec<_>>())
-    }
-
-    /// The gzip copy in one piece (a copy, like [`Encoded::plain`]).
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn gzip(&self) -> Bytes {
-        compress::concat(&self.gzip.iter().cloned().collect::<Vec<_>>())
+impl Formats {
+    fn of(&self, format: Format) -> &Part {
+        match format {
+            Format::Text => &self.text,
+            Format::OpenMetrics => &self.openmetrics,
+        }
     }
 }
 
-/// What a scrape serves: immutable, replaced whole after each poll.
+/// One part per family and format, from what was written per family in the text format and,
+/// when it differs, in OpenMetrics: each distinct byte string compressed once.
+fn compress_all(written: Vec<(Bytes, Option<Bytes>)>) -> Vec<Formats> {
+    let plain = written
+        .iter()
+        .flat_map(|(text, om)| std::iter::once(text).chain(om))
+        .cloned()
+        .collect();
+    let mut parts = gzip::compress(plain).into_iter();
+    written
+        .iter()
+        .map(|(_, om)| {
+            let text = parts.next().unwrap_or_default();
+            let openmetrics = match om {
+                Some(_) => parts.next().unwrap_or_default(),
+                None => text.clone(),
+            };
+            Formats { text, openmetrics }
+        })
+        .collect()
+}
+
+/// One operation's samples of every family, encoded and compressed.
+#[derive(Debug)]
+struct OperationParts {
+    /// The `operation` label: operations are exposed in its order.
+    name: String,
+    /// Whether a poll has finished.
+    polled: bool,
+    /// Per family of [`FAMILIES`]: whether this operation alone would make it appear.
+    present: Vec<bool>,
+    /// Per family of [`FAMILIES`]: its samples (empty for the global families).
+    families: Vec<Formats>,
+}
+
+impl OperationParts {
+    /// Encodes and compresses `op`'s samples: work in proportion to its series only. The data
+    /// series of a thin [`ReportData`] are not encoded again: their parts are reused.
+    fn encode(op: &OperationMetrics) -> OperationParts {
+        let ops = std::slice::from_ref(op);
+        let encoded = op.data.as_ref().and_then(|d| d.encoded());
+        let written = FAMILIES
+            .iter()
+            .map(|family| {
+                if family.is_global() || (family.of_report() && encoded.is_some()) {
+                    (Bytes::new(), None)
+                } else {
+                    encode::samples(family, ops, Globals::default())
+                }
+            })
+            .collect();
+        let mut families = compress_all(written);
+        if let Some(encoded) = encoded {
+            let report_families = FAMILIES.iter().enumerate().filter(|(_, f)| f.of_report());
+            for ((i, _), formats) in report_families.zip(encoded) {
+                families[i] = formats.clone();
+            }
+        }
+        OperationParts {
+            name: op.operation.clone(),
+            polled: op.polled,
+            present: FAMILIES
+                .iter()
+                .map(|f| !f.is_global() && f.is_present(ops, Globals::default()))
+                .collect(),
+            families,
+        }
+    }
+
+    /// The parts of the report's data families, in the order of [`FAMILIES`]: what a thin
+    /// [`ReportData`] keeps.
+    fn report_families(&self) -> Arc<[Formats]> {
+        FAMILIES
+            .iter()
+            .zip(&self.families)
+            .filter(|(f, _)| f.of_report())
+            .map(|(_, formats)| formats.clone())
+            .collect()
+    }
+}
+
+/// The exporter's own samples (build, reloads, process) per family, and the end of OpenMetrics.
+#[derive(Debug)]
+struct GlobalParts {
+    /// Per family of [`FAMILIES`]: whether the family appears whatever the operations.
+    present: Vec<bool>,
+    /// Per family of [`FAMILIES`]: its samples (empty for the families of the operations).
+    families: Vec<Formats>,
+    /// What ends each format: nothing, and `# EOF` in OpenMetrics.
+    end: Formats,
+}
+
+impl GlobalParts {
+    /// The global samples of `globals`.
+    fn encode(globals: Globals) -> GlobalParts {
+        let mut written: Vec<_> = FAMILIES
+            .iter()
+            .map(|family| match family.is_global() {
+                true => encode::samples(family, &[], globals),
+                false => (Bytes::new(), None),
+            })
+            .collect();
+        written.push((Bytes::new(), Some(Bytes::from_static(b"# EOF\n"))));
+        let mut families = compress_all(written);
+        let end = families.pop().unwrap_or_default();
+        GlobalParts {
+            present: FAMILIES
+                .iter()
+                .map(|f| f.is_present(&[], globals))
+                .collect(),
+            families,
+            end,
+        }
+    }
+}
+
+/// Every family's descriptor (HELP and TYPE) in both formats: the same for every instance and
+/// every configuration, encoded once.
+static DESCRIPTORS: LazyLock<Vec<Formats>> = LazyLock::new(|| {
+    let written = FAMILIES
+        .iter()
+        .map(|family| {
+            let (mut text, mut om) = (Vec::new(), Vec::new());
+            encode::descriptor(&mut text, family, Format::Text);
+            encode::descriptor(&mut om, family, Format::OpenMetrics);
+            let om = (om != text).then(|| Bytes::from(om));
+            (Bytes::from(text), om)
+        })
+        .collect();
+    compress_all(written)
+});
+
+/// What a scrape serves: immutable, replaced whole after each poll. Each family's descriptor,
+/// then the exporter's own samples of it, then every operation's, in the order of the
+/// operations' names (family-major, as prometheus-client writes a registry).
 #[derive(Debug)]
 pub struct Snapshot {
     /// True once the first poll has finished, whatever its result.
     pub ready: bool,
-    /// Prometheus text format 0.0.4.
-    pub text: Encoded,
-    /// OpenMetrics 1.0.
-    pub openmetrics: Encoded,
+    /// In the order of their names.
+    ops: Vec<Arc<OperationParts>>,
+    globals: Arc<GlobalParts>,
+    /// Per family: whether it appears.
+    shown: Vec<bool>,
+    /// Per format: the end of the gzip member, made at the first gzip scrape of the snapshot,
+    /// so that a poll does not combine the CRCs of every operation's parts.
+    gzip_end: [OnceLock<Bytes>; 2],
 }
 
 impl Snapshot {
@@ -131,21 +255,77 @@ impl Snapshot {
 
     /// Encodes the metrics of `operations` (in their order), and the exporter's own ones.
     pub fn encode_with(ready: bool, operations: &[OperationMetrics], globals: Globals) -> Snapshot {
-        let parts = operations.iter().map(OperationParts::encode).collect();
-        Assembly::of(globals, parts).snapshot(ready)
+        let ops = operations
+            .iter()
+            .map(|op| Arc::new(OperationParts::encode(op)));
+        Snapshot::of(ready, ops.collect(), Arc::new(GlobalParts::encode(globals)))
+    }
+
+    /// The snapshot of parts encoded already: O(operations x families), no encoding.
+    fn of(ready: bool, ops: Vec<Arc<OperationParts>>, globals: Arc<GlobalParts>) -> Snapshot {
+        let shown = (0..FAMILIES.len())
+            .map(|f| globals.present[f] || ops.iter().any(|o| o.present[f]))
+            .collect();
+        Snapshot {
+            ready,
+            ops,
+            globals,
+            shown,
+            gzip_end: Default::default(),
+        }
+    }
+
+    /// The parts of `format` in exposition order, empty ones included.
+    fn walk(&self, format: Format) -> impl Iterator<Item = &Part> + Clone {
+        (0..FAMILIES.len())
+            .flat_map(move |f| {
+                let descriptor = self.shown[f].then(|| DESCRIPTORS[f].of(format));
+                let ops = self.ops.iter().map(move |o| o.families[f].of(format));
+                descriptor
+                    .into_iter()
+                    .chain([self.globals.families[f].of(format)])
+                    .chain(ops)
+            })
+            .chain([self.globals.end.of(format)])
+    }
+
+    /// The body of `format`, plain or as one gzip member, as the parts encoded at poll time:
+    /// none of them empty, none copied.
+    pub fn parts(&self, format: Format, gzip: bool) -> Vec<Bytes> {
+        let walk = self.walk(format).filter(|p| !p.plain.is_empty());
+        if !gzip {
+            return walk.map(|p| p.plain.clone()).collect();
+        }
+        let end = self.gzip_end[format as usize].get_or_init(|| gzip::gzip_end(walk.clone()));
+        std::iter::once(Bytes::from_static(&GZIP_HEADER))
+            .chain(walk.map(|p| p.deflated.clone()))
+            .chain([end.clone()])
+            .collect()
+    }
+
+    /// The body of `format` in one piece: a copy, for tests and tools; scrapes send the parts.
+    pub fn body(&self, format: Format, gzip: bool) -> Vec<u8> {
+        self.parts(format, gzip).concat()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::fixtures::{counters_of, gunzip, op_with};
     use super::*;
-    use crate::exposition::fixtures::{counters_of, op_with};
     use crate::report::Series;
 
     #[test]
+    fn gzip_copy_decodes_to_the_plain_bytes() {
+        let snap = Snapshot::encode(true, &[op_with(vec![])]);
+        for format in [Format::Text, Format::OpenMetrics] {
+            assert_eq!(gunzip(&snap.body(format, true)), snap.body(format, false));
+        }
+    }
+
+    #[test]
     fn both_formats_share_the_samples_of_the_data_series_and_gzip_is_one_member() {
-        // Values that compress badly, so that the gzip bodies are larger than the bound up to
-        // which a body is joined into one piece (512 KiB), and stay in shared parts.
+        // Values that compress badly, so that the gzip bodies are large.
         let scrambled = |i: u64, m: u64| (i.wrapping_mul(2_654_435_761) % m) as f64;
         let series: Vec<Series> = (0..20_000)
             .map(|i| Series {
@@ -158,56 +338,232 @@ mod tests {
         let mut op = op_with(series.clone());
         op.counters = Some(counters_of(&series));
         let snap = Snapshot::encode(true, &[op]);
-        let shared = |a: &Parts, b: &Parts| {
-            let b: Vec<&Bytes> = b.iter().collect();
+        let shared = |a: &[Bytes], b: &[Bytes]| {
             a.iter()
                 .filter(|x| b.iter().any(|y| y.as_ptr() == x.as_ptr() && !x.is_empty()))
                 .map(Bytes::len)
                 .sum::<usize>()
         };
-        let (t, om) = (&snap.text, &snap.openmetrics);
+        let parts = |format, gzip| snap.parts(format, gzip);
+        let (t, om) = (Format::Text, Format::OpenMetrics);
         // The four sample blocks: nearly all of the bytes, kept once for both formats.
-        assert!(shared(t.plain_parts(), om.plain_parts()) * 10 > t.plain().len() * 9);
+        let plain_len = snap.body(t, false).len();
+        assert!(shared(&parts(t, false), &parts(om, false)) * 10 > plain_len * 9);
         // The gzip copies are one member each: one header, then parts compressed once and
         // shared by both formats like the plain ones, then one trailer.
-        for gzip in [t.gzip_parts(), om.gzip_parts()] {
-            let gzip: Vec<&Bytes> = gzip.iter().collect();
-            assert_eq!(&gzip[0][..], &compress::GZIP_HEADER);
-            assert!(
-                gzip[1..]
-                    .iter()
-                    .all(|p| !p.starts_with(&compress::GZIP_HEADER))
-            );
+        for format in [t, om] {
+            let gzip = parts(format, true);
+            assert_eq!(&gzip[0][..], &GZIP_HEADER);
+            assert!(gzip[1..].iter().all(|p| !p.starts_with(&GZIP_HEADER)));
         }
-        assert!(shared(t.gzip_parts(), om.gzip_parts()) * 10 > t.gzip().len() * 9);
-        assert!(t.gzip_parts().one().is_none(), "{} bytes", t.gzip().len());
+        let gzip_len = snap.body(t, true).len();
+        assert!(shared(&parts(t, true), &parts(om, true)) * 10 > gzip_len * 9);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! Operations for the tests of this module: odd labels and values, counters, infinities;
+    //! and prometheus-client's exposition of them, the reference.
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use jiff::Timestamp;
+
+    use super::{OperationMetrics, ReportData};
+    use prometheus_client::collector::Collector;
+    use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder};
+    use prometheus_client::metrics::MetricType;
+    use prometheus_client::metrics::counter::ConstCounter;
+    use prometheus_client::metrics::gauge::ConstGauge;
+    use prometheus_client::registry::Registry;
+
+    use super::families::{FAMILIES, Number};
+    use super::{Format, Globals, Snapshot};
+
+    /// The families of the table, written by prometheus-client: the reference.
+    #[derive(Debug)]
+    struct Families {
+        ops: Arc<[OperationMetrics]>,
+        globals: Globals,
     }
 
-    #[test]
-    fn a_gzip_body_is_joined_into_one_piece_up_to_a_higher_bound_than_a_plain_one() {
-        // 10,000 series: about 3.5 MB plain, about 330 kB gzip (the serving benchmark's case).
-        let series: Vec<Series> = (0..10_000)
-            .map(|i| Series {
-                rp_id: format!("{}", 1000 + i % 100).into(),
-                cod_opc_menu: format!("{}", i / 100).into(),
-                calls: (i * 7 % 1000) as f64,
-                time_seconds: (i as u64).wrapping_mul(2_654_435_761) as f64 / 1024.0,
-            })
-            .collect();
-        let mut op = op_with(series.clone());
-        op.counters = Some(counters_of(&series));
-        let snap = Snapshot::encode(true, &[op]);
-        for enc in [&snap.text, &snap.openmetrics] {
-            let (plain, gzip) = (enc.plain_parts(), enc.gzip_parts());
-            assert!(plain.len() > 256 * 1024, "{} bytes plain", plain.len());
-            assert!(plain.one().is_none());
-            assert!(gzip.len() > 256 * 1024, "{} bytes gzip", gzip.len());
-            assert!(gzip.len() <= 512 * 1024, "{} bytes gzip", gzip.len());
-            // One piece, and the same member as the parts would have sent.
-            let one = gzip.one().expect("a gzip body under 512 KiB is joined");
-            assert_eq!(one.len() as u64, gzip.len());
-            assert_eq!(gzip.iter().count(), 1);
-            assert_eq!(crate::exposition::fixtures::gunzip(one), plain.concat());
+    /// The whole exposition as prometheus-client writes it, in the text format and in
+    /// OpenMetrics: the reference that the encoder must reproduce byte for byte.
+    pub(crate) fn reference(ops: &[OperationMetrics], globals: Globals) -> (String, String) {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(Families {
+            ops: Arc::from(ops),
+            globals,
+        }));
+        let (mut text, mut om) = (String::new(), String::new());
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+        prometheus_client::encoding::text::encode(&mut om, &registry).unwrap();
+        (text, om)
+    }
+
+    /// `snap` serves, in both formats plain and gzipped, what prometheus-client writes of `ops`.
+    pub(crate) fn assert_encodes(snap: &Snapshot, ops: &[OperationMetrics], globals: Globals) {
+        let (text, om) = reference(ops, globals);
+        for (format, expected) in [(Format::Text, text), (Format::OpenMetrics, om)] {
+            let plain = snap.body(format, false);
+            assert_eq!(std::str::from_utf8(&plain).unwrap(), expected);
+            assert_eq!(gunzip(&snap.body(format, true)), expected.as_bytes());
         }
     }
+
+    impl Collector for Families {
+        fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+            for family in FAMILIES {
+                if !family.is_present(&self.ops, self.globals) {
+                    continue;
+                }
+                let mut descriptor =
+                    encoder.encode_descriptor(family.name, family.help, None, family.kind)?;
+                family.for_each_sample(&self.ops, self.globals, |values, value| {
+                    let labels: Vec<(&str, &str)> = family
+                        .labels
+                        .iter()
+                        .copied()
+                        .zip(values.iter().copied())
+                        .collect();
+                    encode_value(family.kind, value, descriptor.encode_family(&labels)?)
+                })?;
+            }
+            Ok(())
+        }
+    }
+
+    /// One sample's value, as a constant counter or gauge of the family's type.
+    fn encode_value(
+        kind: MetricType,
+        value: Number,
+        encoder: MetricEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        match (kind, value) {
+            (MetricType::Counter, Number::Int(n)) => ConstCounter::new(n).encode(encoder),
+            (MetricType::Counter, Number::Float(v)) => ConstCounter::new(v).encode(encoder),
+            (_, Number::Int(n)) => ConstGauge::new(n).encode(encoder),
+            (_, Number::Float(v)) => ConstGauge::new(v).encode(encoder),
+        }
+    }
+
+    use crate::counters::{CounterSeries, Counters};
+    use crate::report::{RejectCounts, Report, Series};
+    use crate::wolkvox::TokenInfo;
+
+    /// Operation `0032`, up, with a report of `series` in today's window.
+    pub(crate) fn op_with(series: Vec<Series>) -> OperationMetrics {
+        let mut op = OperationMetrics::new("0032".into(), Duration::from_secs(300));
+        let tz = jiff::tz::TimeZone::UTC;
+        let now: Timestamp = "2026-11-25T10:00:00Z".parse().unwrap();
+        op.data = Some(Arc::new(ReportData::new(
+            Report {
+                rows: series.len(),
+                series,
+                rejected: RejectCounts::default(),
+                dropped_series: 0,
+            },
+            crate::window::Window::Today.resolve(now, &tz),
+        )));
+        op.up = true;
+        op
+    }
+
+    /// `n` series, `options` menu options (`OPT_0`...) per routing point from `1000` on; calls
+    /// `i` and `2.5 i` seconds for the `i`th.
+    pub(crate) fn grid(n: usize, options: usize) -> Vec<Series> {
+        (0..n)
+            .map(|i| Series {
+                rp_id: format!("{}", 1000 + i / options).into(),
+                cod_opc_menu: format!("OPT_{}", i % options).into(),
+                calls: i as f64,
+                time_seconds: 2.5 * i as f64,
+            })
+            .collect()
+    }
+
+    /// Counters that differ from the report's values, for the same series.
+    pub(crate) fn counters_of(series: &[Series]) -> Arc<Counters> {
+        Arc::new(
+            series
+                .iter()
+                .map(|s| CounterSeries {
+                    rp_id: s.rp_id.clone(),
+                    cod_opc_menu: s.cod_opc_menu.clone(),
+                    calls: s.calls * 3.0,
+                    time_seconds: s.time_seconds + 0.25,
+                })
+                .collect(),
+        )
+    }
+
+    /// `data` decompressed by the strict reader: one member, checked CRC and length.
+    pub(crate) fn gunzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(data)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    /// Operations with odd labels and values: escapes, empty data, counters, infinities.
+    pub(crate) fn assorted_operations() -> Vec<OperationMetrics> {
+        let series = vec![
+            Series {
+                rp_id: "1001".into(),
+                cod_opc_menu: "AGENTE".into(),
+                calls: 12.0,
+                time_seconds: 226.8,
+            },
+            Series {
+                rp_id: "a\"b\\c\nd".into(),
+                cod_opc_menu: "ñ".into(),
+                calls: 0.0,
+                time_seconds: 1e-7,
+            },
+            Series {
+                rp_id: "2001".into(),
+                cod_opc_menu: "PULSE".into(),
+                calls: 1e21,
+                time_seconds: 123_456_789.125,
+            },
+        ];
+        let mut a = op_with(series.clone());
+        a.counters = Some(counters_of(&series));
+        let mut b = op_with(vec![]);
+        b.operation = "with \"quotes\"".into();
+        b.poll_interval = Duration::from_secs(60);
+        let mut c = op_with(series[..1].to_vec());
+        c.operation = "0048".into();
+        let mut infinite: Vec<CounterSeries> = counters_of(&series)
+            .iter()
+            .map(|c| CounterSeries {
+                rp_id: c.rp_id.clone(),
+                cod_opc_menu: c.cod_opc_menu.clone(),
+                calls: c.calls,
+                time_seconds: c.time_seconds,
+            })
+            .collect();
+        infinite[0].calls = f64::INFINITY;
+        c.counters = Some(Arc::new(infinite.into_iter().collect()));
+        c.token_info = Some(TokenInfo {
+            limit: 1000.0,
+            used_today: 17.0,
+        });
+        c.last_success = Some("2026-11-25T10:00:00Z".parse().unwrap());
+        vec![a, b, c]
+    }
+
+    /// A reading of the process metrics, with a fractional CPU time and start time.
+    pub(crate) const PROCESS: crate::process::ProcessStats = crate::process::ProcessStats {
+        cpu_seconds: 12.34,
+        resident_memory_bytes: 24_576_000,
+        virtual_memory_bytes: 1_056_768_000,
+        open_fds: 17,
+        max_fds: 1_048_576,
+        start_time_seconds: 1_764_400_123.45,
+    };
 }

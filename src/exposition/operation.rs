@@ -7,7 +7,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::parts::Formats;
+use super::Formats;
 use crate::counters::Counters;
 use crate::report::{RejectCounts, Report};
 use crate::window::ReportWindow;
@@ -18,8 +18,8 @@ use crate::wolkvox::{PollCounts, PollResult, TokenInfo};
 /// Once the store has encoded its data series, it keeps a thin copy instead
 /// ([`ReportData::is_thin`]): the encoded parts, which every later encoding reuses (a failed poll
 /// within `--poll.keep-stale` shows the same data), and the first [`ReportData::HEAD`] series,
-/// which the status page lists. The whole report is not kept: at 1,000 series per operation it
-/// was 48 bytes a series beside the encoded ones (BENCHMARKS.md, Operations).
+/// which the status page lists. The whole report is not kept: its encoded parts already hold
+/// what /metrics needs of it.
 #[derive(Debug, Clone)]
 pub struct ReportData {
     /// The parsed report; in a thin copy, its first [`ReportData::HEAD`] series only.

@@ -1,5 +1,5 @@
 //! The [`Store`]: the snapshot that scrapes load without a lock, and the encoded parts of
-//! every operation, from which the next snapshot is joined and swapped in whole.
+//! every operation, from which the next snapshot is made and swapped in whole.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -8,27 +8,57 @@ use arc_swap::ArcSwap;
 #[cfg(any(test, feature = "test-util"))]
 use tokio::sync::watch;
 
-use super::Snapshot;
-use super::assembly::Assembly;
-use super::parts::OperationParts;
-use super::{Globals, OperationMetrics, ReloadStatus, ReportData};
+use super::{GlobalParts, Globals, OperationMetrics, OperationParts, ReloadStatus};
+use super::{ReportData, Snapshot};
 use crate::process::ProcessStats;
 
 /// Holds the current snapshot, and the parts of every operation it is made of. Scrapes load
 /// the snapshot without a lock. A poller encodes its operation's parts before taking the lock,
 /// so one operation's encoding never holds up another's poll; under the lock the operation's
-/// parts replace its old ones (one `Arc`, and the CRC tree in O(families x log parts)) and a
-/// snapshot of one `Arc` per operation is swapped in.
+/// parts replace its old ones and a snapshot of one `Arc` per operation is swapped in.
 #[derive(Debug)]
 pub struct Store {
     current: ArcSwap<Snapshot>,
     /// Polls published so far: tests wait on it instead of on the clock.
     #[cfg(any(test, feature = "test-util"))]
     polls: watch::Sender<u64>,
-    state: Mutex<Assembly>,
+    state: Mutex<State>,
     /// The metrics every operation's parts were encoded from, by name, for the status page.
     /// Changed under the `state` lock, so that it lists what the snapshot does.
     operations: Mutex<BTreeMap<String, OperationMetrics>>,
+}
+
+/// What the next snapshot is made of.
+#[derive(Debug)]
+struct State {
+    /// In the order of their names.
+    ops: Vec<Arc<OperationParts>>,
+    /// What the exporter's own families read, and their parts.
+    globals: Globals,
+    global_parts: Arc<GlobalParts>,
+}
+
+impl State {
+    fn insert(&mut self, parts: Vec<OperationParts>) {
+        for new in parts {
+            match self.ops.binary_search_by(|o| o.name.cmp(&new.name)) {
+                Ok(i) => self.ops[i] = Arc::new(new),
+                Err(i) => self.ops.insert(i, Arc::new(new)),
+            }
+        }
+    }
+
+    fn set_globals(&mut self, change: impl FnOnce(&mut Globals)) {
+        change(&mut self.globals);
+        self.global_parts = Arc::new(GlobalParts::encode(self.globals));
+    }
+
+    /// A shard that owns no operation of the file has nothing to poll: once its (empty) set
+    /// is registered, it is ready.
+    fn snapshot(&self) -> Snapshot {
+        let ready = self.ops.iter().all(|o| o.polled);
+        Snapshot::of(ready, self.ops.clone(), self.global_parts.clone())
+    }
 }
 
 /// Replaces the whole report of `metrics`, just encoded into `parts`, by its thin copy.
@@ -49,12 +79,18 @@ impl Default for Store {
 impl Store {
     /// An empty store: not ready, self-metrics only.
     pub fn new() -> Self {
-        let assembly = Assembly::new(Globals::default());
+        let state = State {
+            ops: Vec::new(),
+            globals: Globals::default(),
+            global_parts: Arc::new(GlobalParts::encode(Globals::default())),
+        };
+        let mut first = state.snapshot();
+        first.ready = false;
         Self {
-            current: ArcSwap::from_pointee(assembly.snapshot(false)),
+            current: ArcSwap::from_pointee(first),
             #[cfg(any(test, feature = "test-util"))]
             polls: watch::Sender::new(0),
-            state: Mutex::new(assembly),
+            state: Mutex::new(state),
             operations: Mutex::new(BTreeMap::new()),
         }
     }
@@ -66,13 +102,12 @@ impl Store {
 
     /// Runs `change` under the lock and swaps in the snapshot it leads to. The lock keeps
     /// snapshots in the order of their changes.
-    fn change(&self, change: impl FnOnce(&mut Assembly)) {
-        // Only joining happens under this lock; a panic there leaves consistent data.
-        let mut assembly = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        change(&mut assembly);
-        let ready = assembly.ready();
-        let previous = self.current.swap(Arc::new(assembly.snapshot(ready)));
-        drop(assembly);
+    fn change(&self, change: impl FnOnce(&mut State)) {
+        // Only pointer work happens under this lock; a panic there leaves consistent data.
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        change(&mut state);
+        let previous = self.current.swap(Arc::new(state.snapshot()));
+        drop(state);
         // Freeing what only the previous snapshot held (a replaced operation's parts) is
         // work that need not hold up other polls.
         drop(previous);
@@ -93,8 +128,8 @@ impl Store {
             kept.push(m);
             parts.push(p);
         }
-        self.change(|a| {
-            a.insert(parts);
+        self.change(|s| {
+            s.insert(parts);
             self.keep(kept);
         });
     }
@@ -108,8 +143,8 @@ impl Store {
         let parts = OperationParts::encode(&metrics);
         thin(&mut metrics, &parts);
         let data = metrics.data.clone();
-        self.change(|a| {
-            a.insert(vec![parts]);
+        self.change(|s| {
+            s.insert(vec![parts]);
             self.keep([metrics]);
         });
         #[cfg(any(test, feature = "test-util"))]
@@ -124,8 +159,8 @@ impl Store {
 
     /// Removes several operations at once.
     pub fn remove_all(&self, operations: &[&str]) {
-        self.change(|a| {
-            a.remove(operations);
+        self.change(|s| {
+            s.ops.retain(|o| !operations.contains(&o.name.as_str()));
             let mut kept = self.operations.lock().unwrap_or_else(|e| e.into_inner());
             for name in operations {
                 kept.remove(*name);
@@ -151,23 +186,25 @@ impl Store {
 
     /// Records the outcome of a configuration (re)load.
     pub fn set_reload(&self, status: ReloadStatus) {
-        self.change(|a| a.set_reload(status));
+        self.change(|s| s.set_globals(|g| g.reload = Some(status)));
     }
 
     /// Changes part of the reload status (the configuration file's, or the web
     /// configuration's), under the lock, so that neither overwrites the other.
     pub fn update_reload(&self, update: impl FnOnce(&mut ReloadStatus)) {
-        self.change(|a| {
-            let mut status = a.reload().unwrap_or_default();
-            update(&mut status);
-            a.set_reload(status);
+        self.change(|s| {
+            s.set_globals(|g| {
+                let mut status = g.reload.unwrap_or_default();
+                update(&mut status);
+                g.reload = Some(status);
+            })
         });
     }
 
     /// Records a reading of the process metrics: only the exporter's own parts are encoded
     /// again, and scrapes keep serving prebuilt bytes.
     pub fn set_process(&self, process: ProcessStats) {
-        self.change(|a| a.set_process(process));
+        self.change(|s| s.set_globals(|g| g.process = Some(process)));
     }
 
     /// The last reload status, when a configuration file is in use.
@@ -175,7 +212,8 @@ impl Store {
         self.state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .reload()
+            .globals
+            .reload
     }
 
     /// Polls finished so far, and a way to wait for more (for tests).
@@ -185,90 +223,18 @@ impl Store {
     }
 }
 
-/// Scrapes send a joined body from its file: found in the current snapshot by address. A body
-/// of an older snapshot (swapped while its response was written) is not found, and is written
-/// as it is.
-impl crate::sendfile::BodyFiles for Store {
-    fn find(
-        &self,
-        slices: &[std::io::IoSlice<'_>],
-    ) -> Option<(usize, Arc<crate::sendfile::BodyFile>, u64)> {
-        let snapshot = self.current.load();
-        let bodies =
-            [&snapshot.text, &snapshot.openmetrics].map(|e| [e.plain_parts(), e.gzip_parts()]);
-        slices.iter().enumerate().find_map(|(i, slice)| {
-            bodies
-                .iter()
-                .flatten()
-                .find_map(|parts| parts.file_at(slice))
-                .map(|(file, at)| (i, file.clone(), at))
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exposition::collector::reference;
     use crate::exposition::fixtures::{
-        PROCESS, assorted_operations, counters_of, grid, gunzip, op_with,
+        PROCESS, assert_encodes, assorted_operations, grid, op_with,
     };
 
     /// The store's snapshot against prometheus-client writing all of `ops` (in name order).
     fn assert_serves(store: &Store, ops: &[OperationMetrics], globals: Globals) {
         let mut ops = ops.to_vec();
         ops.sort_by(|a, b| a.operation.cmp(&b.operation));
-        let (text, om) = reference(&ops, globals);
-        let snap = store.current();
-        assert_eq!(std::str::from_utf8(&snap.text.plain()).unwrap(), text);
-        assert_eq!(std::str::from_utf8(&snap.openmetrics.plain()).unwrap(), om);
-        assert_eq!(gunzip(&snap.text.gzip()), text.as_bytes());
-        assert_eq!(gunzip(&snap.openmetrics.gzip()), om.as_bytes());
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn the_joined_bodies_of_the_current_snapshot_are_found_with_their_files_and_no_other() {
-        use crate::sendfile::{BodyFiles, SENDFILE_FROM, SENDFILE_UP_TO};
-        use std::io::{IoSlice, Read, Seek, SeekFrom};
-        let store = Store::new();
-        // 150 series: plain bodies of about 60 kB, which get a file; gzip ones of a few, which
-        // do not.
-        let series = grid(150, 3);
-        let mut op = op_with(series.clone());
-        op.counters = Some(counters_of(&series));
-        store.publish(op.clone());
-        let snap = store.current();
-        let head = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
-        for encoded in [&snap.text, &snap.openmetrics] {
-            let body = encoded.plain_parts().one().expect("joined").clone();
-            assert!(
-                (SENDFILE_FROM..=SENDFILE_UP_TO).contains(&body.len()),
-                "{} bytes",
-                body.len()
-            );
-            let (i, file, at) = store
-                .find(&[IoSlice::new(&head), IoSlice::new(&body[10..])])
-                .expect("found");
-            assert_eq!((i, at), (1, 10));
-            let mut f = &file.file;
-            f.seek(SeekFrom::Start(at)).unwrap();
-            let mut rest = Vec::new();
-            f.read_to_end(&mut rest).unwrap();
-            assert_eq!(rest, &body[10..]);
-            // The same bytes elsewhere are not the body.
-            let copy: Vec<u8> = body.iter().copied().collect();
-            assert!(store.find(&[IoSlice::new(&copy)]).is_none());
-            // A short body is written as it is.
-            let gzip = encoded.gzip_parts().one().expect("joined").clone();
-            assert!(gzip.len() < SENDFILE_FROM);
-            assert!(store.find(&[IoSlice::new(&gzip)]).is_none());
-        }
-        // Once another snapshot is current, the old one's bodies are written as they are.
-        let old = snap.text.plain_parts().one().unwrap().clone();
-        op.api_requests += 1;
-        store.publish(op);
-        assert!(store.find(&[IoSlice::new(&old)]).is_none());
+        assert_encodes(&store.current(), &ops, globals);
     }
 
     #[test]

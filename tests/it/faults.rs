@@ -258,7 +258,6 @@ async fn a_self_signed_certificate_upstream_is_a_network_error() {
         listener,
         sim.router(),
         Some(Arc::new(arc_swap::ArcSwap::from_pointee(server_config))),
-        None,
         limits,
         std::future::pending(),
     ));

@@ -58,7 +58,6 @@ async fn spawn_tls_simulator(sim: &Simulator, ca: &CertifiedIssuer<'_, KeyPair>)
         listener,
         sim.router(),
         tls,
-        None,
         limits,
         std::future::pending(),
     ));

@@ -12,7 +12,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use bytes::Bytes;
 
 use crate::config::TimeUnit;
-use crate::wolkvox::number::{decimal, parse_number, valid};
+use crate::wolkvox::number::{digits, parse_number, valid};
 use crate::wolkvox::types::{RawItem, RawRow, RowSink, Scalar};
 use crate::wolkvox::{self, Classified, PollResult, client::TransportError};
 
@@ -134,8 +134,8 @@ impl Report {
     }
 }
 
-/// Classifies an answer ([`wolkvox::classify`]) and makes its report from the rows as they
-/// are decoded: `Some` for success (the rows) and no_data (empty), `None` for a failure.
+/// Classifies an answer ([`wolkvox::classify`]) and makes its report from its rows: `Some`
+/// for success (the rows) and no_data (empty), `None` for a failure.
 pub fn from_answer(
     answer: Result<(u16, Bytes), TransportError>,
     unit: TimeUnit,
@@ -152,8 +152,7 @@ pub fn from_answer(
     (classified, report)
 }
 
-/// Builds a [`Report`] one element of `data` at a time, as the decoder reads them: the rows
-/// are aggregated while the body is decoded and are never held as a list.
+/// Builds a [`Report`] one element of `data` at a time.
 #[derive(Debug)]
 pub struct ReportBuilder {
     unit: TimeUnit,
@@ -265,21 +264,6 @@ impl ReportBuilder {
 }
 
 impl RowSink for ReportBuilder {
-    /// A complete row takes at least 56 bytes
-    /// (`{"rp_id":"1","calls":"0","time":"0","cod_opc_menu":"1"},`), so the body's size bounds
-    /// the number of series it can add; `max_series` caps it further. Growing a table of
-    /// 60,000 entries would rehash it a dozen times.
-    fn reserve(&mut self, body_len: usize) {
-        let room = (body_len / 56).min(self.max_series);
-        // Room for every series up front: no copy as the list grows. A large list is mapped
-        // memory (see malloc.rs), so room that stays unused is never resident.
-        self.series.reserve(room);
-        let (series, hasher) = (&self.series, &self.hasher);
-        self.index.reserve(room, |&i| {
-            hasher.hash_one((&*series[i].rp_id, &*series[i].cod_opc_menu))
-        });
-    }
-
     fn row(&mut self, item: RawItem<'_>) {
         self.push(&item);
     }
@@ -350,13 +334,13 @@ fn parse_row(row: &RawRow<'_>, unit: TimeUnit) -> Result<(f64, f64), RejectReaso
     let calls = match &row.calls {
         Scalar::Str(s) => parse_number(s),
         Scalar::Num(n) => valid(*n),
-        Scalar::Missing | Scalar::Invalid => None,
+        Scalar::Missing | Scalar::Invalid(_) => None,
     }
     .ok_or(RejectReason::InvalidCalls)?;
     let time = match &row.time {
         Scalar::Str(s) => parse_time_seconds(s, unit),
         Scalar::Num(n) => valid(*n).and_then(|n| valid(scale(n, unit))),
-        Scalar::Missing | Scalar::Invalid => None,
+        Scalar::Missing | Scalar::Invalid(_) => None,
     }
     .ok_or(RejectReason::InvalidTime)?;
     Ok((calls, time))
@@ -390,22 +374,14 @@ pub fn parse_time_seconds(s: &str, unit: TimeUnit) -> Option<f64> {
     if !s.contains(':') {
         return parse_number(s).and_then(|n| valid(scale(n, unit)));
     }
-    let whole = |p: &str| -> Option<f64> {
-        (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| decimal(p, "").or_else(|| p.parse::<f64>().ok()))
-            .flatten()
-    };
+    let whole = |p: &str| -> Option<f64> { digits(p).then(|| p.parse().ok()).flatten() };
     // Seconds may carry a fraction ("00:01:41.5"); minutes and hours are whole.
     let seconds = |p: &str| -> Option<f64> {
         let (i, f) = p.split_once('.').unwrap_or((p, "0"));
-        if i.is_empty() || i.len() > 2 || f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+        if i.len() > 2 || !digits(i) || !digits(f) {
             return None;
         }
-        let fraction = match decimal("0", f) {
-            Some(v) => v,
-            None => format!("0.{f}").parse::<f64>().ok()?,
-        };
-        let v = whole(i)? + fraction;
+        let v: f64 = p.parse().ok()?;
         (v < 60.0).then_some(v)
     };
     let mut parts = s.split(':');

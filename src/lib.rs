@@ -29,7 +29,6 @@
 //! - [`logging`]: logfmt and JSON log lines.
 //! - [`process`]: the standard process metrics: pure parsers of /proc, and their reading.
 //! - [`sendfile`]: small bodies sent from a memory file by the kernel, as nginx sends files.
-//! - [`malloc`]: the allocator setting and the rationed trim that keep resident memory flat across polls.
 //! - [`build_info`]: version, git revision, build date and rustc of this binary.
 
 pub mod backfill;
@@ -43,7 +42,6 @@ pub mod exporter;
 pub mod exposition;
 pub mod http;
 pub mod logging;
-pub mod malloc;
 pub mod poller;
 pub mod process;
 pub mod report;

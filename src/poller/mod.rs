@@ -95,9 +95,6 @@ enum Call {
     TokenInfo(Result<crate::wolkvox::TokenInfo, String>),
 }
 
-/// How often, at most, a poll hands malloc's free memory back to the system.
-const TRIM_PERIOD: Duration = Duration::from_secs(10);
-
 /// Polls one operation until `cancel` fires, publishing a snapshot after every poll.
 pub struct Poller {
     config: PollerConfig,
@@ -256,11 +253,7 @@ impl Poller {
             };
             self.metrics.polled = true;
             let (store, metrics) = (self.store.clone(), self.metrics.clone());
-            let publish = move || {
-                let data = store.publish(metrics);
-                crate::malloc::return_free_memory(TRIM_PERIOD);
-                data
-            };
+            let publish = move || store.publish(metrics);
             let Some(data) = off_the_workers(publish).await else {
                 return;
             };

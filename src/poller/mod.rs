@@ -563,9 +563,9 @@ impl Poller {
     }
 }
 
-/// Runs `f` on tokio's blocking pool and waits for it: decoding a 60,000-row report,
-/// or encoding and compressing its 20 MB exposition, takes tens of milliseconds of CPU, which
-/// must not hold up an async worker that serves /metrics. `None` when the runtime is shutting
+/// Runs `f` on tokio's blocking pool and waits for it: decoding a 60,000-row report, or
+/// encoding and compressing its exposition, is CPU work that must not hold up an async worker
+/// that serves /metrics. `None` when the runtime is shutting
 /// down; a panic in `f` goes on in the poller, as if `f` had run there.
 async fn off_the_workers<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
     match tokio::task::spawn_blocking(f).await {

@@ -279,55 +279,9 @@ fn intern(labels: &mut HashTable<Arc<str>>, hasher: &DefaultHashBuilder, label: 
         .clone()
 }
 
-/// Sorts series by (rp_id, cod_opc_menu). Comparing the strings themselves means following two
-/// pointers per comparison; a 128-bit key made of their first bytes decides nearly every
-/// comparison from a compact array instead, and only a tie looks at the strings.
+/// Sorts series by (rp_id, cod_opc_menu), the order of the exposition.
 fn sort_by_labels(series: &mut [Series]) {
-    fn prefix(s: &str, n: usize) -> u64 {
-        // The first n bytes, big-endian, zero-padded: a larger prefix means a larger string,
-        // and an equal one decides nothing.
-        let mut bytes = [0u8; 8];
-        let take = s.len().min(n);
-        bytes[..take].copy_from_slice(&s.as_bytes()[..take]);
-        u64::from_be_bytes(bytes)
-    }
-    // rp_id's first 8 bytes, then, when rp_id has at most 8 bytes (and so is known whole),
-    // its length (shorter first among equal padded prefixes) and cod_opc_menu's first 7 bytes.
-    // A longer rp_id sets the low half to its maximum: it sorts after every shorter rp_id of
-    // the same first bytes (those are its prefixes), and ties with the longer ones.
-    let key = |s: &Series| -> u128 {
-        let low = if s.rp_id.len() <= 8 {
-            ((s.rp_id.len() as u64) << 56) | (prefix(&s.cod_opc_menu, 7) >> 8)
-        } else {
-            u64::MAX
-        };
-        (u128::from(prefix(&s.rp_id, 8)) << 64) | u128::from(low)
-    };
-    let mut order: Vec<(u128, usize)> = series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (key(s), i))
-        .collect();
-    order.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0).then_with(|| {
-            let (x, y) = (&series[a.1], &series[b.1]);
-            (&*x.rp_id, &*x.cod_opc_menu).cmp(&(&*y.rp_id, &*y.cod_opc_menu))
-        })
-    });
-    // Put each series where the order says, in place, one cycle of the permutation at a time:
-    // position `at` receives the series from `order[at].1`; a placed position is marked.
-    const PLACED: usize = usize::MAX;
-    for start in 0..order.len() {
-        let mut at = start;
-        while order[at].1 != PLACED {
-            let from = std::mem::replace(&mut order[at].1, PLACED);
-            if from == start {
-                break;
-            }
-            series.swap(at, from);
-            at = from;
-        }
-    }
+    series.sort_unstable_by(|a, b| (&a.rp_id, &a.cod_opc_menu).cmp(&(&b.rp_id, &b.cod_opc_menu)));
 }
 
 fn parse_row(row: &RawRow<'_>, unit: TimeUnit) -> Result<(f64, f64), RejectReason> {

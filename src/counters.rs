@@ -54,9 +54,8 @@ pub struct CounterSeries {
 }
 
 /// A pair of a [`Counters`] list: its labels by their place in the list's table of label
-/// values, so that a series takes 24 bytes and not 48 (two `Arc<str>` are 32 bytes). At 1,000
-/// operations of 1,000 series that is 24 bytes a series of the resident set (BENCHMARKS.md,
-/// Operations).
+/// values, so that a series takes 24 bytes and not 48 (two `Arc<str>` are 32 bytes): with many
+/// operations the counters are a large part of the resident set.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Pair {
     rp_id: u32,

@@ -28,7 +28,6 @@
 //! - [`simulator`]: a simulated Wolkvox API for `--demo` and the tests.
 //! - [`logging`]: logfmt and JSON log lines.
 //! - [`process`]: the standard process metrics: pure parsers of /proc, and their reading.
-//! - [`malloc`]: the allocator setting and the rationed trim that keep resident memory flat across polls.
 //! - [`build_info`]: version, git revision, build date and rustc of this binary.
 
 pub mod backfill;
@@ -42,7 +41,6 @@ pub mod exporter;
 pub mod exposition;
 pub mod http;
 pub mod logging;
-pub mod malloc;
 pub mod poller;
 pub mod process;
 pub mod report;

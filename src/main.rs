@@ -15,7 +15,6 @@ use wolkvox_exporter::config::{CheckArgs, CheckOutput, Cli, Command};
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
 
 fn main() -> ExitCode {
-    wolkvox_exporter::malloc::tune();
     let cli = match Cli::parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {

@@ -12,7 +12,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use bytes::Bytes;
 
 use crate::config::TimeUnit;
-use crate::wolkvox::number::{decimal, parse_number, valid};
+use crate::wolkvox::number::{digits, parse_number, valid};
 use crate::wolkvox::types::{RawItem, RawRow, RowSink, Scalar};
 use crate::wolkvox::{self, Classified, PollResult, client::TransportError};
 
@@ -134,8 +134,8 @@ impl Report {
     }
 }
 
-/// Classifies an answer ([`wolkvox::classify`]) and makes its report from the rows as they
-/// are decoded: `Some` for success (the rows) and no_data (empty), `None` for a failure.
+/// Classifies an answer ([`wolkvox::classify`]) and makes its report from its rows: `Some`
+/// for success (the rows) and no_data (empty), `None` for a failure.
 pub fn from_answer(
     answer: Result<(u16, Bytes), TransportError>,
     unit: TimeUnit,
@@ -152,8 +152,7 @@ pub fn from_answer(
     (classified, report)
 }
 
-/// Builds a [`Report`] one element of `data` at a time, as the decoder reads them: the rows
-/// are aggregated while the body is decoded and are never held as a list.
+/// Builds a [`Report`] one element of `data` at a time.
 #[derive(Debug)]
 pub struct ReportBuilder {
     unit: TimeUnit,
@@ -265,21 +264,6 @@ impl ReportBuilder {
 }
 
 impl RowSink for ReportBuilder {
-    /// A complete row takes at least 56 bytes
-    /// (`{"rp_id":"1","calls":"0","time":"0","cod_opc_menu":"1"},`), so the body's size bounds
-    /// the number of series it can add; `max_series` caps it further. Growing a table of
-    /// 60,000 entries would rehash it a dozen times.
-    fn reserve(&mut self, body_len: usize) {
-        let room = (body_len / 56).min(self.max_series);
-        // Room for every series up front: no copy as the list grows. A large list is mapped
-        // memory (see malloc.rs), so room that stays unused is never resident.
-        self.series.reserve(room);
-        let (series, hasher) = (&self.series, &self.hasher);
-        self.index.reserve(room, |&i| {
-            hasher.hash_one((&*series[i].rp_id, &*series[i].cod_opc_menu))
-        });
-    }
-
     fn row(&mut self, item: RawItem<'_>) {
         self.push(&item);
     }
@@ -295,68 +279,22 @@ fn intern(labels: &mut HashTable<Arc<str>>, hasher: &DefaultHashBuilder, label: 
         .clone()
 }
 
-/// Sorts series by (rp_id, cod_opc_menu). Comparing the strings themselves means following two
-/// pointers per comparison; a 128-bit key made of their first bytes decides nearly every
-/// comparison from a compact array instead, and only a tie looks at the strings.
+/// Sorts series by (rp_id, cod_opc_menu), the order of the exposition.
 fn sort_by_labels(series: &mut [Series]) {
-    fn prefix(s: &str, n: usize) -> u64 {
-        // The first n bytes, big-endian, zero-padded: a larger prefix means a larger string,
-        // and an equal one decides nothing.
-        let mut bytes = [0u8; 8];
-        let take = s.len().min(n);
-        bytes[..take].copy_from_slice(&s.as_bytes()[..take]);
-        u64::from_be_bytes(bytes)
-    }
-    // rp_id's first 8 bytes, then, when rp_id has at most 8 bytes (and so is known whole),
-    // its length (shorter first among equal padded prefixes) and cod_opc_menu's first 7 bytes.
-    // A longer rp_id sets the low half to its maximum: it sorts after every shorter rp_id of
-    // the same first bytes (those are its prefixes), and ties with the longer ones.
-    let key = |s: &Series| -> u128 {
-        let low = if s.rp_id.len() <= 8 {
-            ((s.rp_id.len() as u64) << 56) | (prefix(&s.cod_opc_menu, 7) >> 8)
-        } else {
-            u64::MAX
-        };
-        (u128::from(prefix(&s.rp_id, 8)) << 64) | u128::from(low)
-    };
-    let mut order: Vec<(u128, usize)> = series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (key(s), i))
-        .collect();
-    order.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0).then_with(|| {
-            let (x, y) = (&series[a.1], &series[b.1]);
-            (&*x.rp_id, &*x.cod_opc_menu).cmp(&(&*y.rp_id, &*y.cod_opc_menu))
-        })
-    });
-    // Put each series where the order says, in place, one cycle of the permutation at a time:
-    // position `at` receives the series from `order[at].1`; a placed position is marked.
-    const PLACED: usize = usize::MAX;
-    for start in 0..order.len() {
-        let mut at = start;
-        while order[at].1 != PLACED {
-            let from = std::mem::replace(&mut order[at].1, PLACED);
-            if from == start {
-                break;
-            }
-            series.swap(at, from);
-            at = from;
-        }
-    }
+    series.sort_unstable_by(|a, b| (&a.rp_id, &a.cod_opc_menu).cmp(&(&b.rp_id, &b.cod_opc_menu)));
 }
 
 fn parse_row(row: &RawRow<'_>, unit: TimeUnit) -> Result<(f64, f64), RejectReason> {
     let calls = match &row.calls {
         Scalar::Str(s) => parse_number(s),
         Scalar::Num(n) => valid(*n),
-        Scalar::Missing | Scalar::Invalid => None,
+        Scalar::Missing | Scalar::Invalid(_) => None,
     }
     .ok_or(RejectReason::InvalidCalls)?;
     let time = match &row.time {
         Scalar::Str(s) => parse_time_seconds(s, unit),
         Scalar::Num(n) => valid(*n).and_then(|n| valid(scale(n, unit))),
-        Scalar::Missing | Scalar::Invalid => None,
+        Scalar::Missing | Scalar::Invalid(_) => None,
     }
     .ok_or(RejectReason::InvalidTime)?;
     Ok((calls, time))
@@ -390,22 +328,14 @@ pub fn parse_time_seconds(s: &str, unit: TimeUnit) -> Option<f64> {
     if !s.contains(':') {
         return parse_number(s).and_then(|n| valid(scale(n, unit)));
     }
-    let whole = |p: &str| -> Option<f64> {
-        (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| decimal(p, "").or_else(|| p.parse::<f64>().ok()))
-            .flatten()
-    };
+    let whole = |p: &str| -> Option<f64> { digits(p).then(|| p.parse().ok()).flatten() };
     // Seconds may carry a fraction ("00:01:41.5"); minutes and hours are whole.
     let seconds = |p: &str| -> Option<f64> {
         let (i, f) = p.split_once('.').unwrap_or((p, "0"));
-        if i.is_empty() || i.len() > 2 || f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+        if i.len() > 2 || !digits(i) || !digits(f) {
             return None;
         }
-        let fraction = match decimal("0", f) {
-            Some(v) => v,
-            None => format!("0.{f}").parse::<f64>().ok()?,
-        };
-        let v = whole(i)? + fraction;
+        let v: f64 = p.parse().ok()?;
         (v < 60.0).then_some(v)
     };
     let mut parts = s.split(':');

@@ -3,13 +3,11 @@
 //! memory, start-up and the binary's size. It prints figures, mostly ratios and medians; it
 //! asserts nothing about durations.
 //!
-//! Usage: `cargo bench --bench exporter -- [--quick] [--rows=N] [--polls=N] [--cases=NxS,...] [--default-malloc] [SECTION...]`
+//! Usage: `cargo bench --bench exporter -- [--quick] [--rows=N] [--polls=N] [--cases=NxS,...] [SECTION...]`
 //! with sections `ingest`, `scrape`, `serve`, `memory`, `operations`, `startup`, `size`
 //! (default: all).
 //! `--rows=N` runs one size only; `--polls=N` sets the polls of the memory growth figure;
-//! `--cases=1x1000,1000x1000` runs only those cases (operations x series) of `operations`;
-//! `--default-malloc` leaves glibc's malloc as it is in this
-//! process (the in-process sections), instead of the exporter's setting (src/malloc.rs).
+//! `--cases=1x1000,1000x1000` runs only those cases (operations x series) of `operations`.
 
 mod body;
 mod ingest;
@@ -55,11 +53,6 @@ fn machine() -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    // --default-malloc: glibc's own behaviour in this process, to see what the setting costs.
-    if !args.iter().any(|a| a == "--default-malloc") {
-        // The exporter's allocator setting: the in-process sections measure what the binary does.
-        wolkvox_exporter::malloc::tune();
-    }
     // cargo bench passes --bench; a filter-like argument names a section.
     let quick = args.iter().any(|a| a == "--quick");
     let mut sections: Vec<&str> = args

@@ -95,9 +95,6 @@ enum Call {
     TokenInfo(Result<crate::wolkvox::TokenInfo, String>),
 }
 
-/// How often, at most, a poll hands malloc's free memory back to the system.
-const TRIM_PERIOD: Duration = Duration::from_secs(10);
-
 /// Polls one operation until `cancel` fires, publishing a snapshot after every poll.
 pub struct Poller {
     config: PollerConfig,
@@ -256,11 +253,7 @@ impl Poller {
             };
             self.metrics.polled = true;
             let (store, metrics) = (self.store.clone(), self.metrics.clone());
-            let publish = move || {
-                let data = store.publish(metrics);
-                crate::malloc::return_free_memory(TRIM_PERIOD);
-                data
-            };
+            let publish = move || store.publish(metrics);
             let Some(data) = off_the_workers(publish).await else {
                 return;
             };
@@ -570,9 +563,9 @@ impl Poller {
     }
 }
 
-/// Runs `f` on tokio's blocking pool and waits for it: decoding a 60,000-row report,
-/// or encoding and compressing its 20 MB exposition, takes tens of milliseconds of CPU, which
-/// must not hold up an async worker that serves /metrics. `None` when the runtime is shutting
+/// Runs `f` on tokio's blocking pool and waits for it: decoding a 60,000-row report, or
+/// encoding and compressing its exposition, is CPU work that must not hold up an async worker
+/// that serves /metrics. `None` when the runtime is shutting
 /// down; a panic in `f` goes on in the poller, as if `f` had run there.
 async fn off_the_workers<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
     match tokio::task::spawn_blocking(f).await {

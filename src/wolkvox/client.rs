@@ -67,9 +67,8 @@ pub struct Client {
 }
 
 /// The HTTP clients that operations share, one per timeout. Building a reqwest client loads
-/// and parses the system's root certificates (rustls-platform-verifier): about 160 kB per
-/// client, 160 MB at 1,000 operations when each built its own (BENCHMARKS.md, Operations).
-/// Sharing one also shares its connection pool, as calls to one host can.
+/// and parses the system's root certificates (rustls-platform-verifier) into it: a client per
+/// operation would hold as many copies as there are operations. Sharing one also shares its connection pool, as calls to one host can.
 #[derive(Debug, Default)]
 pub struct HttpClients {
     by_timeout: Mutex<BTreeMap<Duration, reqwest::Client>>,

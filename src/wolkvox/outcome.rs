@@ -163,7 +163,7 @@ impl Classified {
 }
 
 /// Classifies the outcome of one call. `Ok` carries the HTTP status and the whole body. The
-/// elements of a 200's `data` go to `rows` as they are decoded; they make a report only when
+/// elements of a 200's `data` go to `rows` once it is decoded; they make a report only when
 /// the result is [`PollResult::Success`] (an error wrapped in a 200 may carry rows too).
 pub fn classify(
     answer: Result<(u16, Bytes), TransportError>,
@@ -192,8 +192,6 @@ pub fn classify(
     };
 
     if status == 200 {
-        // The rows go straight to the sink as they are decoded.
-        rows.reserve(body.len());
         let mut elements = 0usize;
         let decoded = Head::decode(&body, |item| {
             elements += 1;

@@ -1,5 +1,5 @@
-//! The JSON of a `diagram_1_3` answer, decoded leniently and without copying strings where the
-//! body lets us borrow them.
+//! The JSON of a `diagram_1_3` answer, decoded leniently by derived serde types; string values
+//! are borrowed from the body where it lets us.
 //!
 //! Leniency is deliberate: `code` may be 200 or "200", `data` a list or one object, and a value
 //! may arrive as a string, a number or null. What the decoder cannot make sense of becomes an
@@ -7,71 +7,23 @@
 //! rejected and counted while the rest of the report stands.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny};
+use serde::{Deserialize, de::Error as _};
 
 /// One JSON value where Wolkvox documents a string.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(untagged)]
 pub enum Scalar<'a> {
     /// A string (the documented form).
-    Str(Cow<'a, str>),
+    Str(#[serde(borrow)] Cow<'a, str>),
     /// A JSON number.
     Num(f64),
     /// Absent or null.
     #[default]
     Missing,
     /// A boolean, list or object.
-    Invalid,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Scalar<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or a number")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Scalar::Str(Cow::Owned(v)))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Scalar::Num(v as f64))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Scalar::Num(v as f64))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Scalar::Num(v))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Scalar::Missing)
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(Scalar::Missing)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Scalar::Invalid)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Invalid)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Invalid)
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
+    Invalid(IgnoredAny),
 }
 
 impl Scalar<'_> {
@@ -80,30 +32,30 @@ impl Scalar<'_> {
         match self {
             Scalar::Str(s) => Some(Cow::Borrowed(s.as_ref())),
             Scalar::Num(n) => Some(Cow::Owned(n.to_string())),
-            Scalar::Missing | Scalar::Invalid => None,
+            Scalar::Missing | Scalar::Invalid(_) => None,
         }
     }
 }
 
-/// One row of `data`, each field as it arrived.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// One row of `data`, each field as it arrived; other fields are ignored.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 pub struct RawRow<'a> {
     /// The routing point.
+    #[serde(default, borrow)]
     pub rp_id: Scalar<'a>,
     /// The menu option.
+    #[serde(default, borrow)]
     pub cod_opc_menu: Scalar<'a>,
     /// Number of calls.
+    #[serde(default, borrow)]
     pub calls: Scalar<'a>,
     /// Time spent.
+    #[serde(default, borrow)]
     pub time: Scalar<'a>,
 }
 
-/// Where the elements of `data` go as they are decoded: the report consumes them one at a
-/// time, and no list of raw rows is ever held.
+/// Where the elements of `data` go once the body is decoded.
 pub trait RowSink {
-    /// Called once before the first element with the size of the body, which bounds how many
-    /// elements it can hold: room can be made for them at once.
-    fn reserve(&mut self, _body_len: usize) {}
     /// One element of `data`, in order.
     fn row(&mut self, item: RawItem<'_>);
 }
@@ -122,163 +74,48 @@ pub enum RawItem<'a> {
     NotAnObject,
 }
 
-/// A key of a row object. Keys are matched where they lie in the body: reading them as
-/// strings would allocate one String per key and row (serde reads `Cow<str>` owned).
-enum RowKey {
-    RpId,
-    CodOpcMenu,
-    Calls,
-    Time,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for RowKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = RowKey;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(match v {
-                    "rp_id" => RowKey::RpId,
-                    "cod_opc_menu" => RowKey::CodOpcMenu,
-                    "calls" => RowKey::Calls,
-                    "time" => RowKey::Time,
-                    _ => RowKey::Other,
-                })
-            }
-        }
-        d.deserialize_identifier(V)
-    }
-}
-
-fn read_row<'de: 'a, 'a, A: MapAccess<'de>>(mut map: A) -> Result<RawRow<'a>, A::Error> {
-    let mut row = RawRow::default();
-    while let Some(key) = map.next_key::<RowKey>()? {
-        match key {
-            RowKey::RpId => row.rp_id = map.next_value()?,
-            RowKey::CodOpcMenu => row.cod_opc_menu = map.next_value()?,
-            RowKey::Calls => row.calls = map.next_value()?,
-            RowKey::Time => row.time = map.next_value()?,
-            RowKey::Other => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-    }
-    Ok(row)
+/// What an element of `data` can be, as serde tells them apart.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Element<'a> {
+    // Tried before the row: a derived struct also reads a list, as its fields in order. The
+    // list's elements are skipped, not kept.
+    List(#[allow(dead_code)] Vec<IgnoredAny>),
+    Row(#[serde(borrow)] RawRow<'a>),
+    Other(IgnoredAny),
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawItem<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = RawItem<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a row object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                read_row(map).map(RawItem::Row)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(RawItem::NotAnObject)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(RawItem::NotAnObject)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(RawItem::NotAnObject)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(RawItem::NotAnObject)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(RawItem::NotAnObject)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(RawItem::NotAnObject)
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(RawItem::NotAnObject)
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
+        Ok(match Element::deserialize(d)? {
+            Element::Row(row) => RawItem::Row(row),
+            Element::List(_) | Element::Other(_) => RawItem::NotAnObject,
+        })
     }
 }
 
-/// Reads `data` (null, a list of rows, or a single row object as sibling reports send), handing each element to the sink as
-/// it is decoded: a report of 60,000 rows never exists as a list of raw rows, only as the
-/// aggregate the sink builds. The value says whether `data` was there and not null.
-struct DataSeed<'s, F>(&'s mut F);
-
-impl<'de, F: FnMut(RawItem<'de>)> DeserializeSeed<'de> for DataSeed<'_, F> {
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_option(self)
-    }
+/// `data`: a list of rows, or a single row object as sibling reports send.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Data<'a> {
+    Many(#[serde(borrow)] Vec<RawItem<'a>>),
+    One(#[serde(borrow)] RawRow<'a>),
 }
 
-impl<'de, F: FnMut(RawItem<'de>)> Visitor<'de> for DataSeed<'_, F> {
-    type Value = bool;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of rows or a single row object")
-    }
-    fn visit_none<E>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_unit<E>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        while let Some(item) = seq.next_element()? {
-            (self.0)(item);
-        }
-        Ok(true)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
-        (self.0)(RawItem::Row(read_row(map)?));
-        Ok(true)
-    }
+/// The answer as serde reads it. Unknown fields are ignored; a field given twice is an error.
+#[derive(Deserialize)]
+struct Answer<'a> {
+    #[serde(default, borrow)]
+    code: Scalar<'a>,
+    #[serde(default, borrow)]
+    msg: Scalar<'a>,
+    #[serde(default, borrow)]
+    error: Scalar<'a>,
+    #[serde(default, borrow)]
+    data: Option<Data<'a>>,
 }
 
-/// A key of the envelope (matched in place, like [`RowKey`]).
-enum EnvelopeKey {
-    Code,
-    Msg,
-    Error,
-    Data,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for EnvelopeKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = EnvelopeKey;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(match v {
-                    "code" => EnvelopeKey::Code,
-                    "msg" => EnvelopeKey::Msg,
-                    "error" => EnvelopeKey::Error,
-                    "data" => EnvelopeKey::Data,
-                    _ => EnvelopeKey::Other,
-                })
-            }
-        }
-        d.deserialize_identifier(V)
-    }
-}
-
-/// The whole answer, its rows aside. Unknown fields are ignored; a field given twice is an
-/// error, as serde's derived decoders make it.
+/// The whole answer, its rows aside.
 #[derive(Debug, Default)]
 pub struct Head<'a> {
     /// 200 or "200" on success.
@@ -291,70 +128,32 @@ pub struct Head<'a> {
     pub data: bool,
 }
 
-/// Decodes the envelope, passing each element of `data` to `sink` as it is read.
-struct EnvelopeSeed<'s, F>(&'s mut F);
-
-impl<'de, F: FnMut(RawItem<'de>)> DeserializeSeed<'de> for EnvelopeSeed<'_, F> {
-    type Value = Head<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Head<'de>, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de, F: FnMut(RawItem<'de>)> Visitor<'de> for EnvelopeSeed<'_, F> {
-    type Value = Head<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("the report's JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Head<'de>, A::Error> {
-        use serde::de::Error;
-        let mut head = Head::default();
-        let mut seen = [false; 4];
-        let mut first = |i: usize, name: &'static str| {
-            if std::mem::replace(&mut seen[i], true) {
-                Err(A::Error::duplicate_field(name))
-            } else {
-                Ok(())
-            }
-        };
-        while let Some(key) = map.next_key::<EnvelopeKey>()? {
-            match key {
-                EnvelopeKey::Code => {
-                    first(0, "code")?;
-                    head.code = map.next_value()?;
-                }
-                EnvelopeKey::Msg => {
-                    first(1, "msg")?;
-                    head.msg = map.next_value()?;
-                }
-                EnvelopeKey::Error => {
-                    first(2, "error")?;
-                    head.error = map.next_value()?;
-                }
-                EnvelopeKey::Data => {
-                    first(3, "data")?;
-                    head.data = map.next_value_seed(DataSeed(&mut *self.0))?;
-                }
-                EnvelopeKey::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(head)
-    }
-}
-
 impl<'a> Head<'a> {
-    /// Decodes a body, handing each element of `data` to `sink` in order. On an error, the
-    /// sink has seen the elements before it.
+    /// Decodes a body, then hands each element of `data` to `sink` in order. On an error, the
+    /// sink sees nothing.
     pub fn decode(
         body: &'a [u8],
         mut sink: impl FnMut(RawItem<'a>),
     ) -> Result<Self, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(body);
-        let head = EnvelopeSeed(&mut sink).deserialize(&mut de)?;
-        de.end()?;
-        Ok(head)
+        // A derived struct also reads a list, as its fields in order; the answer is an object.
+        if body.trim_ascii_start().first() == Some(&b'[') {
+            return Err(serde_json::Error::custom(
+                "invalid type: sequence, expected the report's JSON object",
+            ));
+        }
+        let answer: Answer<'a> = serde_json::from_slice(body)?;
+        let data = answer.data.is_some();
+        match answer.data {
+            Some(Data::Many(items)) => items.into_iter().for_each(&mut sink),
+            Some(Data::One(row)) => sink(RawItem::Row(row)),
+            None => {}
+        }
+        Ok(Head {
+            data,
+            code: answer.code,
+            msg: answer.msg,
+            error: answer.error,
+        })
     }
 
     /// The numeric `code`, whether it came as a number or a string.
@@ -422,7 +221,7 @@ mod tests {
             RawItem::Row(RawRow {
                 rp_id: Scalar::Num(5.0),
                 cod_opc_menu: Scalar::Missing,
-                calls: Scalar::Invalid,
+                calls: Scalar::Invalid(IgnoredAny),
                 time: Scalar::Missing,
             })
         );

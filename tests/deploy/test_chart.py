@@ -22,6 +22,7 @@ from conftest import (
     GENERATE,
     JOB,
     NAMESPACE,
+    RELEASE,
     ROOT,
     RULES,
     TOKEN,
@@ -80,7 +81,7 @@ def test_every_rendered_kubernetes_object_validates_against_the_current_kubernet
             pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {path}: {e.message}", pytrace=False)
 
 
-@pytest.mark.parametrize("value_set", ["monitoring-on", "web-config-tls", "rules-tuned"])
+@pytest.mark.parametrize("value_set", ["monitoring-on", "web-config-tls", "rules-tuned", "ci/podmonitor-values.yaml"])
 def test_servicemonitor_and_prometheusrule_validate_against_the_prometheus_operator_crd_schemas(
     render, crd_validate, value_set
 ):
@@ -456,6 +457,83 @@ def test_servicemonitor_gives_the_job_label_the_rules_and_dashboards_use(render)
     assert jobs <= {JOB}, jobs
 
 
+def test_podmonitor_selects_the_exporters_pods_and_scrapes_their_metrics_port(render):
+    objects, _ = render(VALUE_SETS["ci/podmonitor-values.yaml"])
+    assert not [o for o in objects if o["kind"] == "ServiceMonitor"]
+    monitor = only(objects, "PodMonitor")
+    workload = only(objects, "Deployment")
+    pod_labels = workload["spec"]["template"]["metadata"]["labels"]
+    assert monitor["metadata"]["namespace"] == NAMESPACE
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector == workload["spec"]["selector"]["matchLabels"] and selector.items() <= pod_labels.items()
+    [endpoint] = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] in [p["name"] for p in exporter_container(objects)["ports"]]
+    assert (endpoint["path"], endpoint["scheme"]) == ("/metrics", "https")
+    assert (endpoint["interval"], endpoint["scrapeTimeout"]) == ("30s", "5s")
+    assert endpoint["tlsConfig"] == {"insecureSkipVerify": True}
+    assert endpoint["basicAuth"]["password"] == {"name": "wolkvox-scrape", "key": "password"}
+    assert endpoint["relabelings"] == [
+        {"targetLabel": "job", "replacement": "wolkvox", "action": "replace"},
+        {"targetLabel": "cluster", "replacement": "production"},
+    ]
+    assert endpoint["metricRelabelings"] == [{"sourceLabels": ["__name__"], "regex": "process_.*", "action": "drop"}]
+
+
+def test_podmonitor_scrapes_every_shard_and_gives_the_rules_its_job_label(render):
+    objects, notes = render({**sharded(3), "serviceMonitor": {"enabled": False}, "podMonitor": {"enabled": True, "jobLabel": "ivr"}})
+    monitor = only(objects, "PodMonitor")
+    statefulset = only(objects, "StatefulSet")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= statefulset["spec"]["template"]["metadata"]["labels"].items()
+    assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "http"
+    assert 'job="ivr"' in notes and "A PodMonitor scrapes it" in notes
+
+
+def test_podmonitor_job_label_is_the_one_the_rules_select(render):
+    objects, _ = render({"demo": True, "podMonitor": {"enabled": True, "jobLabel": "ivr"}, "prometheusRule": {"enabled": True}})
+    rules = json.dumps(only(objects, "PrometheusRule")["spec"])
+    assert 'job=\\"ivr\\"' in rules and f'job=\\"{JOB}\\"' not in rules
+
+
+def test_podmonitor_and_servicemonitor_together_are_refused(helm, chart):
+    values = {"demo": True, "serviceMonitor": {"enabled": True}, "podMonitor": {"enabled": True}}
+    with pytest.raises(helm.HelmRenderError, match="scrape the same pods twice: enable one of them"):
+        chart.render(values, name="wv", namespace="m")
+
+
+def test_extra_objects_are_rendered_as_given_with_the_release_name_filled_in(render):
+    external_secret = {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": "{{ .Release.Name }}-token", "annotations": {"note": "plain text, {{ .Release.Namespace }}"}},
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"},
+            "target": {"name": "{{ .Release.Name }}-token"},
+            "data": [{"secretKey": "token", "remoteRef": {"key": "wolkvox/bogota", "property": "token"}}],
+        },
+    }
+    values = {"wolkvox": {"server": "0032", "existingSecret": {"name": f"{RELEASE}-token"}}, "extraObjects": [external_secret]}
+    objects, _ = render(values)
+    rendered = only(objects, "ExternalSecret")
+    expected = json.loads(
+        json.dumps(external_secret).replace("{{ .Release.Name }}", RELEASE).replace("{{ .Release.Namespace }}", NAMESPACE)
+    )
+    assert rendered == expected
+    # The pod reads the token from the Secret that object makes.
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+    assert [v["secret"]["secretName"] for v in pod["volumes"] if v["name"] == "token"] == [f"{RELEASE}-token"]
+
+
+def test_extra_objects_of_the_ci_values_render_each_object_once(render):
+    objects, _ = render(VALUE_SETS["ci/podmonitor-values.yaml"])
+    secret = only(objects, "Secret")
+    assert secret["metadata"] == {"name": f"{RELEASE}-scrape", "labels": {"app.kubernetes.io/instance": RELEASE}}
+    assert secret["stringData"] == {"username": "prometheus"}
+    assert not [o for o in render({"demo": True})[0] if o["kind"] == "Secret"]
+
+
 def test_packaged_chart_carries_the_generated_files(helm, tmp_path):
     archive = Path(helm.package(CHART, destination=tmp_path))
     files = CHART / "files"
@@ -575,6 +653,19 @@ WRONG_TYPES = {
         {"demo": True, "prometheusRule": {"config": {"runbookURLPattern": "https://wiki.example.com/runbook"}}},
         "/prometheusRule/config/runbookURLPattern",
         "does not match pattern",
+    ),
+    "podmonitor-interval-without-unit": (
+        {"demo": True, "podMonitor": {"enabled": True, "interval": "30"}},
+        "/podMonitor/interval",
+        "does not match pattern",
+    ),
+    "podmonitor-misspelt-key": ({"demo": True, "podMonitor": {"enable": True}}, "/podMonitor", "'enable' not allowed"),
+    "extra-objects-as-a-string": ({"demo": True, "extraObjects": "kind: Secret"}, "/extraObjects", "got string, want array"),
+    "extra-object-as-a-string": ({"demo": True, "extraObjects": ["kind: Secret"]}, "/extraObjects/0", "got string, want object"),
+    "extra-object-without-kind": (
+        {"demo": True, "extraObjects": [{"apiVersion": "v1", "metadata": {"name": "x"}}]},
+        "/extraObjects/0",
+        "missing property 'kind'",
     ),
     "token-in-env": (
         {"demo": True, "extraEnv": [{"name": "WOLKVOX_TOKEN", "value": "t"}]},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import socket
 import tarfile
 from pathlib import Path
@@ -786,12 +787,65 @@ def value_paths(values: dict[str, Any], prefix: str = "") -> set[str]:
 
 def test_chart_readme_lists_every_value(chart):
     readme = (CHART / "README.md").read_text()
-    listed = set(re.findall(r"^\| `([^`]+)` \|", readme, re.MULTILINE))
+    listed = set(re.findall(r"^\| `([^`]+)` +\|", readme, re.MULTILINE))
     expected = value_paths(chart.values) | {
         p for p in schema_paths(chart.schema) if not p.startswith(("podSecurityContext.", "securityContext.", "resources."))
     }
     assert expected - listed == set(), f"values missing from {CHART / 'README.md'}"
     assert listed - expected == set(), "README lists values the chart does not have"
+
+
+GENERATE_README = ROOT / "scripts" / "generate-chart-readme"
+README_GENERATOR = ROOT / "tests" / "deploy" / "readme-generator"
+
+
+@pytest.fixture(scope="session")
+def readme_generator() -> Path:
+    if not (README_GENERATOR / "node_modules" / ".bin" / "readme-generator").exists():
+        missing(f"{README_GENERATOR / 'node_modules'}")
+    return GENERATE_README
+
+
+def test_chart_readme_parameters_are_generated_from_the_values_comments(readme_generator):
+    result = run([str(readme_generator), "--check"])
+    assert result.returncode == 0, result.stderr
+
+
+def test_readme_check_fails_when_a_values_comment_changes(readme_generator, tmp_path):
+    # The same layout in a copy, with one description changed in values.yaml and not in the README.
+    (tmp_path / "scripts").mkdir()
+    shutil.copy2(readme_generator, tmp_path / "scripts")
+    (tmp_path / "tests" / "deploy").mkdir(parents=True)
+    (tmp_path / "tests" / "deploy" / "readme-generator").symlink_to(README_GENERATOR)
+    chart_copy = tmp_path / "helm" / "wolkvox-exporter"
+    chart_copy.mkdir(parents=True)
+    shutil.copy2(CHART / "README.md", chart_copy)
+    values = (CHART / "values.yaml").read_text()
+    changed = "## @param podMonitor.scrapeTimeout Scrape timeout."
+    assert changed in values
+    (chart_copy / "values.yaml").write_text(values.replace(changed, f"{changed} Keep it below the interval."))
+    result = run([str(tmp_path / "scripts" / "generate-chart-readme"), "--check"])
+    assert result.returncode == 1 and "README.md is stale" in result.stderr, result
+    assert "+| `podMonitor.scrapeTimeout`" in result.stderr and "Keep it below the interval." in result.stderr
+    assert (chart_copy / "README.md").read_bytes() == (CHART / "README.md").read_bytes()
+
+
+def test_chart_readme_states_the_kubernetes_and_helm_versions_it_is_tested_with(kubernetes_version):
+    from importlib.metadata import version
+
+    readme = (CHART / "README.md").read_text()
+    chart_yaml = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    supported = re.search(r"^## Supported versions\n(.*?)^## ", readme, re.MULTILINE | re.DOTALL)
+    assert supported, "no Supported versions section"
+    text = supported[1]
+    minimum = chart_yaml["kubeVersion"].removeprefix(">=").removesuffix("-0").rsplit(".", 1)[0]
+    tested = ".".join(kubernetes_version.split(".")[:2])
+    assert f"Kubernetes {minimum} or later" in text and f"Kubernetes {tested}" in text, text
+    import helm_python
+
+    assert f"Helm {helm_python.helm_sdk_version().removeprefix('v')}" in text, text
+    assert f"helm-python-sdk {version('helm-python-sdk')}" in text, text
+    assert f"kubernetes-validate {version('kubernetes-validate')}" in text, text
 
 
 # --- Shards -------------------------------------------------------------------------------------------------------

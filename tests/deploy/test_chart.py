@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import socket
 import tarfile
 from pathlib import Path
@@ -22,6 +23,7 @@ from conftest import (
     GENERATE,
     JOB,
     NAMESPACE,
+    RELEASE,
     ROOT,
     RULES,
     TOKEN,
@@ -80,7 +82,7 @@ def test_every_rendered_kubernetes_object_validates_against_the_current_kubernet
             pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {path}: {e.message}", pytrace=False)
 
 
-@pytest.mark.parametrize("value_set", ["monitoring-on", "web-config-tls", "rules-tuned"])
+@pytest.mark.parametrize("value_set", ["monitoring-on", "web-config-tls", "rules-tuned", "ci/podmonitor-values.yaml"])
 def test_servicemonitor_and_prometheusrule_validate_against_the_prometheus_operator_crd_schemas(
     render, crd_validate, value_set
 ):
@@ -456,6 +458,83 @@ def test_servicemonitor_gives_the_job_label_the_rules_and_dashboards_use(render)
     assert jobs <= {JOB}, jobs
 
 
+def test_podmonitor_selects_the_exporters_pods_and_scrapes_their_metrics_port(render):
+    objects, _ = render(VALUE_SETS["ci/podmonitor-values.yaml"])
+    assert not [o for o in objects if o["kind"] == "ServiceMonitor"]
+    monitor = only(objects, "PodMonitor")
+    workload = only(objects, "Deployment")
+    pod_labels = workload["spec"]["template"]["metadata"]["labels"]
+    assert monitor["metadata"]["namespace"] == NAMESPACE
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector == workload["spec"]["selector"]["matchLabels"] and selector.items() <= pod_labels.items()
+    [endpoint] = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] in [p["name"] for p in exporter_container(objects)["ports"]]
+    assert (endpoint["path"], endpoint["scheme"]) == ("/metrics", "https")
+    assert (endpoint["interval"], endpoint["scrapeTimeout"]) == ("30s", "5s")
+    assert endpoint["tlsConfig"] == {"insecureSkipVerify": True}
+    assert endpoint["basicAuth"]["password"] == {"name": "wolkvox-scrape", "key": "password"}
+    assert endpoint["relabelings"] == [
+        {"targetLabel": "job", "replacement": "wolkvox", "action": "replace"},
+        {"targetLabel": "cluster", "replacement": "production"},
+    ]
+    assert endpoint["metricRelabelings"] == [{"sourceLabels": ["__name__"], "regex": "process_.*", "action": "drop"}]
+
+
+def test_podmonitor_scrapes_every_shard_and_gives_the_rules_its_job_label(render):
+    objects, notes = render({**sharded(3), "serviceMonitor": {"enabled": False}, "podMonitor": {"enabled": True, "jobLabel": "ivr"}})
+    monitor = only(objects, "PodMonitor")
+    statefulset = only(objects, "StatefulSet")
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= statefulset["spec"]["template"]["metadata"]["labels"].items()
+    assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "http"
+    assert 'job="ivr"' in notes and "A PodMonitor scrapes it" in notes
+
+
+def test_podmonitor_job_label_is_the_one_the_rules_select(render):
+    objects, _ = render({"demo": True, "podMonitor": {"enabled": True, "jobLabel": "ivr"}, "prometheusRule": {"enabled": True}})
+    rules = json.dumps(only(objects, "PrometheusRule")["spec"])
+    assert 'job=\\"ivr\\"' in rules and f'job=\\"{JOB}\\"' not in rules
+
+
+def test_podmonitor_and_servicemonitor_together_are_refused(helm, chart):
+    values = {"demo": True, "serviceMonitor": {"enabled": True}, "podMonitor": {"enabled": True}}
+    with pytest.raises(helm.HelmRenderError, match="scrape the same pods twice: enable one of them"):
+        chart.render(values, name="wv", namespace="m")
+
+
+def test_extra_objects_are_rendered_as_given_with_the_release_name_filled_in(render):
+    external_secret = {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": "{{ .Release.Name }}-token", "annotations": {"note": "plain text, {{ .Release.Namespace }}"}},
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "vault"},
+            "target": {"name": "{{ .Release.Name }}-token"},
+            "data": [{"secretKey": "token", "remoteRef": {"key": "wolkvox/bogota", "property": "token"}}],
+        },
+    }
+    values = {"wolkvox": {"server": "0032", "existingSecret": {"name": f"{RELEASE}-token"}}, "extraObjects": [external_secret]}
+    objects, _ = render(values)
+    rendered = only(objects, "ExternalSecret")
+    expected = json.loads(
+        json.dumps(external_secret).replace("{{ .Release.Name }}", RELEASE).replace("{{ .Release.Namespace }}", NAMESPACE)
+    )
+    assert rendered == expected
+    # The pod reads the token from the Secret that object makes.
+    pod = only(objects, "Deployment")["spec"]["template"]["spec"]
+    assert [v["secret"]["secretName"] for v in pod["volumes"] if v["name"] == "token"] == [f"{RELEASE}-token"]
+
+
+def test_extra_objects_of_the_ci_values_render_each_object_once(render):
+    objects, _ = render(VALUE_SETS["ci/podmonitor-values.yaml"])
+    secret = only(objects, "Secret")
+    assert secret["metadata"] == {"name": f"{RELEASE}-scrape", "labels": {"app.kubernetes.io/instance": RELEASE}}
+    assert secret["stringData"] == {"username": "prometheus"}
+    assert not [o for o in render({"demo": True})[0] if o["kind"] == "Secret"]
+
+
 def test_packaged_chart_carries_the_generated_files(helm, tmp_path):
     archive = Path(helm.package(CHART, destination=tmp_path))
     files = CHART / "files"
@@ -576,6 +655,19 @@ WRONG_TYPES = {
         "/prometheusRule/config/runbookURLPattern",
         "does not match pattern",
     ),
+    "podmonitor-interval-without-unit": (
+        {"demo": True, "podMonitor": {"enabled": True, "interval": "30"}},
+        "/podMonitor/interval",
+        "does not match pattern",
+    ),
+    "podmonitor-misspelt-key": ({"demo": True, "podMonitor": {"enable": True}}, "/podMonitor", "'enable' not allowed"),
+    "extra-objects-as-a-string": ({"demo": True, "extraObjects": "kind: Secret"}, "/extraObjects", "got string, want array"),
+    "extra-object-as-a-string": ({"demo": True, "extraObjects": ["kind: Secret"]}, "/extraObjects/0", "got string, want object"),
+    "extra-object-without-kind": (
+        {"demo": True, "extraObjects": [{"apiVersion": "v1", "metadata": {"name": "x"}}]},
+        "/extraObjects/0",
+        "missing property 'kind'",
+    ),
     "token-in-env": (
         {"demo": True, "extraEnv": [{"name": "WOLKVOX_TOKEN", "value": "t"}]},
         "/extraEnv/0/name",
@@ -695,12 +787,65 @@ def value_paths(values: dict[str, Any], prefix: str = "") -> set[str]:
 
 def test_chart_readme_lists_every_value(chart):
     readme = (CHART / "README.md").read_text()
-    listed = set(re.findall(r"^\| `([^`]+)` \|", readme, re.MULTILINE))
+    listed = set(re.findall(r"^\| `([^`]+)` +\|", readme, re.MULTILINE))
     expected = value_paths(chart.values) | {
         p for p in schema_paths(chart.schema) if not p.startswith(("podSecurityContext.", "securityContext.", "resources."))
     }
     assert expected - listed == set(), f"values missing from {CHART / 'README.md'}"
     assert listed - expected == set(), "README lists values the chart does not have"
+
+
+GENERATE_README = ROOT / "scripts" / "generate-chart-readme"
+README_GENERATOR = ROOT / "tests" / "deploy" / "readme-generator"
+
+
+@pytest.fixture(scope="session")
+def readme_generator() -> Path:
+    if not (README_GENERATOR / "node_modules" / ".bin" / "readme-generator").exists():
+        missing(f"{README_GENERATOR / 'node_modules'}")
+    return GENERATE_README
+
+
+def test_chart_readme_parameters_are_generated_from_the_values_comments(readme_generator):
+    result = run([str(readme_generator), "--check"])
+    assert result.returncode == 0, result.stderr
+
+
+def test_readme_check_fails_when_a_values_comment_changes(readme_generator, tmp_path):
+    # The same layout in a copy, with one description changed in values.yaml and not in the README.
+    (tmp_path / "scripts").mkdir()
+    shutil.copy2(readme_generator, tmp_path / "scripts")
+    (tmp_path / "tests" / "deploy").mkdir(parents=True)
+    (tmp_path / "tests" / "deploy" / "readme-generator").symlink_to(README_GENERATOR)
+    chart_copy = tmp_path / "helm" / "wolkvox-exporter"
+    chart_copy.mkdir(parents=True)
+    shutil.copy2(CHART / "README.md", chart_copy)
+    values = (CHART / "values.yaml").read_text()
+    changed = "## @param podMonitor.scrapeTimeout Scrape timeout."
+    assert changed in values
+    (chart_copy / "values.yaml").write_text(values.replace(changed, f"{changed} Keep it below the interval."))
+    result = run([str(tmp_path / "scripts" / "generate-chart-readme"), "--check"])
+    assert result.returncode == 1 and "README.md is stale" in result.stderr, result
+    assert "+| `podMonitor.scrapeTimeout`" in result.stderr and "Keep it below the interval." in result.stderr
+    assert (chart_copy / "README.md").read_bytes() == (CHART / "README.md").read_bytes()
+
+
+def test_chart_readme_states_the_kubernetes_and_helm_versions_it_is_tested_with(kubernetes_version):
+    from importlib.metadata import version
+
+    readme = (CHART / "README.md").read_text()
+    chart_yaml = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    supported = re.search(r"^## Supported versions\n(.*?)^## ", readme, re.MULTILINE | re.DOTALL)
+    assert supported, "no Supported versions section"
+    text = supported[1]
+    minimum = chart_yaml["kubeVersion"].removeprefix(">=").removesuffix("-0").rsplit(".", 1)[0]
+    tested = ".".join(kubernetes_version.split(".")[:2])
+    assert f"Kubernetes {minimum} or later" in text and f"Kubernetes {tested}" in text, text
+    import helm_python
+
+    assert f"Helm {helm_python.helm_sdk_version().removeprefix('v')}" in text, text
+    assert f"helm-python-sdk {version('helm-python-sdk')}" in text, text
+    assert f"kubernetes-validate {version('kubernetes-validate')}" in text, text
 
 
 # --- Shards -------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ checks are what shows it is well formed before a tag is pushed."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -100,3 +101,65 @@ def test_release_refuses_a_tag_that_is_not_the_crate_and_chart_version():
     check = scripts(load("release.yml"), "version")
     assert 'version="${GITHUB_REF_NAME#v}"' in check and "exit 1" in check
     assert "appVersion" in check and "Cargo.toml" in check
+
+
+RELEASE_NOTES = ROOT / "scripts" / "release-notes"
+
+TWO_VERSIONS = """# Changelog
+
+Text above the versions.
+
+## [Unreleased]
+
+### Added
+
+- Something new.
+
+## [1.10.0] - 2027-01-02
+
+### Fixed
+
+- The newer fix.
+
+## [1.1.0] - 2026-12-01
+
+### Added
+
+- The older feature.
+
+[1.10.0]: https://git.example.com/compare/v1.1.0...v1.10.0
+"""
+
+
+def test_release_notes_are_the_changelog_section_of_the_version_without_its_heading(tmp_path):
+    changelog = tmp_path / "CHANGELOG.md"
+    changelog.write_text(TWO_VERSIONS)
+    newer = run([str(RELEASE_NOTES), "1.10.0", str(changelog)])
+    older = run([str(RELEASE_NOTES), "1.1.0", str(changelog)])
+    assert (newer.returncode, newer.stdout) == (0, "### Fixed\n\n- The newer fix.\n"), newer
+    # "1.1.0" is not taken for the start of "1.10.0", and the link definitions after the last section are left out.
+    assert (older.returncode, older.stdout) == (0, "### Added\n\n- The older feature.\n"), older
+
+
+def test_release_notes_refuse_a_version_without_a_section(tmp_path):
+    changelog = tmp_path / "CHANGELOG.md"
+    changelog.write_text(TWO_VERSIONS)
+    result = run([str(RELEASE_NOTES), "1.2.0", str(changelog)])
+    assert result.returncode == 1 and result.stdout == "", result
+    assert "no section for 1.2.0" in result.stderr
+
+
+def test_release_notes_of_the_crate_version_come_from_the_repository_changelog():
+    version = re.search(r'^version = "([^"]+)"$', (ROOT / "Cargo.toml").read_text(), re.MULTILINE)[1]
+    result = run([str(RELEASE_NOTES), version])
+    assert result.returncode == 0 and "\n### " in f"\n{result.stdout}", result
+
+
+def test_release_publishes_the_changelog_section_of_the_tag_as_its_notes():
+    release = load("release.yml")
+    # Checked before any image is pushed, then given to the release instead of GitHub's list of commits.
+    assert 'scripts/release-notes "$version" > /dev/null' in scripts(release, "version")
+    binaries = scripts(release, "binaries")
+    assert 'scripts/release-notes "$VERSION" > "$RUNNER_TEMP/notes.md"' in binaries
+    assert '--notes-file "$RUNNER_TEMP/notes.md"' in binaries and "--generate-notes" not in binaries
+    uses(release, "binaries", "actions/checkout")

@@ -118,3 +118,10 @@ params maps parameter names to their values as strings.
 {{- end }}
 {{- $text }}
 {{- end }}
+
+{{/*
+The job label the scrapes give the exporter's series, and the rules select: the PodMonitor's when it is the one enabled.
+*/}}
+{{- define "wolkvox-exporter.jobLabel" -}}
+{{- ternary .Values.podMonitor.jobLabel .Values.serviceMonitor.jobLabel .Values.podMonitor.enabled }}
+{{- end }}

@@ -1,7 +1,8 @@
 // The parameters of the mixin: everything a user may change, in one place. Override them with
 // `(import 'mixin.libsonnet') + { _config+:: { pulseRatio: 4 } }`. Durations are Prometheus
-// durations ('15m'); shares are between 0 and 1. The Helm chart exposes the same names under
-// prometheusRule.config (helm/wolkvox-exporter/values.yaml).
+// durations ('15m'); shares are between 0 and 1. A name that is not one of these stops the rendering
+// with an error that names it. The Helm chart exposes the same names under prometheusRule.config
+// (helm/wolkvox-exporter/values.yaml).
 {
   _config+:: {
     // Label matchers of every series the exporter is scraped with: its scrape job. Every rule and

@@ -4,6 +4,8 @@
 // std.findSubstr and std.escapeStringJson are written in Jsonnet: this writer avoids both.
 local isDigit(c) = c >= '0' && c <= '9';
 local units = ['ms', 's', 'm', 'h', 'd', 'w', 'y'];
+// The parameters and their defaults: the names a _config may have.
+local defaults = (import '../config.libsonnet')._config;
 
 {
   // A number as PromQL and a reader write it (3, 0.2); a string is taken as written, so that the
@@ -20,6 +22,16 @@ local units = ['ms', 's', 'm', 'h', 'd', 'w', 'y'];
       else if std.member(units, chars[0]) then go(chars[1:], 0, true)
       else false;
     std.isString(s) && go(std.stringChars(s), 0, false),
+
+  // true when every parameter of c is one of the mixin's; else stops the rendering, naming the others. A
+  // misspelt name would otherwise leave its parameter at the default without a word.
+  known(c)::
+    local unknown = [k for k in std.objectFields(c) if !std.objectHas(defaults, k)];
+    if unknown == [] then true
+    else error 'wolkvox mixin _config: unknown parameter%s: %s (mixin/config.libsonnet lists them)' % [
+      if std.length(unknown) > 1 then 's' else '',
+      std.join(', ', unknown),
+    ],
 
   // true for good parameters; a wrong one stops the rendering with a message that names it.
   checked(c)::

@@ -215,7 +215,7 @@ pub enum DayCall {
 
 /// Whether the counted day is still open.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum State {
+enum DayState {
     Open,
     /// Closed at this instant: the final totals stay until a poll interval has passed.
     Closed(Timestamp),
@@ -226,7 +226,7 @@ enum State {
 pub struct DayCounters {
     /// The local day whose running totals are published; `None` before the first.
     day: Option<Date>,
-    state: State,
+    state: DayState,
     /// How long a closed day's final totals stay published before the switch.
     hold: Duration,
     /// Every pair ever reported, sorted by (rp_id, cod_opc_menu) like a report's series, so
@@ -253,7 +253,7 @@ impl DayCounters {
     pub fn new(hold: Duration) -> Self {
         Self {
             day: None,
-            state: State::Open,
+            state: DayState::Open,
             hold,
             pairs: Arc::default(),
             labels: Labels::default(),
@@ -267,7 +267,7 @@ impl DayCounters {
         let yesterday = today.yesterday().ok()?;
         match self.day {
             None if in_delay => Some(DayCall::Open(yesterday)),
-            Some(d) if d == yesterday && self.state == State::Open && !in_delay => {
+            Some(d) if d == yesterday && self.state == DayState::Open && !in_delay => {
                 Some(DayCall::Close(yesterday))
             }
             _ => None,
@@ -277,7 +277,7 @@ impl DayCounters {
     /// Gives up closing the counted day (the closing call kept failing): its calls after the
     /// last report are not counted, and the next report switches to the new day.
     pub fn abandon_close(&mut self) {
-        self.state = State::Closed(Timestamp::MIN);
+        self.state = DayState::Closed(Timestamp::MIN);
     }
 
     /// Calls found by the last closing call beyond what was published before it.
@@ -291,7 +291,7 @@ impl DayCounters {
             return;
         }
         self.day = Some(day);
-        self.state = State::Open;
+        self.state = DayState::Open;
         self.each_pair(whole_day, |total, s| {
             raise(total, s);
         });
@@ -313,9 +313,9 @@ impl DayCounters {
             Some(d) if d == day => self.add(report),
             Some(d) if d < day => {
                 let final_published = match self.state {
-                    State::Open => false,
+                    DayState::Open => false,
                     // A clock that went back since the close has not held the total yet.
-                    State::Closed(at) => {
+                    DayState::Closed(at) => {
                         Duration::try_from(now.duration_since(at)).is_ok_and(|d| d >= self.hold)
                     }
                 };
@@ -337,21 +337,21 @@ impl DayCounters {
     /// Raises the counted day's totals to a whole-day report of it, records how many calls
     /// that added, and closes the day at `now`.
     pub fn close(&mut self, day: Date, whole_day: &Report, now: Timestamp) -> Vec<Decrease> {
-        if self.day != Some(day) || self.state != State::Open {
+        if self.day != Some(day) || self.state != DayState::Open {
             return Vec::new();
         }
         let before: f64 = self.pairs.iter().map(|p| p.calls).sum();
         let decreases = self.add(whole_day);
         let after: f64 = self.pairs.iter().map(|p| p.calls).sum();
         self.late_calls = Some(after - before);
-        self.state = State::Closed(now);
+        self.state = DayState::Closed(now);
         decreases
     }
 
     /// Starts counting `day` with its first report: every known pair falls to zero first.
     fn switch(&mut self, day: Date, report: &Report) -> Vec<Decrease> {
         self.day = Some(day);
-        self.state = State::Open;
+        self.state = DayState::Open;
         for pair in &mut Arc::make_mut(&mut self.pairs).pairs {
             pair.total = Amounts::default();
         }

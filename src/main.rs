@@ -1,6 +1,6 @@
 //! The `wolkvox-exporter` binary: parse the command line, set up logs and the shutdown signal
-//! (see `signals`), call [`wolkvox_exporter::run`], [`wolkvox_exporter::check`] or
-//! [`wolkvox_exporter::backfill::run`].
+//! (see `signals`), call [`wolkvox_exporter::serve::run`], [`wolkvox_exporter::commands::check::check`] or
+//! [`wolkvox_exporter::commands::backfill::run`].
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    wolkvox_exporter::logging::init(config.log_level, config.log_format);
+    wolkvox_exporter::sys::logging::init(config.log_level, config.log_format);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::Check(CheckArgs { output, .. })) = command {
-        return match runtime.block_on(wolkvox_exporter::check(config)) {
+        return match runtime.block_on(wolkvox_exporter::commands::check::check(config)) {
             Ok(results) => {
                 if output == CheckOutput::Json {
                     println!(
@@ -55,7 +55,10 @@ fn main() -> ExitCode {
                         serde_json::to_string_pretty(&results).unwrap_or_default()
                     );
                 } else {
-                    print!("{}", wolkvox_exporter::check::render_table(&results));
+                    print!(
+                        "{}",
+                        wolkvox_exporter::commands::check::render_table(&results)
+                    );
                 }
                 if results.iter().all(|r| r.ok) {
                     ExitCode::SUCCESS
@@ -88,7 +91,7 @@ fn backfill(
     config: wolkvox_exporter::config::Config,
     args: wolkvox_exporter::config::BackfillArgs,
 ) -> ExitCode {
-    match runtime.block_on(wolkvox_exporter::backfill::run(config, args)) {
+    match runtime.block_on(wolkvox_exporter::commands::backfill::run(config, args)) {
         Ok(summary) => {
             eprintln!(
                 "backfill: {} of {} steps written to {} ({} calls in this run; progress in {})",
@@ -139,10 +142,10 @@ async fn serve(config: wolkvox_exporter::config::Config) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {
-        wolkvox_exporter::signals::shutdown().await;
+        wolkvox_exporter::sys::signals::shutdown().await;
         on_signal.cancel();
     });
-    let run = wolkvox_exporter::run(config, listener, stop.clone().cancelled_owned());
+    let run = wolkvox_exporter::serve::run(config, listener, stop.clone().cancelled_owned());
     tokio::select! {
         result = run => result.context("serving")?,
         () = async { stop.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {

@@ -12,9 +12,9 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use bytes::Bytes;
 
 use crate::config::TimeUnit;
-use crate::wolkvox::number::{digits, parse_number, valid};
-use crate::wolkvox::types::{RawItem, RawRow, RowSink, Scalar};
-use crate::wolkvox::{self, Classified, PollResult, client::TransportError};
+use crate::upstream::number::{digits, parse_number, valid};
+use crate::upstream::types::{RawItem, RawRow, RowSink, Scalar};
+use crate::upstream::{self, Classified, PollResult, client::TransportError};
 
 /// Label value used for an empty or missing `rp_id` / `cod_opc_menu`.
 pub const UNKNOWN: &str = "unknown";
@@ -134,7 +134,7 @@ impl Report {
     }
 }
 
-/// Classifies an answer ([`wolkvox::classify`]) and makes its report from its rows: `Some`
+/// Classifies an answer ([`upstream::classify`]) and makes its report from its rows: `Some`
 /// for success (the rows) and no_data (empty), `None` for a failure.
 pub fn from_answer(
     answer: Result<(u16, Bytes), TransportError>,
@@ -142,7 +142,7 @@ pub fn from_answer(
     max_series: usize,
 ) -> (Classified, Option<Report>) {
     let mut builder = ReportBuilder::new(unit, max_series);
-    let classified = wolkvox::classify(answer, &mut builder);
+    let classified = upstream::classify(answer, &mut builder);
     let report = match classified.result {
         PollResult::Success => Some(builder.finish()),
         // A 404, or a code 404 wrapped in a 200: no data, whatever rows came along.

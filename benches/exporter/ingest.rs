@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde::de::IgnoredAny;
 use wolkvox_exporter::config::TimeUnit;
+use wolkvox_exporter::config::window::{ReportWindow, Window};
 use wolkvox_exporter::counters::DayCounters;
 use wolkvox_exporter::exposition::{Format, OperationMetrics, ReportData, Store};
 use wolkvox_exporter::report::from_answer;
-use wolkvox_exporter::window::{ReportWindow, Window};
-use wolkvox_exporter::wolkvox::PollResult;
-use wolkvox_exporter::wolkvox::types::Head;
+use wolkvox_exporter::upstream::PollResult;
+use wolkvox_exporter::upstream::types::Head;
 
 /// What one size measured; times are medians per run of the step.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use wolkvox_exporter::simulator::{Simulator, SimulatorConfig};
+use wolkvox_exporter::demo::simulator::{Simulator, SimulatorConfig};
 
 /// The binary under test: the one cargo built with this harness (the bench profile: release
 /// settings, stripped), or another build named in WOLKVOX_BENCH_BINARY, to compare two builds.
@@ -30,7 +30,7 @@ pub struct Upstream {
 impl Upstream {
     /// Starts the simulator on the current tokio runtime.
     pub async fn start() -> Upstream {
-        wolkvox_exporter::wolkvox::client::install_crypto_provider();
+        wolkvox_exporter::upstream::client::install_crypto_provider();
         let (sim, addr) = Simulator::spawn(SimulatorConfig {
             tokens: vec![TOKEN.to_owned()],
             // The operations section starts a thousand first polls at once, with one token.

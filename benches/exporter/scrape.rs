@@ -10,7 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::http::Request;
 use http_body::Body as _;
 use tower::ServiceExt as _;
-use wolkvox_exporter::http::router;
+use wolkvox_exporter::serve::router::router;
 
 /// Median time of one scrape, plain and gzip, and whether every body shared the snapshot's
 /// allocation.
@@ -33,7 +33,7 @@ pub async fn run(series: usize, rounds: usize, per_sample: u32) -> Scrape {
         store.clone(),
         "/metrics",
         None,
-        Arc::new(wolkvox_exporter::window::SystemClock),
+        Arc::new(wolkvox_exporter::sys::clock::SystemClock),
     );
     let snapshot = store.current();
     let mut zero_copy = true;

@@ -16,7 +16,7 @@ use clap::{Args as _, CommandFactory as _, FromArgMatches as _, Parser};
 use super::commands::*;
 use super::spread::{AnyDuration, Shard};
 use super::values::*;
-use crate::window::Window;
+use crate::config::window::Window;
 
 const AFTER_HELP: &str = "\
 The token is read from the file named by --wolkvox.token-file (WOLKVOX_TOKEN_FILE) or from the
@@ -30,7 +30,7 @@ Durations take units: 30s, 5m, 1h, 7d. Every bad value stops the program with ex
 #[derive(Debug, Parser)]
 #[command(
     name = "wolkvox-exporter",
-    version = crate::build_info::LONG_VERSION,
+    version = crate::sys::build_info::LONG_VERSION,
     about,
     after_help = AFTER_HELP
 )]

@@ -28,7 +28,7 @@ use serde::Deserialize;
 
 use super::values::*;
 use super::{OperationConfig, Upstream};
-use crate::window::Window;
+use crate::config::window::Window;
 
 /// The file as written. Unknown keys are refused, not ignored.
 #[derive(Debug, Deserialize)]

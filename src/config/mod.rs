@@ -10,6 +10,8 @@ pub mod commands;
 pub mod file;
 pub mod spread;
 pub mod values;
+pub mod web;
+pub mod window;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,8 +25,8 @@ pub use commands::*;
 pub use spread::*;
 pub use values::*;
 
-use crate::web::WebConfig;
-use crate::window::Window;
+use crate::config::web::WebConfig;
+use crate::config::window::Window;
 
 /// A bad value on the command line or in the environment: one line that names the flag.
 #[derive(Debug, thiserror::Error)]
@@ -434,16 +436,13 @@ impl Cli {
         let routing_point =
             |flag: &'static str, rp: Option<&String>, after: Duration| match rp.map(|s| s.trim()) {
                 None => Ok(None),
-                Some(rp)
-                    if crate::simulator::data::ROUTING_POINTS
-                        .iter()
-                        .any(|p| p.id == rp) =>
-                {
-                    Ok(Some((rp.to_owned(), after)))
-                }
+                Some(rp) if DEMO_ROUTING_POINTS.contains(&rp) => Ok(Some((rp.to_owned(), after))),
                 Some(rp) => Err(ConfigError::new(
                     flag,
-                    format!("{rp:?} is not a demo routing point (1001, 1002, 2001)"),
+                    format!(
+                        "{rp:?} is not a demo routing point ({})",
+                        DEMO_ROUTING_POINTS.join(", ")
+                    ),
                 )),
             };
         Ok(DemoOptions {

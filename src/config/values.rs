@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use reqwest::Url;
 use serde::{Deserialize, Deserializer};
 
-use crate::window::Window;
+use crate::config::window::Window;
 
 /// Default address of /metrics. The Prometheus port allocation range 9100-9999 is full; this
 /// port is the project's own choice and is documented in the README.
@@ -63,6 +63,9 @@ pub const DEFAULT_DEMO_SPEED: &str = "1";
 pub const DEFAULT_DEMO_SPIKE_AFTER: &str = "0s";
 /// Server code used by `--demo`.
 pub const DEMO_SERVER: &str = "0000";
+/// The routing points of the demo's simulated traffic, which `--demo.pulse-spike` and
+/// `--demo.outage` may name (the simulator's table has these, a test of its own says so).
+pub const DEMO_ROUTING_POINTS: [&str; 3] = ["1001", "1002", "2001"];
 
 /// Parses one of the string defaults above.
 pub(crate) fn default_of<T: FromStr>(text: &str) -> T
@@ -301,14 +304,8 @@ impl FromStr for TimeUnit {
     }
 }
 
-/// Log line format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// `key=value` pairs, one event a line.
-    Logfmt,
-    /// One JSON object a line.
-    Json,
-}
+/// Log line format: the logging module's own type, read from a flag here.
+pub use crate::sys::logging::LogFormat;
 
 impl FromStr for LogFormat {
     type Err = ValueError;

@@ -128,7 +128,7 @@ fn escape_label_value(out: &mut Vec<u8>, value: &str) {
 }
 
 /// (rp_id, cod_opc_menu).
-type Pair = (Arc<str>, Arc<str>);
+type SeriesKey = (Arc<str>, Arc<str>);
 
 /// What an operation showed at one instant: the day's running totals (the counters, every
 /// pair reported earlier included) and the report of the `today` window (the gauges).
@@ -166,7 +166,7 @@ pub fn encode_history(ops: &[OperationHistory], extra: &[(&str, &str)]) -> Vec<u
         descriptor(&mut out, family, Format::OpenMetrics);
         for op in ops {
             // Each series with its samples, gathered from the points in their time order.
-            let mut series: BTreeMap<Pair, Vec<(i64, f64)>> = BTreeMap::new();
+            let mut series: BTreeMap<SeriesKey, Vec<(i64, f64)>> = BTreeMap::new();
             for point in &op.points {
                 let at = point.at.as_second();
                 let mut add = |rp: &Arc<str>, opt: &Arc<str>, v: f64| {

@@ -8,9 +8,9 @@ use prometheus_client::metrics::MetricType;
 
 use super::{Globals, OperationMetrics, ReloadStatus};
 use crate::counters::CounterRef;
-use crate::process::ProcessStats;
 use crate::report::{RejectReason, Series};
-use crate::wolkvox::PollResult;
+use crate::sys::process::ProcessStats;
+use crate::upstream::PollResult;
 
 /// One metric family.
 #[derive(Debug)]
@@ -348,9 +348,9 @@ impl Family {
         match self.read {
             Read::Build => sample(
                 &[
-                    crate::build_info::VERSION,
-                    crate::build_info::REVISION,
-                    crate::build_info::RUSTC,
+                    crate::sys::build_info::VERSION,
+                    crate::sys::build_info::REVISION,
+                    crate::sys::build_info::RUSTC,
                     std::env::consts::OS,
                     std::env::consts::ARCH,
                 ],

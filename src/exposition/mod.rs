@@ -26,7 +26,7 @@ use std::sync::{Arc, LazyLock, OnceLock};
 use bytes::Bytes;
 use jiff::Timestamp;
 
-use crate::process::ProcessStats;
+use crate::sys::process::ProcessStats;
 use families::FAMILIES;
 use gzip::{GZIP_HEADER, Part};
 
@@ -451,7 +451,7 @@ pub(crate) mod fixtures {
 
     use crate::counters::{CounterSeries, Counters};
     use crate::report::{RejectCounts, Report, Series};
-    use crate::wolkvox::TokenInfo;
+    use crate::upstream::TokenInfo;
 
     /// Operation `0032`, up, with a report of `series` in today's window.
     pub(crate) fn op_with(series: Vec<Series>) -> OperationMetrics {
@@ -465,7 +465,7 @@ pub(crate) mod fixtures {
                 rejected: RejectCounts::default(),
                 dropped_series: 0,
             },
-            crate::window::Window::Today.resolve(now, &tz),
+            crate::config::window::Window::Today.resolve(now, &tz),
         )));
         op.up = true;
         op
@@ -558,12 +558,13 @@ pub(crate) mod fixtures {
     }
 
     /// A reading of the process metrics, with a fractional CPU time and start time.
-    pub(crate) const PROCESS: crate::process::ProcessStats = crate::process::ProcessStats {
-        cpu_seconds: 12.34,
-        resident_memory_bytes: 24_576_000,
-        virtual_memory_bytes: 1_056_768_000,
-        open_fds: 17,
-        max_fds: 1_048_576,
-        start_time_seconds: 1_764_400_123.45,
-    };
+    pub(crate) const PROCESS: crate::sys::process::ProcessStats =
+        crate::sys::process::ProcessStats {
+            cpu_seconds: 12.34,
+            resident_memory_bytes: 24_576_000,
+            virtual_memory_bytes: 1_056_768_000,
+            open_fds: 17,
+            max_fds: 1_048_576,
+            start_time_seconds: 1_764_400_123.45,
+        };
 }

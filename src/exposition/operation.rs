@@ -8,10 +8,10 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::Formats;
+use crate::config::window::ReportWindow;
 use crate::counters::Counters;
 use crate::report::{RejectCounts, Report};
-use crate::window::ReportWindow;
-use crate::wolkvox::{PollCounts, PollResult, TokenInfo};
+use crate::upstream::{PollCounts, PollResult, TokenInfo};
 
 /// A report that the data series show, with the window it describes.
 ///

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::{GlobalParts, Globals, OperationMetrics, OperationParts, ReloadStatus};
 use super::{ReportData, Snapshot};
-use crate::process::ProcessStats;
+use crate::sys::process::ProcessStats;
 
 /// Holds the current snapshot, and the parts of every operation it is made of. Scrapes load
 /// the snapshot without a lock. A poller encodes its operation's parts before taking the lock,
@@ -22,7 +22,7 @@ pub struct Store {
     /// Polls published so far: tests wait on it instead of on the clock.
     #[cfg(any(test, feature = "test-util"))]
     polls: watch::Sender<u64>,
-    state: Mutex<State>,
+    state: Mutex<Pending>,
     /// The metrics every operation's parts were encoded from, by name, for the status page.
     /// Changed under the `state` lock, so that it lists what the snapshot does.
     operations: Mutex<BTreeMap<String, OperationMetrics>>,
@@ -30,7 +30,7 @@ pub struct Store {
 
 /// What the next snapshot is made of.
 #[derive(Debug)]
-struct State {
+struct Pending {
     /// In the order of their names.
     ops: Vec<Arc<OperationParts>>,
     /// What the exporter's own families read, and their parts.
@@ -38,7 +38,7 @@ struct State {
     global_parts: Arc<GlobalParts>,
 }
 
-impl State {
+impl Pending {
     fn insert(&mut self, parts: Vec<OperationParts>) {
         for new in parts {
             match self.ops.binary_search_by(|o| o.name.cmp(&new.name)) {
@@ -79,7 +79,7 @@ impl Default for Store {
 impl Store {
     /// An empty store: not ready, self-metrics only.
     pub fn new() -> Self {
-        let state = State {
+        let state = Pending {
             ops: Vec::new(),
             globals: Globals::default(),
             global_parts: Arc::new(GlobalParts::encode(Globals::default())),
@@ -102,7 +102,7 @@ impl Store {
 
     /// Runs `change` under the lock and swaps in the snapshot it leads to. The lock keeps
     /// snapshots in the order of their changes.
-    fn change(&self, change: impl FnOnce(&mut State)) {
+    fn change(&self, change: impl FnOnce(&mut Pending)) {
         // Only pointer work happens under this lock; a panic there leaves consistent data.
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         change(&mut state);

@@ -5,8 +5,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::window::next_midnight;
-use crate::wolkvox::PollResult;
+use crate::config::window::next_midnight;
+use crate::upstream::PollResult;
 
 /// Pause before the single retry after a concurrency refusal.
 pub const CONCURRENCY_PAUSE: Duration = Duration::from_secs(10);

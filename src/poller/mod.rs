@@ -12,14 +12,17 @@ use jiff::tz::TimeZone;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::TimeUnit;
+use crate::config::window::{ReportWindow, Window, next_midnight};
 use crate::counters::{DayCall, DayCounters, Decrease};
 use crate::exposition::{LastCall, OperationMetrics, ReportData, Store};
 use crate::report;
 use crate::report::Report;
-use crate::window::{Clock, ReportWindow, Window, next_midnight};
-use crate::wolkvox::{Classified, Client, PollResult};
+use crate::sys::clock::Clock;
+use crate::upstream::{Classified, Client, PollResult};
 
 mod backoff;
+pub mod budget;
+pub mod supervisor;
 
 pub use backoff::{Backoff, CONCURRENCY_PAUSE, QUOTA_MARGIN};
 
@@ -92,7 +95,7 @@ enum Call {
         answer: Answer,
     },
     /// token_info: the token's limit and use, or why not.
-    TokenInfo(Result<crate::wolkvox::TokenInfo, String>),
+    TokenInfo(Result<crate::upstream::TokenInfo, String>),
 }
 
 /// Polls one operation until `cancel` fires, publishing a snapshot after every poll.
@@ -173,7 +176,9 @@ impl Poller {
             answer = self.client.fetch_token_info() => answer,
             () = cancel.cancelled() => return None,
         };
-        self.record(Call::TokenInfo(crate::wolkvox::outcome::token_info(answer)));
+        self.record(Call::TokenInfo(crate::upstream::outcome::token_info(
+            answer,
+        )));
         Some(())
     }
 
@@ -207,7 +212,7 @@ impl Poller {
                 ours_today
             }
         };
-        let budget = crate::budget::Budget {
+        let budget = crate::poller::budget::Budget {
             share,
             info,
             ours_today,
@@ -581,7 +586,7 @@ async fn off_the_workers<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'stat
 mod tests {
 
     /// A poller whose client points nowhere: `record` is driven by hand.
-    fn poller_at(clock: &crate::window::ManualClock) -> Poller {
+    fn poller_at(clock: &crate::sys::clock::ManualClock) -> Poller {
         let url = reqwest::Url::parse("http://127.0.0.1:9/").unwrap();
         let server = crate::config::ServerCode::parse("1").unwrap();
         let token = crate::config::Token::new("t").unwrap();
@@ -627,7 +632,7 @@ mod tests {
             .to_zoned_datetime(tz())
             .unwrap()
             .timestamp();
-        let clock = crate::window::ManualClock::new(start);
+        let clock = crate::sys::clock::ManualClock::new(start);
         let mut poller = poller_at(&clock);
         assert_eq!(poller.config.keep_stale, Duration::from_secs(15 * 60));
         let window = Window::Today.resolve(start, &tz());

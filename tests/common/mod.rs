@@ -15,11 +15,11 @@ use jiff::tz::TimeZone;
 use reqwest::Url;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use wolkvox_exporter::Exporter;
 use wolkvox_exporter::config::{Config, ServerCode, Token};
+use wolkvox_exporter::demo::simulator::{Simulator, SimulatorConfig, TimeFormat};
 use wolkvox_exporter::exposition::Store;
-use wolkvox_exporter::simulator::{Simulator, SimulatorConfig, TimeFormat};
-use wolkvox_exporter::window::{Clock, ManualClock};
+use wolkvox_exporter::serve::Exporter;
+use wolkvox_exporter::sys::clock::{Clock, ManualClock};
 
 /// The token every test simulator accepts.
 pub const TOKEN: &str = "test-token-5f3a9c1e-secret";
@@ -40,7 +40,7 @@ pub async fn spawn_simulator() -> (Simulator, Url) {
 
 /// A simulator with `config`.
 pub async fn spawn_simulator_with(config: SimulatorConfig) -> (Simulator, Url) {
-    wolkvox_exporter::wolkvox::client::install_crypto_provider();
+    wolkvox_exporter::upstream::client::install_crypto_provider();
     let (sim, addr) = Simulator::spawn(config).await.expect("simulator binds");
     (sim, Url::parse(&format!("http://{addr}")).unwrap())
 }
@@ -156,7 +156,7 @@ impl TestExporter {
 /// GET http://`addr`/metrics in the text format: asserts 200 and the Content-Type, runs
 /// [`promtool_check`] on the body, and parses it.
 pub async fn scrape(addr: &str) -> Metrics {
-    wolkvox_exporter::wolkvox::client::install_crypto_provider();
+    wolkvox_exporter::upstream::client::install_crypto_provider();
     let resp = reqwest::get(format!("http://{addr}/metrics"))
         .await
         .expect("scrape");

@@ -24,7 +24,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use reqwest::Url;
 use serde_json::Value;
-use wolkvox_exporter::simulator::{SimulatorConfig, TimeFormat};
+use wolkvox_exporter::demo::simulator::{SimulatorConfig, TimeFormat};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wolkvox-exporter");
 const ZONE: &str = "America/Bogota";
@@ -61,7 +61,7 @@ fn civil(t: Timestamp) -> DateTime {
 
 /// The simulator's exact calls and seconds per pair for the local times `ini` to `end`.
 fn exact(
-    sim: &wolkvox_exporter::simulator::Simulator,
+    sim: &wolkvox_exporter::demo::simulator::Simulator,
     ini: Timestamp,
     end: Timestamp,
 ) -> BTreeMap<Pair, (f64, f64)> {
@@ -920,7 +920,7 @@ async fn outage_alert_fires_after_a_backfilled_week_only_with_the_outage_in_prom
     .unwrap();
     let exporter = spawn_exporter_with_clock(
         config,
-        std::sync::Arc::new(wolkvox_exporter::window::SystemClock),
+        std::sync::Arc::new(wolkvox_exporter::sys::clock::SystemClock),
     )
     .await;
     exporter.wait_for_polls(2).await;

@@ -7,7 +7,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::*;
-use wolkvox_exporter::simulator::SimulatorConfig;
+use wolkvox_exporter::demo::simulator::SimulatorConfig;
 
 const ZONE: &str = "America/Bogota";
 

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::*;
-use wolkvox_exporter::simulator::Simulator;
-use wolkvox_exporter::window::ManualClock;
+use wolkvox_exporter::demo::simulator::Simulator;
+use wolkvox_exporter::sys::clock::ManualClock;
 
 const ZONE: &str = "America/Bogota";
 

@@ -322,7 +322,7 @@ async fn check_fails_for_a_server_that_is_not_wolkvox_and_names_the_url_flag() {
 // Multi-threaded: the exporter's stderr is awaited by blocking, and the server must answer meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exporter_pointed_at_a_server_that_is_not_wolkvox_is_down_and_says_why() {
-    wolkvox_exporter::wolkvox::client::install_crypto_provider();
+    wolkvox_exporter::upstream::client::install_crypto_provider();
     let url = spawn_not_wolkvox(404, "text/plain", "").await;
     let mut exporter = Process::start(
         std::process::Command::new(BIN)

@@ -238,7 +238,7 @@ async fn a_self_signed_certificate_upstream_is_a_network_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.pem"), &cert).unwrap();
     std::fs::write(dir.path().join("k.pem"), &key).unwrap();
-    let tls = wolkvox_exporter::web::TlsFiles {
+    let tls = wolkvox_exporter::config::web::TlsFiles {
         cert_file: dir.path().join("c.pem"),
         key_file: dir.path().join("k.pem"),
         tls13_only: false,
@@ -246,7 +246,7 @@ async fn a_self_signed_certificate_upstream_is_a_network_error() {
     let server_config = tls.server_config().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let sim = wolkvox_exporter::simulator::Simulator::new(Default::default());
+    let sim = wolkvox_exporter::demo::simulator::Simulator::new(Default::default());
     // The exporter's own listener serves the simulator over TLS.
     let limits = wolkvox_exporter::config::Config::new(
         wolkvox_exporter::config::ServerCode::parse("1").unwrap(),
@@ -254,7 +254,7 @@ async fn a_self_signed_certificate_upstream_is_a_network_error() {
         wolkvox_exporter::config::Token::new("t").unwrap(),
     )
     .limits;
-    tokio::spawn(wolkvox_exporter::server::serve(
+    tokio::spawn(wolkvox_exporter::serve::listener::serve(
         listener,
         sim.router(),
         Some(Arc::new(arc_swap::ArcSwap::from_pointee(server_config))),

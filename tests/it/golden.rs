@@ -20,9 +20,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
+use wolkvox_exporter::config::window::Window;
 use wolkvox_exporter::config::{Config, TimeUnit, Token, Upstream};
-use wolkvox_exporter::simulator::{SimulatorConfig, TimeFormat};
-use wolkvox_exporter::window::Window;
+use wolkvox_exporter::demo::simulator::{SimulatorConfig, TimeFormat};
 
 const OTHER_TOKEN: &str = "golden-second-token";
 
@@ -33,8 +33,11 @@ fn normalise(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
     for line in body.lines() {
         if line.starts_with("wolkvox_exporter_build_info{") {
-            let revision = format!("revision=\"{}\"", wolkvox_exporter::build_info::REVISION);
-            let rustc = format!("rustc=\"{}\"", wolkvox_exporter::build_info::RUSTC);
+            let revision = format!(
+                "revision=\"{}\"",
+                wolkvox_exporter::sys::build_info::REVISION
+            );
+            let rustc = format!("rustc=\"{}\"", wolkvox_exporter::sys::build_info::RUSTC);
             assert!(line.contains(&revision) && line.contains(&rustc), "{line}");
             out.push_str(
                 &line

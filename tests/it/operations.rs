@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use wolkvox_exporter::config::{Config, OperationConfig};
-use wolkvox_exporter::simulator::{SimulatorConfig, TimeFormat};
+use wolkvox_exporter::demo::simulator::{SimulatorConfig, TimeFormat};
 
 const ZONE: &str = "America/Bogota";
 

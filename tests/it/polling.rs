@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::*;
 use jiff::tz::TimeZone;
 use wolkvox_exporter::config::TimeUnit;
-use wolkvox_exporter::window::Window;
+use wolkvox_exporter::config::window::Window;
 
 const ZONE: &str = "America/Bogota";
 
@@ -309,7 +309,7 @@ async fn seconds_unit_and_code_as_string_and_single_object_data() {
 }
 
 /// The dates of the last request the simulator received.
-fn last_dates(sim: &wolkvox_exporter::simulator::Simulator) -> (String, String) {
+fn last_dates(sim: &wolkvox_exporter::demo::simulator::Simulator) -> (String, String) {
     let r = sim.requests().pop().expect("a request");
     (r.date_ini.unwrap(), r.date_end.unwrap())
 }
@@ -402,7 +402,7 @@ async fn a_rolling_window_asks_for_the_last_duration_in_local_time() {
 /// Asserts that the counters of `m` are exactly the simulator's totals for `ini`..=`end`.
 fn assert_counters_equal(
     m: &Metrics,
-    sim: &wolkvox_exporter::simulator::Simulator,
+    sim: &wolkvox_exporter::demo::simulator::Simulator,
     ini: &str,
     end: &str,
 ) {

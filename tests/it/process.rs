@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use wolkvox_exporter::process::{REFRESH_INTERVAL, parse_max_open_files};
+use wolkvox_exporter::sys::process::{REFRESH_INTERVAL, parse_max_open_files};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wolkvox-exporter");
 

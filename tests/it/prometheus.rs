@@ -231,7 +231,7 @@ struct Api {
 
 impl Api {
     fn new(base: &str) -> Api {
-        wolkvox_exporter::wolkvox::client::install_crypto_provider();
+        wolkvox_exporter::upstream::client::install_crypto_provider();
         Api {
             base: base.to_owned(),
             client: reqwest::Client::builder()
@@ -619,8 +619,8 @@ const MODEL_SPIKE_AFTER: usize = 300;
 /// the alert is never even pending). Prometheus' increase() is modelled by exact differences.
 #[test]
 fn in_a_model_of_the_rules_the_test_parameters_fire_on_the_spike_and_never_otherwise_at_any_hour() {
-    use wolkvox_exporter::simulator::SimulatorConfig;
-    use wolkvox_exporter::simulator::data::{ROUTING_POINTS, Spike, minute};
+    use wolkvox_exporter::demo::simulator::SimulatorConfig;
+    use wolkvox_exporter::demo::simulator::data::{ROUTING_POINTS, Spike, minute};
 
     // The model's numbers are the numbers of the rules' parameters.
     for (name, value) in [

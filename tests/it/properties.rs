@@ -10,11 +10,11 @@ use bytes::Bytes;
 use common::{Metrics, promtool_check};
 use proptest::prelude::*;
 use wolkvox_exporter::config::TimeUnit;
+use wolkvox_exporter::config::window::Window;
 use wolkvox_exporter::exposition::{Format, OperationMetrics, ReportData, Snapshot};
 use wolkvox_exporter::report::{Report, Series, from_answer, parse_time_seconds};
-use wolkvox_exporter::window::Window;
-use wolkvox_exporter::wolkvox::PollResult;
-use wolkvox_exporter::wolkvox::number::parse_number;
+use wolkvox_exporter::upstream::PollResult;
+use wolkvox_exporter::upstream::number::parse_number;
 
 /// Strings biased towards what the value grammar looks at.
 fn value_string() -> impl Strategy<Value = String> {

@@ -196,3 +196,49 @@ async fn every_runnable_command_line_of_the_readme_works_against_the_simulator()
     );
     assert!(ran.len() >= 5, "ran {ran:?}");
 }
+
+/// The entries at the top of `src/` (a file's name without `.rs`), besides main and lib.
+fn top_of_src() -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(repo_path("src"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().replace(".rs", ""))
+        .filter(|name| name != "main" && name != "lib")
+        .collect()
+}
+
+#[test]
+fn the_layout_of_lib_rs_and_the_readmes_map_name_every_module_at_the_top_of_src() {
+    let top = top_of_src();
+    assert!(
+        top.len() <= 10,
+        "{} entries at the top of src/: {top:?}",
+        top.len()
+    );
+    let lib = std::fs::read_to_string(repo_path("src/lib.rs")).unwrap();
+    let in_layout: std::collections::BTreeSet<String> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! - [`"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(in_layout, top, "src/lib.rs's Layout");
+    let declared: std::collections::BTreeSet<String> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub mod "))
+        .map(|l| l.trim_end_matches(';').to_owned())
+        .collect();
+    assert_eq!(declared, top, "src/lib.rs's modules");
+    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    for name in &top {
+        let dir = repo_path("src").join(name).is_dir();
+        let entry = if dir {
+            format!("src/{name}/ ")
+        } else {
+            format!("src/{name}.rs ")
+        };
+        assert!(
+            readme.lines().any(|l| l.starts_with(&entry)),
+            "the README's module map lacks {entry:?}"
+        );
+    }
+}

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use wolkvox_exporter::simulator::{SimulatorConfig, TimeFormat};
+use wolkvox_exporter::demo::simulator::{SimulatorConfig, TimeFormat};
 
 const OPERATIONS: usize = 1000;
 /// Longest the test waits for the first polls, and for Prometheus to have scraped.

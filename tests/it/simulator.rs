@@ -141,7 +141,7 @@ async fn two_polls_of_one_window_agree_and_a_later_end_only_adds() {
 
 #[test]
 fn a_traffic_factor_multiplies_every_routing_points_calls_and_an_outage_still_stops_them() {
-    use wolkvox_exporter::simulator::{Simulator, SimulatorConfig};
+    use wolkvox_exporter::demo::simulator::{Simulator, SimulatorConfig};
     let day = |sim: &Simulator, from: &str, to: &str| {
         let mut by_rp = std::collections::BTreeMap::new();
         for (rp, _, calls, _) in sim.totals(from.parse().unwrap(), to.parse().unwrap()) {

@@ -53,7 +53,7 @@ fn raise_own_open_file_limit(to: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_silent_connections_neither_block_a_scrape_nor_stay_open() {
-    wolkvox_exporter::wolkvox::client::install_crypto_provider();
+    wolkvox_exporter::upstream::client::install_crypto_provider();
     raise_own_open_file_limit(SLOW + 1_000);
     // The exporter under a 1,024 open-file limit, as many systems default to.
     let mut child = Command::new("prlimit")

@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use wolkvox_exporter::wolkvox::PollResult;
+use wolkvox_exporter::upstream::PollResult;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wolkvox-exporter");
 

@@ -14,8 +14,8 @@ use arc_swap::ArcSwap;
 use common::*;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use wolkvox_exporter::server::{Limits, serve};
-use wolkvox_exporter::simulator::Simulator;
+use wolkvox_exporter::demo::simulator::Simulator;
+use wolkvox_exporter::serve::listener::{Limits, serve};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wolkvox-exporter");
 
@@ -81,7 +81,7 @@ async fn first_poll(url: &str, ca_file: &Path, needle: &str) -> (String, Metrics
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_signed_by_the_ca_in_ssl_cert_file_is_trusted_and_another_ca_is_not() {
-    wolkvox_exporter::wolkvox::client::install_crypto_provider();
+    wolkvox_exporter::upstream::client::install_crypto_provider();
     let (sim, _plain_url) = spawn_simulator().await;
     let proxy_ca = certificate_authority("test proxy CA");
     let url = spawn_tls_simulator(&sim, &proxy_ca).await;

@@ -36,7 +36,7 @@ fn write_web_config(
 }
 
 fn tls_client(cert_pem: &str) -> reqwest::Client {
-    wolkvox_exporter::wolkvox::client::install_crypto_provider();
+    wolkvox_exporter::upstream::client::install_crypto_provider();
     reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
         .build()
@@ -50,7 +50,7 @@ async fn tls_and_basic_auth_protect_metrics_but_not_the_probes() {
     let (cert, key) = self_signed();
     let web = write_web_config(dir.path(), &cert, &key, &[("prometheus", "s3cret!")]);
     let mut cfg = config(&url);
-    cfg.web = wolkvox_exporter::web::WebConfig::load(&web).unwrap();
+    cfg.web = wolkvox_exporter::config::web::WebConfig::load(&web).unwrap();
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T11:00:00")).await;
     exporter.wait_for_polls(1).await;
     let client = tls_client(&cert);
@@ -185,7 +185,7 @@ async fn a_rotated_token_file_is_used_from_the_next_poll() {
 
 /// A client that trusts only `cert_pem` and opens a new connection for every request.
 fn fresh_tls_client(cert_pem: &str) -> reqwest::Client {
-    wolkvox_exporter::wolkvox::client::install_crypto_provider();
+    wolkvox_exporter::upstream::client::install_crypto_provider();
     reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap()])
         .pool_max_idle_per_host(0)
@@ -201,7 +201,7 @@ async fn a_rotated_certificate_and_a_changed_password_apply_without_a_restart_an
     let (old_cert, old_key) = self_signed();
     let web = write_web_config(dir.path(), &old_cert, &old_key, &[("prometheus", "old")]);
     let mut cfg = config(&url);
-    cfg.web = wolkvox_exporter::web::WebConfig::load(&web).unwrap();
+    cfg.web = wolkvox_exporter::config::web::WebConfig::load(&web).unwrap();
     cfg.web_config_file = Some(web.clone());
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T11:00:00")).await;
     exporter.wait_for_polls(1).await;

@@ -104,7 +104,7 @@ enum Data<'a> {
 
 /// The answer as serde reads it. Unknown fields are ignored; a field given twice is an error.
 #[derive(Deserialize)]
-struct Answer<'a> {
+struct Envelope<'a> {
     #[serde(default, borrow)]
     code: Scalar<'a>,
     #[serde(default, borrow)]
@@ -141,7 +141,7 @@ impl<'a> Head<'a> {
                 "invalid type: sequence, expected the report's JSON object",
             ));
         }
-        let answer: Answer<'a> = serde_json::from_slice(body)?;
+        let answer: Envelope<'a> = serde_json::from_slice(body)?;
         let data = answer.data.is_some();
         match answer.data {
             Some(Data::Many(items)) => items.into_iter().for_each(&mut sink),

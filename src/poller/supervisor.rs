@@ -13,17 +13,17 @@ use crate::config::{Config, OperationConfig};
 use crate::demo::{self, Demo};
 use crate::exposition::Store;
 use crate::poller::{Poller, PollerConfig};
-use crate::signals::Hangups;
-use crate::window::Clock;
-use crate::wolkvox;
-use crate::wolkvox::HttpClients;
+use crate::sys::clock::Clock;
+use crate::sys::signals::Hangups;
+use crate::upstream;
+use crate::upstream::HttpClients;
 
 /// How often the configuration file is checked for changes.
 pub const CONFIG_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 
 /// The shared settings a poller needs besides its operation.
 #[derive(Debug, Clone)]
-struct Globals {
+struct Shared {
     keep_stale: Duration,
     close_delay: Duration,
     shard: Option<crate::config::Shard>,
@@ -34,7 +34,7 @@ struct Globals {
     budget_share: Option<f64>,
 }
 
-impl Globals {
+impl Shared {
     fn of(config: &Config) -> Self {
         Self {
             keep_stale: config.keep_stale,
@@ -60,7 +60,7 @@ struct Running {
 /// configuration file.
 pub struct Supervisor {
     file: Option<PathBuf>,
-    globals: Globals,
+    globals: Shared,
     clock: Arc<dyn Clock>,
     store: Arc<Store>,
     demo: Option<Demo>,
@@ -82,7 +82,7 @@ impl Supervisor {
         store: Arc<Store>,
         demo: Option<Demo>,
     ) -> Result<Self, Error> {
-        let globals = Globals::of(config);
+        let globals = Shared::of(config);
         let http = HttpClients::default();
         let mut pending = Vec::with_capacity(config.operations.len());
         let count = config.operations.len() as u32;
@@ -249,14 +249,14 @@ impl Supervisor {
 
 fn build_poller(
     op: &OperationConfig,
-    globals: &Globals,
+    globals: &Shared,
     demo: Option<&Demo>,
     clock: &Arc<dyn Clock>,
     store: &Arc<Store>,
     http: &HttpClients,
 ) -> Result<Poller, Error> {
     let endpoint = demo::endpoint(op, demo)?;
-    let client = wolkvox::Client::shared(
+    let client = upstream::Client::shared(
         http,
         &endpoint.base_url,
         &op.server,
@@ -289,7 +289,7 @@ fn build_poller(
 /// When the first poll of the `i`-th of `count` operations starts: spread evenly over
 /// `--poll.start-spread` (by default the smaller of its interval and 30s), so that a file of
 /// hundreds of operations does not call Wolkvox all at once at start.
-fn first_poll_delay(globals: &Globals, op: &OperationConfig, i: u32, count: u32) -> Duration {
+fn first_poll_delay(globals: &Shared, op: &OperationConfig, i: u32, count: u32) -> Duration {
     let spread = globals.start_spread.unwrap_or_else(|| {
         op.poll_interval
             .min(crate::config::DEFAULT_START_SPREAD_CAP)
@@ -320,8 +320,8 @@ mod tests {
     use super::*;
     use crate::config::{ServerCode, Token};
 
-    fn globals(start_spread: Option<Duration>) -> Globals {
-        Globals {
+    fn globals(start_spread: Option<Duration>) -> Shared {
+        Shared {
             keep_stale: Duration::from_secs(900),
             close_delay: Duration::from_secs(900),
             shard: None,
@@ -355,7 +355,7 @@ mod tests {
         let mut second = op(Duration::from_secs(300));
         second.name = "second".into();
         config.operations.push(second);
-        let clock: Arc<dyn Clock> = Arc::new(crate::window::ManualClock::new(now));
+        let clock: Arc<dyn Clock> = Arc::new(crate::sys::clock::ManualClock::new(now));
         let store = Arc::new(Store::new());
         let _supervisor = Supervisor::new(&config, clock, store.clone(), None).unwrap();
         let due: Vec<_> = store
@@ -377,7 +377,7 @@ mod tests {
     #[test]
     fn first_polls_spread_evenly_over_the_smaller_of_interval_and_30s_unless_zero() {
         let secs = Duration::from_secs;
-        let delays = |g: &Globals, interval| -> Vec<Duration> {
+        let delays = |g: &Shared, interval| -> Vec<Duration> {
             (0..4)
                 .map(|i| first_poll_delay(g, &op(interval), i, 4))
                 .collect()

@@ -188,6 +188,12 @@ mod tests {
     }
 
     #[test]
+    fn the_configurations_demo_routing_points_are_the_simulators() {
+        let ids: Vec<&str> = ROUTING_POINTS.iter().map(|p| p.id).collect();
+        assert_eq!(ids, crate::config::DEMO_ROUTING_POINTS);
+    }
+
+    #[test]
     fn windows_that_meet_add_up_to_the_whole() {
         let seed = 7;
         let whole = totals(

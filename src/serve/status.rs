@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use crate::exposition::{OperationMetrics, ReportData};
-use crate::wolkvox::PollResult;
+use crate::upstream::PollResult;
 
 /// Report rows shown per operation; the rest are in the metrics.
 pub const MAX_ROWS: usize = ReportData::HEAD;
@@ -273,10 +273,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::config::window::Window;
     use crate::exposition::ReportData;
     use crate::report::{Report, Series};
-    use crate::window::Window;
-    use crate::wolkvox::TokenInfo;
+    use crate::upstream::TokenInfo;
 
     /// A call: `result` at `at` with `detail`.
     fn call(result: PollResult, at: Timestamp, detail: &str) -> crate::exposition::LastCall {

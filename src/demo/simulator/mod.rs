@@ -21,7 +21,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::window::{format_wolkvox, parse_wolkvox};
+use crate::config::window::{format_wolkvox, parse_wolkvox};
 use data::Spike;
 
 /// How the simulator writes the `time` field.

@@ -49,7 +49,7 @@ enum Entry {
 /// The steps fetched so far, the calls made per server and day, and the file they are
 /// appended to.
 #[derive(Debug)]
-pub struct State {
+pub struct Journal {
     file: File,
     path: PathBuf,
     fetched: HashMap<(String, i64), Vec<Series>>,
@@ -58,9 +58,9 @@ pub struct State {
     earlier: HashMap<(String, String), u64>,
 }
 
-impl State {
+impl Journal {
     /// Opens (or creates) the state of `output`.
-    pub fn open(output: &Path) -> std::io::Result<State> {
+    pub fn open(output: &Path) -> std::io::Result<Journal> {
         let mut path = output.as_os_str().to_owned();
         path.push(".state");
         let path = PathBuf::from(path);
@@ -92,7 +92,7 @@ impl State {
                 .collect();
             fetched.insert((line.operation, line.at), report);
         }
-        Ok(State {
+        Ok(Journal {
             file,
             path,
             fetched,
@@ -109,7 +109,7 @@ impl State {
             .unwrap_or(0)
     }
 
-    /// Of [`State::calls_on`], those that earlier runs made.
+    /// Of [`Journal::calls_on`], those that earlier runs made.
     pub fn earlier_calls_on(&self, server: &str, day: Date) -> u64 {
         self.earlier
             .get(&(server.to_owned(), day.to_string()))
@@ -197,7 +197,7 @@ mod tests {
         let day: Date = "2026-11-25".parse().unwrap();
         let next = day.tomorrow().unwrap();
 
-        let mut state = State::open(&output).unwrap();
+        let mut state = Journal::open(&output).unwrap();
         assert_eq!(state.get("north", at).map(<[Series]>::len), Some(1));
         assert_eq!(state.calls_on("0032", day), 0);
         for server in ["0032", "0032", "0033"] {
@@ -207,7 +207,7 @@ mod tests {
         assert_eq!(state.calls_on("0032", day), 2);
         assert_eq!(state.earlier_calls_on("0032", day), 0);
 
-        let again = State::open(&output).unwrap();
+        let again = Journal::open(&output).unwrap();
         assert_eq!(again.get("north", at).map(<[Series]>::len), Some(1));
         assert_eq!(
             [

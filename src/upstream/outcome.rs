@@ -4,9 +4,9 @@
 
 use bytes::Bytes;
 
-use crate::wolkvox::client::TransportError;
-use crate::wolkvox::number::parse_number;
-use crate::wolkvox::types::{Head, RowSink};
+use crate::upstream::client::TransportError;
+use crate::upstream::number::parse_number;
+use crate::upstream::types::{Head, RowSink};
 
 /// What one API call came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,9 +3,9 @@
 
 use crate::Error;
 use crate::config::Config;
+use crate::config::window::ReportWindow;
 use crate::demo::{self, Demo};
-use crate::window::ReportWindow;
-use crate::{report, wolkvox};
+use crate::{report, upstream};
 
 /// What `check` found for one operation.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -55,7 +55,7 @@ pub async fn check(config: Config) -> Result<Vec<CheckResult>, Error> {
     let mut out = Vec::new();
     for op in &config.operations {
         let endpoint = demo::endpoint(op, demo.as_ref())?;
-        let client = wolkvox::Client::new(
+        let client = upstream::Client::new(
             &endpoint.base_url,
             &op.server,
             &endpoint.token,
@@ -173,7 +173,7 @@ mod tests {
     use jiff::tz::TimeZone;
 
     use super::*;
-    use crate::window::Window;
+    use crate::config::window::Window;
 
     /// A successful check of `window` at 20:00 on 2026-12-06 in Bogota.
     fn checked(window: Window) -> CheckResult {

@@ -1,5 +1,5 @@
-//! The HTTP side: `/` (the status page of [`crate::status`]), the telemetry path, `/healthz`
-//! and `/readyz` (served by [`crate::server`]). Handlers only pick bytes that the poller
+//! The HTTP side: `/` (the status page of [`crate::serve::status`]), the telemetry path, `/healthz`
+//! and `/readyz` (served by [`crate::serve::listener`]). Handlers only pick bytes that the poller
 //! encoded already; nothing here waits for Wolkvox.
 
 use std::convert::Infallible;
@@ -16,10 +16,10 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http_body::{Frame, SizeHint};
 
+use crate::config::web::{Auth, require_auth};
 use crate::exposition::{Format, Store};
-use crate::status;
-use crate::web::{Auth, require_auth};
-use crate::window::Clock;
+use crate::serve::status;
+use crate::sys::clock::Clock;
 
 #[derive(Clone)]
 struct AppState {
@@ -228,7 +228,7 @@ mod tests {
                 series: all,
                 ..Report::default()
             },
-            crate::window::Window::Today.resolve(now, &jiff::tz::TimeZone::UTC),
+            crate::config::window::Window::Today.resolve(now, &jiff::tz::TimeZone::UTC),
         )));
         store.publish(op);
         store
@@ -242,7 +242,7 @@ mod tests {
                 store.clone(),
                 "/metrics",
                 None,
-                Arc::new(crate::window::SystemClock),
+                Arc::new(crate::sys::clock::SystemClock),
             );
             let snapshot = store.current();
             let (text, om) = (Format::Text, Format::OpenMetrics);
@@ -286,7 +286,7 @@ mod tests {
     #[tokio::test]
     async fn other_paths_and_methods_get_the_routers_answers() {
         let store = store_with(100);
-        let clock = Arc::new(crate::window::SystemClock);
+        let clock = Arc::new(crate::sys::clock::SystemClock);
         let app = router(store, "/metrics", None, clock);
         for (method, path, status) in [
             (Method::POST, "/metrics", StatusCode::METHOD_NOT_ALLOWED),

@@ -13,7 +13,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 
-use crate::window::{ReportWindow, next_midnight, start_of_day};
+use crate::config::window::{ReportWindow, next_midnight, start_of_day};
 
 /// One sample to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +71,7 @@ fn step_at(at: Timestamp, tz: &TimeZone) -> Step {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::window::MAX_WINDOW;
+    use crate::config::window::MAX_WINDOW;
 
     fn local(tz: &TimeZone, civil: &str) -> Timestamp {
         let dt: jiff::civil::DateTime = civil.parse().unwrap();

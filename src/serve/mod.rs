@@ -2,19 +2,24 @@
 //! the pollers, the reading of the process metrics, and the HTTP server, wired together and
 //! stopped together.
 
+pub mod listener;
+pub mod router;
+pub mod status;
+
 use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::Error;
 use crate::config::Config;
+use crate::config::web;
 use crate::demo::Demo;
 use crate::exposition::Store;
-use crate::process::{self, Sampler};
-use crate::supervisor::Supervisor;
-use crate::window::Clock;
-use crate::{Error, http, server, web};
+use crate::poller::supervisor::Supervisor;
+use crate::sys::clock::Clock;
+use crate::sys::process::{self, Sampler};
 
 /// An exporter that is set up and ready to serve: its pollers have not started yet.
 pub struct Exporter {
@@ -93,12 +98,12 @@ impl Exporter {
             store.update_reload(|r| r.web_config = Some(true));
             let report_to = store.clone();
             tokio::spawn(live.watch(
-                crate::supervisor::CONFIG_CHECK_INTERVAL,
+                crate::poller::supervisor::CONFIG_CHECK_INTERVAL,
                 cancel.clone(),
                 move |ok| report_to.update_reload(|r| r.web_config = Some(ok)),
             ));
         }
-        let app = http::router(store, &config.telemetry_path, auth, clock);
+        let app = router::router(store, &config.telemetry_path, auth, clock);
         let stop = cancel.clone();
         let stopped = async move {
             shutdown.await;
@@ -111,7 +116,7 @@ impl Exporter {
             ))),
             (None, None) => None,
         };
-        let served = server::serve(listener, app, tls, config.limits, stopped).await;
+        let served = listener::serve(listener, app, tls, config.limits, stopped).await;
         cancel.cancel();
         // The pollers return as soon as they see the cancellation, even mid-request.
         let _ = supervise.await;
@@ -143,4 +148,18 @@ fn read_process(sampler: &Sampler, store: &Store) {
         Ok(stats) => store.set_process(stats),
         Err(e) => tracing::warn!(error = %e, "cannot read the process metrics"),
     }
+}
+
+/// Runs the exporter with the system clock (or the demo's): polls and serves on `listener`
+/// until `shutdown` completes. The caller binds the socket and owns the shutdown signal.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let clock = crate::demo::clock_for(&config);
+    Exporter::new(config, clock)
+        .await?
+        .serve(listener, shutdown)
+        .await
 }

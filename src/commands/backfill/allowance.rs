@@ -8,10 +8,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use crate::budget::calls_within;
 use crate::config::OperationConfig;
-use crate::window::next_midnight;
-use crate::wolkvox::TokenInfo;
+use crate::config::window::next_midnight;
+use crate::poller::budget::calls_within;
+use crate::upstream::TokenInfo;
 
 /// What token_info said about a token, and the calls made with it since.
 #[derive(Debug, Clone, Copy, PartialEq)]

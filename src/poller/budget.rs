@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::wolkvox::TokenInfo;
+use crate::upstream::TokenInfo;
 
 /// What the interval is computed from.
 #[derive(Debug, Clone, Copy)]

@@ -1,14 +1,16 @@
 //! `--demo`: the simulated Wolkvox API started on a loopback port in place of a real server,
 //! with a random token, and the clock that may fast-forward it.
 
+pub mod simulator;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use reqwest::Url;
 
 use crate::config::{Config, OperationConfig, Token, Upstream};
-use crate::simulator::{Simulator, SimulatorConfig};
-use crate::window::{Clock, ScaledClock, SystemClock};
+use crate::demo::simulator::{Simulator, SimulatorConfig};
+use crate::sys::clock::{Clock, ScaledClock, SystemClock};
 
 /// The running demo simulator, and how to reach it.
 #[derive(Debug)]

@@ -10,8 +10,8 @@ use bytes::{Bytes, BytesMut};
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::config::window::ReportWindow;
 use crate::config::{ByteSize, DEFAULT_MAX_BODY_SIZE, ServerCode, Token, default_of};
-use crate::window::ReportWindow;
 
 /// The report that this exporter reads.
 pub const REPORT_API: &str = "diagram_1_3";
@@ -326,7 +326,7 @@ mod tests {
             debug.contains("Sensitive"),
             "the header is marked sensitive"
         );
-        let window = crate::window::Window::Today
+        let window = crate::config::window::Window::Today
             .resolve(jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC);
         let url = client.report_url(&window);
         assert!(!url.as_str().contains("very-secret"));
@@ -350,7 +350,7 @@ mod tests {
             Duration::from_secs(1),
         )
         .unwrap();
-        let window = crate::window::Window::Today
+        let window = crate::config::window::Window::Today
             .resolve(jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC);
         assert!(
             client

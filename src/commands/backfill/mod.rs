@@ -23,16 +23,16 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::config::window::Window;
 use crate::config::{BackfillArgs, Config, OperationConfig, Upstream};
 use crate::counters::CounterSeries;
 use crate::demo::{self, Demo};
 use crate::exposition::{HistoryPoint, OperationHistory, encode_history};
 use crate::report::Series;
-use crate::window::Window;
-use crate::{report, wolkvox};
+use crate::{report, upstream};
 use allowance::Reserve;
 use plan::Step;
-use state::State;
+use state::Journal;
 
 /// Why a backfill could not run at all.
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +97,7 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
     };
     // Refuse an unwritable output before the first call, not after the last.
     write_atomically(&args.output, b"# EOF\n", false).map_err(|e| output_error(&args.output, e))?;
-    let mut state = State::open(&args.output).map_err(|e| {
+    let mut state = Journal::open(&args.output).map_err(|e| {
         let mut p = args.output.as_os_str().to_owned();
         p.push(".state");
         output_error(Path::new(&p), e)
@@ -147,7 +147,7 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
     'ops: for p in &planned {
         let server = p.op.server.as_str();
         let endpoint = demo::endpoint(p.op, demo.as_ref()).map_err(crate::Error::from)?;
-        let mut client = wolkvox::Client::new(
+        let mut client = upstream::Client::new(
             &endpoint.base_url,
             &p.op.server,
             &endpoint.token,
@@ -158,7 +158,7 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
         .with_token_file(endpoint.token_file.clone());
         // The demo's simulator and token are this process's own: no one else spends them.
         let ask_token_info = !matches!(p.op.upstream, Upstream::Demo(_));
-        let may_call = |state: &State, reserve: Option<&Reserve>| {
+        let may_call = |state: &Journal, reserve: Option<&Reserve>| {
             next_call(&config, args.max_calls, p.op, state, reserve, clock.now())
         };
         for step in &p.steps {
@@ -181,7 +181,7 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
                     .record_call(server, today)
                     .map_err(|e| output_error(state.path(), e))?;
                 calls += 1;
-                let reserve = match wolkvox::outcome::token_info(client.fetch_token_info().await) {
+                let reserve = match upstream::outcome::token_info(client.fetch_token_info().await) {
                     Ok(info) => Some(Reserve {
                         info,
                         day: today,
@@ -266,7 +266,7 @@ fn next_call(
     config: &Config,
     max_calls: u64,
     op: &OperationConfig,
-    state: &State,
+    state: &Journal,
     reserve: Option<&Reserve>,
     now: jiff::Timestamp,
 ) -> Result<jiff::civil::Date, String> {
@@ -286,7 +286,7 @@ fn next_call(
 /// The points of one operation from the steps fetched: the report at each step, and the
 /// counters as the live exporter keeps them, the highest value each pair has shown on the
 /// local day, and zero for a pair reported earlier but not (yet) on this day.
-fn history(operation: &str, steps: &[Step], state: &State) -> OperationHistory {
+fn history(operation: &str, steps: &[Step], state: &Journal) -> OperationHistory {
     let mut totals: BTreeMap<(Arc<str>, Arc<str>), (f64, f64)> = BTreeMap::new();
     let mut day = None;
     let mut points = Vec::new();

@@ -1,0 +1,4 @@
+//! What the binary does instead of serving: `check` and `backfill`.
+
+pub mod backfill;
+pub mod check;

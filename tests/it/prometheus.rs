@@ -516,7 +516,7 @@ fn pulse_spike_alert_fires_with_the_demo_spike_and_not_without_it_in_prometheus(
         .find(|d| d["uid"] == "wolkvox-ivr")
         .unwrap()
         .clone();
-    let vars: Vec<(String, String)> = ["operation", "rp_id", "cod_opc_menu"]
+    let vars: Vec<(String, String)> = ["job", "instance", "operation", "rp_id", "cod_opc_menu"]
         .iter()
         .map(|v| (v.to_string(), ".*".to_owned()))
         .collect();

@@ -1,7 +1,7 @@
 //! Pure: raw rows of a `diagram_1_3` answer -> a parsed, trimmed, aggregated [`Report`].
 //!
 //! No I/O here; every rule is tested on literal strings. The value formats are those listed in
-//! ../shared/wolkvox-api.md: plain integers, decimals, comma-grouped numbers ("9,336.00"),
+//! docs/wolkvox-api.md: plain integers, decimals, comma-grouped numbers ("9,336.00"),
 //! H:MM:SS and MM:SS, with surrounding spaces.
 
 use std::hash::BuildHasher;

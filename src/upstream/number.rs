@@ -1,5 +1,5 @@
 //! How Wolkvox spells numbers: every field value is a string, and a number may come as `12`,
-//! `12.5`, `1,234` or `9,336.00`, with spaces around it (../shared/wolkvox-api.md). The report's
+//! `12.5`, `1,234` or `9,336.00`, with spaces around it (docs/wolkvox-api.md). The report's
 //! `calls` and `time` and token_info's counts are all read here.
 
 /// A finite, non-negative number, or nothing.

@@ -1,6 +1,6 @@
 """The largest realistic diagram_1_3 answer, and answers of an exact size: what --wolkvox.max-body-size must hold.
 
-Wolkvox returns at most 60,000 records per call (../shared/wolkvox-api.md, "Documented limits"), each record four
+Wolkvox returns at most 60,000 records per call (docs/wolkvox-api.md, "Documented limits"), each record four
 strings. A record is as long as it can realistically be when every value is at its longest:
 
 - `rp_id`: a routing point's name rather than its usual four-digit id, 25 characters;

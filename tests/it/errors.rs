@@ -1,4 +1,4 @@
-//! The error table of ../shared/wolkvox-api.md, row by row, over real HTTP: each answer gives
+//! The error table of docs/wolkvox-api.md, row by row, over real HTTP: each answer gives
 //! its `result` label, `wolkvox_up`, and its wait before the next call (read from
 //! `wolkvox_next_poll_timestamp_seconds` against the injected clock).
 

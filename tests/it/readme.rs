@@ -1,6 +1,7 @@
-//! Every command line of the README that can run here, run with the built binary against the
-//! simulator instead of Wolkvox: serve commands must answer 200 on /metrics, `check` and
-//! `backfill` commands must exit 0.
+//! Every command line of the README and of docs/*.md that can run here, run with the built binary
+//! against the simulator instead of Wolkvox: serve commands must answer 200 on /metrics, `check`
+//! and `backfill` commands must exit 0. Every relative link of those pages reaches a file and,
+//! with `#`, a heading of it.
 
 use crate::common;
 
@@ -136,11 +137,25 @@ fn get_blocking(url: &str) -> u16 {
     rt.block_on(async { reqwest::get(url).await.unwrap().status().as_u16() })
 }
 
+/// README.md and every page of docs/, the documentation a user reads.
+fn pages() -> Vec<std::path::PathBuf> {
+    let mut pages: Vec<_> = std::fs::read_dir(repo_path("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    pages.sort();
+    pages.insert(0, repo_path("README.md"));
+    pages
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_runnable_command_line_of_the_readme_works_against_the_simulator() {
+async fn every_runnable_command_line_of_the_readme_and_docs_works_against_the_simulator() {
     let (_sim, url) = spawn_simulator().await;
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme: String = pages()
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap() + "\n")
+        .collect();
     let url = url.as_str().to_owned();
     let ran = tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().unwrap();
@@ -207,7 +222,7 @@ fn top_of_src() -> std::collections::BTreeSet<String> {
 }
 
 #[test]
-fn the_layout_of_lib_rs_and_the_readmes_map_name_every_module_at_the_top_of_src() {
+fn the_layout_of_lib_rs_and_the_development_pages_map_name_every_module_at_the_top_of_src() {
     let top = top_of_src();
     assert!(
         top.len() <= 10,
@@ -228,7 +243,7 @@ fn the_layout_of_lib_rs_and_the_readmes_map_name_every_module_at_the_top_of_src(
         .map(|l| l.trim_end_matches(';').to_owned())
         .collect();
     assert_eq!(declared, top, "src/lib.rs's modules");
-    let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();
+    let map = std::fs::read_to_string(repo_path("docs/development.md")).unwrap();
     for name in &top {
         let dir = repo_path("src").join(name).is_dir();
         let entry = if dir {
@@ -237,8 +252,89 @@ fn the_layout_of_lib_rs_and_the_readmes_map_name_every_module_at_the_top_of_src(
             format!("src/{name}.rs ")
         };
         assert!(
-            readme.lines().any(|l| l.starts_with(&entry)),
-            "the README's module map lacks {entry:?}"
+            map.lines().any(|l| l.starts_with(&entry)),
+            "the module map of docs/development.md lacks {entry:?}"
         );
     }
+}
+
+/// GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces as dashes.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_' || *c == ' ')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The page's text outside fenced code blocks, where links are links.
+fn prose(page: &str) -> Vec<&str> {
+    let mut fenced = false;
+    page.lines()
+        .filter(|l| {
+            if l.starts_with("```") {
+                fenced = !fenced;
+                return false;
+            }
+            !fenced
+        })
+        .collect()
+}
+
+/// The targets of a line's Markdown links and `src="..."` images.
+fn link_targets(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for (marker, end) in [("](", ')'), ("src=\"", '"')] {
+        let mut rest = line;
+        while let Some(i) = rest.find(marker) {
+            rest = &rest[i + marker.len()..];
+            if let Some(j) = rest.find(end) {
+                out.push(&rest[..j]);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_relative_link_of_the_readme_and_docs_reaches_a_file_and_its_heading() {
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for page in pages() {
+        let text = std::fs::read_to_string(&page).unwrap();
+        for line in prose(&text) {
+            for target in link_targets(line) {
+                if target.contains("://") || target.starts_with("mailto:") {
+                    continue;
+                }
+                checked += 1;
+                let (file, fragment) = target.split_once('#').unwrap_or((target, ""));
+                let path = if file.is_empty() {
+                    page.clone()
+                } else {
+                    page.parent().unwrap().join(file)
+                };
+                if !path.exists() {
+                    broken.push(format!("{}: {target}: no such file", page.display()));
+                    continue;
+                }
+                if fragment.is_empty() || path.extension().is_none_or(|e| e != "md") {
+                    continue;
+                }
+                let target_text = std::fs::read_to_string(&path).unwrap();
+                let found = prose(&target_text)
+                    .iter()
+                    .filter_map(|l| l.strip_prefix('#'))
+                    .map(|l| anchor(l.trim_start_matches('#')))
+                    .any(|a| a == fragment);
+                if !found {
+                    broken.push(format!("{}: {target}: no such heading", page.display()));
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} links checked");
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }

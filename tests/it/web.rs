@@ -539,3 +539,69 @@ async fn a_body_of_about_50_kb_arrives_whole_in_every_negotiation_on_one_connect
     }
     exporter.stop().await;
 }
+
+/// The media types and versions for which Prometheus 3 picks a parser; any other Content-Type
+/// fails the scrape unless `fallback_scrape_protocol` is set.
+const PROMETHEUS_3_PARSES: &[(&str, &[&str])] = &[
+    ("text/plain", &["0.0.4", "1.0.0"]),
+    ("application/openmetrics-text", &["0.0.1", "1.0.0"]),
+];
+
+#[tokio::test]
+async fn every_negotiation_of_metrics_answers_with_a_content_type_that_prometheus_3_parses() {
+    let (_sim, url) = spawn_simulator().await;
+    let (exporter, _clock) =
+        spawn_exporter_at(config(&url), local(ZONE, "2026-11-25T11:00:00")).await;
+    exporter.wait_for_polls(1).await;
+    let text = "text/plain; version=0.0.4; charset=utf-8";
+    let om = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    // The Accept headers of Prometheus 3's and 2's default scrape protocols, of a text-only
+    // scrape configuration, and of a client that sends none.
+    let accepts = [
+        (
+            Some(
+                "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+            ),
+            om,
+        ),
+        (
+            Some(
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+            ),
+            om,
+        ),
+        (Some("text/plain;version=0.0.4;q=0.2,*/*;q=0.1"), text),
+        (None, text),
+    ];
+    let mut stream = tokio::net::TcpStream::connect(exporter.addr).await.unwrap();
+    for (accept, expected) in accepts {
+        for gzip in [false, true] {
+            let mut request = "GET /metrics HTTP/1.1\r\nHost: x\r\n".to_owned();
+            if let Some(accept) = accept {
+                request.push_str(&format!("Accept: {accept}\r\n"));
+            }
+            if gzip {
+                request.push_str("Accept-Encoding: gzip\r\n");
+            }
+            request.push_str("\r\n");
+            let (head, _) = exchange(&mut stream, &request).await;
+            let content_type = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-type: "))
+                .unwrap_or_default();
+            assert_eq!(content_type, expected, "{request:?}");
+            let mut parts = content_type.split(';').map(str::trim);
+            let media = parts.next().unwrap_or_default();
+            let version = parts
+                .find_map(|p| p.strip_prefix("version="))
+                .unwrap_or_default();
+            assert!(
+                PROMETHEUS_3_PARSES
+                    .iter()
+                    .any(|(m, versions)| *m == media && versions.contains(&version)),
+                "{request:?}: {content_type:?} is not a Content-Type Prometheus 3 parses"
+            );
+        }
+    }
+    exporter.stop().await;
+}

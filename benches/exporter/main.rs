@@ -9,7 +9,8 @@
 //! `--rows=N` runs one size only; `--polls=N` sets the polls of the memory growth figure;
 //! `--cases=1x1000,1000x1000` runs only those cases (operations x series) of `operations`;
 //! `--rounds=N` sets the wrk runs per server of `serve`; `--builds=glibc,musl` runs the process
-//! sections (serve, memory, operations, startup, size) on each build in turn, case by case.
+//! sections (serve, memory, operations, startup, size) on each build in turn, case by case
+//! (`NAME=PATH` names another build).
 
 mod body;
 mod ingest;
@@ -49,8 +50,11 @@ fn builds(args: &[String]) -> Vec<Build> {
         }];
     };
     list.split(',')
-        .map(|name| {
+        .map(|entry| {
+            // NAME=PATH names any other build, e.g. one with another allocator.
+            let (name, path) = entry.split_once('=').unwrap_or((entry, ""));
             let path = match name {
+                _ if !path.is_empty() => path.to_owned(),
                 "glibc" => env!("CARGO_BIN_EXE_wolkvox-exporter").to_owned(),
                 // What the image ships: scripts/bench builds it as the Dockerfile does, on musl.
                 "musl" => concat!(
@@ -58,7 +62,7 @@ fn builds(args: &[String]) -> Vec<Build> {
                     "/target/x86_64-unknown-linux-musl/release/wolkvox-exporter"
                 )
                 .to_owned(),
-                other => panic!("--builds: {other} is not glibc or musl"),
+                other => panic!("--builds: {other} is not glibc, musl or NAME=PATH"),
             };
             assert!(
                 Path::new(&path).exists(),

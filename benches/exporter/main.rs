@@ -227,7 +227,7 @@ fn main() {
             "\n## Serving /metrics: exporter vs nginx (same bytes, static file, gzip_static), wrk keep-alive"
         );
         println!(
-            "wrk -t{} -c{} -d{}s --latency, {} alternating runs each; medians; nginx with 1 and with 2 workers, the faster is the reference; the exporter with its one tokio worker",
+            "wrk -t{} -c{} -d{}s --latency, {} alternating runs each; medians; nginx with 1 and with 2 workers, the faster is the reference; the exporter with tokio's default runtime",
             load.threads, load.connections, load.seconds, load.rounds
         );
         println!(

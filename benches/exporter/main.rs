@@ -1,13 +1,16 @@
-//! The benchmark harness of issue 6 (`scripts/bench`, see BENCHMARKS.md): ingest against a
+//! The benchmark harness (`scripts/bench`, see BENCHMARKS.md): ingest against a
 //! serde_json scan, the cost of a scrape inside the process, serving against nginx with wrk,
 //! memory, start-up and the binary's size. It prints figures, mostly ratios and medians; it
 //! asserts nothing about durations.
 //!
-//! Usage: `cargo bench --bench exporter -- [--quick] [--rows=N] [--polls=N] [--cases=NxS,...] [SECTION...]`
-//! with sections `ingest`, `scrape`, `serve`, `memory`, `operations`, `startup`, `size`
-//! (default: all).
+//! Usage: `cargo bench --bench exporter -- [--quick] [--rows=N] [--polls=N] [--cases=NxS,...]
+//! [--rounds=N] [--builds=glibc,musl] [SECTION...]` with sections `ingest`, `scrape`, `serve`,
+//! `memory`, `operations`, `startup`, `size` (default: all).
 //! `--rows=N` runs one size only; `--polls=N` sets the polls of the memory growth figure;
-//! `--cases=1x1000,1000x1000` runs only those cases (operations x series) of `operations`.
+//! `--cases=1x1000,1000x1000` runs only those cases (operations x series) of `operations`;
+//! `--rounds=N` sets the wrk runs per server of `serve`; `--builds=glibc,musl` runs the process
+//! sections (serve, memory, operations, startup, size) on each build in turn, case by case
+//! (`NAME=PATH` names another build).
 
 mod body;
 mod ingest;
@@ -16,6 +19,7 @@ mod process;
 mod scrape;
 mod serve;
 
+use std::path::Path;
 use std::time::Duration;
 
 /// Sizes of the reports, in rows (each row its own series).
@@ -27,6 +31,49 @@ fn ms(d: Duration) -> String {
 
 fn mib(kib: u64) -> String {
     format!("{:.1}", kib as f64 / 1024.0)
+}
+
+/// A build of the exporter that the process sections run.
+struct Build {
+    /// As named in --builds (or "default").
+    name: String,
+    /// Its binary.
+    path: String,
+}
+
+/// The builds of --builds, in the order given; without it, the one `process::binary` names.
+fn builds(args: &[String]) -> Vec<Build> {
+    let Some(list) = args.iter().find_map(|a| a.strip_prefix("--builds=")) else {
+        return vec![Build {
+            name: "default".to_owned(),
+            path: process::binary(),
+        }];
+    };
+    list.split(',')
+        .map(|entry| {
+            // NAME=PATH names any other build, e.g. one with another allocator.
+            let (name, path) = entry.split_once('=').unwrap_or((entry, ""));
+            let path = match name {
+                _ if !path.is_empty() => path.to_owned(),
+                "glibc" => env!("CARGO_BIN_EXE_wolkvox-exporter").to_owned(),
+                // What the image ships: scripts/bench builds it as the Dockerfile does, on musl.
+                "musl" => concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/target/x86_64-unknown-linux-musl/release/wolkvox-exporter"
+                )
+                .to_owned(),
+                other => panic!("--builds: {other} is not glibc, musl or NAME=PATH"),
+            };
+            assert!(
+                Path::new(&path).exists(),
+                "--builds: {path} is missing (cargo build --release --locked --target x86_64-unknown-linux-musl)"
+            );
+            Build {
+                name: name.to_owned(),
+                path,
+            }
+        })
+        .collect()
 }
 
 fn machine() -> String {
@@ -150,11 +197,15 @@ fn main() {
         }
     }
 
+    let builds = builds(&args);
+    for b in &builds {
+        println!("build {}: {}", b.name, b.path);
+    }
     let upstream = runtime.block_on(process::Upstream::start());
     let _guard = runtime.enter();
 
     if sections.contains(&"serve") {
-        let load = if quick {
+        let mut load = if quick {
             serve::Load {
                 threads: 1,
                 connections: 4,
@@ -169,32 +220,45 @@ fn main() {
                 rounds: 5,
             }
         };
+        if let Some(n) = args.iter().find_map(|a| a.strip_prefix("--rounds=")) {
+            load.rounds = n.parse().expect("--rounds=N");
+        }
         println!(
             "\n## Serving /metrics: exporter vs nginx (same bytes, static file, gzip_static), wrk keep-alive"
         );
         println!(
-            "wrk -t{} -c{} -d{}s --latency, {} alternating runs each; medians; nginx with 1 and with 2 workers, the faster is the reference; the exporter with its one tokio worker",
+            "wrk -t{} -c{} -d{}s --latency, {} alternating runs each; medians; nginx with 1 and with 2 workers, the faster is the reference; the exporter with tokio's default runtime",
             load.threads, load.connections, load.seconds, load.rounds
         );
         println!(
-            "\n| series | encoding | body bytes | exporter req/s | nginx 1 worker req/s | nginx 2 workers req/s | ratio to the faster | exporter p99 ms | faster nginx p99 ms |"
+            "\n| series | encoding | build | body bytes | exporter req/s | vs first build | nginx 1 worker req/s | nginx 2 workers req/s | ratio to the faster | exporter p99 ms | faster nginx p99 ms |"
         );
-        println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+        println!("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for &series in sizes {
-            for s in serve::run(&upstream, series, load) {
-                println!(
-                    "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.2}x ({}w) | {} | {} |",
-                    s.series,
-                    s.encoding,
-                    s.body_bytes,
-                    s.exporter_rps,
-                    s.nginx_rps_by_workers[0],
-                    s.nginx_rps_by_workers[1],
-                    s.ratio,
-                    s.nginx_workers,
-                    ms(s.exporter_p99),
-                    ms(s.nginx_p99)
-                );
+            // Each build in turn at each size, so that a change of load hits all of them.
+            let mut first: Vec<f64> = Vec::new();
+            for build in &builds {
+                process::use_binary(&build.path);
+                for (i, s) in serve::run(&upstream, series, load).into_iter().enumerate() {
+                    if first.len() == i {
+                        first.push(s.exporter_rps);
+                    }
+                    println!(
+                        "| {} | {} | {} | {} | {:.0} | {:.2}x | {:.0} | {:.0} | {:.2}x ({}w) | {} | {} |",
+                        s.series,
+                        s.encoding,
+                        build.name,
+                        s.body_bytes,
+                        s.exporter_rps,
+                        s.exporter_rps / first[i],
+                        s.nginx_rps_by_workers[0],
+                        s.nginx_rps_by_workers[1],
+                        s.ratio,
+                        s.nginx_workers,
+                        ms(s.exporter_p99),
+                        ms(s.nginx_p99)
+                    );
+                }
             }
         }
     }
@@ -211,40 +275,46 @@ fn main() {
                 n.parse().expect("--polls=N")
             });
         let growth_rows = large;
-        let m = process::memory(&upstream, large, growth_rows, polls);
-        let limit_kib = (3 * m.large_body as u64) / 1024 + 20 * 1024;
-        println!("\n## Memory (resident set of the exporter process, /proc/PID/status)");
-        println!("\n| figure | MiB | target |");
-        println!("|---|---:|---|");
-        println!(
-            "| idle, {} series, after 40 scrapes | {} | < 15 |",
-            m.idle_series,
-            mib(m.idle_rss)
-        );
-        println!(
-            "| peak up to the first poll of {} rows ({:.1} MiB body) | {} | < {} (3x body + 20) |",
-            m.large_rows,
-            m.large_body as f64 / 1048576.0,
-            mib(m.first_poll_peak),
-            mib(limit_kib)
-        );
-        println!(
-            "| between polls, {} series served | {} | |",
-            m.large_rows,
-            mib(m.large_rss)
-        );
-        println!(
-            "| peak of a later poll (previous snapshot alive) | {} | < {} |",
-            mib(m.later_poll_peak),
-            mib(limit_kib)
-        );
-        println!(
-            "| after 10 polls of {} rows / after {} more | {} / {} | no growth |",
-            m.growth_rows,
-            m.growth_polls,
-            mib(m.growth.0),
-            mib(m.growth.1)
-        );
+        for build in &builds {
+            process::use_binary(&build.path);
+            let m = process::memory(&upstream, large, growth_rows, polls);
+            let limit_kib = (3 * m.large_body as u64) / 1024 + 20 * 1024;
+            println!(
+                "\n## Memory (resident set of the exporter process, /proc/PID/status), build {}",
+                build.name
+            );
+            println!("\n| figure | MiB | target |");
+            println!("|---|---:|---|");
+            println!(
+                "| idle, {} series, after 40 scrapes | {} | < 15 |",
+                m.idle_series,
+                mib(m.idle_rss)
+            );
+            println!(
+                "| peak up to the first poll of {} rows ({:.1} MiB body) | {} | < {} (3x body + 20) |",
+                m.large_rows,
+                m.large_body as f64 / 1048576.0,
+                mib(m.first_poll_peak),
+                mib(limit_kib)
+            );
+            println!(
+                "| between polls, {} series served | {} | |",
+                m.large_rows,
+                mib(m.large_rss)
+            );
+            println!(
+                "| peak of a later poll (previous snapshot alive) | {} | < {} |",
+                mib(m.later_poll_peak),
+                mib(limit_kib)
+            );
+            println!(
+                "| after 10 polls of {} rows / after {} more | {} / {} | no growth |",
+                m.growth_rows,
+                m.growth_polls,
+                mib(m.growth.0),
+                mib(m.growth.1)
+            );
+        }
     }
 
     if sections.contains(&"operations") {
@@ -275,61 +345,80 @@ fn main() {
             "CPU per poll: process CPU time (/proc/PID/stat) over {polls} polls after every first poll, polls arriving at about 20/s; resident: VmRSS after them / all series; peak: VmHWM when /readyz first answers 200 (every first poll published); scrape: median of {scrapes} GETs, request to last byte"
         );
         println!(
-            "\n| operations x series | polls | CPU ms/poll | vs 1 op | resident MiB | bytes/series | first-polls peak MiB | peak/steady | scrape plain ms | scrape gzip ms | plain bytes | gzip bytes |"
+            "\n| operations x series | build | polls | CPU ms/poll | vs 1 op | CPU vs first build | resident MiB | bytes/series | first-polls peak MiB | peak/steady | scrape plain ms | scrape gzip ms | plain bytes | gzip bytes |"
         );
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        let mut one_op = None;
+        println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        // The first case's CPU per poll, per build: what "vs 1 op" divides by.
+        let mut one_op: Vec<Option<Duration>> = vec![None; builds.len()];
         for &(ops, series) in cases {
-            let r = operations::run(&upstream, ops, series, polls, scrapes);
-            let base = *one_op.get_or_insert(r.cpu_per_poll);
-            println!(
-                "| {} x {} | {} | {} | {:.2}x | {} | {:.0} | {} | {:.2} | {} | {} | {} | {} |",
-                r.operations,
-                r.series,
-                r.polls,
-                ms(r.cpu_per_poll),
-                r.cpu_per_poll.as_secs_f64() / base.as_secs_f64().max(1e-9),
-                mib(r.steady_kib),
-                r.bytes_per_series(),
-                mib(r.first_polls_peak_kib),
-                r.peak_ratio(),
-                ms(r.scrape[0]),
-                ms(r.scrape[1]),
-                r.body[0],
-                r.body[1],
-            );
+            let mut first_build = None;
+            // Each build in turn at each case, so that a change of load hits all of them.
+            for (b, build) in builds.iter().enumerate() {
+                process::use_binary(&build.path);
+                let r = operations::run(&upstream, ops, series, polls, scrapes);
+                let base = *one_op[b].get_or_insert(r.cpu_per_poll);
+                let first = *first_build.get_or_insert(r.cpu_per_poll);
+                let per = |d: Duration, of: Duration| d.as_secs_f64() / of.as_secs_f64().max(1e-9);
+                println!(
+                    "| {} x {} | {} | {} | {} | {:.2}x | {:.2}x | {} | {:.0} | {} | {:.2} | {} | {} | {} | {} |",
+                    r.operations,
+                    r.series,
+                    build.name,
+                    r.polls,
+                    ms(r.cpu_per_poll),
+                    per(r.cpu_per_poll, base),
+                    per(r.cpu_per_poll, first),
+                    mib(r.steady_kib),
+                    r.bytes_per_series(),
+                    mib(r.first_polls_peak_kib),
+                    r.peak_ratio(),
+                    ms(r.scrape[0]),
+                    ms(r.scrape[1]),
+                    r.body[0],
+                    r.body[1],
+                );
+            }
         }
     }
 
     if sections.contains(&"startup") {
         let runs = if quick { 3 } else { 21 };
-        let (mut listening, mut first) = process::startup(&upstream, runs);
         println!("\n## Start-up: from spawn to the first 200 on /metrics ({runs} runs)");
-        println!("\n| figure | median ms | max ms | target |");
-        println!("|---|---:|---:|---|");
-        let lmax = *listening.iter().max().expect("runs");
-        let fmax = *first.iter().max().expect("runs");
-        println!(
-            "| spawn to the `listening` log line | {} | {} | |",
-            ms(ingest::median(&mut listening)),
-            ms(lmax)
-        );
-        println!(
-            "| spawn to the first 200 on /metrics | {} | {} | < 50 |",
-            ms(ingest::median(&mut first)),
-            ms(fmax)
-        );
+        println!("\n| figure | build | median ms | max ms | target |");
+        println!("|---|---|---:|---:|---|");
+        for build in &builds {
+            process::use_binary(&build.path);
+            let (mut listening, mut first) = process::startup(&upstream, runs);
+            let lmax = *listening.iter().max().expect("runs");
+            let fmax = *first.iter().max().expect("runs");
+            println!(
+                "| spawn to the `listening` log line | {} | {} | {} | |",
+                build.name,
+                ms(ingest::median(&mut listening)),
+                ms(lmax)
+            );
+            println!(
+                "| spawn to the first 200 on /metrics | {} | {} | {} | < 50 |",
+                build.name,
+                ms(ingest::median(&mut first)),
+                ms(fmax)
+            );
+        }
     }
 
     if sections.contains(&"size") {
-        let (bytes, symbols) = process::binary_size();
         println!("\n## Binary");
-        println!(
-            "\n{}: {} bytes ({:.2} MiB), {}",
-            process::binary(),
-            bytes,
-            bytes as f64 / 1048576.0,
-            if symbols { "NOT stripped" } else { "stripped" }
-        );
+        for build in &builds {
+            process::use_binary(&build.path);
+            let (bytes, symbols) = process::binary_size();
+            println!(
+                "\n{} ({}): {} bytes ({:.2} MiB), {}",
+                build.name,
+                process::binary(),
+                bytes,
+                bytes as f64 / 1048576.0,
+                if symbols { "NOT stripped" } else { "stripped" }
+            );
+        }
     }
 }

@@ -4,16 +4,27 @@
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use wolkvox_exporter::demo::simulator::{Simulator, SimulatorConfig};
 
-/// The binary under test: the one cargo built with this harness (the bench profile: release
-/// settings, stripped), or another build named in WOLKVOX_BENCH_BINARY, to compare two builds.
+/// The build that the process sections run, once `use_binary` has named one.
+static CURRENT: Mutex<Option<String>> = Mutex::new(None);
+
+/// The binary under test: the one named by `use_binary`, else WOLKVOX_BENCH_BINARY, else the
+/// one cargo built with this harness (the bench profile: release settings, stripped).
 pub fn binary() -> String {
+    if let Some(path) = CURRENT.lock().expect("not poisoned").clone() {
+        return path;
+    }
     std::env::var("WOLKVOX_BENCH_BINARY")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_wolkvox-exporter").to_owned())
+}
+
+/// Makes `path` the binary that the next exporters start from.
+pub fn use_binary(path: &str) {
+    *CURRENT.lock().expect("not poisoned") = Some(path.to_owned());
 }
 pub const TOKEN: &str = "bench-token-0f4d2c";
 /// Longest wait for an event before the benchmark gives up.

@@ -260,7 +260,9 @@ pub fn token_info(answer: Result<(u16, Bytes), TransportError>) -> Result<TokenI
 }
 
 fn by_status(status: u16, body: &[u8]) -> Classified {
-    if status == 404 && !is_envelope(body) {
+    // Decoded once: whether it is Wolkvox's envelope, and Wolkvox's words for the log.
+    let head = Head::decode(body, |_| {}).ok();
+    if status == 404 && !head.as_ref().is_some_and(is_envelope) {
         return Classified::failed(
             PollResult::NotFound,
             format!(
@@ -269,7 +271,10 @@ fn by_status(status: u16, body: &[u8]) -> Classified {
             ),
         );
     }
-    let message = message(body);
+    let message = head
+        .as_ref()
+        .and_then(message)
+        .unwrap_or_else(|| snippet(body));
     let upper = message.to_ascii_uppercase();
     let result = match status {
         404 => PollResult::NoData,
@@ -284,33 +289,29 @@ fn by_status(status: u16, body: &[u8]) -> Classified {
     Classified::failed(result, format!("HTTP {status}: {message}"))
 }
 
-/// Whether `body` is Wolkvox's JSON envelope: an object with a `code` (a number, or a string
-/// of digits) and a `msg` or an `error`. Wolkvox's "no data" 404 comes so; an empty body, an
-/// HTML page or another server's JSON (`{"detail":"Not Found"}`) is something else on the path.
+/// Whether a decoded body is Wolkvox's JSON envelope: a `code` (a number, or a string of
+/// digits) and a `msg` or an `error`. Wolkvox's "no data" 404 comes so; an empty body, an HTML
+/// page or another server's JSON (`{"detail":"Not Found"}`) is something else on the path.
 /// `data` may be anything: the 404's `data` is not documented (`[]` or `null`).
-fn is_envelope(body: &[u8]) -> bool {
-    Head::decode(body, |_| {}).is_ok_and(|head| {
-        head.code().is_some() && (head.msg.text().is_some() || head.error.text().is_some())
-    })
+fn is_envelope(head: &Head) -> bool {
+    head.code().is_some() && (head.msg.text().is_some() || head.error.text().is_some())
 }
 
-/// Wolkvox's own words: `error` and `msg` of a JSON body, else the start of the body.
-fn message(body: &[u8]) -> String {
-    if let Ok(env) = Head::decode(body, |_| {}) {
-        let mut parts: Vec<String> = [env.error.text(), env.msg.text()]
-            .into_iter()
-            .flatten()
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .collect();
-        parts.dedup();
-        if !parts.is_empty() {
-            let mut joined = parts.join(": ");
-            joined.truncate(floor_char_boundary(&joined, 300));
-            return joined;
-        }
+/// Wolkvox's own words: `error` and `msg` of the envelope, if it has any.
+fn message(head: &Head) -> Option<String> {
+    let mut parts: Vec<String> = [head.error.text(), head.msg.text()]
+        .into_iter()
+        .flatten()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    parts.dedup();
+    if parts.is_empty() {
+        return None;
     }
-    snippet(body)
+    let mut joined = parts.join(": ");
+    joined.truncate(floor_char_boundary(&joined, 300));
+    Some(joined)
 }
 
 /// The first characters of a body, on one line, for a log.

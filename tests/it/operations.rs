@@ -256,7 +256,10 @@ async fn check_prints_each_operation_and_exits_0_only_when_all_answered() {
     let (_bad, url_bad) = spawn_simulator_with(SimulatorConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ops.yml");
-    write_ops(&path, &[("good", &url_good)], "");
+    // A rolling week always holds the simulator's busy hours, whatever the time of day: the
+    // day's window just after local midnight holds a row or two and maybe no PULSE.
+    let week = "window: 7d\n";
+    write_ops(&path, &[("good", &url_good)], week);
     let path_s = path.to_str().unwrap().to_owned();
     let out = tokio::task::spawn_blocking(move || {
         bin()
@@ -283,7 +286,7 @@ async fn check_prints_each_operation_and_exits_0_only_when_all_answered() {
     assert!(stdout.contains("1 of 1 operations answered"));
 
     // The second operation's simulator does not know the token: exit 1, with advice, in JSON.
-    write_ops(&path, &[("good", &url_good), ("bad", &url_bad)], "");
+    write_ops(&path, &[("good", &url_good), ("bad", &url_bad)], week);
     let path_s = path.to_str().unwrap().to_owned();
     let out = tokio::task::spawn_blocking(move || {
         bin()

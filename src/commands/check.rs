@@ -127,20 +127,12 @@ pub fn render_table(results: &[CheckResult]) -> String {
             let _ = writeln!(out, "  what to do: {}", r.advice);
         }
         if !r.rows.is_empty() {
-            let w_rp = r
-                .rows
-                .iter()
-                .map(|x| x.rp_id.chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(5);
-            let w_opt = r
-                .rows
-                .iter()
-                .map(|x| x.cod_opc_menu.chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(12);
+            let width = |text: fn(&CheckRow) -> &str, heading: &str| {
+                let widest = r.rows.iter().map(|x| text(x).chars().count()).max();
+                widest.unwrap_or(0).max(heading.len())
+            };
+            let w_rp = width(|x| &x.rp_id, "rp_id");
+            let w_opt = width(|x| &x.cod_opc_menu, "cod_opc_menu");
             let _ = writeln!(
                 out,
                 "  {:<w_rp$}  {:<w_opt$}  {:>10}  {:>12}",

@@ -44,7 +44,10 @@ impl Demo {
         let Some(options) = config.upstream_demo() else {
             return Ok(None);
         };
-        let token = random_token();
+        // A random token, so that even the demo never has a fixed secret. Visible ASCII hex is
+        // always a valid token.
+        let token = format!("demo-{:016x}", fastrand::u64(..));
+        let token = Token::new(&token).expect("hex is a valid token");
         let (simulator, addr) = Simulator::spawn(SimulatorConfig {
             tokens: vec![token.expose().to_owned()],
             ..SimulatorConfig::default()
@@ -114,11 +117,4 @@ pub fn clock_for(config: &Config) -> Arc<dyn Clock> {
         Some(demo) if demo.speed != 1.0 => Arc::new(ScaledClock::new(demo.speed)),
         _ => Arc::new(SystemClock),
     }
-}
-
-/// A random token for the demo simulator, so that even the demo never has a fixed secret.
-fn random_token() -> Token {
-    let mut rng = fastrand::Rng::new();
-    // Visible ASCII hex is always a valid token.
-    Token::new(&format!("demo-{:016x}", rng.u64(..))).expect("hex is a valid token")
 }

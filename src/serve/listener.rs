@@ -17,15 +17,17 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use hyper::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -51,53 +53,19 @@ struct Slot {
 }
 
 /// The open connections, oldest first.
-#[derive(Debug, Default)]
-struct Connections {
-    open: Mutex<VecDeque<Slot>>,
-    next_id: AtomicU64,
+type Open = Mutex<VecDeque<Slot>>;
+
+fn lock(open: &Open) -> MutexGuard<'_, VecDeque<Slot>> {
+    // The list is only pushed to and searched: a panic cannot leave it inconsistent.
+    open.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Connections {
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Slot>> {
-        // The list is only pushed to and searched: a panic cannot leave it inconsistent.
-        self.open.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    fn add(&self) -> (u64, Arc<AtomicBool>, CancellationToken) {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (spoke, close) = (Arc::new(AtomicBool::new(false)), CancellationToken::new());
-        self.lock().push_back(Slot {
-            id,
-            spoke: spoke.clone(),
-            close: close.clone(),
-        });
-        (id, spoke, close)
-    }
-
-    fn remove(&self, id: u64) {
-        let mut open = self.lock();
-        if let Some(i) = open.iter().position(|s| s.id == id) {
-            open.remove(i);
-        }
-    }
-
-    /// Closes the oldest connection that has not sent a request yet; false when there is none.
-    fn evict_oldest_silent(&self) -> bool {
-        let mut open = self.lock();
-        match open.iter().position(|s| !s.spoke.load(Ordering::Relaxed)) {
-            Some(i) => {
-                if let Some(slot) = open.remove(i) {
-                    slot.close.cancel();
-                }
-                true
-            }
-            None => false,
-        }
-    }
+/// Closes the oldest connection that has not sent a request yet; false when there is none.
+fn evict_oldest_silent(open: &Open) -> bool {
+    let mut open = lock(open);
+    let silent = open.iter().position(|s| !s.spoke.load(Ordering::Relaxed));
+    let slot = silent.and_then(|i| open.remove(i));
+    slot.map(|s| s.close.cancel()).is_some()
 }
 
 /// Serves `app` on `listener`, plain or with `tls` (the configuration in force, which may be
@@ -110,7 +78,7 @@ pub async fn serve(
     limits: Limits,
     stopped: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let connections = Arc::new(Connections::default());
+    let open = Arc::new(Open::default());
     let tracker = TaskTracker::new();
     let stop = CancellationToken::new();
     let on_stop = stop.clone();
@@ -118,7 +86,7 @@ pub async fn serve(
         stopped.await;
         on_stop.cancel();
     });
-    loop {
+    for id in 0u64.. {
         let accepted = tokio::select! {
             () = stop.cancelled() => break,
             accepted = listener.accept() => accepted,
@@ -127,7 +95,7 @@ pub async fn serve(
             Ok((tcp, _)) => tcp,
             Err(e) if is_out_of_descriptors(&e) => {
                 // Make room, or wait for a connection to end, rather than spin on accept.
-                if !connections.evict_oldest_silent() {
+                if !evict_oldest_silent(&open) {
                     tokio::select! {
                         () = stop.cancelled() => break,
                         () = tokio::time::sleep(Duration::from_millis(50)) => {}
@@ -138,7 +106,7 @@ pub async fn serve(
             // A connection that failed before it was accepted (reset by the client).
             Err(_) => continue,
         };
-        if connections.len() >= limits.max_connections && !connections.evict_oldest_silent() {
+        if lock(&open).len() >= limits.max_connections && !evict_oldest_silent(&open) {
             // Every open connection is busy or kept alive by a client that has spoken:
             // refuse the newcomer.
             drop(tcp);
@@ -148,17 +116,21 @@ pub async fn serve(
         // algorithm holds a short part back until the client's delayed ACK. A socket that
         // refuses the option still serves, only slower.
         let _ = tcp.set_nodelay(true);
-        let (id, spoke, close) = connections.add();
+        let (spoke, close) = (Arc::new(AtomicBool::new(false)), CancellationToken::new());
+        lock(&open).push_back(Slot {
+            id,
+            spoke: spoke.clone(),
+            close: close.clone(),
+        });
         // Each connection takes the TLS configuration in force when it arrives: a rotated
         // certificate applies to the connections that follow.
-        let transport = match &tls {
-            Some(config) => Transport::Tls(tokio_rustls::TlsAcceptor::from(config.load_full())),
-            None => Transport::Plain,
-        };
-        let (app, connections, stop) = (app.clone(), connections.clone(), stop.clone());
+        let tls = tls
+            .as_ref()
+            .map(|config| TlsAcceptor::from(config.load_full()));
+        let (app, open, stop) = (app.clone(), open.clone(), stop.clone());
         tracker.spawn(async move {
-            serve_connection(tcp, app, transport, limits, spoke, close, stop).await;
-            connections.remove(id);
+            serve_connection(tcp, app, tls, limits, spoke, close, stop).await;
+            lock(&open).retain(|s| s.id != id);
         });
     }
     tracker.close();
@@ -172,27 +144,36 @@ fn is_out_of_descriptors(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(23 | 24))
 }
 
-/// How a connection is carried.
-enum Transport {
-    /// Plain TCP.
-    Plain,
-    /// TLS, shaking hands with this acceptor first.
-    Tls(tokio_rustls::TlsAcceptor),
-}
+/// A connection's stream, plain TCP or TLS, so that one hyper connection type serves both.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// One connection: the TLS handshake and the first request's headers within the read-header
-/// timeout, then requests until the client leaves, idles too long, is evicted or the server
-/// stops.
+/// timeout, then requests until the client leaves, idles too long, is evicted (at once) or the
+/// server stops (gracefully).
 async fn serve_connection(
     tcp: TcpStream,
     app: Router,
-    transport: Transport,
+    tls: Option<TlsAcceptor>,
     limits: Limits,
     spoke: Arc<AtomicBool>,
     close: CancellationToken,
     stop: CancellationToken,
 ) {
     let first_deadline = tokio::time::Instant::now() + limits.read_header_timeout;
+    let io: Box<dyn Io> = match tls {
+        None => Box::new(tcp),
+        Some(acceptor) => {
+            let handshake = tokio::select! {
+                () = close.cancelled() => return,
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep_until(first_deadline) => return,
+                handshake = acceptor.accept(tcp) => handshake,
+            };
+            let Ok(stream) = handshake else { return };
+            Box::new(stream)
+        }
+    };
     let heard = spoke.clone();
     // hyper calls through a shared reference, tower through a mutable one: each request gets
     // a clone of the service (reference counts only). The services served here are always
@@ -207,40 +188,7 @@ async fn serve_connection(
         // hyper's header read timer runs whenever the connection waits for a request's
         // headers: for a kept-alive connection that is its idle time.
         .header_read_timeout(limits.idle_timeout);
-    match transport {
-        Transport::Plain => {
-            let conn = builder.serve_connection(TokioIo::new(tcp), service);
-            drive(conn, first_deadline, &spoke, &close, &stop).await;
-        }
-        Transport::Tls(acceptor) => {
-            let handshake = tokio::select! {
-                () = close.cancelled() => return,
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep_until(first_deadline) => return,
-                handshake = acceptor.accept(tcp) => handshake,
-            };
-            let Ok(stream) = handshake else { return };
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            drive(conn, first_deadline, &spoke, &close, &stop).await;
-        }
-    }
-}
-
-/// Runs a hyper connection to its end: closed at the first-request deadline if it has not
-/// spoken by then, at once when evicted, gracefully when the server stops.
-async fn drive<I, S>(
-    conn: hyper::server::conn::http1::Connection<I, S>,
-    first_deadline: tokio::time::Instant,
-    spoke: &AtomicBool,
-    close: &CancellationToken,
-    stop: &CancellationToken,
-) where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    S: hyper::service::HttpService<hyper::body::Incoming>,
-    S::ResBody: 'static,
-    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let mut conn = std::pin::pin!(conn);
+    let mut conn = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));
     let mut deadline_passed = false;
     loop {
         tokio::select! {

@@ -26,7 +26,6 @@ pub struct Exporter {
     config: Config,
     store: Arc<Store>,
     supervisor: Supervisor,
-    web: web::WebConfig,
     clock: Arc<dyn Clock>,
     process: Option<Sampler>,
 }
@@ -34,7 +33,6 @@ pub struct Exporter {
 impl Exporter {
     /// Sets up the clients (and, for `--demo`, starts the simulator on a loopback port).
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> Result<Self, Error> {
-        let web = config.web.clone();
         let demo = Demo::start(&config, clock.as_ref()).await?;
         let store = Arc::new(Store::new());
         let supervisor = Supervisor::new(&config, clock.clone(), store.clone(), demo)?;
@@ -47,7 +45,6 @@ impl Exporter {
             config,
             store,
             supervisor,
-            web,
             clock,
             process,
         })
@@ -64,17 +61,10 @@ impl Exporter {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        let Exporter {
-            config,
-            store,
-            supervisor,
-            web,
-            clock,
-            process,
-        } = self;
+        let (config, store) = (self.config, self.store);
         let cancel = CancellationToken::new();
-        let supervise = tokio::spawn(supervisor.run(cancel.clone()));
-        if let Some(sampler) = process {
+        let supervise = tokio::spawn(self.supervisor.run(cancel.clone()));
+        if let Some(sampler) = self.process {
             tokio::spawn(refresh_process(sampler, store.clone(), cancel.clone()));
         }
         let operations: Vec<&str> = config.operations.iter().map(|o| o.name.as_str()).collect();
@@ -87,12 +77,14 @@ impl Exporter {
         // With a web configuration file, its users and certificate are followed as it changes:
         // the auth layer is there even while it names no user, so that adding one takes effect.
         let live = match &config.web_config_file {
-            Some(path) => Some(web::LiveWeb::new(path.clone(), &web).map_err(Error::Tls)?),
+            Some(path) => Some(web::LiveWeb::new(path.clone(), &config.web).map_err(Error::Tls)?),
             None => None,
         };
         let auth = match &live {
             Some(live) => Some(live.auth.clone()),
-            None => (!web.users.is_empty()).then(|| web::Auth::new(web.users.clone())),
+            None => {
+                (!config.web.users.is_empty()).then(|| web::Auth::new(config.web.users.clone()))
+            }
         };
         if let Some(live) = live.clone() {
             store.update_reload(|r| r.web_config = Some(true));
@@ -103,13 +95,13 @@ impl Exporter {
                 move |ok| report_to.update_reload(|r| r.web_config = Some(ok)),
             ));
         }
-        let app = router::router(store, &config.telemetry_path, auth, clock);
+        let app = router::router(store, &config.telemetry_path, auth, self.clock);
         let stop = cancel.clone();
         let stopped = async move {
             shutdown.await;
             stop.cancel();
         };
-        let tls = match (&live, &web.tls) {
+        let tls = match (&live, &config.web.tls) {
             (Some(live), _) => live.tls.clone(),
             (None, Some(files)) => Some(Arc::new(arc_swap::ArcSwap::from_pointee(
                 files.server_config().map_err(Error::Tls)?,
@@ -128,14 +120,11 @@ impl Exporter {
 /// background rather than at scrape time: a scrape stays a copy of prebuilt bytes, and the
 /// reads cost the same however many scrapers there are.
 async fn refresh_process(sampler: Sampler, store: Arc<Store>, cancel: CancellationToken) {
-    let mut every = tokio::time::interval(process::REFRESH_INTERVAL);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The first tick is at once; the first reading was taken at start.
-    every.tick().await;
+    // The first reading was taken at start.
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
-            _ = every.tick() => read_process(&sampler, &store),
+            () = tokio::time::sleep(process::REFRESH_INTERVAL) => read_process(&sampler, &store),
         }
     }
 }

@@ -14,9 +14,6 @@ use jiff::tz::TimeZone;
 use crate::exposition::{OperationMetrics, ReportData};
 use crate::upstream::PollResult;
 
-/// Report rows shown per operation; the rest are in the metrics.
-pub const MAX_ROWS: usize = ReportData::HEAD;
-
 const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;max-width:64rem;\
 padding:.75rem;color:#1b1b1b;background:#fafafa;line-height:1.4}\
@@ -55,7 +52,10 @@ pub fn render(operations: &[OperationMetrics], now: Timestamp, telemetry_path: &
         version = env!("CARGO_PKG_VERSION"),
         now = absolute(now, &TimeZone::UTC),
         path = escape(telemetry_path),
-        total = count(operations.len(), "operation"),
+        total = match operations.len() {
+            1 => "1 operation".to_owned(),
+            n => format!("{n} operations"),
+        },
     );
     for op in operations {
         operation(&mut out, op, now);
@@ -79,7 +79,7 @@ fn operation(out: &mut String, op: &OperationMetrics, now: Timestamp) {
          <dt>Server</dt><dd>{server}</dd><dt>Zone</dt><dd>{zone}</dd>",
         name = escape(&op.operation),
         server = escape(&op.server),
-        zone = escape(zone_name(tz)),
+        zone = escape(tz.iana_name().unwrap_or("UTC")),
     );
     match &op.last_call {
         Some(call) => {
@@ -100,12 +100,14 @@ fn operation(out: &mut String, op: &OperationMetrics, now: Timestamp) {
         // Only between a poller's registration and its start.
         (None, _) => "not scheduled yet".to_owned(),
     };
-    let _ = write!(out, "<dt>Next poll</dt><dd>{next}</dd>");
     let last_success = op
         .last_success
         .map(|t| when(t, now, tz))
         .unwrap_or_else(|| "never".to_owned());
-    let _ = write!(out, "<dt>Last success</dt><dd>{last_success}</dd>");
+    let _ = write!(
+        out,
+        "<dt>Next poll</dt><dd>{next}</dd><dt>Last success</dt><dd>{last_success}</dd>"
+    );
     if let Some(failure) = &op.last_failure
         && op.last_call.as_ref() != Some(failure)
     {
@@ -178,7 +180,7 @@ fn report(out: &mut String, op: &OperationMetrics, now: Timestamp) {
         "<div class=\"scroll\"><table><thead><tr><th>rp_id</th><th>cod_opc_menu</th>\
          <th class=\"n\">calls</th><th class=\"n\">time (s)</th></tr></thead><tbody>\n",
     );
-    for s in report.series.iter().take(MAX_ROWS) {
+    for s in report.series.iter().take(ReportData::HEAD) {
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
@@ -189,11 +191,11 @@ fn report(out: &mut String, op: &OperationMetrics, now: Timestamp) {
         );
     }
     out.push_str("</tbody></table></div>\n");
-    if data.series() > MAX_ROWS {
+    if data.series() > ReportData::HEAD {
         let _ = writeln!(
             out,
             "<p class=\"muted\">{} more series in the metrics.</p>",
-            data.series() - MAX_ROWS
+            data.series() - ReportData::HEAD
         );
     }
 }
@@ -237,18 +239,6 @@ fn relative(at: Timestamp, now: Timestamp) -> String {
     } else {
         format!("in {span}")
     }
-}
-
-/// `1 operation`, `2 operations`.
-fn count(n: usize, noun: &str) -> String {
-    match n {
-        1 => format!("1 {noun}"),
-        n => format!("{n} {noun}s"),
-    }
-}
-
-fn zone_name(tz: &TimeZone) -> &str {
-    tz.iana_name().unwrap_or("UTC")
 }
 
 /// `text` made safe for HTML text and attribute values.

@@ -24,29 +24,6 @@ pub struct Reserve {
     pub since: u64,
 }
 
-/// Why the next call must not be made.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Stop {
-    /// `--max-calls` calls are already made on this local day, earlier runs included.
-    MaxCalls {
-        /// `--max-calls`.
-        max: u64,
-        /// The local day.
-        day: Date,
-        /// Of its calls, those earlier runs made.
-        earlier: u64,
-    },
-    /// One more call would leave the token less than the live exporter needs today.
-    LiveExporter {
-        /// The token's use today: token_info's, plus the calls since.
-        used: u64,
-        /// The token's daily limit.
-        limit: u64,
-        /// Calls the live exporter makes until local midnight.
-        need: u64,
-    },
-}
-
 /// The calls the live exporter makes with the token of `server` from `now` to local midnight:
 /// each of its operations on that server polls every `poll_interval`, and calls token_info
 /// every `token_info_interval` when that is set. A day's closing call falls after midnight, on
@@ -71,7 +48,8 @@ pub fn live_need<'a>(
 
 /// Why the next call must not be made, if so: `today` calls already made on the local `day`
 /// (`earlier` of them by earlier runs), `reserve` when token_info answered, `need` the live
-/// exporter's calls until midnight.
+/// exporter's calls until midnight. Either one more call would pass `--max-calls`, or it would
+/// leave the token less than the live exporter needs today.
 pub fn check(
     max_calls: u64,
     day: Date,
@@ -79,33 +57,18 @@ pub fn check(
     earlier: u64,
     reserve: Option<&Reserve>,
     need: u64,
-) -> Option<Stop> {
+) -> Option<String> {
     if today >= max_calls {
-        return Some(Stop::MaxCalls {
-            max: max_calls,
-            day,
-            earlier,
-        });
+        return Some(format!(
+            "reached --max-calls {max_calls} for {day}, the operation's local day ({earlier} of its calls in earlier runs with this output); run the same command again tomorrow to continue"
+        ));
     }
     let r = reserve.filter(|r| r.day == day)?;
     let used = r.info.used_today.ceil() as u64 + r.since;
     let limit = r.info.limit.floor() as u64;
-    (used + 1 + need > limit).then_some(Stop::LiveExporter { used, limit, need })
-}
-
-impl std::fmt::Display for Stop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Stop::MaxCalls { max, day, earlier } => write!(
-                f,
-                "reached --max-calls {max} for {day}, the operation's local day ({earlier} of its calls in earlier runs with this output); run the same command again tomorrow to continue"
-            ),
-            Stop::LiveExporter { used, limit, need } => write!(
-                f,
-                "the token has spent {used} of its {limit} calls today (token_info), and the live exporter needs {need} more until local midnight (its polls at --poll.interval and its token_info calls); stopped to leave them; run the same command again tomorrow to continue"
-            ),
-        }
-    }
+    (used + 1 + need > limit).then(|| format!(
+        "the token has spent {used} of its {limit} calls today (token_info), and the live exporter needs {need} more until local midnight (its polls at --poll.interval and its token_info calls); stopped to leave them; run the same command again tomorrow to continue"
+    ))
 }
 
 #[cfg(test)]
@@ -129,12 +92,10 @@ mod tests {
     fn max_calls_counts_the_whole_local_day() {
         assert_eq!(check(300, day(), 299, 0, None, 0), None);
         assert_eq!(
-            check(300, day(), 300, 0, None, 0),
-            Some(Stop::MaxCalls {
-                max: 300,
-                day: day(),
-                earlier: 0
-            })
+            check(300, day(), 300, 0, None, 0).as_deref(),
+            Some(
+                "reached --max-calls 300 for 2026-11-25, the operation's local day (0 of its calls in earlier runs with this output); run the same command again tomorrow to continue"
+            )
         );
     }
 
@@ -144,12 +105,10 @@ mod tests {
         let r = reserve(1000.0, 600.0, 100);
         assert_eq!(check(10_000, day(), 0, 0, Some(&r), 299), None);
         assert_eq!(
-            check(10_000, day(), 0, 0, Some(&r), 300),
-            Some(Stop::LiveExporter {
-                used: 700,
-                limit: 1000,
-                need: 300
-            })
+            check(10_000, day(), 0, 0, Some(&r), 300).as_deref(),
+            Some(
+                "the token has spent 700 of its 1000 calls today (token_info), and the live exporter needs 300 more until local midnight (its polls at --poll.interval and its token_info calls); stopped to leave them; run the same command again tomorrow to continue"
+            )
         );
     }
 

@@ -80,12 +80,6 @@ pub struct Summary {
     pub state: PathBuf,
 }
 
-/// One operation's steps.
-struct Planned<'a> {
-    op: &'a OperationConfig,
-    steps: Vec<Step>,
-}
-
 /// Runs the backfill of every operation of `config` that has the `today` window, with the
 /// system clock (or the demo's) for the default end.
 pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, BackfillError> {
@@ -120,19 +114,19 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
             None => now,
         };
         let steps = plan::steps(end, args.days, args.step, &op.timezone);
-        planned.push(Planned { op, steps });
+        planned.push((op, steps));
     }
     if planned.is_empty() {
         return Err(BackfillError::NothingToDo);
     }
 
-    let total: usize = planned.iter().map(|p| p.steps.len()).sum();
+    let total: usize = planned.iter().map(|(_, steps)| steps.len()).sum();
     let already = planned
         .iter()
-        .map(|p| {
-            p.steps
+        .map(|(op, steps)| {
+            steps
                 .iter()
-                .filter(|s| state.get(&p.op.name, s.at).is_some())
+                .filter(|s| state.get(&op.name, s.at).is_some())
                 .count()
         })
         .sum::<usize>();
@@ -144,25 +138,25 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
     // token_info's answer per server, or None where it gave none.
     let mut reserves: HashMap<String, Option<Reserve>> = HashMap::new();
     let mut stopped = None;
-    'ops: for p in &planned {
-        let server = p.op.server.as_str();
-        let endpoint = demo::endpoint(p.op, demo.as_ref()).map_err(crate::Error::from)?;
+    'ops: for (op, steps) in &planned {
+        let server = op.server.as_str();
+        let endpoint = demo::endpoint(op, demo.as_ref()).map_err(crate::Error::from)?;
         let mut client = upstream::Client::new(
             &endpoint.base_url,
-            &p.op.server,
+            &op.server,
             &endpoint.token,
-            p.op.poll_timeout,
+            op.poll_timeout,
         )
         .map_err(crate::Error::from)?
         .with_max_body(config.max_body_size)
         .with_token_file(endpoint.token_file.clone());
         // The demo's simulator and token are this process's own: no one else spends them.
-        let ask_token_info = !matches!(p.op.upstream, Upstream::Demo(_));
+        let ask_token_info = !matches!(op.upstream, Upstream::Demo(_));
         let may_call = |state: &Journal, reserve: Option<&Reserve>| {
-            next_call(&config, args.max_calls, p.op, state, reserve, clock.now())
+            next_call(&config, args.max_calls, op, state, reserve, clock.now())
         };
-        for step in &p.steps {
-            if state.get(&p.op.name, step.at).is_some() {
+        for step in steps {
+            if state.get(&op.name, step.at).is_some() {
                 continue;
             }
             client.refresh_token();
@@ -190,7 +184,7 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
                     Err(why) => {
                         eprintln!(
                             "backfill: operation {}: token_info gave no answer ({}); only --max-calls limits the calls",
-                            p.op.name,
+                            op.name,
                             client.redact(&why)
                         );
                         None
@@ -215,32 +209,32 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
             calls += 1;
             let (classified, parsed) = report::from_answer(
                 client.fetch(&step.window).await,
-                p.op.time_unit,
+                op.time_unit,
                 config.max_series,
             );
             let Some(parsed) = parsed else {
                 stopped = Some(format!(
                     "operation {}, window {} to {}: Wolkvox answered {} ({}); {}; run the same command again to continue",
-                    p.op.name,
+                    op.name,
                     step.window.date_ini(),
                     step.window.date_end(),
                     classified.result.as_str(),
                     client.redact(&classified.detail),
-                    client.redact(&classified.result.advice(p.op.server.as_str())),
+                    client.redact(&classified.result.advice(op.server.as_str())),
                 ));
                 break 'ops;
             };
             state
-                .record(&p.op.name, step.at, parsed.series)
+                .record(&op.name, step.at, parsed.series)
                 .map_err(|e| output_error(state.path(), e))?;
-            progress.advance(&p.op.name, step);
+            progress.advance(&op.name, step);
         }
     }
     progress.finish();
 
     let histories: Vec<OperationHistory> = planned
         .iter()
-        .map(|p| history(&p.op.name, &p.steps, &state))
+        .map(|(op, steps)| history(&op.name, steps, &state))
         .collect();
     let done = histories.iter().map(|h| h.points.len()).sum();
     let mut extra = vec![("job", args.job.as_str())];
@@ -273,14 +267,8 @@ fn next_call(
     let server = op.server.as_str();
     let day = now.to_zoned_datetime(op.timezone.clone()).date();
     let need = allowance::live_need(&config.operations, server, config.token_info_interval, now);
-    let (today, earlier) = (
-        state.calls_on(server, day),
-        state.earlier_calls_on(server, day),
-    );
-    match allowance::check(max_calls, day, today, earlier, reserve, need) {
-        Some(stop) => Err(stop.to_string()),
-        None => Ok(day),
-    }
+    let (today, earlier) = state.calls_on(server, day);
+    allowance::check(max_calls, day, today, earlier, reserve, need).map_or(Ok(day), Err)
 }
 
 /// The points of one operation from the steps fetched: the report at each step, and the

@@ -101,20 +101,12 @@ impl Journal {
         })
     }
 
-    /// Calls made with the token of `server` on the local `day`, by every run of this state.
-    pub fn calls_on(&self, server: &str, day: Date) -> u64 {
-        self.calls
-            .get(&(server.to_owned(), day.to_string()))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// Of [`Journal::calls_on`], those that earlier runs made.
-    pub fn earlier_calls_on(&self, server: &str, day: Date) -> u64 {
-        self.earlier
-            .get(&(server.to_owned(), day.to_string()))
-            .copied()
-            .unwrap_or(0)
+    /// Calls made with the token of `server` on the local `day`: by every run of this state,
+    /// and of those by earlier runs.
+    pub fn calls_on(&self, server: &str, day: Date) -> (u64, u64) {
+        let key = (server.to_owned(), day.to_string());
+        let count = |calls: &HashMap<_, u64>| calls.get(&key).copied().unwrap_or(0);
+        (count(&self.calls), count(&self.earlier))
     }
 
     /// Records on disk, then in memory, a call about to be made with the token of `server` on
@@ -199,24 +191,22 @@ mod tests {
 
         let mut state = Journal::open(&output).unwrap();
         assert_eq!(state.get("north", at).map(<[Series]>::len), Some(1));
-        assert_eq!(state.calls_on("0032", day), 0);
+        assert_eq!(state.calls_on("0032", day), (0, 0));
         for server in ["0032", "0032", "0033"] {
             state.record_call(server, day).unwrap();
         }
         state.record_call("0032", next).unwrap();
-        assert_eq!(state.calls_on("0032", day), 2);
-        assert_eq!(state.earlier_calls_on("0032", day), 0);
+        assert_eq!(state.calls_on("0032", day), (2, 0));
 
         let again = Journal::open(&output).unwrap();
         assert_eq!(again.get("north", at).map(<[Series]>::len), Some(1));
         assert_eq!(
             [
                 again.calls_on("0032", day),
-                again.earlier_calls_on("0032", day),
                 again.calls_on("0033", day),
                 again.calls_on("0032", next),
             ],
-            [2, 2, 1, 1]
+            [(2, 2), (1, 1), (1, 1)]
         );
     }
 }

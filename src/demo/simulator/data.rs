@@ -78,11 +78,7 @@ const HOURLY_SHAPE: [f64; 24] = [
 
 /// A minute index: minutes since 1970-01-01 00:00 of the operation's civil time.
 pub fn minute_index(dt: DateTime) -> i64 {
-    let secs = dt
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .map(|z| z.timestamp().as_second())
-        .unwrap_or(0);
-    secs.div_euclid(60)
+    civil_seconds(dt).div_euclid(60)
 }
 
 /// Seconds since 1970-01-01 00:00 of the operation's civil time.

@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::routing::get;
 use jiff::civil::DateTime;
 use serde::Deserialize;
@@ -120,7 +122,7 @@ struct Controls {
 #[derive(Debug, Clone)]
 enum Fault {
     /// Answer with this instead of the report.
-    Answer(u16, String),
+    Answer((u16, String)),
     /// Wait this long first.
     Slow(Duration),
 }
@@ -191,9 +193,15 @@ impl Simulator {
 
     /// The routes: the reports endpoint of the Wolkvox API.
     pub fn router(&self) -> Router {
+        let report = |State(sim), Query(query), headers: HeaderMap| {
+            routes::respond(sim, query, headers, true)
+        };
+        let information = |State(sim), Query(query), headers: HeaderMap| {
+            routes::respond(sim, query, headers, false)
+        };
         Router::new()
-            .route("/api/v2/reports_manager.php", get(routes::report))
-            .route("/api/v2/information.php", get(routes::information))
+            .route("/api/v2/reports_manager.php", get(report))
+            .route("/api/v2/information.php", get(information))
             .with_state(self.clone())
     }
 
@@ -235,15 +243,14 @@ impl Simulator {
             return None;
         }
         Some(match c.faults.u8(..6) {
-            0 => Fault::Answer(500, "Internal Server Error".to_owned()),
-            1 => Fault::Answer(403, "<html>backup in progress</html>".to_owned()),
-            2 => error(
+            0 => Fault::Answer((500, "Internal Server Error".to_owned())),
+            1 => Fault::Answer((403, "<html>backup in progress</html>".to_owned())),
+            2 => Fault::Answer(error(
                 403,
                 "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)",
-            )
-            .into(),
-            3 => Fault::Answer(200, "<html><body>proxy error</body></html>".to_owned()),
-            4 => Fault::Answer(200, r#"{"code":200,"data":[{"rp_id":"10"#.to_owned()),
+            )),
+            3 => Fault::Answer((200, "<html><body>proxy error</body></html>".to_owned())),
+            4 => Fault::Answer((200, r#"{"code":200,"data":[{"rp_id":"10"#.to_owned())),
             _ => Fault::Slow(Duration::from_secs(5)),
         })
     }
@@ -421,12 +428,7 @@ impl Simulator {
         if let Some(refusal) = self.spend(token) {
             return refusal;
         }
-        let used = self
-            .controls()
-            .calls_by_token
-            .get(token)
-            .copied()
-            .unwrap_or(0);
+        let used = self.calls_by_token(token);
         let config = &self.inner.config;
         let limit = config.token_limit.or(config.quota).unwrap_or(1000);
         (
@@ -529,12 +531,6 @@ impl Simulator {
                 ),
             ),
         }
-    }
-}
-
-impl From<(u16, String)> for Fault {
-    fn from((status, body): (u16, String)) -> Self {
-        Fault::Answer(status, body)
     }
 }
 

@@ -1,14 +1,20 @@
 //! The simulator's HTTP side: each request is recorded and counted in flight, then answered
 //! as Wolkvox would (report or token_info), in Wolkvox's JSON envelope.
 
-use axum::extract::{Query, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{Fault, InFlight, RecordedRequest, ReportQuery, Simulator, error};
+use super::{Fault, RecordedRequest, ReportQuery, Simulator, error};
 
-/// Records a request and counts it in flight; returns its token and the in-flight guard.
-fn arrive(sim: &Simulator, query: &ReportQuery, headers: &HeaderMap) -> (Option<String>, InFlight) {
+/// A request for the report, or with `report` false for token_info: recorded, counted in
+/// flight until answered, and answered in Wolkvox's JSON envelope.
+pub(super) async fn respond(
+    sim: Simulator,
+    query: ReportQuery,
+    headers: HeaderMap,
+    report: bool,
+) -> Response {
     let header = |name: &str| {
         headers
             .get(name)
@@ -24,30 +30,20 @@ fn arrive(sim: &Simulator, query: &ReportQuery, headers: &HeaderMap) -> (Option<
         had_token: token.is_some(),
     });
     let guard = sim.enter(token.as_deref());
-    (token, guard)
-}
-
-/// A JSON answer with this status.
-fn json(status: u16, body: String) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/json; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
-}
-
-pub(super) async fn information(
-    State(sim): State<Simulator>,
-    Query(query): Query<ReportQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let (token, guard) = arrive(&sim, &query, &headers);
-    let (status, body) = if guard.over_limit {
+    let (status, body) = if report {
+        let latency = sim.controls().latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        match sim.draw_fault() {
+            Some(Fault::Answer(answer)) => answer,
+            Some(Fault::Slow(d)) => {
+                tokio::time::sleep(d).await;
+                sim.answer(&query, token.as_deref(), guard.over_limit)
+            }
+            None => sim.answer(&query, token.as_deref(), guard.over_limit),
+        }
+    } else if guard.over_limit {
         error(
             403,
             "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)",
@@ -56,27 +52,7 @@ pub(super) async fn information(
         sim.token_info(query.api.as_deref(), token.as_deref())
     };
     drop(guard);
-    json(status, body)
-}
-
-pub(super) async fn report(
-    State(sim): State<Simulator>,
-    Query(query): Query<ReportQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let (token, guard) = arrive(&sim, &query, &headers);
-    let latency = sim.controls().latency;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let (status, body) = match sim.draw_fault() {
-        Some(Fault::Answer(status, body)) => (status, body),
-        Some(Fault::Slow(d)) => {
-            tokio::time::sleep(d).await;
-            sim.answer(&query, token.as_deref(), guard.over_limit)
-        }
-        None => sim.answer(&query, token.as_deref(), guard.over_limit),
-    };
-    drop(guard);
-    json(status, body)
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let json = [(CONTENT_TYPE, "application/json; charset=utf-8")];
+    (status, json, body).into_response()
 }

@@ -56,19 +56,16 @@ struct Answer {
     duration: Duration,
 }
 
-/// A finished call, as [`Poller::record`] takes it.
-enum Call {
+/// What a call was for, as [`Poller::record`] takes it.
+enum Purpose {
     /// A whole-day call for the previous day: its first totals after a start within the close
     /// delay, or its final ones.
-    Day { call: DayCall, answer: Answer },
+    Day(DayCall),
     /// The call for the report window, made within the close delay or not.
     Report {
         window: ReportWindow,
         in_delay: bool,
-        answer: Answer,
     },
-    /// token_info: the token's limit and use, or why not.
-    TokenInfo(Result<crate::upstream::TokenInfo, String>),
 }
 
 /// Polls one operation until `cancel` fires, publishing a snapshot after every poll.
@@ -153,9 +150,24 @@ impl Poller {
             answer = self.client.fetch_token_info() => answer,
             () = cancel.cancelled() => return None,
         };
-        self.record(Call::TokenInfo(crate::upstream::outcome::token_info(
-            answer,
-        )));
+        match crate::upstream::outcome::token_info(answer) {
+            Ok(info) => {
+                tracing::debug!(
+                    operation = %self.op.name,
+                    limit = info.limit,
+                    used_today = info.used_today,
+                    "token_info"
+                );
+                self.metrics.token_info = Some(info);
+                self.info_seen = Some((self.local_today(), self.metrics.api_requests_today));
+            }
+            // An answer may echo the token: it never reaches a log line.
+            Err(detail) => tracing::warn!(
+                operation = %self.op.name,
+                detail = %self.client.redact(&detail),
+                "token_info call failed"
+            ),
+        }
         Some(())
     }
 
@@ -258,16 +270,12 @@ impl Poller {
             let answer = self
                 .call(&whole_day(day, &self.op.timezone), cancel)
                 .await?;
-            if let Some(wait) = self.record(Call::Day { call, answer }) {
+            if let Some(wait) = self.record(Purpose::Day(call), answer) {
                 return Some(wait);
             }
         }
         let answer = self.call(&window, cancel).await?;
-        self.record(Call::Report {
-            window,
-            in_delay,
-            answer,
-        })
+        self.record(Purpose::Report { window, in_delay }, answer)
     }
 
     /// One API call, classified, with its report; `None` when cancelled.
@@ -294,134 +302,8 @@ impl Poller {
     /// `wolkvox_polls_total` counter, the duration, `up`, the last success, the data series and
     /// counters, the log line, and, for the call that ends a poll, the wait before the next
     /// one (also shown as `wolkvox_next_poll_timestamp_seconds`). Returns that wait, or `None`
-    /// when the poll goes on with another call (a day closed, then today's report) or the call
-    /// was token_info, which says nothing about the report.
-    fn record(&mut self, call: Call) -> Option<Duration> {
-        let (result, report) = match call {
-            Call::TokenInfo(Ok(info)) => {
-                tracing::debug!(
-                    operation = %self.op.name,
-                    limit = info.limit,
-                    used_today = info.used_today,
-                    "token_info"
-                );
-                self.metrics.token_info = Some(info);
-                self.info_seen = Some((self.local_today(), self.metrics.api_requests_today));
-                return None;
-            }
-            Call::TokenInfo(Err(detail)) => {
-                // An answer may echo the token: it never reaches a log line.
-                let detail = self.client.redact(&detail);
-                tracing::warn!(
-                    operation = %self.op.name,
-                    detail = %detail,
-                    "token_info call failed"
-                );
-                return None;
-            }
-            Call::Day {
-                call: DayCall::Open(day),
-                answer,
-            } => {
-                let result = self.count(&answer);
-                if let Some(report) = answer.report {
-                    self.counters.open(day, &report);
-                    self.metrics.counters = Some(self.counters.series());
-                    tracing::info!(
-                        operation = %self.op.name,
-                        day = %day,
-                        "started within the close delay: counting the previous day's totals until it is closed"
-                    );
-                    return None;
-                }
-                (result, None)
-            }
-            Call::Day {
-                call: DayCall::Close(day),
-                answer,
-            } => {
-                let result = self.count(&answer);
-                match answer.report {
-                    Some(report) => {
-                        let decreases = self.counters.close(day, &report, self.clock.now());
-                        self.log_decreases(&decreases);
-                        self.metrics.counters = Some(self.counters.series());
-                        self.metrics.day_close_late_calls = self.counters.late_calls();
-                        self.close_failing_since = None;
-                        tracing::info!(
-                            operation = %self.op.name,
-                            day = %day,
-                            late_calls = self.metrics.day_close_late_calls.unwrap_or(0.0),
-                            "closed the previous day with a whole-day report"
-                        );
-                        return None;
-                    }
-                    None => {
-                        let now = self.clock.now();
-                        let since = *self.close_failing_since.get_or_insert(now);
-                        if elapsed(since, now) > self.config.keep_stale {
-                            self.counters.abandon_close();
-                            self.close_failing_since = None;
-                            tracing::warn!(
-                                operation = %self.op.name,
-                                day = %day,
-                                "could not close the previous day: its calls after the last poll are not counted"
-                            );
-                        }
-                    }
-                }
-                (result, None)
-            }
-            Call::Report {
-                window,
-                in_delay,
-                answer,
-            } => {
-                let result = self.count(&answer);
-                (
-                    result,
-                    answer.report.map(|report| (report, window, in_delay)),
-                )
-            }
-        };
-        match report {
-            Some((report, window, in_delay)) => {
-                if self.op.window == Window::Today {
-                    let now = self.clock.now();
-                    let decreases =
-                        self.counters
-                            .observe(window.start.date(), &report, now, in_delay);
-                    self.log_decreases(&decreases);
-                    self.metrics.counters = Some(self.counters.series());
-                }
-                self.succeed(report, window);
-            }
-            // Only failures come without a report (no_data brings an empty one).
-            None => self.fail(),
-        }
-        let now = self.clock.now();
-        let interval = self.effective_interval(now);
-        self.metrics.effective_interval = interval;
-        let wait = self.backoff.wait(result, now, &self.op.timezone, interval);
-        self.metrics.next_poll = now.checked_add(wait).ok();
-        if result == PollResult::QuotaExceeded {
-            let resume = self
-                .metrics
-                .next_poll
-                .map(|t| t.to_zoned_datetime(self.op.timezone.clone()).to_string())
-                .unwrap_or_default();
-            tracing::warn!(
-                operation = %self.op.name,
-                resume_at = %resume,
-                "daily token quota used up: no call until the next local midnight"
-            );
-        }
-        Some(wait)
-    }
-
-    /// Counts a call in `wolkvox_polls_total`, sets its duration and `up`, logs it, and keeps
-    /// it for the status page.
-    fn count(&mut self, answer: &Answer) -> PollResult {
+    /// when the poll goes on with another call (a day closed, then today's report).
+    fn record(&mut self, purpose: Purpose, answer: Answer) -> Option<Duration> {
         let (result, duration) = (answer.classified.result, answer.duration);
         self.metrics.polls[result] += 1;
         self.metrics.poll_duration = Some(duration);
@@ -431,16 +313,82 @@ impl Poller {
         let detail = self.client.redact(&answer.classified.detail);
         self.log(result, &detail, duration);
         self.last_result = Some(result);
+        let now = self.clock.now();
         let call = LastCall {
             result,
-            at: self.clock.now(),
+            at: now,
             detail,
         };
         if !result.is_up() {
             self.metrics.last_failure = Some(call.clone());
         }
         self.metrics.last_call = Some(call);
-        result
+        match (purpose, answer.report) {
+            (Purpose::Day(DayCall::Open(day)), Some(report)) => {
+                self.counters.open(day, &report);
+                self.metrics.counters = Some(self.counters.series());
+                tracing::info!(
+                    operation = %self.op.name,
+                    day = %day,
+                    "started within the close delay: counting the previous day's totals until it is closed"
+                );
+                return None;
+            }
+            (Purpose::Day(DayCall::Close(day)), Some(report)) => {
+                let decreases = self.counters.close(day, &report, now);
+                self.log_decreases(&decreases);
+                self.metrics.counters = Some(self.counters.series());
+                self.metrics.day_close_late_calls = self.counters.late_calls();
+                self.close_failing_since = None;
+                tracing::info!(
+                    operation = %self.op.name,
+                    day = %day,
+                    late_calls = self.metrics.day_close_late_calls.unwrap_or(0.0),
+                    "closed the previous day with a whole-day report"
+                );
+                return None;
+            }
+            (Purpose::Report { window, in_delay }, Some(report)) => {
+                if self.op.window == Window::Today {
+                    let decreases =
+                        self.counters
+                            .observe(window.start.date(), &report, now, in_delay);
+                    self.log_decreases(&decreases);
+                    self.metrics.counters = Some(self.counters.series());
+                }
+                self.succeed(report, window);
+            }
+            // Only failures come without a report (no_data brings an empty one).
+            (purpose, None) => {
+                if let Purpose::Day(DayCall::Close(day)) = purpose {
+                    let since = *self.close_failing_since.get_or_insert(now);
+                    if elapsed(since, now) > self.config.keep_stale {
+                        self.counters.abandon_close();
+                        self.close_failing_since = None;
+                        tracing::warn!(
+                            operation = %self.op.name,
+                            day = %day,
+                            "could not close the previous day: its calls after the last poll are not counted"
+                        );
+                    }
+                }
+                self.fail();
+            }
+        }
+        let interval = self.effective_interval(now);
+        self.metrics.effective_interval = interval;
+        let wait = self.backoff.wait(result, now, &self.op.timezone, interval);
+        self.metrics.next_poll = now.checked_add(wait).ok();
+        if result == PollResult::QuotaExceeded
+            && let Some(resume) = self.metrics.next_poll
+        {
+            tracing::warn!(
+                operation = %self.op.name,
+                resume_at = %resume.to_zoned_datetime(self.op.timezone.clone()),
+                "daily token quota used up: no call until the next local midnight"
+            );
+        }
+        Some(wait)
     }
 
     /// A report arrived: it replaces the data series whole.
@@ -598,11 +546,11 @@ mod tests {
             rows: 1,
             ..Report::default()
         };
-        poller.record(Call::Report {
+        let report_call = || Purpose::Report {
             window: window.clone(),
             in_delay: false,
-            answer: answer(PollResult::Success, Some(report)),
-        });
+        };
+        poller.record(report_call(), answer(PollResult::Success, Some(report)));
         assert!(poller.metrics.data.is_some());
 
         // 500s one after the other, each after the wait the backoff chose (9-19 s, 19-38 s,
@@ -611,11 +559,7 @@ mod tests {
         let (mut failures, mut in_two_minutes) = (0, 0);
         loop {
             let wait = poller
-                .record(Call::Report {
-                    window: window.clone(),
-                    in_delay: false,
-                    answer: answer(PollResult::ServerError, None),
-                })
+                .record(report_call(), answer(PollResult::ServerError, None))
                 .expect("a failed report call ends the poll");
             failures += 1;
             let stale = elapsed(start, now);

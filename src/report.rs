@@ -47,11 +47,6 @@ impl RejectReason {
             RejectReason::NotAnObject => "not_an_object",
         }
     }
-
-    /// Position in [`RejectReason::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
 }
 
 /// Rows counted by [`RejectReason`]: the samples of `wolkvox_rows_rejected_total` for one
@@ -77,13 +72,13 @@ impl std::ops::Index<RejectReason> for RejectCounts {
     type Output = u64;
 
     fn index(&self, reason: RejectReason) -> &u64 {
-        &self.0[reason.index()]
+        &self.0[reason as usize]
     }
 }
 
 impl std::ops::IndexMut<RejectReason> for RejectCounts {
     fn index_mut(&mut self, reason: RejectReason) -> &mut u64 {
-        &mut self.0[reason.index()]
+        &mut self.0[reason as usize]
     }
 }
 

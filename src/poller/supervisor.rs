@@ -253,9 +253,6 @@ fn first_poll_delay(globals: &Config, op: &OperationConfig, i: u32, count: u32) 
         op.poll_interval
             .min(crate::config::DEFAULT_START_SPREAD_CAP)
     });
-    if count == 0 {
-        return Duration::ZERO;
-    }
     spread.mul_f64(f64::from(i) / f64::from(count))
 }
 

@@ -374,74 +374,34 @@ impl DayCounters {
     }
 
     /// Calls `f` with the totals of the pair of each series of `report`, in the report's
-    /// order, adding the pairs not known yet (with nothing seen and nothing counted).
+    /// order, adding the pairs not known yet (with nothing seen and nothing counted). No label
+    /// of a known pair is hashed or copied: between polls of a day every pair is known.
     fn each_pair(&mut self, report: &Report, mut f: impl FnMut(&mut Amounts, &Series)) {
-        let series = &report.series;
-        let sorted = series
-            .windows(2)
-            .all(|w| (&*w[0].rp_id, &*w[0].cod_opc_menu) < (&*w[1].rp_id, &*w[1].cod_opc_menu));
         let list = Arc::make_mut(&mut self.pairs);
-        if !sorted {
-            // Not a report from Report::build (which sorts and merges): one search per series.
-            for s in series {
-                let i = match list.pairs.binary_search_by(|p| list.order(p, s)) {
-                    Ok(i) => i,
-                    Err(i) => {
-                        let pair = self.labels.pair(list, s);
-                        list.pairs.insert(i, pair);
-                        i
-                    }
-                };
+        let known = list.pairs.len();
+        for s in &report.series {
+            if list.pairs[..known]
+                .binary_search_by(|p| list.order(p, s))
+                .is_err()
+            {
+                let pair = self.labels.pair(list, s);
+                list.pairs.push(pair);
+            }
+        }
+        if list.pairs.len() > known {
+            // The new pairs take their places; a pair that the report lists twice stays once.
+            let labels = &list.labels;
+            let key = |p: &Pair| (&labels[p.rp_id as usize], &labels[p.cod_opc_menu as usize]);
+            list.pairs.sort_by(|a, b| key(a).cmp(&key(b)));
+            list.pairs.dedup_by(|a, b| key(a) == key(b));
+            // Kept until the next poll: no spare room.
+            list.pairs.shrink_to_fit();
+        }
+        for s in &report.series {
+            if let Ok(i) = list.pairs.binary_search_by(|p| list.order(p, s)) {
                 f(&mut list.pairs[i].total, s);
             }
-            return;
         }
-        // Both sides sorted. While every series is a known pair (between polls of a day, the
-        // usual case), the pairs are updated where they are.
-        let mut at = 0;
-        for (k, s) in series.iter().enumerate() {
-            while at < list.pairs.len() && list.order(&list.pairs[at], s) == Ordering::Less {
-                at += 1;
-            }
-            match list.pairs.get(at) {
-                Some(pair) if list.order(pair, s) == Ordering::Equal => {
-                    f(&mut list.pairs[at].total, s);
-                    at += 1;
-                }
-                _ => return self.merge_from(at, &series[k..], f),
-            }
-        }
-    }
-
-    /// The rest of [`DayCounters::each_pair`] once a new pair turns up at `at`: one merge of
-    /// the pairs from `at` with the remaining series, which moves the known pairs but copies
-    /// no label.
-    fn merge_from(
-        &mut self,
-        at: usize,
-        series: &[Series],
-        mut f: impl FnMut(&mut Amounts, &Series),
-    ) {
-        let list = Arc::make_mut(&mut self.pairs);
-        let mut old = std::mem::take(&mut list.pairs);
-        let mut merged = Vec::with_capacity(old.len() + series.len());
-        merged.extend(old.drain(..at));
-        let mut old = old.into_iter().peekable();
-        for s in series {
-            while let Some(p) = old.next_if(|p| list.order(p, s) == Ordering::Less) {
-                merged.push(p);
-            }
-            let mut pair = match old.next_if(|p| list.order(p, s) == Ordering::Equal) {
-                Some(p) => p,
-                None => self.labels.pair(list, s),
-            };
-            f(&mut pair.total, s);
-            merged.push(pair);
-        }
-        merged.extend(old);
-        // Kept until the next poll: no spare room.
-        merged.shrink_to_fit();
-        list.pairs = merged;
     }
 
     /// The counters, sorted by (rp_id, cod_opc_menu): the list itself, shared with the

@@ -4,6 +4,7 @@
 //! docs/wolkvox-api.md: plain integers, decimals, comma-grouped numbers ("9,336.00"),
 //! H:MM:SS and MM:SS, with surrounding spaces.
 
+use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -46,11 +47,6 @@ impl RejectReason {
             RejectReason::NotAnObject => "not_an_object",
         }
     }
-
-    /// Position in [`RejectReason::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
 }
 
 /// Rows counted by [`RejectReason`]: the samples of `wolkvox_rows_rejected_total` for one
@@ -76,13 +72,13 @@ impl std::ops::Index<RejectReason> for RejectCounts {
     type Output = u64;
 
     fn index(&self, reason: RejectReason) -> &u64 {
-        &self.0[reason.index()]
+        &self.0[reason as usize]
     }
 }
 
 impl std::ops::IndexMut<RejectReason> for RejectCounts {
     fn index_mut(&mut self, reason: RejectReason) -> &mut u64 {
-        &mut self.0[reason.index()]
+        &mut self.0[reason as usize]
     }
 }
 
@@ -127,9 +123,7 @@ impl Report {
     /// pairs (the first ones to appear): a runaway IVR must not overload Prometheus.
     pub fn build(items: &[RawItem<'_>], unit: TimeUnit, max_series: usize) -> Report {
         let mut builder = ReportBuilder::new(unit, max_series);
-        for item in items {
-            builder.push(item);
-        }
+        items.iter().for_each(|item| builder.row(item.clone()));
         builder.finish()
     }
 }
@@ -168,7 +162,7 @@ pub struct ReportBuilder {
     /// points): one allocation per distinct value, shared by the series that carry it.
     labels: HashTable<Arc<str>>,
     /// Distinct pairs beyond the limit, only counted.
-    dropped: HashTable<(Box<str>, Box<str>)>,
+    dropped: HashSet<(Box<str>, Box<str>)>,
     hasher: DefaultHashBuilder,
 }
 
@@ -183,15 +177,28 @@ impl ReportBuilder {
             series: Vec::new(),
             index: HashTable::new(),
             labels: HashTable::new(),
-            dropped: HashTable::new(),
+            dropped: HashSet::new(),
             hasher: DefaultHashBuilder::default(),
         }
     }
 
-    /// Adds one element of `data`.
-    pub fn push(&mut self, item: &RawItem<'_>) {
+    /// The report: its series sorted by labels.
+    pub fn finish(self) -> Report {
+        let mut series = self.series;
+        sort_by_labels(&mut series);
+        Report {
+            series,
+            rows: self.rows,
+            rejected: self.rejected,
+            dropped_series: self.dropped.len(),
+        }
+    }
+}
+
+impl RowSink for ReportBuilder {
+    fn row(&mut self, item: RawItem<'_>) {
         self.rows += 1;
-        let row = match item {
+        let row = match &item {
             RawItem::Row(row) => row,
             RawItem::NotAnObject => {
                 self.rejected[RejectReason::NotAnObject] += 1;
@@ -227,14 +234,7 @@ impl ReportBuilder {
             return;
         }
         if series.len() >= self.max_series {
-            if self
-                .dropped
-                .find(hash, |(r, o)| &**r == rp && &**o == opt)
-                .is_none()
-            {
-                self.dropped
-                    .insert_unique(hash, (rp.into(), opt.into()), |(r, o)| pair_hash(r, o));
-            }
+            self.dropped.insert((rp.into(), opt.into()));
             return;
         }
         let series_of = |s: &Series| pair_hash(&s.rp_id, &s.cod_opc_menu);
@@ -248,24 +248,6 @@ impl ReportBuilder {
             calls,
             time_seconds,
         });
-    }
-
-    /// The report: its series sorted by labels.
-    pub fn finish(self) -> Report {
-        let mut series = self.series;
-        sort_by_labels(&mut series);
-        Report {
-            series,
-            rows: self.rows,
-            rejected: self.rejected,
-            dropped_series: self.dropped.len(),
-        }
-    }
-}
-
-impl RowSink for ReportBuilder {
-    fn row(&mut self, item: RawItem<'_>) {
-        self.push(&item);
     }
 }
 

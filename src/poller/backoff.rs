@@ -46,12 +46,11 @@ impl Backoff {
             self.concurrency_retried = false;
         }
         match result {
-            PollResult::Success | PollResult::NoData => {
-                self.failures = 0;
-                interval
-            }
-            // Configuration errors: retry at the normal pace, an error is logged each time.
-            PollResult::Unauthorized | PollResult::ClientError => {
+            // Configuration errors too: retry at the normal pace, an error is logged each time.
+            PollResult::Success
+            | PollResult::NoData
+            | PollResult::Unauthorized
+            | PollResult::ClientError => {
                 self.failures = 0;
                 interval
             }

@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::TimeUnit;
 use crate::config::window::{ReportWindow, Window, next_midnight};
+use crate::config::{Config, OperationConfig};
 use crate::counters::{DayCall, DayCounters, Decrease};
 use crate::exposition::{LastCall, OperationMetrics, ReportData, Store};
 use crate::report;
@@ -25,33 +25,6 @@ pub mod budget;
 pub mod supervisor;
 
 pub use backoff::{Backoff, CONCURRENCY_PAUSE, QUOTA_MARGIN};
-
-/// What one operation's poller needs.
-#[derive(Debug, Clone)]
-pub struct PollerConfig {
-    /// The `operation` label.
-    pub operation: String,
-    /// Operation time zone.
-    pub timezone: TimeZone,
-    /// Report window.
-    pub window: Window,
-    /// Unit of plain `time` numbers.
-    pub time_unit: TimeUnit,
-    /// Time between polls.
-    pub interval: Duration,
-    /// How long the last good data stay after the last successful poll.
-    pub keep_stale: Duration,
-    /// Time after local midnight at which the previous day is closed (`today` window).
-    pub close_delay: Duration,
-    /// Most series pairs exported.
-    pub max_series: usize,
-    /// Limit of one call (the floor of the wait after a timeout).
-    pub timeout: Duration,
-    /// How often to call token_info, if at all.
-    pub token_info_interval: Option<Duration>,
-    /// The share of the token's daily limit this operation may spend (needs token_info).
-    pub budget_share: Option<f64>,
-}
 
 /// Time from `from` to `to`; zero if the clock went back.
 fn elapsed(from: Timestamp, to: Timestamp) -> Duration {
@@ -83,24 +56,23 @@ struct Answer {
     duration: Duration,
 }
 
-/// A finished call, as [`Poller::record`] takes it.
-enum Call {
+/// What a call was for, as [`Poller::record`] takes it.
+enum Purpose {
     /// A whole-day call for the previous day: its first totals after a start within the close
     /// delay, or its final ones.
-    Day { call: DayCall, answer: Answer },
+    Day(DayCall),
     /// The call for the report window, made within the close delay or not.
     Report {
         window: ReportWindow,
         in_delay: bool,
-        answer: Answer,
     },
-    /// token_info: the token's limit and use, or why not.
-    TokenInfo(Result<crate::upstream::TokenInfo, String>),
 }
 
 /// Polls one operation until `cancel` fires, publishing a snapshot after every poll.
 pub struct Poller {
-    config: PollerConfig,
+    op: OperationConfig,
+    /// The settings of the process, shared by every poller (its list of operations unused).
+    config: Arc<Config>,
     client: Client,
     clock: Arc<dyn Clock>,
     store: Arc<Store>,
@@ -130,18 +102,20 @@ impl Poller {
 
     /// A poller that publishes into `store`.
     pub fn new(
-        config: PollerConfig,
+        op: OperationConfig,
+        config: Arc<Config>,
         client: Client,
         clock: Arc<dyn Clock>,
         store: Arc<Store>,
     ) -> Self {
-        let mut metrics = OperationMetrics::new(config.operation.clone(), config.interval);
+        let mut metrics = OperationMetrics::new(op.name.clone(), op.poll_interval);
         metrics.server = client.server().to_owned();
-        metrics.timezone = config.timezone.clone();
-        let backoff = Backoff::new(config.timeout);
+        metrics.timezone = op.timezone.clone();
+        let backoff = Backoff::new(op.poll_timeout);
         // A closed day's final totals stay a poll interval, so that a scrape sees them.
-        let counters = DayCounters::new(config.interval);
+        let counters = DayCounters::new(op.poll_interval);
         Self {
+            op,
             config,
             client,
             clock,
@@ -176,9 +150,24 @@ impl Poller {
             answer = self.client.fetch_token_info() => answer,
             () = cancel.cancelled() => return None,
         };
-        self.record(Call::TokenInfo(crate::upstream::outcome::token_info(
-            answer,
-        )));
+        match crate::upstream::outcome::token_info(answer) {
+            Ok(info) => {
+                tracing::debug!(
+                    operation = %self.op.name,
+                    limit = info.limit,
+                    used_today = info.used_today,
+                    "token_info"
+                );
+                self.metrics.token_info = Some(info);
+                self.info_seen = Some((self.local_today(), self.metrics.api_requests_today));
+            }
+            // An answer may echo the token: it never reaches a log line.
+            Err(detail) => tracing::warn!(
+                operation = %self.op.name,
+                detail = %self.client.redact(&detail),
+                "token_info call failed"
+            ),
+        }
         Some(())
     }
 
@@ -186,14 +175,14 @@ impl Poller {
     fn local_today(&self) -> jiff::civil::Date {
         self.clock
             .now()
-            .to_zoned_datetime(self.config.timezone.clone())
+            .to_zoned_datetime(self.op.timezone.clone())
             .date()
     }
 
     /// The interval after a poll ending at `now`: the configured one, or, with a budget share
     /// and token_info's answer, longer so that the share is not exceeded by local midnight.
     fn effective_interval(&self, now: Timestamp) -> Duration {
-        let base = self.config.interval;
+        let base = self.op.poll_interval;
         let (Some(share), Some(mut info), Some(every)) = (
             self.config.budget_share,
             self.metrics.token_info,
@@ -219,10 +208,7 @@ impl Poller {
             ours_since_info,
             token_info_interval: every,
         };
-        budget.interval(
-            base,
-            elapsed(now, next_midnight(now, &self.config.timezone)),
-        )
+        budget.interval(base, elapsed(now, next_midnight(now, &self.op.timezone)))
     }
 
     /// Counts one API call in the totals and in today's count (reset at local midnight).
@@ -245,10 +231,7 @@ impl Poller {
             }
         }
         loop {
-            let window = self
-                .config
-                .window
-                .resolve(self.clock.now(), &self.config.timezone);
+            let window = self.op.window.resolve(self.clock.now(), &self.op.timezone);
             // token_info first, so that the wait after the report knows the token's budget.
             if self.token_info_due() && self.token_info(&cancel).await.is_none() {
                 return;
@@ -278,25 +261,21 @@ impl Poller {
     async fn poll(&mut self, window: ReportWindow, cancel: &CancellationToken) -> Option<Duration> {
         let today = window.start.date();
         // Within the close delay, the previous day may still get rows from Wolkvox.
-        let in_delay = self.config.window == Window::Today
+        let in_delay = self.op.window == Window::Today
             && elapsed(window.start_ts, window.end_ts) < self.config.close_delay;
-        if self.config.window == Window::Today
+        if self.op.window == Window::Today
             && let Some(call) = self.counters.day_call(today, in_delay)
         {
             let (DayCall::Open(day) | DayCall::Close(day)) = call;
             let answer = self
-                .call(&whole_day(day, &self.config.timezone), cancel)
+                .call(&whole_day(day, &self.op.timezone), cancel)
                 .await?;
-            if let Some(wait) = self.record(Call::Day { call, answer }) {
+            if let Some(wait) = self.record(Purpose::Day(call), answer) {
                 return Some(wait);
             }
         }
         let answer = self.call(&window, cancel).await?;
-        self.record(Call::Report {
-            window,
-            in_delay,
-            answer,
-        })
+        self.record(Purpose::Report { window, in_delay }, answer)
     }
 
     /// One API call, classified, with its report; `None` when cancelled.
@@ -309,7 +288,7 @@ impl Poller {
             // Dropping the request future closes the connection: nothing is left behind.
             () = cancel.cancelled() => return None,
         };
-        let (unit, max_series) = (self.config.time_unit, self.config.max_series);
+        let (unit, max_series) = (self.op.time_unit, self.config.max_series);
         let (classified, report) =
             off_the_workers(move || report::from_answer(answer, unit, max_series)).await?;
         Some(Answer {
@@ -323,139 +302,8 @@ impl Poller {
     /// `wolkvox_polls_total` counter, the duration, `up`, the last success, the data series and
     /// counters, the log line, and, for the call that ends a poll, the wait before the next
     /// one (also shown as `wolkvox_next_poll_timestamp_seconds`). Returns that wait, or `None`
-    /// when the poll goes on with another call (a day closed, then today's report) or the call
-    /// was token_info, which says nothing about the report.
-    fn record(&mut self, call: Call) -> Option<Duration> {
-        let (result, report) = match call {
-            Call::TokenInfo(Ok(info)) => {
-                tracing::debug!(
-                    operation = %self.config.operation,
-                    limit = info.limit,
-                    used_today = info.used_today,
-                    "token_info"
-                );
-                self.metrics.token_info = Some(info);
-                self.info_seen = Some((self.local_today(), self.metrics.api_requests_today));
-                return None;
-            }
-            Call::TokenInfo(Err(detail)) => {
-                // An answer may echo the token: it never reaches a log line.
-                let detail = self.client.redact(&detail);
-                tracing::warn!(
-                    operation = %self.config.operation,
-                    detail = %detail,
-                    "token_info call failed"
-                );
-                return None;
-            }
-            Call::Day {
-                call: DayCall::Open(day),
-                answer,
-            } => {
-                let result = self.count(&answer);
-                if let Some(report) = answer.report {
-                    self.counters.open(day, &report);
-                    self.metrics.counters = Some(self.counters.series());
-                    tracing::info!(
-                        operation = %self.config.operation,
-                        day = %day,
-                        "started within the close delay: counting the previous day's totals until it is closed"
-                    );
-                    return None;
-                }
-                (result, None)
-            }
-            Call::Day {
-                call: DayCall::Close(day),
-                answer,
-            } => {
-                let result = self.count(&answer);
-                match answer.report {
-                    Some(report) => {
-                        let decreases = self.counters.close(day, &report, self.clock.now());
-                        self.log_decreases(&decreases);
-                        self.metrics.counters = Some(self.counters.series());
-                        self.metrics.day_close_late_calls = self.counters.late_calls();
-                        self.close_failing_since = None;
-                        tracing::info!(
-                            operation = %self.config.operation,
-                            day = %day,
-                            late_calls = self.metrics.day_close_late_calls.unwrap_or(0.0),
-                            "closed the previous day with a whole-day report"
-                        );
-                        return None;
-                    }
-                    None => {
-                        let now = self.clock.now();
-                        let since = *self.close_failing_since.get_or_insert(now);
-                        if elapsed(since, now) > self.config.keep_stale {
-                            self.counters.abandon_close();
-                            self.close_failing_since = None;
-                            tracing::warn!(
-                                operation = %self.config.operation,
-                                day = %day,
-                                "could not close the previous day: its calls after the last poll are not counted"
-                            );
-                        }
-                    }
-                }
-                (result, None)
-            }
-            Call::Report {
-                window,
-                in_delay,
-                answer,
-            } => {
-                let result = self.count(&answer);
-                (
-                    result,
-                    answer.report.map(|report| (report, window, in_delay)),
-                )
-            }
-        };
-        match report {
-            Some((report, window, in_delay)) => {
-                if self.config.window == Window::Today {
-                    let now = self.clock.now();
-                    let decreases =
-                        self.counters
-                            .observe(window.start.date(), &report, now, in_delay);
-                    self.log_decreases(&decreases);
-                    self.metrics.counters = Some(self.counters.series());
-                }
-                self.succeed(report, window);
-            }
-            // Only failures come without a report (no_data brings an empty one).
-            None => self.fail(),
-        }
-        let now = self.clock.now();
-        let interval = self.effective_interval(now);
-        self.metrics.effective_interval = interval;
-        let wait = self
-            .backoff
-            .wait(result, now, &self.config.timezone, interval);
-        self.metrics.next_poll = now.checked_add(wait).ok();
-        if result == PollResult::QuotaExceeded {
-            let resume = self
-                .metrics
-                .next_poll
-                .map(|t| {
-                    t.to_zoned_datetime(self.config.timezone.clone())
-                        .to_string()
-                })
-                .unwrap_or_default();
-            tracing::warn!(
-                operation = %self.config.operation,
-                resume_at = %resume,
-                "daily token quota used up: no call until the next local midnight"
-            );
-        }
-        Some(wait)
-    }
-
-    /// Counts a call in `wolkvox_polls_total`, sets its duration and `up`, logs it, and keeps
-    /// it for the status page.
-    fn count(&mut self, answer: &Answer) -> PollResult {
+    /// when the poll goes on with another call (a day closed, then today's report).
+    fn record(&mut self, purpose: Purpose, answer: Answer) -> Option<Duration> {
         let (result, duration) = (answer.classified.result, answer.duration);
         self.metrics.polls[result] += 1;
         self.metrics.poll_duration = Some(duration);
@@ -465,23 +313,89 @@ impl Poller {
         let detail = self.client.redact(&answer.classified.detail);
         self.log(result, &detail, duration);
         self.last_result = Some(result);
+        let now = self.clock.now();
         let call = LastCall {
             result,
-            at: self.clock.now(),
+            at: now,
             detail,
         };
         if !result.is_up() {
             self.metrics.last_failure = Some(call.clone());
         }
         self.metrics.last_call = Some(call);
-        result
+        match (purpose, answer.report) {
+            (Purpose::Day(DayCall::Open(day)), Some(report)) => {
+                self.counters.open(day, &report);
+                self.metrics.counters = Some(self.counters.series());
+                tracing::info!(
+                    operation = %self.op.name,
+                    day = %day,
+                    "started within the close delay: counting the previous day's totals until it is closed"
+                );
+                return None;
+            }
+            (Purpose::Day(DayCall::Close(day)), Some(report)) => {
+                let decreases = self.counters.close(day, &report, now);
+                self.log_decreases(&decreases);
+                self.metrics.counters = Some(self.counters.series());
+                self.metrics.day_close_late_calls = self.counters.late_calls();
+                self.close_failing_since = None;
+                tracing::info!(
+                    operation = %self.op.name,
+                    day = %day,
+                    late_calls = self.metrics.day_close_late_calls.unwrap_or(0.0),
+                    "closed the previous day with a whole-day report"
+                );
+                return None;
+            }
+            (Purpose::Report { window, in_delay }, Some(report)) => {
+                if self.op.window == Window::Today {
+                    let decreases =
+                        self.counters
+                            .observe(window.start.date(), &report, now, in_delay);
+                    self.log_decreases(&decreases);
+                    self.metrics.counters = Some(self.counters.series());
+                }
+                self.succeed(report, window);
+            }
+            // Only failures come without a report (no_data brings an empty one).
+            (purpose, None) => {
+                if let Purpose::Day(DayCall::Close(day)) = purpose {
+                    let since = *self.close_failing_since.get_or_insert(now);
+                    if elapsed(since, now) > self.config.keep_stale {
+                        self.counters.abandon_close();
+                        self.close_failing_since = None;
+                        tracing::warn!(
+                            operation = %self.op.name,
+                            day = %day,
+                            "could not close the previous day: its calls after the last poll are not counted"
+                        );
+                    }
+                }
+                self.fail();
+            }
+        }
+        let interval = self.effective_interval(now);
+        self.metrics.effective_interval = interval;
+        let wait = self.backoff.wait(result, now, &self.op.timezone, interval);
+        self.metrics.next_poll = now.checked_add(wait).ok();
+        if result == PollResult::QuotaExceeded
+            && let Some(resume) = self.metrics.next_poll
+        {
+            tracing::warn!(
+                operation = %self.op.name,
+                resume_at = %resume.to_zoned_datetime(self.op.timezone.clone()),
+                "daily token quota used up: no call until the next local midnight"
+            );
+        }
+        Some(wait)
     }
 
     /// A report arrived: it replaces the data series whole.
     fn succeed(&mut self, report: Report, window: ReportWindow) {
         if report.dropped_series > 0 {
             tracing::warn!(
-                operation = %self.config.operation,
+                operation = %self.op.name,
                 dropped = report.dropped_series,
                 max_series = self.config.max_series,
                 "the report has more (rp_id, cod_opc_menu) pairs than --report.max-series; the rest are dropped"
@@ -493,7 +407,7 @@ impl Poller {
         let rejected = report.rejected.total();
         if rejected > 0 {
             tracing::warn!(
-                operation = %self.config.operation,
+                operation = %self.op.name,
                 rejected,
                 rows = report.rows,
                 "report rows skipped: a calls or time value could not be read"
@@ -515,7 +429,7 @@ impl Poller {
         let stale_for = elapsed(last, self.clock.now());
         if stale_for >= self.config.keep_stale && self.metrics.data.take().is_some() {
             tracing::warn!(
-                operation = %self.config.operation,
+                operation = %self.op.name,
                 failures = self.failures_in_row,
                 since_last_success = %humantime::format_duration(stale_for),
                 "dropping the last good data: no successful poll for --poll.keep-stale"
@@ -526,7 +440,7 @@ impl Poller {
     fn log_decreases(&self, decreases: &[Decrease]) {
         for d in decreases {
             tracing::warn!(
-                operation = %self.config.operation,
+                operation = %self.op.name,
                 rp_id = %d.rp_id,
                 cod_opc_menu = %d.cod_opc_menu,
                 before = d.before,
@@ -539,7 +453,7 @@ impl Poller {
     /// The log line of a poll: debug when nothing changed, info/warn when the state changes,
     /// error every time for configuration faults that need a human.
     fn log(&self, result: PollResult, detail: &str, duration: Duration) {
-        let op = self.config.operation.as_str();
+        let op = self.op.name.as_str();
         let secs = duration.as_secs_f64();
         let changed = self.last_result != Some(result);
         match result {
@@ -590,24 +504,16 @@ mod tests {
         let url = reqwest::Url::parse("http://127.0.0.1:9/").unwrap();
         let server = crate::config::ServerCode::parse("1").unwrap();
         let token = crate::config::Token::new("t").unwrap();
-        let config = crate::config::Config::new(server.clone(), url.clone(), token.clone());
-        let op = &config.operations[0];
+        let mut config = crate::config::Config::new(server.clone(), url.clone(), token.clone());
+        config.max_series = 10;
+        let mut op = config.operations[0].clone();
+        op.name = "op".into();
+        op.timezone = tz();
+        op.window = Window::Today;
         let client = Client::new(&url, &server, &token, op.poll_timeout).unwrap();
-        let poller_config = PollerConfig {
-            operation: "op".into(),
-            timezone: tz(),
-            window: Window::Today,
-            time_unit: op.time_unit,
-            interval: op.poll_interval,
-            keep_stale: config.keep_stale,
-            close_delay: config.close_delay,
-            max_series: 10,
-            timeout: op.poll_timeout,
-            token_info_interval: None,
-            budget_share: None,
-        };
         Poller::new(
-            poller_config,
+            op,
+            Arc::new(config),
             client,
             Arc::new(clock.clone()),
             Arc::new(crate::exposition::Store::new()),
@@ -640,11 +546,11 @@ mod tests {
             rows: 1,
             ..Report::default()
         };
-        poller.record(Call::Report {
+        let report_call = || Purpose::Report {
             window: window.clone(),
             in_delay: false,
-            answer: answer(PollResult::Success, Some(report)),
-        });
+        };
+        poller.record(report_call(), answer(PollResult::Success, Some(report)));
         assert!(poller.metrics.data.is_some());
 
         // 500s one after the other, each after the wait the backoff chose (9-19 s, 19-38 s,
@@ -653,11 +559,7 @@ mod tests {
         let (mut failures, mut in_two_minutes) = (0, 0);
         loop {
             let wait = poller
-                .record(Call::Report {
-                    window: window.clone(),
-                    in_delay: false,
-                    answer: answer(PollResult::ServerError, None),
-                })
+                .record(report_call(), answer(PollResult::ServerError, None))
                 .expect("a failed report call ends the poll");
             failures += 1;
             let stale = elapsed(start, now);

@@ -2,7 +2,6 @@
 //! `--config.file` on SIGHUP or when the file changes.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use crate::Error;
 use crate::config::{Config, OperationConfig};
 use crate::demo::{self, Demo};
 use crate::exposition::Store;
-use crate::poller::{Poller, PollerConfig};
+use crate::poller::Poller;
 use crate::sys::clock::Clock;
 use crate::sys::signals::Hangups;
 use crate::upstream;
@@ -20,34 +19,6 @@ use crate::upstream::HttpClients;
 
 /// How often the configuration file is checked for changes.
 pub const CONFIG_CHECK_INTERVAL: Duration = Duration::from_secs(2);
-
-/// The shared settings a poller needs besides its operation.
-#[derive(Debug, Clone)]
-struct Shared {
-    keep_stale: Duration,
-    close_delay: Duration,
-    shard: Option<crate::config::Shard>,
-    start_spread: Option<Duration>,
-    max_series: usize,
-    max_body_size: usize,
-    token_info_interval: Option<Duration>,
-    budget_share: Option<f64>,
-}
-
-impl Shared {
-    fn of(config: &Config) -> Self {
-        Self {
-            keep_stale: config.keep_stale,
-            close_delay: config.close_delay,
-            shard: config.shard,
-            start_spread: config.start_spread,
-            max_series: config.max_series,
-            max_body_size: config.max_body_size,
-            token_info_interval: config.token_info_interval,
-            budget_share: config.budget_share,
-        }
-    }
-}
 
 /// A poller that runs, and what it was started with.
 struct Running {
@@ -59,8 +30,8 @@ struct Running {
 /// Owns the pollers: builds them at start, runs them, and applies reloads of the
 /// configuration file.
 pub struct Supervisor {
-    file: Option<PathBuf>,
-    globals: Shared,
+    /// The configuration at start: its settings hold for every poller, whatever reloads bring.
+    globals: Arc<Config>,
     clock: Arc<dyn Clock>,
     store: Arc<Store>,
     demo: Option<Demo>,
@@ -82,7 +53,7 @@ impl Supervisor {
         store: Arc<Store>,
         demo: Option<Demo>,
     ) -> Result<Self, Error> {
-        let globals = Shared::of(config);
+        let globals = Arc::new(config.clone());
         let http = HttpClients::default();
         let mut pending = Vec::with_capacity(config.operations.len());
         let count = config.operations.len() as u32;
@@ -106,7 +77,6 @@ impl Supervisor {
             });
         }
         Ok(Self {
-            file: config.config_file.clone(),
             globals,
             clock,
             store,
@@ -130,7 +100,8 @@ impl Supervisor {
             let running = start(op, poller, &self.root, delay);
             self.running.insert(name, running);
         }
-        let mut last_text = self.file.as_ref().and_then(|f| std::fs::read(f).ok());
+        let file = self.globals.config_file.clone();
+        let mut last_text = file.as_ref().and_then(|f| std::fs::read(f).ok());
         let mut check = tokio::time::interval(CONFIG_CHECK_INTERVAL);
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -138,7 +109,7 @@ impl Supervisor {
                 () = stop.cancelled() => break,
                 () = self.hangups.next() => "SIGHUP",
                 _ = check.tick() => {
-                    let Some(file) = &self.file else { continue };
+                    let Some(file) = &file else { continue };
                     let text = std::fs::read(file).ok();
                     if text == last_text {
                         continue;
@@ -146,7 +117,7 @@ impl Supervisor {
                     "the file changed"
                 }
             };
-            if let Some(file) = &self.file {
+            if let Some(file) = &file {
                 last_text = std::fs::read(file).ok();
             }
             self.reload(reason).await;
@@ -162,7 +133,7 @@ impl Supervisor {
     /// changed ones restart, unchanged ones keep running with their state. A file that does
     /// not validate changes nothing.
     async fn reload(&mut self, reason: &str) {
-        let Some(file) = self.file.clone() else {
+        let Some(file) = self.globals.config_file.clone() else {
             tracing::warn!(reason, "reload asked for, but no --config.file is in use");
             return;
         };
@@ -249,7 +220,7 @@ impl Supervisor {
 
 fn build_poller(
     op: &OperationConfig,
-    globals: &Shared,
+    globals: &Arc<Config>,
     demo: Option<&Demo>,
     clock: &Arc<dyn Clock>,
     store: &Arc<Store>,
@@ -265,21 +236,9 @@ fn build_poller(
     )?
     .with_max_body(globals.max_body_size)
     .with_token_file(endpoint.token_file);
-    let poller_config = PollerConfig {
-        operation: op.name.clone(),
-        timezone: op.timezone.clone(),
-        window: op.window,
-        time_unit: op.time_unit,
-        interval: op.poll_interval,
-        keep_stale: globals.keep_stale,
-        close_delay: globals.close_delay,
-        max_series: globals.max_series,
-        timeout: op.poll_timeout,
-        token_info_interval: globals.token_info_interval,
-        budget_share: globals.budget_share,
-    };
     Ok(Poller::new(
-        poller_config,
+        op.clone(),
+        globals.clone(),
         client,
         clock.clone(),
         store.clone(),
@@ -289,14 +248,11 @@ fn build_poller(
 /// When the first poll of the `i`-th of `count` operations starts: spread evenly over
 /// `--poll.start-spread` (by default the smaller of its interval and 30s), so that a file of
 /// hundreds of operations does not call Wolkvox all at once at start.
-fn first_poll_delay(globals: &Shared, op: &OperationConfig, i: u32, count: u32) -> Duration {
+fn first_poll_delay(globals: &Config, op: &OperationConfig, i: u32, count: u32) -> Duration {
     let spread = globals.start_spread.unwrap_or_else(|| {
         op.poll_interval
             .min(crate::config::DEFAULT_START_SPREAD_CAP)
     });
-    if count == 0 {
-        return Duration::ZERO;
-    }
     spread.mul_f64(f64::from(i) / f64::from(count))
 }
 
@@ -320,17 +276,15 @@ mod tests {
     use super::*;
     use crate::config::{ServerCode, Token};
 
-    fn globals(start_spread: Option<Duration>) -> Shared {
-        Shared {
-            keep_stale: Duration::from_secs(900),
-            close_delay: Duration::from_secs(900),
-            shard: None,
-            start_spread,
-            max_series: 10,
-            max_body_size: 10,
-            token_info_interval: None,
-            budget_share: None,
-        }
+    fn globals(start_spread: Option<Duration>) -> Config {
+        let url = reqwest::Url::parse("http://127.0.0.1:9/").unwrap();
+        let mut config = Config::new(
+            ServerCode::parse("1").unwrap(),
+            url,
+            Token::new("t").unwrap(),
+        );
+        config.start_spread = start_spread;
+        config
     }
 
     fn op(interval: Duration) -> OperationConfig {
@@ -377,7 +331,7 @@ mod tests {
     #[test]
     fn first_polls_spread_evenly_over_the_smaller_of_interval_and_30s_unless_zero() {
         let secs = Duration::from_secs;
-        let delays = |g: &Shared, interval| -> Vec<Duration> {
+        let delays = |g: &Config, interval| -> Vec<Duration> {
             (0..4)
                 .map(|i| first_poll_delay(g, &op(interval), i, 4))
                 .collect()

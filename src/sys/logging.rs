@@ -71,45 +71,36 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         let meta = event.metadata();
-        let mut line = String::with_capacity(160);
-        let _ = write!(
-            line,
-            "ts={} level={} target={}",
-            jiff::Timestamp::now()
-                .round(jiff::Unit::Millisecond)
-                .unwrap_or(jiff::Timestamp::now()),
-            meta.level().as_str().to_ascii_lowercase(),
-            meta.target()
-        );
-        let mut visitor = LogfmtVisitor {
-            msg: None,
-            fields: String::new(),
-        };
+        let mut visitor = LogfmtVisitor::default();
         event.record(&mut visitor);
-        if let Some(msg) = visitor.msg {
-            line.push_str(" msg=");
-            push_value(&mut line, &msg);
-        }
-        line.push_str(&visitor.fields);
-        writeln!(writer, "{line}")
+        let now = jiff::Timestamp::now();
+        writeln!(
+            writer,
+            "ts={} level={} target={}{}{}",
+            now.round(jiff::Unit::Millisecond).unwrap_or(now),
+            meta.level().as_str().to_ascii_lowercase(),
+            meta.target(),
+            visitor.msg,
+            visitor.fields
+        )
     }
 }
 
+/// The event's text as ` msg=...`, which comes first, and its other fields after it.
+#[derive(Default)]
 struct LogfmtVisitor {
-    msg: Option<String>,
+    msg: String,
     fields: String,
 }
 
 impl Visit for LogfmtVisitor {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.msg = Some(value.to_owned());
-        } else {
-            self.fields.push(' ');
-            self.fields.push_str(field.name());
-            self.fields.push('=');
-            push_value(&mut self.fields, value);
-        }
+        let (out, key) = match field.name() {
+            "message" => (&mut self.msg, "msg"),
+            name => (&mut self.fields, name),
+        };
+        let _ = write!(out, " {key}=");
+        push_value(out, value);
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {

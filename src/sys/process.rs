@@ -5,6 +5,7 @@
 //! The values are read in the background every [`REFRESH_INTERVAL`] and published into the
 //! exposition like any other change, so that a scrape still only hands out prebuilt bytes.
 
+use std::io;
 use std::time::Duration;
 
 /// How often the process metrics are read again. Prometheus scrapes every 15 s or more, so a
@@ -27,25 +28,6 @@ pub struct ProcessStats {
     pub max_fds: u64,
     /// Start of the process, in seconds since the epoch.
     pub start_time_seconds: f64,
-}
-
-/// Why the process metrics could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    /// A file of /proc could not be read.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// The file.
-        path: &'static str,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A file of /proc does not have the expected layout.
-    #[error("unexpected contents of {0}")]
-    Parse(&'static str),
-    /// A system constant (clock ticks, page size) is not available.
-    #[error("sysconf({0}) is not available")]
-    Sysconf(&'static str),
 }
 
 /// The fields of `/proc/<pid>/stat` that the metrics use, in the kernel's units.
@@ -148,9 +130,9 @@ pub fn sampler() -> Option<Sampler> {
 impl Sampler {
     /// Reads the constants of the system.
     #[cfg(target_os = "linux")]
-    pub fn new() -> Result<Sampler, ReadError> {
+    pub fn new() -> io::Result<Sampler> {
         let boot_time =
-            parse_boot_time(&read("/proc/stat")?).ok_or(ReadError::Parse("/proc/stat"))?;
+            parse_boot_time(&read("/proc/stat")?).ok_or_else(|| garbled("/proc/stat"))?;
         Ok(Sampler {
             clock_ticks: sysconf(libc::_SC_CLK_TCK, "_SC_CLK_TCK")?,
             page_size: sysconf(libc::_SC_PAGESIZE, "_SC_PAGESIZE")?,
@@ -160,15 +142,15 @@ impl Sampler {
 
     /// Reads the metrics now: `/proc/self/stat`, `/proc/self/limits` and the entries of
     /// `/proc/self/fd`, a few small reads from memory.
-    pub fn sample(&self) -> Result<ProcessStats, ReadError> {
+    pub fn sample(&self) -> io::Result<ProcessStats> {
         const STAT: &str = "/proc/self/stat";
         const LIMITS: &str = "/proc/self/limits";
         const FD: &str = "/proc/self/fd";
-        let stat = parse_stat(&read(STAT)?).ok_or(ReadError::Parse(STAT))?;
-        let max_fds = parse_max_open_files(&read(LIMITS)?).ok_or(ReadError::Parse(LIMITS))?;
+        let stat = parse_stat(&read(STAT)?).ok_or_else(|| garbled(STAT))?;
+        let max_fds = parse_max_open_files(&read(LIMITS)?).ok_or_else(|| garbled(LIMITS))?;
         // As the client libraries count: the descriptor of the listing itself included.
         let open_fds = std::fs::read_dir(FD)
-            .map_err(|source| ReadError::Io { path: FD, source })?
+            .map_err(|e| cannot_read(FD, e))?
             .count() as u64;
         Ok(stats_from(
             stat,
@@ -181,18 +163,26 @@ impl Sampler {
     }
 }
 
-fn read(path: &'static str) -> Result<String, ReadError> {
-    std::fs::read_to_string(path).map_err(|source| ReadError::Io { path, source })
+fn read(path: &str) -> io::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| cannot_read(path, e))
+}
+
+fn cannot_read(path: &str, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot read {path}: {e}"))
+}
+
+fn garbled(path: &str) -> io::Error {
+    io::Error::other(format!("unexpected contents of {path}"))
 }
 
 #[cfg(target_os = "linux")]
-fn sysconf(name: libc::c_int, what: &'static str) -> Result<u64, ReadError> {
+fn sysconf(name: libc::c_int, what: &str) -> io::Result<u64> {
     // SAFETY: sysconf only reads a system constant; it takes no pointer.
     let value = unsafe { libc::sysconf(name) };
     u64::try_from(value)
         .ok()
         .filter(|&v| v > 0)
-        .ok_or(ReadError::Sysconf(what))
+        .ok_or_else(|| io::Error::other(format!("sysconf({what}) is not available")))
 }
 
 #[cfg(test)]

@@ -124,22 +124,6 @@ impl Client {
         token: &Token,
         timeout: Duration,
     ) -> Result<Self, reqwest::Error> {
-        Ok(Self::with_http(
-            clients.get(timeout)?,
-            base_url,
-            server,
-            token,
-            timeout,
-        ))
-    }
-
-    fn with_http(
-        http: reqwest::Client,
-        base_url: &Url,
-        server: &ServerCode,
-        token: &Token,
-        timeout: Duration,
-    ) -> Self {
         let mut endpoint = base_url.clone();
         if !endpoint.path().ends_with('/') {
             let path = format!("{}/", endpoint.path());
@@ -162,8 +146,8 @@ impl Client {
             // is why the token travels in the dashed header.
             headers.insert(HeaderName::from_static("wolkvox_server"), v);
         }
-        Self {
-            http,
+        Ok(Self {
+            http: clients.get(timeout)?,
             information,
             endpoint,
             headers,
@@ -174,7 +158,7 @@ impl Client {
             token: token.clone(),
             token_file: None,
             server: server.clone(),
-        }
+        })
     }
 
     /// Reads the token from `path` again before each call, so that a rotated Secret takes

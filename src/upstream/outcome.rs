@@ -74,11 +74,6 @@ impl PollResult {
         }
     }
 
-    /// Position in [`PollResult::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
     /// What an operator should do about this result, for an operation of `server`: the one
     /// text that `check` prints and the status page shows.
     pub fn advice(self, server: &str) -> String {
@@ -122,13 +117,13 @@ impl std::ops::Index<PollResult> for PollCounts {
     type Output = u64;
 
     fn index(&self, result: PollResult) -> &u64 {
-        &self.0[result.index()]
+        &self.0[result as usize]
     }
 }
 
 impl std::ops::IndexMut<PollResult> for PollCounts {
     fn index_mut(&mut self, result: PollResult) -> &mut u64 {
-        &mut self.0[result.index()]
+        &mut self.0[result as usize]
     }
 }
 

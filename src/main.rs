@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::error::ErrorKind;
 use tokio_util::sync::CancellationToken;
 use wolkvox_exporter::config::cli::error_line;
-use wolkvox_exporter::config::{CheckArgs, CheckOutput, Cli, Command};
+use wolkvox_exporter::config::{BackfillArgs, CheckArgs, CheckOutput, Cli, Command, Config};
 
 /// How long the process waits for a clean stop after SIGTERM or SIGINT before it exits anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
@@ -36,93 +36,77 @@ fn main() -> ExitCode {
     };
     wolkvox_exporter::sys::logging::init(config.log_level, config.log_format);
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("wolkvox-exporter: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    if let Some(Command::Check(CheckArgs { output, .. })) = command {
-        return match runtime.block_on(wolkvox_exporter::commands::check::check(config)) {
-            Ok(results) => {
-                if output == CheckOutput::Json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&results).unwrap_or_default()
-                    );
-                } else {
-                    print!(
-                        "{}",
-                        wolkvox_exporter::commands::check::render_table(&results)
-                    );
-                }
-                if results.iter().all(|r| r.ok) {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::FAILURE
-                }
-            }
+    match command {
+        Some(Command::Check(CheckArgs { output, .. })) => runtime.block_on(check(config, output)),
+        Some(Command::Backfill(args)) => runtime.block_on(backfill(config, args)),
+        None => match runtime.block_on(serve(config)) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("wolkvox-exporter: {e}");
+                tracing::error!(error = format!("{e:#}"), "exporter stopped");
                 ExitCode::FAILURE
             }
-        };
+        },
     }
-    if let Some(Command::Backfill(args)) = command {
-        return backfill(&runtime, config, args);
-    }
-    match runtime.block_on(serve(config)) {
-        Ok(()) => ExitCode::SUCCESS,
+}
+
+/// Runs `check`: exit 0 only when every operation answered.
+async fn check(config: Config, output: CheckOutput) -> ExitCode {
+    let results = match wolkvox_exporter::commands::check::check(config).await {
+        Ok(results) => results,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "exporter stopped");
-            ExitCode::FAILURE
+            eprintln!("wolkvox-exporter: {e}");
+            return ExitCode::FAILURE;
         }
+    };
+    match output {
+        CheckOutput::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&results).unwrap_or_default()
+        ),
+        CheckOutput::Table => print!(
+            "{}",
+            wolkvox_exporter::commands::check::render_table(&results)
+        ),
     }
+    ExitCode::from(u8::from(!results.iter().all(|r| r.ok)))
 }
 
 /// Runs `backfill`: exit 0 when every step is written, 1 when it stopped early (what is done
 /// is written, and the same command continues it), 2 for bad input.
-fn backfill(
-    runtime: &tokio::runtime::Runtime,
-    config: wolkvox_exporter::config::Config,
-    args: wolkvox_exporter::config::BackfillArgs,
-) -> ExitCode {
-    match runtime.block_on(wolkvox_exporter::commands::backfill::run(config, args)) {
-        Ok(summary) => {
-            eprintln!(
-                "backfill: {} of {} steps written to {} ({} calls in this run; progress in {})",
-                summary.done,
-                summary.steps,
-                summary.output.display(),
-                summary.calls,
-                summary.state.display()
-            );
-            match summary.stopped {
-                None => {
-                    eprintln!(
-                        "backfill: complete; import with: promtool tsdb create-blocks-from openmetrics {} DIR",
-                        summary.output.display()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Some(why) => {
-                    eprintln!("wolkvox-exporter: backfill stopped early: {why}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+async fn backfill(config: Config, args: BackfillArgs) -> ExitCode {
+    let summary = match wolkvox_exporter::commands::backfill::run(config, args).await {
+        Ok(summary) => summary,
         Err(e) => {
             eprintln!("wolkvox-exporter: {e}");
-            ExitCode::from(if e.is_bad_input() { 2 } else { 1 })
+            return ExitCode::from(if e.is_bad_input() { 2 } else { 1 });
         }
+    };
+    let output = summary.output.display();
+    eprintln!(
+        "backfill: {} of {} steps written to {output} ({} calls in this run; progress in {})",
+        summary.done,
+        summary.steps,
+        summary.calls,
+        summary.state.display()
+    );
+    if let Some(why) = summary.stopped {
+        eprintln!("wolkvox-exporter: backfill stopped early: {why}");
+        return ExitCode::FAILURE;
     }
+    eprintln!(
+        "backfill: complete; import with: promtool tsdb create-blocks-from openmetrics {output} DIR"
+    );
+    ExitCode::SUCCESS
 }
 
-async fn serve(config: wolkvox_exporter::config::Config) -> anyhow::Result<()> {
+async fn serve(config: Config) -> anyhow::Result<()> {
     let address = config.listen_address;
     let listener = match tokio::net::TcpListener::bind(address).await {
         Ok(l) => l,

@@ -6,6 +6,7 @@
 //! `--wolkvox.server 0032 check` are the same); the server's flags are not, and
 //! [`Cli::parse_args`] refuses them beside a subcommand.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use clap::parser::ValueSource;
 use clap::{Args as _, CommandFactory as _, FromArgMatches as _, Parser};
 
 use super::commands::*;
-use super::spread::{AnyDuration, Shard};
+use super::spread::Shard;
 use super::values::*;
 use crate::config::window::Window;
 
@@ -71,7 +72,8 @@ pub struct WolkvoxArgs {
         long = "wolkvox.server",
         env = "WOLKVOX_SERVER",
         value_name = "CODE",
-        global = true
+        global = true,
+        conflicts_with = "config_file"
     )]
     pub server: Option<ServerCode>,
 
@@ -80,7 +82,8 @@ pub struct WolkvoxArgs {
         long = "wolkvox.token-file",
         env = "WOLKVOX_TOKEN_FILE",
         value_name = "PATH",
-        global = true
+        global = true,
+        conflicts_with = "config_file"
     )]
     pub token_file: Option<PathBuf>,
 
@@ -89,34 +92,42 @@ pub struct WolkvoxArgs {
         long = "wolkvox.url",
         env = "WOLKVOX_URL",
         value_name = "URL",
-        global = true
+        value_parser = parse_url,
+        global = true,
+        conflicts_with = "config_file"
     )]
-    pub url: Option<BaseUrl>,
+    pub url: Option<reqwest::Url>,
 
     /// IANA time zone of the operation: the report's dates are local times in it [default: America/Bogota].
     #[arg(
         long = "wolkvox.timezone",
         env = "WOLKVOX_TIMEZONE",
         value_name = "ZONE",
-        global = true
+        value_parser = parse_zone,
+        global = true,
+        conflicts_with = "config_file"
     )]
-    pub timezone: Option<Zone>,
+    pub timezone: Option<jiff::tz::TimeZone>,
 
     /// Value of the `operation` label [default: the server code].
     #[arg(
         long = "operation",
         env = "WOLKVOX_OPERATION",
         value_name = "NAME",
-        global = true
+        value_parser = non_empty,
+        global = true,
+        conflicts_with = "config_file"
     )]
-    pub operation: Option<OperationName>,
+    pub operation: Option<String>,
 
     /// Report window: `today` (local midnight to now) or a duration up to 31d such as 15m, 1h, 7d [default: today].
     #[arg(
         long = "report.window",
         env = "WOLKVOX_REPORT_WINDOW",
         value_name = "WINDOW",
-        global = true
+        value_parser = Window::parse,
+        global = true,
+        conflicts_with = "config_file"
     )]
     pub window: Option<Window>,
 
@@ -125,7 +136,8 @@ pub struct WolkvoxArgs {
         long = "report.time-unit",
         env = "WOLKVOX_REPORT_TIME_UNIT",
         value_name = "UNIT",
-        global = true
+        global = true,
+        conflicts_with = "config_file"
     )]
     pub time_unit: Option<TimeUnit>,
 
@@ -134,13 +146,15 @@ pub struct WolkvoxArgs {
         long = "poll.timeout",
         env = "WOLKVOX_POLL_TIMEOUT",
         value_name = "DURATION",
-        global = true
+        value_parser = positive_duration,
+        global = true,
+        conflicts_with = "config_file"
     )]
-    pub poll_timeout: Option<PositiveDuration>,
+    pub poll_timeout: Option<Duration>,
 
     /// Most (rp_id, cod_opc_menu) pairs exported per operation; further pairs are dropped and counted.
     #[arg(long = "report.max-series", env = "WOLKVOX_REPORT_MAX_SERIES", value_name = "N",
-        default_value = DEFAULT_MAX_SERIES, value_parser = parse_max_series, global = true)]
+        default_value = "10000", value_parser = positive::<usize>, global = true)]
     pub max_series: usize,
 
     /// Largest answer body read, held whole in memory: 60,000 records, Wolkvox's most, are 9 MB at their longest; a larger body stops reading and counts as decode_error (units: KB, MB, GB, KiB, MiB, GiB).
@@ -149,13 +163,21 @@ pub struct WolkvoxArgs {
     pub max_body_size: ByteSize,
 
     /// Lowest level of log lines to print: error, warn, info, debug or trace.
-    #[arg(long = "log.level", value_name = "LEVEL", default_value = DEFAULT_LOG_LEVEL,
-        global = true)]
-    pub log_level: LogLevel,
+    #[arg(
+        long = "log.level",
+        value_name = "LEVEL",
+        default_value = "info",
+        global = true
+    )]
+    pub log_level: tracing::Level,
 
     /// Format of log lines: logfmt or json.
-    #[arg(long = "log.format", value_name = "FORMAT", default_value = DEFAULT_LOG_FORMAT,
-        global = true)]
+    #[arg(
+        long = "log.format",
+        value_name = "FORMAT",
+        default_value = "logfmt",
+        global = true
+    )]
     pub log_format: LogFormat,
 }
 
@@ -168,9 +190,10 @@ pub struct ServeArgs {
     #[arg(
         long = "wolkvox.token-info-interval",
         env = "WOLKVOX_TOKEN_INFO_INTERVAL",
-        value_name = "DURATION"
+        value_name = "DURATION",
+        value_parser = positive_duration
     )]
-    pub token_info_interval: Option<PositiveDuration>,
+    pub token_info_interval: Option<Duration>,
 
     /// Spend at most this share of the token's daily limit (e.g. 0.25): the poll interval grows so that the rest of the day's share lasts until local midnight, leaving the rest of the token to its other users. Needs --wolkvox.token-info-interval [default: off].
     #[arg(long = "poll.budget-share", env = "WOLKVOX_POLL_BUDGET_SHARE", value_name = "SHARE",
@@ -181,9 +204,11 @@ pub struct ServeArgs {
     #[arg(
         long = "poll.interval",
         env = "WOLKVOX_POLL_INTERVAL",
-        value_name = "DURATION"
+        value_name = "DURATION",
+        value_parser = positive_duration,
+        conflicts_with = "config_file"
     )]
-    pub poll_interval: Option<PositiveDuration>,
+    pub poll_interval: Option<Duration>,
 
     /// This process's share of the operations of --config.file.
     #[command(flatten)]
@@ -193,38 +218,45 @@ pub struct ServeArgs {
     #[arg(
         long = "poll.start-spread",
         env = "WOLKVOX_POLL_START_SPREAD",
-        value_name = "DURATION"
+        value_name = "DURATION",
+        value_parser = parse_duration
     )]
-    pub start_spread: Option<AnyDuration>,
+    pub start_spread: Option<Duration>,
 
     /// How long the last good data series stay after the last successful poll, however many polls fail meanwhile (0 drops them at the first failure).
-    #[arg(long = "poll.keep-stale", env = "WOLKVOX_POLL_KEEP_STALE", value_name = "DURATION", default_value = DEFAULT_KEEP_STALE,
+    #[arg(long = "poll.keep-stale", env = "WOLKVOX_POLL_KEEP_STALE", value_name = "DURATION", default_value = "15m",
         value_parser = parse_keep_stale)]
     pub keep_stale: Duration,
 
     /// Time after local midnight at which the previous day is closed with one call for the whole of it, so that rows Wolkvox adds for it late are counted; 0 closes it at the first poll after midnight.
     #[arg(long = "report.close-delay", env = "WOLKVOX_REPORT_CLOSE_DELAY", value_name = "DURATION",
-        default_value = DEFAULT_CLOSE_DELAY, value_parser = parse_close_delay)]
+        default_value = "15m", value_parser = parse_close_delay)]
     pub close_delay: Duration,
 
     /// Address to serve /metrics on: HOST:PORT, a host name resolved once at start (localhost:9862), or `:PORT` for every address, IPv6 and IPv4.
-    #[arg(long = "web.listen-address", value_name = "ADDR",
-        default_value = DEFAULT_LISTEN_ADDRESS)]
-    pub listen_address: ListenAddress,
+    // The Prometheus port allocation range 9100-9999 is full; 9862 is the project's own
+    // choice and is documented in the README.
+    #[arg(long = "web.listen-address", value_name = "ADDR", default_value = ":9862",
+        value_parser = parse_listen_address)]
+    pub listen_address: SocketAddr,
 
     /// Time a new connection has for its TLS handshake and its first request's headers; a slower one is closed.
+    // A scraper sends its request as soon as it connects.
     #[arg(long = "web.read-header-timeout", env = "WOLKVOX_WEB_READ_HEADER_TIMEOUT", value_name = "DURATION",
-        default_value = DEFAULT_READ_HEADER_TIMEOUT)]
-    pub read_header_timeout: PositiveDuration,
+        default_value = "10s", value_parser = positive_duration)]
+    pub read_header_timeout: Duration,
 
     /// Time a kept-alive connection may wait for its next request before it is closed.
+    // Longer than any usual scrape interval, so that Prometheus keeps its connection between
+    // scrapes.
     #[arg(long = "web.idle-timeout", env = "WOLKVOX_WEB_IDLE_TIMEOUT", value_name = "DURATION",
-        default_value = DEFAULT_IDLE_TIMEOUT)]
-    pub idle_timeout: PositiveDuration,
+        default_value = "2m", value_parser = positive_duration)]
+    pub idle_timeout: Duration,
 
     /// Most connections open at once; at the limit a new one closes the oldest that has not sent a request yet.
+    // As Prometheus' own: well below the common open-file limit of 1,024.
     #[arg(long = "web.max-connections", env = "WOLKVOX_WEB_MAX_CONNECTIONS", value_name = "N",
-        default_value = DEFAULT_MAX_CONNECTIONS, value_parser = parse_max_connections)]
+        default_value = "512", value_parser = positive::<usize>)]
     pub max_connections: usize,
 
     /// Exporter-toolkit web configuration (TLS and basic auth), as for node_exporter.
@@ -236,9 +268,9 @@ pub struct ServeArgs {
     pub web_config_file: Option<PathBuf>,
 
     /// Path under which the metrics are served.
-    #[arg(long = "web.telemetry-path", value_name = "PATH",
-        default_value = DEFAULT_TELEMETRY_PATH)]
-    pub telemetry_path: TelemetryPath,
+    #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics",
+        value_parser = parse_telemetry_path)]
+    pub telemetry_path: String,
 }
 
 /// `--shard`: the server polls only its share of the file's operations, and `check` calls
@@ -255,13 +287,12 @@ pub struct ShardArg {
 #[command(next_help_heading = "Demo options")]
 pub struct DemoArgs {
     /// Start the built-in simulated Wolkvox API on a loopback port and poll it (no server or token needed).
-    #[arg(long = "demo", global = true)]
+    #[arg(long = "demo", global = true, conflicts_with = "config_file")]
     pub enabled: bool,
 
-    /// With --demo: how many times faster than real time the demo's clock runs (60 = a simulated minute per second).
-    #[arg(long = "demo.speed", value_name = "FACTOR", default_value = DEFAULT_DEMO_SPEED,
-        global = true)]
-    pub speed: SpeedFactor,
+    /// With --demo: how many times faster than real time the demo's clock runs (60 = a simulated minute per second) [default: 1].
+    #[arg(long = "demo.speed", value_name = "FACTOR", value_parser = parse_speed, global = true)]
+    pub speed: Option<f64>,
 
     /// With --demo: multiply the PULSE calls of this routing point (1001, 1002 or 2001) by 20, to see the spike alert.
     #[arg(long = "demo.pulse-spike", value_name = "RP_ID", global = true)]
@@ -269,7 +300,7 @@ pub struct DemoArgs {
 
     /// With --demo: simulated time after start at which the PULSE spike begins.
     #[arg(long = "demo.pulse-spike-after", value_name = "DURATION",
-        default_value = DEFAULT_DEMO_SPIKE_AFTER, value_parser = parse_duration, global = true)]
+        default_value = "0s", value_parser = parse_duration, global = true)]
     pub pulse_spike_after: Duration,
 
     /// With --demo: this routing point (1001, 1002 or 2001) stops getting calls, to see the outage alert.
@@ -278,7 +309,7 @@ pub struct DemoArgs {
 
     /// With --demo: simulated time after start at which the outage begins.
     #[arg(long = "demo.outage-after", value_name = "DURATION",
-        default_value = DEFAULT_DEMO_SPIKE_AFTER, value_parser = parse_duration, global = true)]
+        default_value = "0s", value_parser = parse_duration, global = true)]
     pub outage_after: Duration,
 }
 
@@ -297,7 +328,7 @@ pub enum Command {
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
     /// Output format: table or json.
-    #[arg(long = "output", value_name = "FORMAT", default_value = DEFAULT_CHECK_OUTPUT)]
+    #[arg(long = "output", value_name = "FORMAT", value_enum, default_value_t = CheckOutput::Table)]
     pub output: CheckOutput,
     /// The operations of this shard only, as the server given the same flags polls them.
     #[command(flatten)]
@@ -308,16 +339,21 @@ pub struct CheckArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct BackfillArgs {
     /// Days to fetch before --end.
-    #[arg(long = "days", value_name = "N", default_value = DEFAULT_BACKFILL_DAYS,
-        value_parser = parse_backfill_days)]
+    // A week, the span of the usual baselines.
+    #[arg(long = "days", value_name = "N", default_value = "7",
+        value_parser = clap::value_parser!(u32).range(1..=3660))]
     pub days: u32,
     /// Time between samples; it must divide a day (5m, 15m, 1h, 1d): one call per step.
-    #[arg(long = "step", value_name = "DURATION", default_value = DEFAULT_BACKFILL_STEP,
+    // One sample an hour, so that `increase(...[1h])` and the 3h PULSE baseline have data.
+    #[arg(long = "step", value_name = "DURATION", default_value = "1h",
         value_parser = parse_backfill_step)]
     pub step: Duration,
     /// Most calls a local day per server (token), token_info included, counted across the runs with this --output; the run stops there and a run the next day continues (the default leaves most of a one-licence token's 1,000 calls a day to the live exporter).
-    #[arg(long = "max-calls", value_name = "N", default_value = DEFAULT_BACKFILL_MAX_CALLS,
-        value_parser = parse_backfill_max_calls)]
+    // 300 of a one-licence token's 1,000 calls a local day, counted across runs, leaving 700
+    // for the live exporter, which spends 313 at the default 5m interval with hourly
+    // token_info (README, "Backfill").
+    #[arg(long = "max-calls", value_name = "N", default_value = "300",
+        value_parser = positive::<u64>)]
     pub max_calls: u64,
     /// The OpenMetrics file to write; its progress is kept beside it in PATH.state, so that a run stopped early continues where it stopped.
     #[arg(long = "output", value_name = "PATH")]
@@ -326,11 +362,12 @@ pub struct BackfillArgs {
     #[arg(long = "end", value_name = "TIME", value_parser = parse_civil_time)]
     pub end: Option<jiff::civil::DateTime>,
     /// Value of the `job` label the samples get: the job that scrapes the live exporter.
-    #[arg(long = "job", value_name = "NAME", default_value = DEFAULT_BACKFILL_JOB,
-        value_parser = parse_label_value)]
+    // The job name that the rules and dashboards select.
+    #[arg(long = "job", value_name = "NAME", default_value = "wolkvox-exporter",
+        value_parser = non_empty)]
     pub job: String,
     /// Value of the `instance` label the samples get: the live exporter's scrape target (host:port), so that its series continue these [default: none].
-    #[arg(long = "instance", value_name = "HOST:PORT", value_parser = parse_label_value)]
+    #[arg(long = "instance", value_name = "HOST:PORT", value_parser = non_empty)]
     pub instance: Option<String>,
 }
 
@@ -345,83 +382,75 @@ impl Cli {
         T: Into<std::ffi::OsString> + Clone,
     {
         let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
-        let server_ids = server_arg_ids();
-        let without_server_env = Cli::command().mut_args(|a| {
-            if server_ids.contains(a.get_id()) {
-                a.env(None::<&'static str>)
-            } else {
-                a
-            }
+        let mut cmd = Cli::command();
+        let server = ServeArgs::augment_args(clap::Command::new("serve"));
+        let is_server = |id: &clap::Id| server.get_arguments().any(|a| a.get_id() == id);
+        let quiet = Cli::command().mut_args(|a| match is_server(a.get_id()) {
+            true => a.env(None::<&'static str>),
+            false => a,
         });
         // Without their variables the server's flags can only take away errors, so a failure
         // here fails below too, where the help and the errors show every variable.
-        if let Ok(matches) = without_server_env.try_get_matches_from(&args)
-            && let Some(name) = matches.subcommand_name()
-        {
-            let mut cmd = Cli::command();
-            let misplaced = misplaced_server_flag(&cmd, &matches, name);
-            if let Some(flag) = misplaced {
-                let line = server_flag_line(&flag)
-                    .unwrap_or_else(|| format!("{flag} is not a flag of {name}"));
-                return Err(cmd.error(ErrorKind::ArgumentConflict, line));
+        let matches = match quiet.try_get_matches_from(&args) {
+            Ok(m) if m.subcommand_name().is_some() => m,
+            _ => cmd
+                .try_get_matches_from_mut(&args)
+                .map_err(|e| misplaced(&cmd, e))?,
+        };
+        if let Some(name) = matches.subcommand_name() {
+            let given = cmd
+                .get_arguments()
+                .filter(|a| is_server(a.get_id()))
+                .find(|a| {
+                    matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+                });
+            // `check` takes --shard of its own, and the server's before its name.
+            let taken = |long| {
+                cmd.find_subcommand(name)
+                    .is_some_and(|c| c.get_arguments().any(|a| a.get_long() == long))
+            };
+            if let Some(flag) = given.filter(|a| !taken(a.get_long())) {
+                let line = server_flag_line(&cmd, flag.get_long().unwrap_or_default());
+                return Err(cmd.error(ErrorKind::ArgumentConflict, line.unwrap_or_default()));
             }
-            return Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd));
         }
-        let mut cmd = Cli::command();
-        let matches = cmd.try_get_matches_from_mut(&args)?;
         Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
     }
 }
 
-/// A flag of the server given on the command line before `subcommand`, which does not take it.
-fn misplaced_server_flag(
-    cmd: &clap::Command,
-    matches: &clap::ArgMatches,
-    subcommand: &str,
-) -> Option<String> {
-    let server_ids = server_arg_ids();
-    let taken = |long: &str| {
-        cmd.find_subcommand(subcommand)
-            .is_some_and(|c| c.get_arguments().any(|a| a.get_long() == Some(long)))
+/// A flag of the server given after a subcommand's name, which clap found unknown there, as
+/// the line that says so.
+fn misplaced(cmd: &clap::Command, e: clap::Error) -> clap::Error {
+    let line = match (e.kind(), e.get(ContextKind::InvalidArg)) {
+        (ErrorKind::UnknownArgument, Some(ContextValue::String(arg))) => {
+            let long = arg
+                .trim_start_matches('-')
+                .split('=')
+                .next()
+                .unwrap_or_default();
+            server_flag_line(cmd, long)
+        }
+        _ => None,
     };
-    cmd.get_arguments()
-        .filter(|a| server_ids.contains(a.get_id()))
-        .filter(|a| matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
-        .filter_map(|a| a.get_long())
-        .find(|long| !taken(long))
-        .map(|long| format!("--{long}"))
-}
-
-/// The ids of the server's flags: those of [`ServeArgs`].
-fn server_arg_ids() -> Vec<clap::Id> {
-    ServeArgs::augment_args(clap::Command::new("serve"))
-        .get_arguments()
-        .map(|a| a.get_id().clone())
-        .collect()
+    match line {
+        Some(line) => cmd.clone().error(ErrorKind::ArgumentConflict, line),
+        None => e,
+    }
 }
 
 /// For a flag of the server, the line that says who takes it and which subcommands do not.
-fn server_flag_line(flag: &str) -> Option<String> {
-    let long = flag.trim_start_matches('-');
-    let cmd = Cli::command();
-    let server_ids = server_arg_ids();
-    cmd.get_arguments()
-        .find(|a| a.get_long() == Some(long) && server_ids.contains(a.get_id()))?;
-    let (taking, refusing): (Vec<_>, Vec<_>) = cmd
-        .get_subcommands()
-        .partition(|c| c.get_arguments().any(|a| a.get_long() == Some(long)));
-    let names = |cs: Vec<&clap::Command>| {
-        cs.iter()
-            .map(|c| c.get_name().to_owned())
-            .collect::<Vec<_>>()
-    };
-    let taking = std::iter::once("the server".to_owned())
-        .chain(names(taking))
-        .collect::<Vec<_>>()
-        .join(" and ");
+fn server_flag_line(cmd: &clap::Command, long: &str) -> Option<String> {
+    let of = |c: &clap::Command| c.get_arguments().any(|a| a.get_long() == Some(long));
+    if !of(&ServeArgs::augment_args(clap::Command::new("serve"))) {
+        return None;
+    }
+    let (taking, refusing): (Vec<_>, Vec<_>) = cmd.get_subcommands().partition(|c| of(c));
+    let taking = std::iter::once("the server").chain(taking.iter().map(|c| c.get_name()));
+    let refusing: Vec<&str> = refusing.iter().map(|c| c.get_name()).collect();
     Some(format!(
-        "{flag} is a flag of {taking}, not of {}",
-        names(refusing).join(" or ")
+        "--{long} is a flag of {}, not of {}",
+        taking.collect::<Vec<_>>().join(" and "),
+        refusing.join(" or ")
     ))
 }
 
@@ -429,23 +458,22 @@ fn server_flag_line(flag: &str) -> Option<String> {
 /// `--version`): it names the argument, and a bad value is named as `--flag (ENV): why`, like
 /// every other bad value.
 pub fn error_line(e: &clap::Error) -> String {
-    let arg = match e.get(ContextKind::InvalidArg) {
-        Some(ContextValue::String(arg)) => Some(arg.as_str()),
-        _ => None,
-    };
     if e.kind() == ErrorKind::ValueValidation
-        && let Some(arg) = arg
+        && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
         && let Some(why) = std::error::Error::source(e)
     {
         // clap shows the argument as `--flag <VALUE>`.
         let flag = arg.split_whitespace().next().unwrap_or(arg);
-        return format!("{}: {why}", flag_with_env(flag));
-    }
-    if e.kind() == ErrorKind::UnknownArgument
-        && let Some(arg) = arg
-        && let Some(line) = server_flag_line(arg.split('=').next().unwrap_or(arg))
-    {
-        return format!("{line} (see --help)");
+        let cmd = Cli::command();
+        let env = std::iter::once(&cmd)
+            .chain(cmd.get_subcommands())
+            .flat_map(|c| c.get_arguments())
+            .find(|a| a.get_long() == Some(flag.trim_start_matches('-')))
+            .and_then(|a| a.get_env());
+        return match env {
+            Some(env) => format!("{flag} ({}): {why}", env.to_string_lossy()),
+            None => format!("{flag}: {why}"),
+        };
     }
     // clap's message is its first paragraph. Its first line names the argument, except where
     // the names follow on lines of their own (the required arguments not given, the arguments
@@ -463,19 +491,5 @@ pub fn error_line(e: &clap::Error) -> String {
         format!("{first} (see --help)")
     } else {
         format!("{first} {} (see --help)", rest.join(", "))
-    }
-}
-/// `--flag (ENV)` for a flag read from an environment variable too, else `--flag`.
-fn flag_with_env(flag: &str) -> String {
-    let long = flag.trim_start_matches('-');
-    let cmd = Cli::command();
-    let env = std::iter::once(&cmd)
-        .chain(cmd.get_subcommands())
-        .flat_map(|c| c.get_arguments())
-        .find(|a| a.get_long() == Some(long))
-        .and_then(|a| a.get_env());
-    match env {
-        Some(env) => format!("{flag} ({})", env.to_string_lossy()),
-        None => flag.to_owned(),
     }
 }

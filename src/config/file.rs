@@ -25,6 +25,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde_json::Value;
 
 use super::values::*;
 use super::{OperationConfig, Upstream};
@@ -34,11 +35,11 @@ use crate::config::window::Window;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a mapping with an `operations` list")]
 struct RawFile {
-    timezone: Option<Zone>,
-    window: Option<Window>,
-    time_unit: Option<TimeUnit>,
-    poll_interval: Option<PositiveDuration>,
-    poll_timeout: Option<PositiveDuration>,
+    timezone: Option<String>,
+    window: Option<String>,
+    time_unit: Option<String>,
+    poll_interval: Option<String>,
+    poll_timeout: Option<String>,
     operations: Option<Vec<RawOperation>>,
 }
 
@@ -46,47 +47,33 @@ struct RawFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a mapping")]
 struct RawOperation {
-    name: OperationName,
-    server: ServerCode,
+    name: String,
+    // Any YAML value, so that a number (0032 read as 32) is refused with its own reason.
+    server: Value,
     token_file: Option<PathBuf>,
-    token_env: Option<EnvName>,
-    url: Option<BaseUrl>,
-    timezone: Option<Zone>,
-    window: Option<Window>,
-    time_unit: Option<TimeUnit>,
-    poll_interval: Option<PositiveDuration>,
-    poll_timeout: Option<PositiveDuration>,
+    token_env: Option<String>,
+    url: Option<String>,
+    timezone: Option<String>,
+    window: Option<String>,
+    time_unit: Option<String>,
+    poll_interval: Option<String>,
+    poll_timeout: Option<String>,
 }
 
-/// A problem in the file: it names the file, the operation (when there is one) and the key.
+/// A problem in the file: one line that names the file, the operation (when there is one)
+/// and the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}: {place}{message}")]
-pub struct FileError {
-    file: String,
-    place: String,
-    message: String,
-}
+#[error("{0}")]
+pub struct FileError(String);
 
-impl FileError {
-    fn new(
-        file: &Path,
-        operation: Option<&str>,
-        key: Option<&str>,
-        message: impl Into<String>,
-    ) -> Self {
-        let mut place = String::new();
-        if let Some(op) = operation {
-            place.push_str(&format!("operation {op:?}: "));
-        }
-        if let Some(key) = key {
-            place.push_str(&format!("{key}: "));
-        }
-        Self {
-            file: file.display().to_string(),
-            place,
-            message: message.into(),
-        }
-    }
+/// The error of `key` (of `operation`, or of the top level) in the file at `path`.
+fn at(path: &Path, operation: Option<&str>, key: &str, why: impl std::fmt::Display) -> FileError {
+    let file = path.display();
+    FileError(match operation {
+        Some(op) => format!("{file}: operation {op:?}: {key}: {why}"),
+        None if key.is_empty() => format!("{file}: {why}"),
+        None => format!("{file}: {key}: {why}"),
+    })
 }
 
 /// Reads and validates the file. `env` looks up environment variables (for `token_env`).
@@ -95,8 +82,16 @@ pub fn load(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<OperationConfig>, FileError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| FileError::new(path, None, None, format!("cannot read: {e}")))?;
+        .map_err(|e| at(path, None, "", format!("cannot read: {e}")))?;
     parse(path, &text, env)
+}
+
+/// Parses an optional value of the file with the flag's own parser.
+fn value<T>(
+    raw: Option<String>,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    raw.as_deref().map(parse).transpose()
 }
 
 /// Validates the text of a file (`path` only names it in errors and anchors relative
@@ -106,239 +101,181 @@ pub fn parse(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<OperationConfig>, FileError> {
-    let raw = read(path, text)?;
-    let top = |key: &str, msg: &str| FileError::new(path, None, Some(key), msg);
-    let Some(list) = raw.operations else {
-        return Err(top("operations", "required: a list of operations"));
-    };
-    if list.is_empty() {
-        return Err(top("operations", "the list is empty"));
+    let tree = read(path, text)?;
+    // serde reads a struct from a sequence too: insist on the mappings.
+    if !tree.is_object() {
+        return Err(at(
+            path,
+            None,
+            "",
+            "expected a mapping with an `operations` list",
+        ));
     }
+    for (i, op) in tree["operations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if !op.is_object() {
+            return Err(at(
+                path,
+                None,
+                &format!("operations[{i}]"),
+                "expected a mapping",
+            ));
+        }
+    }
+    let raw: RawFile =
+        serde_path_to_error::deserialize(&tree).map_err(|e| describe(path, &tree, e))?;
+    let top = |key: &'static str| move |why: String| at(path, None, key, why);
+    let timezone = value(raw.timezone, parse_zone).map_err(top("timezone"))?;
+    let window = value(raw.window, Window::parse).map_err(top("window"))?;
+    let time_unit = value(raw.time_unit, str::parse).map_err(top("time_unit"))?;
+    let poll_interval =
+        value(raw.poll_interval, positive_duration).map_err(top("poll_interval"))?;
+    let poll_timeout = value(raw.poll_timeout, positive_duration).map_err(top("poll_timeout"))?;
+    let list = match raw.operations {
+        None => return Err(top("operations")("required: a list of operations".into())),
+        Some(list) if list.is_empty() => return Err(top("operations")("the list is empty".into())),
+        Some(list) => list,
+    };
     let mut names = BTreeSet::new();
     let mut out = Vec::with_capacity(list.len());
-    for op in list {
-        let name = op.name.0;
-        let err = |key: &str, msg: String| FileError::new(path, Some(&name), Some(key), msg);
+    for (i, op) in list.into_iter().enumerate() {
+        let name =
+            non_empty(&op.name).map_err(|e| at(path, None, &format!("operations[{i}].name"), e))?;
+        let err = |key: &'static str| {
+            let name = &name;
+            move |why: String| at(path, Some(name), key, why)
+        };
         if !names.insert(name.clone()) {
-            return Err(err("name", "duplicate operation name".into()));
+            return Err(err("name")("duplicate operation name".into()));
         }
+        let server = match op.server.as_str() {
+            Some(code) => code.parse::<ServerCode>().map_err(err("server"))?,
+            None => {
+                let why = "must be a quoted string such as \"0032\" (leading zeros matter)";
+                return Err(err("server")(why.into()));
+            }
+        };
         let (token, token_file) = match (op.token_file, op.token_env) {
             (Some(_), Some(_)) => {
-                return Err(err(
-                    "token_file",
+                return Err(err("token_file")(
                     "give token_file or token_env, not both".into(),
                 ));
             }
             (Some(file), None) => {
-                let file = relative_to(path, &file);
-                let token =
-                    Token::from_file(&file).map_err(|e| err("token_file", e.to_string()))?;
-                (token, Some(file))
+                // Relative to the file's folder.
+                let file = path.parent().unwrap_or(Path::new(".")).join(file);
+                (
+                    Token::from_file(&file).map_err(err("token_file"))?,
+                    Some(file),
+                )
             }
             (None, Some(var)) => {
-                let token = var.read(env).map_err(|e| err("token_env", e.to_string()))?;
-                (token, None)
+                let value =
+                    env(&var).ok_or_else(|| format!("the environment variable {var} is not set"));
+                let token =
+                    value.and_then(|v| Token::new(&v).map_err(|why| format!("{var}: {why}")));
+                (token.map_err(err("token_env"))?, None)
             }
             (None, None) => {
-                return Err(err(
-                    "token_file",
+                return Err(err("token_file")(
                     "required: token_file or token_env".into(),
                 ));
             }
         };
-        let base_url = match op.url {
-            Some(url) => url,
-            None => BaseUrl::of_server(&op.server).map_err(|e| err("server", e.to_string()))?,
-        };
+        let base_url = value(op.url, parse_url).map_err(err("url"))?;
+        let own_timezone = value(op.timezone, parse_zone).map_err(err("timezone"))?;
+        let own_window = value(op.window, Window::parse).map_err(err("window"))?;
+        let own_time_unit = value(op.time_unit, str::parse).map_err(err("time_unit"))?;
+        let own_interval =
+            value(op.poll_interval, positive_duration).map_err(err("poll_interval"))?;
+        let own_timeout = value(op.poll_timeout, positive_duration).map_err(err("poll_timeout"))?;
         out.push(OperationConfig {
-            name: name.clone(),
-            server: op.server,
             upstream: Upstream::Remote {
-                base_url: base_url.0,
+                base_url: base_url.unwrap_or_else(|| server.url()),
                 token,
                 token_file,
             },
-            timezone: op
-                .timezone
-                .or_else(|| raw.timezone.clone())
-                .unwrap_or_default()
-                .0,
-            window: op.window.or(raw.window).unwrap_or(DEFAULT_WINDOW),
-            time_unit: op.time_unit.or(raw.time_unit).unwrap_or(DEFAULT_TIME_UNIT),
-            poll_interval: op
-                .poll_interval
-                .or(raw.poll_interval)
-                .map_or(DEFAULT_POLL_INTERVAL, |d| d.0),
-            poll_timeout: op
-                .poll_timeout
-                .or(raw.poll_timeout)
-                .map_or(DEFAULT_POLL_TIMEOUT, |d| d.0),
+            name: name.clone(),
+            server,
+            timezone: (own_timezone.or_else(|| timezone.clone())).unwrap_or_else(default_zone),
+            window: own_window.or(window).unwrap_or(DEFAULT_WINDOW),
+            time_unit: own_time_unit.or(time_unit).unwrap_or(DEFAULT_TIME_UNIT),
+            poll_interval: own_interval
+                .or(poll_interval)
+                .unwrap_or(DEFAULT_POLL_INTERVAL),
+            poll_timeout: own_timeout.or(poll_timeout).unwrap_or(DEFAULT_POLL_TIMEOUT),
         });
     }
     Ok(out)
 }
 
-/// Deserializes the YAML, keeping the path of the key where it failed.
-fn read(path: &Path, text: &str) -> Result<RawFile, FileError> {
-    // The typed pass stops at the first key it misses: a line indented wrongly ends the
-    // mapping above it early, and would be reported as that mapping's missing key. Reading
-    // the whole text as YAML first places a syntax error at its line and column instead.
-    if let Err(e) = serde_saphyr::from_str::<serde::de::IgnoredAny>(text) {
-        return Err(syntax_error(path, &e));
-    }
-    let mut track = serde_path_to_error::Track::new();
-    let result = serde_saphyr::with_deserializer_from_str(text, |de| {
-        RawFile::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
-    });
-    result.map_err(|e| {
-        let keys: Vec<String> = track
-            .path()
-            .iter()
-            .map(|segment| match segment {
-                serde_path_to_error::Segment::Seq { index } => format!("[{index}]"),
-                serde_path_to_error::Segment::Map { key } => key.clone(),
-                serde_path_to_error::Segment::Enum { variant } => variant.clone(),
-                serde_path_to_error::Segment::Unknown => "?".to_owned(),
-            })
-            .collect();
-        describe(path, text, &keys, &e)
+/// Reads the YAML into a tree, or places its syntax error: `file:line:column: message`, as
+/// compilers place theirs.
+fn read(path: &Path, text: &str) -> Result<Value, FileError> {
+    // Read as a whole first, so that a line indented wrongly is a syntax error at its line,
+    // not a key missing from the mapping that it ended early.
+    serde_saphyr::from_str(text).map_err(|e| {
+        use serde_saphyr::MessageFormatter as _;
+        let message = serde_saphyr::DefaultMessageFormatter.format_message(e.without_snippet());
+        let message = message.lines().next().unwrap_or("invalid YAML");
+        let file = match e.location() {
+            Some(at) => format!("{}:{}:{}", path.display(), at.line(), at.column()),
+            None => path.display().to_string(),
+        };
+        FileError(format!("{file}: {message}"))
     })
 }
 
-/// A YAML syntax error: `file:line:column: message`, as compilers place theirs.
-fn syntax_error(path: &Path, e: &serde_saphyr::Error) -> FileError {
-    use serde_saphyr::MessageFormatter as _;
-    let message = serde_saphyr::DefaultMessageFormatter.format_message(e.without_snippet());
-    let message = message.lines().next().unwrap_or("invalid YAML").to_owned();
-    let file = match e.location() {
-        Some(at) => format!("{}:{}:{}", path.display(), at.line(), at.column()),
-        None => path.display().to_string(),
-    };
-    FileError {
-        file,
-        place: String::new(),
-        message,
-    }
-}
-
-/// Turns a deserialization error at `keys` into one line that names the operation (by name
-/// when the file gives it one) and the key.
-fn describe(path: &Path, text: &str, keys: &[String], e: &serde_saphyr::Error) -> FileError {
-    let message = one_line(e);
-    let (mut key, mut message) = match (
-        message.strip_prefix("unknown field `"),
-        message.strip_prefix("missing field `"),
-    ) {
-        (Some(rest), _) => {
-            let field = rest.split('`').next().unwrap_or_default();
-            let known = if keys.first().is_some_and(|k| k == "operations") && keys.len() > 1 {
-                RawOperation::KEYS
-            } else {
-                RawFile::KEYS
-            };
-            let mut key = keys.to_vec();
-            // The path already ends at the unknown key, or stops at the mapping holding it.
-            if key.last().is_none_or(|k| k != field) {
-                key.push(field.to_owned());
-            }
-            (key, format!("unknown key (known: {})", known.join(", ")))
-        }
-        (None, Some(rest)) => {
-            let mut key = keys.to_vec();
-            key.push(rest.split('`').next().unwrap_or_default().to_owned());
-            (key, "required".to_owned())
-        }
-        (None, None) => (keys.to_vec(), message),
-    };
-    if let Some(rest) = message.strip_prefix("invalid type: ")
-        && let Some((found, expected)) = rest.split_once(", expected ")
-    {
-        message = format!("expected {expected}, found {found}");
-    }
-    if message.starts_with("expected mapping") {
-        message = match key.is_empty() {
-            true => "expected a mapping with an `operations` list".to_owned(),
-            false => "expected a mapping".to_owned(),
-        };
-    }
-    // `operations`, `[i]`, key...: name the operation when the file gives it a name.
-    let mut operation = None;
-    if key.first().is_some_and(|k| k == "operations")
-        && let Some(index) = key
-            .get(1)
-            .and_then(|i| i.strip_prefix('[')?.strip_suffix(']'))
-        && let Ok(index) = index.parse::<usize>()
-        && let Some(name) = name_of(text, index)
-        && key.len() > 2
-    {
-        operation = Some(name);
-        key.drain(..2);
-    }
-    let key = key.join(".").replace(".[", "[");
-    FileError::new(
-        path,
-        operation.as_deref(),
-        (!key.is_empty()).then_some(key.as_str()),
-        message,
-    )
-}
-
-/// The `name` of the `index`th operation, read leniently so that an error elsewhere in the
-/// operation can still be placed.
-fn name_of(text: &str, index: usize) -> Option<String> {
-    let tree: serde_json::Value = serde_saphyr::from_str(text).ok()?;
-    let name = tree.get("operations")?.get(index)?.get("name")?.as_str()?;
-    Some(name.parse::<OperationName>().ok()?.0)
-}
-
-/// The message of a value or key error (the key path places it), or for a YAML syntax error
-/// the parser's first line, which says where it is.
-fn one_line(e: &serde_saphyr::Error) -> String {
-    use serde_saphyr::MessageFormatter as _;
-    let inner = e.without_snippet();
-    let message = serde_saphyr::DefaultMessageFormatter.format_message(inner);
-    let placed = matches!(inner, serde_saphyr::Error::Message { .. })
-        || [
-            "invalid type: ",
-            "unknown field `",
-            "missing field `",
-            "expected mapping",
-        ]
-        .iter()
-        .any(|p| message.starts_with(p));
-    let text = if placed {
-        message.into_owned()
-    } else {
-        e.to_string()
-    };
+/// Turns an error of the tree's shape into one line that names the operation (by name when
+/// the file gives it one) and the key.
+fn describe(
+    path: &Path,
+    tree: &Value,
+    e: serde_path_to_error::Error<serde_json::Error>,
+) -> FileError {
+    let mut key = e.path().to_string();
     // One line, whatever a value quoted in the message holds.
-    text.lines().next().unwrap_or("invalid YAML").to_owned()
-}
-
-impl RawFile {
-    const KEYS: &[&str] = &[
-        "timezone",
-        "window",
-        "time_unit",
-        "poll_interval",
-        "poll_timeout",
-        "operations",
-    ];
-}
-
-impl RawOperation {
-    const KEYS: &[&str] = &[
-        "name",
-        "server",
-        "token_file",
-        "token_env",
-        "url",
-        "timezone",
-        "window",
-        "time_unit",
-        "poll_interval",
-        "poll_timeout",
-    ];
+    let message = e.inner().to_string();
+    let message = message.lines().next().unwrap_or_default();
+    let message = if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (field, known) = rest.split_once('`').unwrap_or_default();
+        // The path ends at the unknown key, or stops at the mapping holding it.
+        if !key.ends_with(field) {
+            key = format!("{key}.{field}").trim_start_matches('.').to_owned();
+        }
+        let known = known
+            .trim_start_matches(", expected one of ")
+            .replace('`', "");
+        format!("unknown key (known: {known})")
+    } else if let Some(rest) = message.strip_prefix("missing field `") {
+        key = format!("{key}.{}", rest.trim_end_matches('`'))
+            .trim_start_matches('.')
+            .to_owned();
+        "required".to_owned()
+    } else if let Some((found, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        format!("expected {expected}, found {found}")
+    } else {
+        message.to_owned()
+    };
+    let key = key.trim_start_matches('.');
+    // `operations[i].key`: name the operation when the file gives it a name.
+    if let Some((index, own_key)) = key
+        .strip_prefix("operations[")
+        .and_then(|rest| rest.split_once("]."))
+        && let Some(name) = tree["operations"][index.parse::<usize>().unwrap_or(usize::MAX)]["name"]
+            .as_str()
+            .and_then(|n| non_empty(n).ok())
+    {
+        return at(path, Some(&name), own_key, message);
+    }
+    at(path, None, key, message)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The configuration: the command line ([`cli`], clap with environment variables) or a YAML
-//! file ([`mod@file`]), both made of the value types of [`values`] and [`spread`], validated into a [`Config`] of
-//! real types.
+//! file ([`mod@file`]), both read with the parsers of [`values`], validated into a [`Config`]
+//! of real types.
 //!
 //! A bad value gives exactly one line that names the flag and its environment variable (or the
 //! file, the operation and the key).
@@ -30,23 +30,12 @@ use crate::config::window::Window;
 
 /// A bad value on the command line or in the environment: one line that names the flag.
 #[derive(Debug, thiserror::Error)]
-#[error("{flag}: {message}")]
-pub struct ConfigError {
-    flag: &'static str,
-    message: String,
-}
+#[error("{0}: {1}")]
+pub struct ConfigError(&'static str, String);
 
 impl ConfigError {
     fn new(flag: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            flag,
-            message: message.into(),
-        }
-    }
-
-    /// The message without the flag.
-    pub fn message(&self) -> &str {
-        &self.message
+        Self(flag, message.into())
     }
 }
 
@@ -165,42 +154,23 @@ impl Config {
     /// A configuration for polling one operation at `base_url` with `token`, with every other
     /// value at its default. Tests and embedders start from this.
     pub fn new(server: ServerCode, base_url: Url, token: Token) -> Self {
-        Self {
-            operations: vec![OperationConfig {
-                name: server.as_str().to_owned(),
-                server,
-                upstream: Upstream::Remote {
-                    base_url,
-                    token,
-                    token_file: None,
-                },
-                timezone: Zone::default().0,
-                window: DEFAULT_WINDOW,
-                time_unit: DEFAULT_TIME_UNIT,
-                poll_interval: DEFAULT_POLL_INTERVAL,
-                poll_timeout: DEFAULT_POLL_TIMEOUT,
-            }],
-            config_file: None,
-            token_info_interval: None,
-            budget_share: None,
-            keep_stale: parse_keep_stale(DEFAULT_KEEP_STALE).expect("the default parses"),
-            close_delay: parse_close_delay(DEFAULT_CLOSE_DELAY).expect("the default parses"),
-            shard: None,
-            start_spread: None,
-            max_series: default_of::<usize>(DEFAULT_MAX_SERIES),
-            max_body_size: default_of::<ByteSize>(DEFAULT_MAX_BODY_SIZE).0,
-            web: WebConfig::default(),
-            web_config_file: None,
-            listen_address: SocketAddr::from(([0, 0, 0, 0], 9862)),
-            telemetry_path: DEFAULT_TELEMETRY_PATH.to_owned(),
-            limits: Limits {
-                read_header_timeout: default_of::<PositiveDuration>(DEFAULT_READ_HEADER_TIMEOUT).0,
-                idle_timeout: default_of::<PositiveDuration>(DEFAULT_IDLE_TIMEOUT).0,
-                max_connections: default_of::<usize>(DEFAULT_MAX_CONNECTIONS),
-            },
-            log_level: default_of::<LogLevel>(DEFAULT_LOG_LEVEL).0,
-            log_format: default_of(DEFAULT_LOG_FORMAT),
-        }
+        // The defaults of the flags, so that each default is written once; the environment
+        // is left out.
+        let args = [
+            "",
+            "--wolkvox.server",
+            server.as_str(),
+            "--wolkvox.url",
+            base_url.as_str(),
+        ];
+        let quiet = <Cli as clap::CommandFactory>::command().mut_args(|a| a.env(None::<&str>));
+        let matches = quiet
+            .try_get_matches_from(args)
+            .expect("a server and a URL parse");
+        let cli =
+            <Cli as clap::FromArgMatches>::from_arg_matches(&matches).expect("a command line");
+        let env = |name: &str| (name == "WOLKVOX_TOKEN").then(|| token.expose().to_owned());
+        cli.into_config(&env).expect("the defaults are valid")
     }
 
     /// The first operation, to adjust a single-operation configuration.
@@ -218,9 +188,6 @@ impl Config {
     }
 }
 
-const CONFIG_FILE_FLAG: &str = "--config.file (WOLKVOX_CONFIG_FILE)";
-const SHARD_FLAG: &str = "--shard (WOLKVOX_SHARD)";
-
 /// The operations of the file that `shard` polls (all of them without a shard). A shard may
 /// own none: it then serves only its self-metrics, and says so in `wolkvox_shard_operations`.
 pub fn select_shard(
@@ -235,6 +202,7 @@ pub fn select_shard(
             .collect(),
     }
 }
+
 const TOKEN_FILE_FLAG: &str = "--wolkvox.token-file (WOLKVOX_TOKEN_FILE)";
 
 impl Cli {
@@ -249,16 +217,24 @@ impl Cli {
             Some(Command::Backfill(_)) => None,
             None => self.serve.sharding.shard,
         };
+        // clap refuses the single-operation flags beside --config.file; the token's variable
+        // is no flag.
         let operations = match &self.wolkvox.config_file {
-            Some(path) => {
-                self.no_single_operation_flags(env)?;
-                let all = file::load(path, env)
-                    .map_err(|e| ConfigError::new(CONFIG_FILE_FLAG, e.to_string()))?;
-                select_shard(all, shard)
+            Some(_) if env("WOLKVOX_TOKEN").is_some() => {
+                return Err(ConfigError::new(
+                    "--config.file (WOLKVOX_CONFIG_FILE)",
+                    "cannot be combined with WOLKVOX_TOKEN: put per-operation settings in the file",
+                ));
             }
+            Some(path) => select_shard(
+                file::load(path, env).map_err(|e| {
+                    ConfigError::new("--config.file (WOLKVOX_CONFIG_FILE)", e.to_string())
+                })?,
+                shard,
+            ),
             None if shard.is_some() => {
                 return Err(ConfigError::new(
-                    SHARD_FLAG,
+                    "--shard (WOLKVOX_SHARD)",
                     "needs --config.file: a single operation cannot be shared between processes",
                 ));
             }
@@ -275,96 +251,40 @@ impl Cli {
             ));
         }
         let web = match &self.serve.web_config_file {
-            Some(path) if serving => WebConfig::load(path).map_err(|e| {
-                ConfigError::new("--web.config.file (WOLKVOX_WEB_CONFIG_FILE)", e.to_string())
-            })?,
+            Some(path) if serving => WebConfig::load(path)
+                .map_err(|e| ConfigError::new("--web.config.file (WOLKVOX_WEB_CONFIG_FILE)", e))?,
             _ => WebConfig::default(),
         };
-        let listen_address = self
-            .serve
-            .listen_address
-            .resolve()
-            .map_err(|e| ConfigError::new("--web.listen-address", e.to_string()))?;
         Ok(Config {
             operations,
             config_file: self.wolkvox.config_file,
-            token_info_interval: self
-                .serve
-                .token_info_interval
-                .map(|d| d.0)
+            token_info_interval: (self.serve.token_info_interval)
                 .or(self.demo.enabled.then_some(DEMO_TOKEN_INFO_INTERVAL)),
             budget_share: self.serve.budget_share,
             keep_stale: self.serve.keep_stale,
             close_delay: self.serve.close_delay,
             shard,
-            start_spread: self.serve.start_spread.map(|d| d.0),
+            start_spread: self.serve.start_spread,
             max_series: self.wolkvox.max_series,
             max_body_size: self.wolkvox.max_body_size.0,
             web,
-            web_config_file: self.serve.web_config_file.clone(),
-            listen_address,
-            telemetry_path: self.serve.telemetry_path.0,
+            web_config_file: self.serve.web_config_file,
+            listen_address: self.serve.listen_address,
+            telemetry_path: self.serve.telemetry_path,
             limits: Limits {
-                read_header_timeout: self.serve.read_header_timeout.0,
-                idle_timeout: self.serve.idle_timeout.0,
+                read_header_timeout: self.serve.read_header_timeout,
+                idle_timeout: self.serve.idle_timeout,
                 max_connections: self.serve.max_connections,
             },
-            log_level: self.wolkvox.log_level.0,
+            log_level: self.wolkvox.log_level,
             log_format: self.wolkvox.log_format,
         })
     }
 
-    /// With --config.file, the flags that describe one operation must stay unset.
-    fn no_single_operation_flags(
-        &self,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
-        let given = [
-            (
-                "--wolkvox.server (WOLKVOX_SERVER)",
-                self.wolkvox.server.is_some(),
-            ),
-            (TOKEN_FILE_FLAG, self.wolkvox.token_file.is_some()),
-            ("WOLKVOX_TOKEN", env("WOLKVOX_TOKEN").is_some()),
-            ("--wolkvox.url (WOLKVOX_URL)", self.wolkvox.url.is_some()),
-            (
-                "--wolkvox.timezone (WOLKVOX_TIMEZONE)",
-                self.wolkvox.timezone.is_some(),
-            ),
-            (
-                "--operation (WOLKVOX_OPERATION)",
-                self.wolkvox.operation.is_some(),
-            ),
-            (
-                "--report.window (WOLKVOX_REPORT_WINDOW)",
-                self.wolkvox.window.is_some(),
-            ),
-            (
-                "--report.time-unit (WOLKVOX_REPORT_TIME_UNIT)",
-                self.wolkvox.time_unit.is_some(),
-            ),
-            (
-                "--poll.interval (WOLKVOX_POLL_INTERVAL)",
-                self.serve.poll_interval.is_some(),
-            ),
-            (
-                "--poll.timeout (WOLKVOX_POLL_TIMEOUT)",
-                self.wolkvox.poll_timeout.is_some(),
-            ),
-            ("--demo", self.demo.enabled),
-        ];
-        match given.iter().find(|(_, set)| *set) {
-            Some((flag, _)) => Err(ConfigError::new(
-                CONFIG_FILE_FLAG,
-                format!("cannot be combined with {flag}: put per-operation settings in the file"),
-            )),
-            None => Ok(()),
-        }
-    }
-
     /// The one operation that the flags describe.
     fn single_operation(&self, token_env: Option<String>) -> Result<OperationConfig, ConfigError> {
-        let server = match (&self.wolkvox.server, self.demo.enabled) {
+        let demo = self.demo.enabled;
+        let server = match (&self.wolkvox.server, demo) {
             (Some(s), _) => s.clone(),
             (None, true) => ServerCode::demo(),
             (None, false) => {
@@ -374,59 +294,42 @@ impl Cli {
                 ));
             }
         };
-
-        let upstream = if self.demo.enabled {
+        let upstream = if demo {
             Upstream::Demo(self.demo_options()?)
+        } else if self.demo.pulse_spike.is_some()
+            || self.demo.outage.is_some()
+            || self.demo.speed.is_some()
+        {
+            return Err(ConfigError::new(
+                "--demo.speed / --demo.pulse-spike / --demo.outage",
+                "only apply with --demo",
+            ));
         } else {
-            if self.demo.pulse_spike.is_some()
-                || self.demo.outage.is_some()
-                || self.demo.speed != default_of::<SpeedFactor>(DEFAULT_DEMO_SPEED)
-            {
-                return Err(ConfigError::new(
-                    "--demo.speed / --demo.pulse-spike / --demo.outage",
-                    "only apply with --demo",
-                ));
-            }
-            let token = read_token(self.wolkvox.token_file.as_ref(), token_env)?;
-            let base_url = match &self.wolkvox.url {
-                Some(u) => u.0.clone(),
-                None => {
-                    BaseUrl::of_server(&server)
-                        .map_err(|e| {
-                            ConfigError::new("--wolkvox.url (WOLKVOX_URL)", e.to_string())
-                        })?
-                        .0
-                }
-            };
             Upstream::Remote {
-                base_url,
-                token,
+                base_url: self.wolkvox.url.clone().unwrap_or_else(|| server.url()),
+                token: read_token(self.wolkvox.token_file.as_ref(), token_env)?,
                 token_file: self.wolkvox.token_file.clone(),
             }
         };
-
         let name = match &self.wolkvox.operation {
-            Some(op) => op.0.clone(),
-            None if self.demo.enabled => "demo".to_owned(),
+            Some(op) => op.clone(),
+            None if demo => "demo".to_owned(),
             None => server.as_str().to_owned(),
         };
-        let poll_interval = match self.serve.poll_interval {
-            Some(d) => d.0,
-            None if self.demo.enabled => DEMO_POLL_INTERVAL,
-            None => DEFAULT_POLL_INTERVAL,
+        let interval = if demo {
+            DEMO_POLL_INTERVAL
+        } else {
+            DEFAULT_POLL_INTERVAL
         };
         Ok(OperationConfig {
             name,
             server,
             upstream,
-            timezone: self.wolkvox.timezone.clone().unwrap_or_default().0,
+            timezone: self.wolkvox.timezone.clone().unwrap_or_else(default_zone),
             window: self.wolkvox.window.unwrap_or(DEFAULT_WINDOW),
             time_unit: self.wolkvox.time_unit.unwrap_or(DEFAULT_TIME_UNIT),
-            poll_interval,
-            poll_timeout: self
-                .wolkvox
-                .poll_timeout
-                .map_or(DEFAULT_POLL_TIMEOUT, |d| d.0),
+            poll_interval: self.serve.poll_interval.unwrap_or(interval),
+            poll_timeout: self.wolkvox.poll_timeout.unwrap_or(DEFAULT_POLL_TIMEOUT),
         })
     }
 
@@ -446,7 +349,7 @@ impl Cli {
                 )),
             };
         Ok(DemoOptions {
-            speed: self.demo.speed.0,
+            speed: self.demo.speed.unwrap_or(1.0),
             pulse_spike: routing_point(
                 "--demo.pulse-spike",
                 self.demo.pulse_spike.as_ref(),
@@ -468,7 +371,7 @@ fn read_token(file: Option<&PathBuf>, env: Option<String>) -> Result<Token, Conf
             "WOLKVOX_TOKEN is set too: give the token one way only",
         )),
         (Some(path), None) => {
-            Token::from_file(path).map_err(|e| ConfigError::new(TOKEN_FILE_FLAG, e.to_string()))
+            Token::from_file(path).map_err(|e| ConfigError::new(TOKEN_FILE_FLAG, e))
         }
         (None, Some(value)) => {
             Token::new(&value).map_err(|why| ConfigError::new("WOLKVOX_TOKEN", why))
@@ -506,6 +409,17 @@ mod tests {
                 .expect_err("the configuration is rejected")
                 .to_string(),
         }
+    }
+
+    #[test]
+    fn defaults_parse() {
+        // clap parses each default of the command line and of the subcommands.
+        for args in [&[][..], &["check"], &["backfill", "--output", "x"]] {
+            cli(args);
+        }
+        let _: ByteSize = default_of(DEFAULT_MAX_BODY_SIZE);
+        let _ = default_zone();
+        ServerCode::parse(ServerCode::demo().as_str()).unwrap();
     }
 
     #[test]

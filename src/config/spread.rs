@@ -1,10 +1,8 @@
 //! How the operations are spread: over processes (`--shard`) and over time
-//! (`--poll.start-spread`). Both parse as the other values do: one `FromStr`, one wording.
+//! (`--poll.start-spread`).
 
 use std::str::FromStr;
 use std::time::Duration;
-
-use super::values::{ValueError, parse_duration};
 
 /// `--shard INDEX/COUNT`: this process polls the operations of `--config.file` whose
 /// FNV-1a 64-bit hash of the name's UTF-8 bytes, modulo COUNT, is INDEX.
@@ -36,37 +34,22 @@ impl Shard {
 }
 
 impl FromStr for Shard {
-    type Err = ValueError;
+    type Err = String;
 
-    fn from_str(s: &str) -> Result<Self, ValueError> {
-        let bad = || ValueError::new(format!("{s:?} is not INDEX/COUNT such as 0/3"));
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not INDEX/COUNT such as 0/3");
         let (index, count) = s.trim().split_once('/').ok_or_else(bad)?;
         let index: u32 = index.trim().parse().map_err(|_| bad())?;
         let count: u32 = count.trim().parse().map_err(|_| bad())?;
         if count == 0 {
-            return Err(ValueError::new(format!("{s:?}: COUNT must be at least 1")));
+            return Err(format!("{s:?}: COUNT must be at least 1"));
         }
         if index >= count {
-            return Err(ValueError::new(format!(
+            return Err(format!(
                 "{s:?}: INDEX must be below COUNT (shards are numbered from 0)"
-            )));
+            ));
         }
         Ok(Self { index, count })
-    }
-}
-
-/// A duration that may be zero, such as `--poll.start-spread 0`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AnyDuration(pub Duration);
-
-impl FromStr for AnyDuration {
-    type Err = ValueError;
-
-    fn from_str(s: &str) -> Result<Self, ValueError> {
-        if s.trim() == "0" {
-            return Ok(Self(Duration::ZERO));
-        }
-        parse_duration(s).map(Self)
     }
 }
 

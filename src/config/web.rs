@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -21,33 +21,10 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 
-/// Why the web configuration cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum WebConfigError {
-    /// The file cannot be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The YAML is malformed or has unknown keys.
-    #[error("{path}: {message}")]
-    Invalid {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
-}
-
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWebConfig {
-    #[serde(default)]
     tls_server_config: Option<RawTls>,
-    #[serde(default)]
     basic_auth_users: Option<BTreeMap<String, String>>,
 }
 
@@ -56,7 +33,6 @@ struct RawWebConfig {
 struct RawTls {
     cert_file: String,
     key_file: String,
-    #[serde(default)]
     min_version: Option<String>,
 }
 
@@ -83,32 +59,15 @@ pub struct WebConfig {
 impl WebConfig {
     /// Reads and checks the file: YAML, known keys only, bcrypt hashes, readable certificate
     /// and key.
-    pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
-        let shown = path.display().to_string();
-        let invalid = |message: String| WebConfigError::Invalid {
-            path: shown.clone(),
-            message,
-        };
-        let text = std::fs::read_to_string(path).map_err(|source| WebConfigError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let raw: RawWebConfig = if text.trim().is_empty() {
-            RawWebConfig {
-                tls_server_config: None,
-                basic_auth_users: None,
-            }
-        } else {
-            serde_saphyr::from_str(&text).map_err(|e| {
-                // The parser's message spans lines (it quotes the file); keep one.
-                invalid(
-                    e.to_string()
-                        .lines()
-                        .next()
-                        .unwrap_or("invalid YAML")
-                        .to_owned(),
-                )
-            })?
+    pub fn load(path: &Path) -> Result<WebConfig, String> {
+        let invalid = |message: String| format!("{}: {message}", path.display());
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let raw: RawWebConfig = match text.trim() {
+            "" => RawWebConfig::default(),
+            // The parser's message spans lines (it quotes the file); keep one.
+            _ => serde_saphyr::from_str(&text)
+                .map_err(|e| invalid(e.to_string().lines().next().unwrap_or("").to_owned()))?,
         };
         let base = path.parent().unwrap_or(Path::new("."));
         let tls = match raw.tls_server_config {
@@ -248,31 +207,15 @@ impl Auth {
     }
 }
 
-impl Auth {
-    /// Whether a request with `headers` may pass: it carries a valid user, or there are no
-    /// users (a web configuration that sets none, or dropped them on reload).
-    pub async fn permits(&self, headers: &HeaderMap) -> bool {
-        self.users.load().is_empty() || self.allows(headers.get(header::AUTHORIZATION)).await
-    }
-}
-
-/// The answer to a request that [`Auth::permits`] refused: 401 with a Basic challenge.
-pub fn unauthorized() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Basic realm=\"wolkvox-exporter\"")],
-        "unauthorized\n",
-    )
-        .into_response()
-}
-
-/// Middleware: 401 with a Basic challenge unless the request carries a valid user.
+/// Middleware: 401 with a Basic challenge unless the request carries a valid user, or there
+/// are no users (a web configuration that sets none, or dropped them on reload).
 pub async fn require_auth(State(auth): State<Auth>, request: Request, next: Next) -> Response {
-    if auth.permits(request.headers()).await {
-        next.run(request).await
-    } else {
-        unauthorized()
+    let header = request.headers().get(header::AUTHORIZATION);
+    if auth.users.load().is_empty() || auth.allows(header).await {
+        return next.run(request).await;
     }
+    let challenge = [(header::WWW_AUTHENTICATE, "Basic realm=\"wolkvox-exporter\"")];
+    (StatusCode::UNAUTHORIZED, challenge, "unauthorized\n").into_response()
 }
 
 /// The web configuration in force, and how to follow `--web.config.file` as it changes: a
@@ -327,7 +270,7 @@ impl LiveWeb {
     /// file that does not load, or that would switch TLS on or off (which needs a restart),
     /// changes nothing.
     pub fn reload(&self) -> Result<Vec<PathBuf>, String> {
-        let web = WebConfig::load(&self.path).map_err(|e| e.to_string())?;
+        let web = WebConfig::load(&self.path)?;
         match (&self.tls, &web.tls) {
             (Some(current), Some(files)) => current.store(Arc::new(files.server_config()?)),
             (None, None) => {}

@@ -18,34 +18,22 @@ pub enum Window {
     Rolling(Duration),
 }
 
-/// Why a window string was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum WindowError {
-    /// Neither `today` nor a duration.
-    #[error("{0:?} is neither `today` nor a duration such as 15m, 1h or 7d")]
-    Unreadable(String),
-    /// Zero length.
-    #[error("must be longer than zero")]
-    Zero,
-    /// Longer than Wolkvox accepts.
-    #[error("{0:?} is longer than the 31 days Wolkvox accepts in one query")]
-    TooLong(String),
-}
-
 impl Window {
     /// Parses `today` or a humantime duration of at most 31 days.
-    pub fn parse(s: &str) -> Result<Self, WindowError> {
+    pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
         if s.eq_ignore_ascii_case("today") {
             return Ok(Window::Today);
         }
-        let d = humantime::parse_duration(s).map_err(|_| WindowError::Unreadable(s.to_owned()))?;
-        if d.is_zero() {
-            Err(WindowError::Zero)
-        } else if d > MAX_WINDOW {
-            Err(WindowError::TooLong(s.to_owned()))
-        } else {
-            Ok(Window::Rolling(d))
+        match humantime::parse_duration(s) {
+            Err(_) => Err(format!(
+                "{s:?} is neither `today` nor a duration such as 15m, 1h or 7d"
+            )),
+            Ok(d) if d.is_zero() => Err("must be longer than zero".to_owned()),
+            Ok(d) if d > MAX_WINDOW => Err(format!(
+                "{s:?} is longer than the 31 days Wolkvox accepts in one query"
+            )),
+            Ok(d) => Ok(Window::Rolling(d)),
         }
     }
 
@@ -57,22 +45,10 @@ impl Window {
         let start = match self {
             Window::Today => start_of_day(&end),
             Window::Rolling(d) => {
-                let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-                let start_ts = now
-                    .checked_sub(secs.seconds())
-                    .unwrap_or(Timestamp::UNIX_EPOCH);
-                start_ts.to_zoned_datetime(tz.clone())
+                (now.checked_sub(*d).unwrap_or(Timestamp::UNIX_EPOCH)).to_zoned_datetime(tz.clone())
             }
         };
         ReportWindow::new(start, end)
-    }
-}
-
-impl std::str::FromStr for Window {
-    type Err = WindowError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Window::parse(s)
     }
 }
 
@@ -206,12 +182,21 @@ mod tests {
             Window::Rolling(Duration::from_secs(900))
         );
         assert_eq!(Window::parse("31d").unwrap(), Window::Rolling(MAX_WINDOW));
-        assert!(matches!(Window::parse("32d"), Err(WindowError::TooLong(_))));
-        assert!(matches!(Window::parse("0s"), Err(WindowError::Zero)));
-        assert!(matches!(
-            Window::parse("yesterday"),
-            Err(WindowError::Unreadable(_))
-        ));
+        assert!(
+            Window::parse("32d")
+                .unwrap_err()
+                .contains("longer than the 31 days")
+        );
+        assert!(
+            Window::parse("0s")
+                .unwrap_err()
+                .contains("longer than zero")
+        );
+        assert!(
+            Window::parse("yesterday")
+                .unwrap_err()
+                .contains("neither `today` nor")
+        );
     }
 
     #[test]

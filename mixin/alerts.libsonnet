@@ -19,10 +19,22 @@ local u = import 'lib/utils.libsonnet';
         rules: withRunbooks([
           {
             alert: 'WolkvoxIvrPulseSpike',
+            // Either test: the share of the window, or the evidence accumulated since a poll.
+            // The alert's value is the share of the window.
             expr: std.rstripChars(|||
-              %(share)s > %(threshold)s
+              (
+                %(share)s > %(threshold)s
+                or %(share)s and %(evidence)s > %(h)s
+              )
               and %(calls)s >= %(min)s
-            ||| % { share: r.pulseShare, threshold: r.pulseThreshold, calls: r.rpCalls, min: u.num(c.pulseMinCalls) }, '\n'),
+            ||| % {
+              share: r.pulseShare,
+              threshold: r.pulseThreshold,
+              evidence: r.pulseEvidence,
+              h: u.num(c.pulseEvidence),
+              calls: r.rpCalls,
+              min: u.num(c.pulseMinCalls),
+            }, '\n'),
             'for': c.pulseFor,
             labels: { severity: c.pulseSeverity },
             annotations: {
@@ -30,8 +42,10 @@ local u = import 'lib/utils.libsonnet';
               description: (
                 '{{ $value | humanizePercentage }} of the calls of IVR routing point {{ $labels.rp_id }} in '
                 + 'Wolkvox operation {{ $labels.operation }} over the last %(w)s chose PULSE (the caller pressed '
-                + 'nothing): more than its share in the %(b)s before allows by chance (by %(z)s standard '
-                + 'deviations), more than %(ratio)s times that share and above {{ %(share)s | humanizePercentage }}. '
+                + 'nothing), more than its share in the %(b)s before explains: by chance in that window (by %(z)s '
+                + 'standard deviations, more than %(ratio)s times that share and above '
+                + '{{ %(share)s | humanizePercentage }}), or by the evidence of the last %(polls)d polls (PULSE at '
+                + '%(factor)s times its rate more likely by e^%(h)s). '
                 + 'Callers may not hear the menu, or their key presses may not be recognised: make a test call to '
                 + 'the routing point, check its audio prompts and DTMF detection, and undo recent changes to its IVR '
                 + 'flow.'
@@ -41,6 +55,9 @@ local u = import 'lib/utils.libsonnet';
                 z: u.num(c.pulseZ),
                 ratio: u.num(c.pulseRatio),
                 share: u.num(c.pulseMinShare),
+                polls: c.pulsePolls,
+                factor: u.num(c.pulseFactor),
+                h: u.num(c.pulseEvidence),
               },
             },
           },

@@ -30,6 +30,16 @@
     // None: the counters move once a poll (5 minutes), so a `for` only adds latency.
     pulseFor: '0m',
     pulseSeverity: 'critical',
+    // The second test of WolkvoxIvrPulseSpike, which uses what a window throws away: the evidence
+    // that PULSE calls have been pulseFactor times their usual rate since some poll of the last
+    // pulsePolls, the log-likelihood ratio of the calls counted since then (a CUSUM that looks
+    // back pulsePolls polls; docs/alert-quality.md explains it). It fires above pulseEvidence: a
+    // ratio of e^pulseEvidence between the two explanations. The windows are whole polls, so
+    // each holds the same number of the counters' steps at every evaluation.
+    pollIntervalSeconds: 300,  // the exporter's --poll.interval: its counters move once a poll
+    pulsePolls: 4,
+    pulseFactor: 3,
+    pulseEvidence: 9,
 
     // WolkvoxIvrRoutingPointOutage: a routing point got fewer than outageRatio times its calls of
     // the same time a week before, when it had at least outageMinCalls in the outageBaseline up

@@ -56,6 +56,10 @@ local defaults = (import '../config.libsonnet')._config;
       'pulseRatio',
       'pulseMinShare',
       'pulseMinCalls',
+      'pollIntervalSeconds',
+      'pulsePolls',
+      'pulseFactor',
+      'pulseEvidence',
       'outageRatio',
       'outageMinCalls',
       'outageMidnightGraceSeconds',
@@ -70,6 +74,12 @@ local defaults = (import '../config.libsonnet')._config;
         for k in ['pulseMinShare', 'outageRatio', 'budgetRatio']
         if std.isNumber(c[k]) && c[k] > 1
       ] +
+      [
+        '%s: a whole number of at least 1: %s' % [k, std.toString(c[k])]
+        for k in ['pollIntervalSeconds', 'pulsePolls']
+        if std.isNumber(c[k]) && (c[k] < 1 || c[k] != std.floor(c[k]))
+      ] +
+      (if std.isNumber(c.pulseFactor) && c.pulseFactor <= 1 then ['pulseFactor: more than 1: %s' % c.pulseFactor] else []) +
       [
         '%s: one of critical, warning, info: %s' % [k, c[k]]
         for k in ['pulseSeverity', 'outageSeverity']

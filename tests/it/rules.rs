@@ -170,7 +170,7 @@ fn promtool_check_rules_accepts_the_rules_file() {
         .arg(repo_path(RULES)));
     let all = text(&out);
     assert!(out.status.success(), "{all}");
-    assert!(all.contains("SUCCESS: 17 rules found"), "{all}");
+    assert!(all.contains("SUCCESS: 27 rules found"), "{all}");
 }
 
 #[ignore = "needs promtool"]
@@ -321,6 +321,7 @@ fn overridden_parameters_reach_the_rendered_rules_and_promtool_accepts_them() {
         r#"{
             pulseWindow: '30m', pulseBaseline: '6h', pulseZ: 3, pulseRatio: 4, pulseMinShare: 0.35,
             pulseMinCalls: 100, pulseFor: '20m', pulseSeverity: 'warning',
+            pollIntervalSeconds: 600, pulsePolls: 3, pulseFactor: 5, pulseEvidence: 12,
             outageWindow: '21m', outageBaseline: '2h', outageMinCalls: 50,
             exporterSelector: 'job="wolkvox", namespace="ivr"', staleAfterSeconds: 3600,
             configReloadFailedFor: '15m',
@@ -342,6 +343,14 @@ fn overridden_parameters_reach_the_rendered_rules_and_promtool_accepts_them() {
         "wolkvox_rp:ivr_calls:increase2h_offset1w >= 50",
         "wolkvox_rp:ivr_pulse_share:ratio30m > wolkvox_rp:ivr_pulse_share_threshold:ratio30m",
         ">= 100",
+        // The evidence: windows of 1 to 3 polls of 10 minutes, ln 5, and the threshold.
+        "offset 10m) >= 0",
+        "offset 30m) >= 0",
+        "polls: '3'",
+        "1.6094 * wolkvox_rp:ivr_pulse_calls:polls",
+        "group_left ln(1 + 4 * wolkvox_rp:ivr_pulse_share:ratio6h_offset30m)",
+        "wolkvox_rp:ivr_pulse_evidence:max > 12",
+        "by the evidence of the last 3 polls (PULSE at 5 times its rate more likely by e^12)",
         "for: '20m'",
         "severity: warning",
         r#"up{job="wolkvox", namespace="ivr"} == 0"#,
@@ -359,6 +368,9 @@ fn overridden_parameters_reach_the_rendered_rules_and_promtool_accepts_them() {
     for default in [
         "[15m]",
         "offset 15m",
+        "offset 5m",
+        "polls: '4'",
+        "> 9\n",
         "last 15m",
         "[1d]",
         "[16m]",
@@ -384,6 +396,10 @@ fn the_mixin_refuses_parameters_that_would_break_the_rules() {
         ("pulseZ", "'four'"),
         ("pulseRatio", "'x3'"),
         ("pulseMinShare", "1.5"),
+        ("pulsePolls", "2.5"),
+        ("pollIntervalSeconds", "0"),
+        ("pulseFactor", "1"),
+        ("pulseEvidence", "'high'"),
         ("budgetRatio", "-0.5"),
         ("pulseSeverity", "'page'"),
         ("runbookURLPattern", "'https://wiki.example.com/runbook'"),
@@ -444,7 +460,9 @@ fn normalized(yaml: &str) -> Vec<String> {
 fn the_alerts_page_shows_the_recording_rules_and_the_pulse_alert_as_the_rules_file_has_them() {
     let rules = std::fs::read_to_string(repo_path(RULES)).unwrap();
     let start = rules.find("- record: ").unwrap();
-    let end = rules.find("        labels:").unwrap();
+    // Up to the PULSE alert's labels (the evidence's records have labels of their own).
+    let alert = rules.find("- alert: WolkvoxIvrPulseSpike").unwrap();
+    let end = alert + rules[alert..].find("        labels:").unwrap();
     // The records and the alert are in two groups: docs/alerts.md shows the rules without the
     // group lines between them.
     let expected: Vec<String> = normalized(&rules[start..end])

@@ -66,6 +66,15 @@ pub struct WolkvoxArgs {
     )]
     pub config_file: Option<PathBuf>,
 
+    /// YAML file naming routing points and menu options per operation (see the README); reloaded with the configuration.
+    #[arg(
+        long = "names.file",
+        env = "WOLKVOX_NAMES_FILE",
+        value_name = "PATH",
+        global = true
+    )]
+    pub names_file: Option<PathBuf>,
+
     /// Wolkvox server code of the operation, four digits such as 0032 (required unless --demo or --config.file).
     #[arg(
         long = "wolkvox.server",

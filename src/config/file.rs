@@ -56,6 +56,9 @@ struct RawOperation {
     time_unit: Option<TimeUnit>,
     poll_interval: Option<PositiveDuration>,
     poll_timeout: Option<PositiveDuration>,
+    /// Names of routing points and options: checked and read by `names.rs`, with the names file.
+    #[serde(rename = "routing_points")]
+    _routing_points: Option<serde::de::IgnoredAny>,
 }
 
 /// A problem in the file: it names the file, the operation (when there is one) and the key.
@@ -338,6 +341,7 @@ impl RawOperation {
         "time_unit",
         "poll_interval",
         "poll_timeout",
+        "routing_points",
     ];
 }
 

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod file;
+pub mod names;
 pub mod spread;
 pub mod values;
 pub mod web;
@@ -128,6 +129,10 @@ pub struct Config {
     pub operations: Vec<OperationConfig>,
     /// The file they came from, reloaded on SIGHUP and when it changes.
     pub config_file: Option<PathBuf>,
+    /// The file of names, reloaded with `config_file`.
+    pub names_file: Option<PathBuf>,
+    /// The names of routing points and options, from both files, as read at start.
+    pub names: names::Names,
     /// How often to call token_info, if at all.
     pub token_info_interval: Option<Duration>,
     /// The share of the token's daily limit each operation may spend.
@@ -181,6 +186,8 @@ impl Config {
                 poll_timeout: DEFAULT_POLL_TIMEOUT,
             }],
             config_file: None,
+            names_file: None,
+            names: names::Names::default(),
             token_info_interval: None,
             budget_share: None,
             keep_stale: parse_keep_stale(DEFAULT_KEEP_STALE).expect("the default parses"),
@@ -219,6 +226,7 @@ impl Config {
 }
 
 const CONFIG_FILE_FLAG: &str = "--config.file (WOLKVOX_CONFIG_FILE)";
+const NAMES_FILE_FLAG: &str = "--names.file (WOLKVOX_NAMES_FILE)";
 const SHARD_FLAG: &str = "--shard (WOLKVOX_SHARD)";
 
 /// The operations of the file that `shard` polls (all of them without a shard). A shard may
@@ -264,6 +272,23 @@ impl Cli {
             }
             None => vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
         };
+        let names = names::Names::load(
+            self.wolkvox.config_file.as_deref(),
+            self.wolkvox.names_file.as_deref(),
+        )
+        .map_err(|e| {
+            let in_config = self
+                .wolkvox
+                .config_file
+                .as_deref()
+                .is_some_and(|f| e.is_in(f));
+            let flag = if in_config {
+                CONFIG_FILE_FLAG
+            } else {
+                NAMES_FILE_FLAG
+            };
+            ConfigError::new(flag, e.to_string())
+        })?;
         // The server's settings are checked, and its files read, only for the server: a
         // subcommand leaves them at their defaults (see `Cli::parse_args`).
         let serving = self.command.is_none();
@@ -288,6 +313,8 @@ impl Cli {
         Ok(Config {
             operations,
             config_file: self.wolkvox.config_file,
+            names_file: self.wolkvox.names_file,
+            names,
             token_info_interval: self
                 .serve
                 .token_info_interval

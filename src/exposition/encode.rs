@@ -47,7 +47,7 @@ fn type_name(kind: MetricType) -> &'static str {
 pub(super) fn samples(
     family: &Family,
     ops: &[OperationMetrics],
-    globals: Globals,
+    globals: &Globals,
 ) -> (Bytes, Option<Bytes>) {
     let mut finite = true;
     let _ = family.for_each_sample(ops, globals, |_, v| {
@@ -257,7 +257,22 @@ mod tests {
             shard_operations: Some(2),
             web_config: Some(false),
         });
-        let with = |reload, process| Globals { reload, process };
+        let with = |reload, process| Globals {
+            reload,
+            process,
+            names: None,
+        };
+        let names = Some(Arc::new(crate::exposition::NameInfo {
+            routing_points: vec![["0032", "1001", "Main \"menu\"\n"].map(String::from).into()],
+            options: vec![
+                ["0032", "1001", "1", "Billing", "self_service"]
+                    .map(String::from)
+                    .into(),
+                ["0048", "2001", "PULSE", "PULSE", "pulse"]
+                    .map(String::from)
+                    .into(),
+            ],
+        }));
         let all = assorted_operations();
         let series: Vec<Series> = (0..40_000)
             .map(|i| Series {
@@ -276,11 +291,18 @@ mod tests {
             (all[..1].to_vec(), with(None, Some(PROCESS))),
             (all.clone(), with(reload, None)),
             (all[1..].to_vec(), with(reload, Some(PROCESS))),
+            (
+                all.clone(),
+                Globals {
+                    names,
+                    ..with(reload, Some(PROCESS))
+                },
+            ),
             // Samples of several megabytes.
             (vec![large.clone(), all[2].clone()], Globals::default()),
         ];
         for (ops, globals) in cases {
-            let snap = Snapshot::encode_with(true, &ops, globals);
+            let snap = Snapshot::encode_with(true, &ops, globals.clone());
             crate::exposition::fixtures::assert_encodes(&snap, &ops, globals);
         }
     }

@@ -72,6 +72,24 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Some(Command::Names(_)) = command {
+        return match runtime.block_on(wolkvox_exporter::commands::names::template(config)) {
+            Ok((file, failed)) => {
+                print!("{file}");
+                for why in &failed {
+                    eprintln!("wolkvox-exporter: names: no report for {why}");
+                }
+                match failed.is_empty() {
+                    true => ExitCode::SUCCESS,
+                    false => ExitCode::FAILURE,
+                }
+            }
+            Err(e) => {
+                eprintln!("wolkvox-exporter: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(Command::Backfill(args)) = command {
         return backfill(&runtime, config, args);
     }

@@ -300,6 +300,17 @@ pub enum Command {
     /// Fetch the last days of the report step by step and write them as an OpenMetrics file
     /// for `promtool tsdb create-blocks-from openmetrics`, with the live exporter's series.
     Backfill(BackfillArgs),
+    /// Write a names file (for --names.file) to standard output, with every routing point and
+    /// menu option of each operation's previous local day, names left empty to fill in.
+    Names(NamesArgs),
+}
+
+/// The flags of `names`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NamesArgs {
+    /// The operations of this shard only, as the server given the same flags polls them.
+    #[command(flatten)]
+    pub sharding: ShardArg,
 }
 
 /// The flags of `check`.

@@ -21,7 +21,7 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 use reqwest::Url;
 
-pub use cli::{BackfillArgs, CheckArgs, Cli, Command};
+pub use cli::{BackfillArgs, CheckArgs, Cli, Command, NamesArgs};
 pub use commands::*;
 pub use spread::*;
 pub use values::*;
@@ -255,6 +255,7 @@ impl Cli {
         let shard = match &self.command {
             Some(Command::Check(args)) => args.sharding.shard.or(self.serve.sharding.shard),
             Some(Command::Backfill(_)) => None,
+            Some(Command::Names(args)) => args.sharding.shard.or(self.serve.sharding.shard),
             None => self.serve.sharding.shard,
         };
         let operations = match &self.wolkvox.config_file {

@@ -243,3 +243,76 @@ async fn the_demo_names_its_routing_points_and_sighup_reloads_a_names_file_over_
     );
     assert_eq!(m.value("wolkvox_config_last_reload_successful", &[]), 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_writes_every_id_of_the_previous_local_day_and_its_output_loads_as_a_names_file() {
+    use wolkvox_exporter::config::names::{Category, Names};
+    use wolkvox_exporter::demo::simulator::data::ROUTING_POINTS;
+    let (sim, url) = spawn_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
+    let ops = dir.path().join("ops.yml");
+    write(
+        &ops,
+        &format!(
+            "timezone: America/Bogota\noperations:\n  - name: a\n    server: \"0032\"\n    url: {url}\n    token_file: token\n    routing_points:\n      \"1001\": {{name: Main menu}}\n"
+        ),
+    );
+    let ops_arg = ops.to_str().unwrap().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        exporter()
+            .args(["names", "--config.file", &ops_arg])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // One call, for the whole previous local day.
+    let requests = sim.requests();
+    assert_eq!(requests.len(), 1);
+    let (ini, end) = (
+        requests[0].date_ini.clone().unwrap(),
+        requests[0].date_end.clone().unwrap(),
+    );
+    assert!(
+        ini.ends_with("000000") && end.ends_with("235959"),
+        "{ini} {end}"
+    );
+    assert_eq!(ini[..8], end[..8]);
+    let bogota = jiff::tz::TimeZone::get("America/Bogota").unwrap();
+    let today = jiff::Timestamp::now().to_zoned_datetime(bogota).date();
+    let day: jiff::civil::Date = jiff::civil::Date::strptime("%Y%m%d", &ini[..8]).unwrap();
+    assert!(day < today && day >= today.yesterday().unwrap().yesterday().unwrap());
+
+    let names =
+        Names::parse(Path::new("names.yml"), &stdout).unwrap_or_else(|e| panic!("{e}\n{stdout}"));
+    let written = &names.operations["a"].routing_points;
+    let ids: Vec<&str> = written.keys().map(String::as_str).collect();
+    let mut expected: Vec<&str> = ROUTING_POINTS.iter().map(|rp| rp.id).collect();
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    for rp in ROUTING_POINTS {
+        let mut codes: Vec<&str> = rp.options.iter().map(|o| o.code).collect();
+        codes.sort_unstable();
+        let options = &written[rp.id].options;
+        assert_eq!(
+            options.keys().map(String::as_str).collect::<Vec<_>>(),
+            codes
+        );
+        for (code, option) in options {
+            assert_eq!(option.name, "", "{code}");
+            let category = (code == "PULSE").then_some(Category::Pulse);
+            assert_eq!(option.category, category, "{code}");
+        }
+    }
+    // A name the files give already is kept; the others are left to fill in.
+    assert_eq!(written["1001"].name, "Main menu");
+    assert_eq!(written["1002"].name, "");
+}

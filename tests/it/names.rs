@@ -316,3 +316,43 @@ async fn names_writes_every_id_of_the_previous_local_day_and_its_output_loads_as
     assert_eq!(written["1001"].name, "Main menu");
     assert_eq!(written["1002"].name, "");
 }
+
+#[test]
+fn backfill_writes_the_info_series_at_every_step_of_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = dir.path().join("names.yml");
+    write(
+        &names,
+        "operations:\n  demo:\n    routing_points:\n      \"1001\": {name: Front door}\n",
+    );
+    let output = dir.path().join("out.om");
+    let out = exporter()
+        .args(["backfill", "--demo", "--days", "1", "--step", "6h"])
+        .args(["--names.file", names.to_str().unwrap()])
+        .args(["--output", output.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&output).unwrap();
+    // The steps of the history: the timestamps of the counters.
+    let steps = |prefix: &str| -> Vec<String> {
+        let mut at: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| l.rsplit(' ').next().unwrap().to_owned())
+            .collect();
+        at.sort();
+        at.dedup();
+        at
+    };
+    let history = steps("wolkvox_ivr_calls_total{");
+    assert!(history.len() >= 4, "{history:?}");
+    let front_door = r#"wolkvox_ivr_routing_point_info{operation="demo",rp_id="1001",name="Front door",job="wolkvox-exporter"} 1 "#;
+    assert_eq!(steps(front_door), history);
+    let agent = r#"wolkvox_ivr_menu_option_info{operation="demo",rp_id="2001",cod_opc_menu="AGENTE",name="Sales agent",category="agent",job="wolkvox-exporter"} 1 "#;
+    assert_eq!(steps(agent), history);
+}

@@ -11,6 +11,12 @@ local u = import 'lib/utils.libsonnet';
   local c = $._config,
   local r = $._records,
   local sel = $._selector,
+  // Sets $rp to the routing point as a person reads it: "<name> (<rp_id>)" where the names
+  // give its info series a name, else its id. A query in the template, so that the alert's
+  // labels, and with them its identity, stay as they are when a name changes.
+  local rpName = '{{ $rp := $labels.rp_id }}{{ with printf "wolkvox_ivr_routing_point_info{job=%q, instance=%q, operation=%q, rp_id=%q}" $labels.job $labels.instance $labels.operation $labels.rp_id | query }}{{ $rp = printf "%s (%s)" (. | first | label "name") $labels.rp_id }}{{ end }}',
+  // The same inside a text that is formatted with %.
+  local rpNameF = std.strReplace(rpName, '%', '%%'),
 
   prometheusAlerts+:: {
     groups+: [
@@ -38,9 +44,9 @@ local u = import 'lib/utils.libsonnet';
             'for': c.pulseFor,
             labels: { severity: c.pulseSeverity },
             annotations: {
-              summary: 'PULSE share of IVR routing point {{ $labels.rp_id }} in operation {{ $labels.operation }} is far above its baseline.',
+              summary: rpName + 'PULSE share of IVR routing point {{ $rp }} in operation {{ $labels.operation }} is far above its baseline.',
               description: (
-                '{{ $value | humanizePercentage }} of the calls of IVR routing point {{ $labels.rp_id }} in '
+                rpNameF + '{{ $value | humanizePercentage }} of the calls of IVR routing point {{ $rp }} in '
                 + 'Wolkvox operation {{ $labels.operation }} over the last %(w)s chose PULSE (the caller pressed '
                 + 'nothing), more than its share in the %(b)s before explains: by chance in that window (by %(z)s '
                 + 'standard deviations, more than %(ratio)s times that share and above '
@@ -92,9 +98,9 @@ local u = import 'lib/utils.libsonnet';
             'for': c.outageFor,
             labels: { severity: c.outageSeverity },
             annotations: {
-              summary: 'IVR routing point {{ $labels.rp_id }} in operation {{ $labels.operation }} gets far fewer calls than a week ago.',
+              summary: rpName + 'IVR routing point {{ $rp }} in operation {{ $labels.operation }} gets far fewer calls than a week ago.',
               description: (
-                'IVR routing point {{ $labels.rp_id }} in Wolkvox operation {{ $labels.operation }} got '
+                rpNameF + 'IVR routing point {{ $rp }} in Wolkvox operation {{ $labels.operation }} got '
                 + '{{ printf "%%.1f" $value }} calls a minute over the last %(w)s, less than %(ratio)s times its rate '
                 + 'in the %(b)s up to the same time a week before (%(min)s calls or more then). Callers may not '
                 + 'reach it: make a test call to its number, check the trunk and the number routing in Wolkvox, '

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
     match command {
         Some(Command::Check(CheckArgs { output, .. })) => runtime.block_on(check(config, output)),
         Some(Command::Backfill(args)) => runtime.block_on(backfill(config, args)),
+        Some(Command::Names(_)) => runtime.block_on(names(config)),
         None => match runtime.block_on(serve(config)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -53,6 +54,27 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// Runs `names`: the file on standard output; exit 0 only when every operation had a report.
+async fn names(config: Config) -> ExitCode {
+    match wolkvox_exporter::commands::names::template(config).await {
+        Ok((file, failed)) => {
+            print!("{file}");
+            for why in &failed {
+                eprintln!("wolkvox-exporter: names: no report for {why}");
+            }
+            if failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("wolkvox-exporter: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -4,6 +4,22 @@
   local c = $._config,
   local r = $._records,
 
+  // Names people read: the info series of the routing points and menu options, joined in with
+  // a fallback to the id where there is none. `or on(<the series' labels>)` adds the fallback
+  // only for series that the join left out, so that a series never appears twice.
+  local sel = 'job=~"$job", instance=~"$instance", operation=~"$operation"',
+  local rpInfo = 'group by (operation, rp_id, rp_name) (label_replace(wolkvox_ivr_routing_point_info{' + sel + '}, "rp_name", "$1", "name", "(.+)"))',
+  local optionInfo = 'group by (operation, rp_id, cod_opc_menu, option_name, category) (label_replace(wolkvox_ivr_menu_option_info{' + sel + '}, "option_name", "$1", "name", "(.+)"))',
+  // `e`, whose series have the labels `by` (operation and rp_id among them), with rp_name.
+  local withRpName(e, by) = '(\n  (' + e + ')\n  * on(operation, rp_id) group_left(rp_name)\n  ' + rpInfo + '\n  or on(' + by + ')\n  label_replace(' + e + ', "rp_name", "$1", "rp_id", "(.*)")\n)',
+  // `e`, whose series have the labels `by` (operation, rp_id and cod_opc_menu among them), with
+  // option_name and category: PULSE is `pulse` and the rest `other` where no info series says.
+  local withOptionName(e, by) = '(\n  (' + e + ')\n  * on(operation, rp_id, cod_opc_menu) group_left(option_name, category)\n  ' + optionInfo + '\n  or on(' + by + ')\n  label_replace(label_replace(label_replace(' + e + ', "option_name", "$1", "cod_opc_menu", "(.*)"), "category", "other", "", ""), "category", "pulse", "cod_opc_menu", "PULSE")\n)',
+  local perOption = 'operation, rp_id, cod_opc_menu',
+  local named(e) = withRpName(withOptionName(e, perOption), perOption),
+  // Calls per category and routing point in the report window.
+  local categoryCalls = withRpName('sum by (operation, rp_id, category) (' + withOptionName('sum by (operation, rp_id, cod_opc_menu) (wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"})', perOption) + ')', 'operation, rp_id, category'),
+
   grafanaDashboards+:: {
     'wolkvox-ivr.json': {
       uid: 'wolkvox-ivr',
@@ -514,7 +530,7 @@
           id: 5,
           type: 'bargauge',
           title: 'Calls by menu option in the report window',
-          description: 'Calls per menu option (cod_opc_menu) in the report window, summed over the selected routing points.',
+          description: 'Calls per menu option (cod_opc_menu) of each selected routing point in the report window, by name where the names file gives one, else by id.',
           datasource: {
             type: 'prometheus',
             uid: '${datasource}',
@@ -532,8 +548,8 @@
                 uid: '${datasource}',
               },
               refId: 'A',
-              expr: 'sort_desc(sum by (cod_opc_menu) (wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"}))',
-              legendFormat: '{{cod_opc_menu}}',
+              expr: 'sort_desc(' + named('sum by (operation, rp_id, cod_opc_menu) (wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"})') + ')',
+              legendFormat: '{{rp_name}}: {{option_name}}',
               range: false,
               instant: true,
               editorMode: 'code',
@@ -587,8 +603,8 @@
                 uid: '${datasource}',
               },
               refId: 'A',
-              expr: 'sort_desc(topk(10, sum by (operation, rp_id) (wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"})))',
-              legendFormat: '{{rp_id}} ({{operation}})',
+              expr: 'sort_desc(' + withRpName('topk(10, sum by (operation, rp_id) (wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"}))', 'operation, rp_id') + ')',
+              legendFormat: '{{rp_name}} ({{operation}})',
               range: false,
               instant: true,
               editorMode: 'code',
@@ -642,8 +658,8 @@
                 uid: '${datasource}',
               },
               refId: 'A',
-              expr: 'sum by (cod_opc_menu) (rate(wolkvox_ivr_calls_total{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"}[$__rate_interval])) * 60',
-              legendFormat: '{{cod_opc_menu}}',
+              expr: named('sum by (operation, rp_id, cod_opc_menu) (rate(wolkvox_ivr_calls_total{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"}[$__rate_interval])) * 60'),
+              legendFormat: '{{rp_name}}: {{option_name}}',
               range: true,
               instant: false,
               editorMode: 'code',
@@ -868,8 +884,8 @@
                 uid: '${datasource}',
               },
               refId: 'A',
-              expr: 'sum by (operation, rp_id) (rate(wolkvox_ivr_calls_total{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"}[$__rate_interval])) * 60',
-              legendFormat: '{{rp_id}} ({{operation}})',
+              expr: withRpName('sum by (operation, rp_id) (rate(wolkvox_ivr_calls_total{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"}[$__rate_interval])) * 60', 'operation, rp_id'),
+              legendFormat: '{{rp_name}} ({{operation}})',
               range: true,
               instant: false,
               editorMode: 'code',
@@ -961,6 +977,20 @@
               editorMode: 'code',
               format: 'table',
             },
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'D',
+              // The names of each row as labels (its value, the calls, is left out below).
+              expr: 'sum by (operation, rp_id, cod_opc_menu) (wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"}) * 0\n+ on(operation, rp_id, cod_opc_menu) group_left(rp_name, option_name, category)\n' + named('sum by (operation, rp_id, cod_opc_menu) (wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"})'),
+              legendFormat: '',
+              range: false,
+              instant: true,
+              editorMode: 'code',
+              format: 'table',
+            },
           ],
           fieldConfig: {
             // The calls; the overrides give the time columns theirs.
@@ -1029,19 +1059,26 @@
               options: {
                 excludeByName: {
                   Time: true,
+                  'Value #D': true,
                 },
                 indexByName: {
                   operation: 0,
-                  rp_id: 1,
-                  cod_opc_menu: 2,
-                  'Value #A': 3,
-                  'Value #B': 4,
-                  'Value #C': 5,
+                  rp_name: 1,
+                  rp_id: 2,
+                  option_name: 3,
+                  cod_opc_menu: 4,
+                  category: 5,
+                  'Value #A': 6,
+                  'Value #B': 7,
+                  'Value #C': 8,
                 },
                 renameByName: {
                   operation: 'Operation',
+                  rp_name: 'Routing point',
                   rp_id: 'Routing point (rp_id)',
+                  option_name: 'Menu option',
                   cod_opc_menu: 'Menu option (cod_opc_menu)',
+                  category: 'Category',
                   'Value #A': 'Calls',
                   'Value #B': 'Time in option',
                   'Value #C': 'Seconds per call',
@@ -1049,6 +1086,117 @@
               },
             },
           ],
+        },
+        {
+          id: 12,
+          type: 'bargauge',
+          title: 'Calls by category per routing point in the report window',
+          description: 'Calls per category of menu option (self_service, agent, pulse, other: from the names file; PULSE is pulse and options without a category other) of each routing point in the report window.',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 0,
+            y: 43,
+            w: 12,
+            h: 9,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: 'sort_desc(' + categoryCalls + ')',
+              legendFormat: '{{rp_name}}: {{category}}',
+              range: false,
+              instant: true,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'short',
+              min: 0,
+              color: {
+                mode: 'continuous-BlPu',
+              },
+            },
+            overrides: [],
+          },
+          options: {
+            orientation: 'horizontal',
+            displayMode: 'gradient',
+            showUnfilled: true,
+            reduceOptions: {
+              calcs: [
+                'lastNotNull',
+              ],
+              fields: '',
+              values: false,
+            },
+            valueMode: 'color',
+            namePlacement: 'left',
+            sizing: 'auto',
+          },
+        },
+        {
+          id: 13,
+          type: 'bargauge',
+          title: 'Share of calls by category per routing point',
+          description: 'The share of each category in the calls of its routing point in the report window (PULSE counted among them).',
+          datasource: {
+            type: 'prometheus',
+            uid: '${datasource}',
+          },
+          gridPos: {
+            x: 12,
+            y: 43,
+            w: 12,
+            h: 9,
+          },
+          targets: [
+            {
+              datasource: {
+                type: 'prometheus',
+                uid: '${datasource}',
+              },
+              refId: 'A',
+              expr: categoryCalls + '\n/ on(operation, rp_id) group_left()\n(sum by (operation, rp_id) (wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"}) > 0)',
+              legendFormat: '{{rp_name}}: {{category}}',
+              range: false,
+              instant: true,
+              editorMode: 'code',
+            },
+          ],
+          fieldConfig: {
+            defaults: {
+              unit: 'percentunit',
+              min: 0,
+              max: 1,
+              color: {
+                mode: 'continuous-BlPu',
+              },
+            },
+            overrides: [],
+          },
+          options: {
+            orientation: 'horizontal',
+            displayMode: 'gradient',
+            showUnfilled: true,
+            reduceOptions: {
+              calcs: [
+                'lastNotNull',
+              ],
+              fields: '',
+              values: false,
+            },
+            valueMode: 'color',
+            namePlacement: 'left',
+            sizing: 'auto',
+          },
         },
       ],
     },

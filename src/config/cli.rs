@@ -67,6 +67,15 @@ pub struct WolkvoxArgs {
     )]
     pub config_file: Option<PathBuf>,
 
+    /// YAML file naming routing points and menu options per operation (see the README); reloaded with the configuration.
+    #[arg(
+        long = "names.file",
+        env = "WOLKVOX_NAMES_FILE",
+        value_name = "PATH",
+        global = true
+    )]
+    pub names_file: Option<PathBuf>,
+
     /// Wolkvox server code of the operation, four digits such as 0032 (required unless --demo or --config.file).
     #[arg(
         long = "wolkvox.server",
@@ -322,6 +331,17 @@ pub enum Command {
     /// Fetch the last days of the report step by step and write them as an OpenMetrics file
     /// for `promtool tsdb create-blocks-from openmetrics`, with the live exporter's series.
     Backfill(BackfillArgs),
+    /// Write a names file (for --names.file) to standard output, with every routing point and
+    /// menu option of each operation's previous local day, names left empty to fill in.
+    Names(NamesArgs),
+}
+
+/// The flags of `names`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NamesArgs {
+    /// The operations of this shard only, as the server given the same flags polls them.
+    #[command(flatten)]
+    pub sharding: ShardArg,
 }
 
 /// The flags of `check`.

@@ -58,6 +58,9 @@ struct RawOperation {
     time_unit: Option<String>,
     poll_interval: Option<String>,
     poll_timeout: Option<String>,
+    /// Names of routing points and options: checked and read by `names.rs`, with the names file.
+    #[serde(rename = "routing_points")]
+    _routing_points: Option<serde::de::IgnoredAny>,
 }
 
 /// A problem in the file: one line that names the file, the operation (when there is one)

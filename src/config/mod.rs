@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod file;
+pub mod names;
 pub mod spread;
 pub mod values;
 pub mod web;
@@ -20,7 +21,7 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 use reqwest::Url;
 
-pub use cli::{BackfillArgs, CheckArgs, Cli, Command};
+pub use cli::{BackfillArgs, CheckArgs, Cli, Command, NamesArgs};
 pub use commands::*;
 pub use spread::*;
 pub use values::*;
@@ -117,6 +118,10 @@ pub struct Config {
     pub operations: Vec<OperationConfig>,
     /// The file they came from, reloaded on SIGHUP and when it changes.
     pub config_file: Option<PathBuf>,
+    /// The file of names, reloaded with `config_file`.
+    pub names_file: Option<PathBuf>,
+    /// The names of routing points and options, from both files, as read at start.
+    pub names: names::Names,
     /// How often to call token_info, if at all.
     pub token_info_interval: Option<Duration>,
     /// The share of the token's daily limit each operation may spend.
@@ -215,6 +220,7 @@ impl Cli {
         let shard = match &self.command {
             Some(Command::Check(args)) => args.sharding.shard.or(self.serve.sharding.shard),
             Some(Command::Backfill(_)) => None,
+            Some(Command::Names(args)) => args.sharding.shard.or(self.serve.sharding.shard),
             None => self.serve.sharding.shard,
         };
         // clap refuses the single-operation flags beside --config.file; the token's variable
@@ -240,6 +246,23 @@ impl Cli {
             }
             None => vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
         };
+        let names = names::Names::load(
+            self.wolkvox.config_file.as_deref(),
+            self.wolkvox.names_file.as_deref(),
+        )
+        .map_err(|e| {
+            let in_config = self
+                .wolkvox
+                .config_file
+                .as_deref()
+                .is_some_and(|f| e.is_in(f));
+            let flag = if in_config {
+                "--config.file (WOLKVOX_CONFIG_FILE)"
+            } else {
+                "--names.file (WOLKVOX_NAMES_FILE)"
+            };
+            ConfigError::new(flag, e.to_string())
+        })?;
         // The server's settings are checked, and its files read, only for the server: a
         // subcommand leaves them at their defaults (see `Cli::parse_args`).
         let serving = self.command.is_none();
@@ -258,6 +281,8 @@ impl Cli {
         Ok(Config {
             operations,
             config_file: self.wolkvox.config_file,
+            names_file: self.wolkvox.names_file,
+            names,
             token_info_interval: (self.serve.token_info_interval)
                 .or(self.demo.enabled.then_some(DEMO_TOKEN_INFO_INTERVAL)),
             budget_share: self.serve.budget_share,

@@ -1,6 +1,7 @@
 //! `--demo`: the simulated Wolkvox API started on a loopback port in place of a real server,
 //! with a random token, and the clock that may fast-forward it.
 
+pub mod names;
 pub mod simulator;
 
 use std::path::PathBuf;

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use prometheus_client::metrics::MetricType;
 
 use super::families::{FAMILIES, Family, Number, Read};
-use super::{Format, Globals, OperationMetrics};
+use super::{Format, Globals, NameInfo, OperationMetrics};
 use crate::counters::CounterSeries;
 use crate::report::Series;
 
@@ -47,7 +47,7 @@ fn type_name(kind: MetricType) -> &'static str {
 pub(super) fn samples(
     family: &Family,
     ops: &[OperationMetrics],
-    globals: Globals,
+    globals: &Globals,
 ) -> (Bytes, Option<Bytes>) {
     let mut finite = true;
     let _ = family.for_each_sample(ops, globals, |_, v| {
@@ -159,8 +159,20 @@ pub struct OperationHistory {
 /// promtool reads the file in one pass per block, and Prometheus' storage takes the samples of
 /// a series only in increasing time: each family is written once (HELP and TYPE first), and
 /// within it each series whole, its samples in time order.
-pub fn encode_history(ops: &[OperationHistory], extra: &[(&str, &str)]) -> Vec<u8> {
+///
+/// The info series of `names` are written at every point of their operation, so that a query
+/// joins on them over the whole range, as on the live ones.
+pub fn encode_history(
+    ops: &[OperationHistory],
+    names: &NameInfo,
+    extra: &[(&str, &str)],
+) -> Vec<u8> {
     let mut out = Vec::new();
+    for family in FAMILIES.iter() {
+        if let Read::Info(rows) = family.read {
+            info_history(&mut out, family, rows(names), ops, extra);
+        }
+    }
     for family in FAMILIES.iter().filter(|f| f.per_series()) {
         let name = family.sample_name();
         descriptor(&mut out, family, Format::OpenMetrics);
@@ -200,6 +212,38 @@ pub fn encode_history(ops: &[OperationHistory], extra: &[(&str, &str)]) -> Vec<u
     }
     out.extend_from_slice(b"# EOF\n");
     out
+}
+
+/// An info family's rows, each at every point of its operation.
+fn info_history(
+    out: &mut Vec<u8>,
+    family: &Family,
+    rows: &[Box<[String]>],
+    ops: &[OperationHistory],
+    extra: &[(&str, &str)],
+) {
+    if rows.is_empty() {
+        return;
+    }
+    descriptor(out, family, Format::OpenMetrics);
+    for op in ops {
+        for row in rows.iter().filter(|r| r.first() == Some(&op.operation)) {
+            for point in &op.points {
+                let labels = family.labels.iter().copied();
+                let labels = labels.zip(row.iter().map(String::as_str));
+                let labels = labels.chain(extra.iter().copied());
+                let at = Some(point.at.as_second());
+                sample(
+                    out,
+                    family.name,
+                    labels,
+                    Number::Int(1),
+                    Format::OpenMetrics,
+                    at,
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -257,7 +301,22 @@ mod tests {
             shard_operations: Some(2),
             web_config: Some(false),
         });
-        let with = |reload, process| Globals { reload, process };
+        let with = |reload, process| Globals {
+            reload,
+            process,
+            names: None,
+        };
+        let names = Some(Arc::new(crate::exposition::NameInfo {
+            routing_points: vec![["0032", "1001", "Main \"menu\"\n"].map(String::from).into()],
+            options: vec![
+                ["0032", "1001", "1", "Billing", "self_service"]
+                    .map(String::from)
+                    .into(),
+                ["0048", "2001", "PULSE", "PULSE", "pulse"]
+                    .map(String::from)
+                    .into(),
+            ],
+        }));
         let all = assorted_operations();
         let series: Vec<Series> = (0..40_000)
             .map(|i| Series {
@@ -276,11 +335,18 @@ mod tests {
             (all[..1].to_vec(), with(None, Some(PROCESS))),
             (all.clone(), with(reload, None)),
             (all[1..].to_vec(), with(reload, Some(PROCESS))),
+            (
+                all.clone(),
+                Globals {
+                    names,
+                    ..with(reload, Some(PROCESS))
+                },
+            ),
             // Samples of several megabytes.
             (vec![large.clone(), all[2].clone()], Globals::default()),
         ];
         for (ops, globals) in cases {
-            let snap = Snapshot::encode_with(true, &ops, globals);
+            let snap = Snapshot::encode_with(true, &ops, globals.clone());
             crate::exposition::fixtures::assert_encodes(&snap, &ops, globals);
         }
     }
@@ -322,7 +388,29 @@ mod tests {
                 ),
             ],
         }];
-        let text = String::from_utf8(encode_history(&ops, &[("job", "wolkvox-exporter")])).unwrap();
+        let names = NameInfo {
+            routing_points: vec![["0032", "1001", "Main"].map(String::from).into()],
+            options: vec![
+                ["9999", "1", "1", "Elsewhere", "other"]
+                    .map(String::from)
+                    .into(),
+            ],
+        };
+        let text = String::from_utf8(encode_history(&ops, &names, &[("job", "wolkvox-exporter")]))
+            .unwrap();
+        let info: Vec<&str> = text.lines().filter(|l| l.contains("_info")).collect();
+        // At every point of the operation, and for no other operation.
+        assert_eq!(
+            info,
+            [
+                "# HELP wolkvox_ivr_routing_point_info Name of a routing point, from --names.file or --config.file; always 1.",
+                "# TYPE wolkvox_ivr_routing_point_info gauge",
+                r#"wolkvox_ivr_routing_point_info{operation="0032",rp_id="1001",name="Main",job="wolkvox-exporter"} 1 3600"#,
+                r#"wolkvox_ivr_routing_point_info{operation="0032",rp_id="1001",name="Main",job="wolkvox-exporter"} 1 7200"#,
+                "# HELP wolkvox_ivr_menu_option_info Name and category of an IVR menu option, from --names.file or --config.file; always 1.",
+                "# TYPE wolkvox_ivr_menu_option_info gauge",
+            ]
+        );
         let calls: Vec<&str> = text
             .lines()
             .filter(|l| l.starts_with("wolkvox_ivr_calls_total"))

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use prometheus_client::metrics::MetricType;
 
-use super::{Globals, OperationMetrics, ReloadStatus};
+use super::{Globals, NameInfo, OperationMetrics, ReloadStatus};
 use crate::counters::CounterRef;
 use crate::report::{RejectReason, Series};
 use crate::sys::process::ProcessStats;
@@ -51,6 +51,8 @@ pub(super) enum Read {
     /// One sample per series of the counters that survive midnight; no family when no
     /// operation keeps them.
     Counters(fn(&CounterRef<'_>) -> f64),
+    /// One sample, always 1, per row of the names given; no family when there is none.
+    Info(fn(&NameInfo) -> &[Box<[String]>]),
 }
 
 /// A sample's value, as prometheus-client writes it: an integer without a decimal point.
@@ -101,6 +103,20 @@ pub(super) static FAMILIES: &[Family] = &[
         kind: MetricType::Counter,
         labels: SERIES,
         read: Read::Counters(|c| c.time_seconds),
+    },
+    Family {
+        name: "wolkvox_ivr_routing_point_info",
+        help: "Name of a routing point, from --names.file or --config.file; always 1.",
+        kind: MetricType::Gauge,
+        labels: &["operation", "rp_id", "name"],
+        read: Read::Info(|n| &n.routing_points),
+    },
+    Family {
+        name: "wolkvox_ivr_menu_option_info",
+        help: "Name and category of an IVR menu option, from --names.file or --config.file; always 1.",
+        kind: MetricType::Gauge,
+        labels: &["operation", "rp_id", "cod_opc_menu", "name", "category"],
+        read: Read::Info(|n| &n.options),
     },
     Family {
         name: "wolkvox_up",
@@ -195,7 +211,7 @@ pub(super) static FAMILIES: &[Family] = &[
     },
     Family {
         name: "wolkvox_config_last_reload_successful",
-        help: "Whether the last reload of --config.file succeeded (1) or was refused (0).",
+        help: "Whether the last reload of --config.file and --names.file succeeded (1) or was refused (0).",
         kind: MetricType::Gauge,
         labels: &[],
         // Only with a --config.file, which is applied (or not) from the start on.
@@ -203,7 +219,7 @@ pub(super) static FAMILIES: &[Family] = &[
     },
     Family {
         name: "wolkvox_config_last_reload_success_timestamp_seconds",
-        help: "When --config.file was last applied, in seconds since the epoch.",
+        help: "When --config.file and --names.file were last applied, in seconds since the epoch.",
         kind: MetricType::Gauge,
         labels: &[],
         read: Read::Reload(|r| r.last_success.map(|at| Number::Float(seconds(at)))),
@@ -323,15 +339,22 @@ impl Family {
     /// Whether the family belongs to the exporter as a whole (build, reloads, process) rather
     /// than to the operations.
     pub fn is_global(&self) -> bool {
-        matches!(self.read, Read::Build | Read::Reload(_) | Read::Process(_))
+        matches!(
+            self.read,
+            Read::Build | Read::Reload(_) | Read::Process(_) | Read::Info(_)
+        )
     }
 
     /// Whether the family is written at all (its descriptor, even without samples).
-    pub fn is_present(&self, ops: &[OperationMetrics], globals: Globals) -> bool {
+    pub fn is_present(&self, ops: &[OperationMetrics], globals: &Globals) -> bool {
         match self.read {
             Read::Build | Read::Count(_) | Read::Polls | Read::Rejected | Read::Report(_) => true,
             Read::Reload(value) => globals.reload.as_ref().and_then(value).is_some(),
             Read::Process(_) => globals.process.is_some(),
+            Read::Info(rows) => globals
+                .names
+                .as_deref()
+                .is_some_and(|n| !rows(n).is_empty()),
             Read::Gauge(value) => ops.iter().any(|o| value(o).is_some()),
             Read::Counters(_) => ops.iter().any(|o| o.counters.is_some()),
         }
@@ -342,7 +365,7 @@ impl Family {
     pub fn for_each_sample<E>(
         &self,
         ops: &[OperationMetrics],
-        globals: Globals,
+        globals: &Globals,
         mut sample: impl FnMut(&[&str], Number) -> Result<(), E>,
     ) -> Result<(), E> {
         match self.read {
@@ -364,6 +387,12 @@ impl Family {
                 Some(p) => sample(&[], value(p)),
                 None => Ok(()),
             },
+            Read::Info(rows) => globals.names.as_deref().map_or(Ok(()), |n| {
+                rows(n).iter().try_for_each(|row| {
+                    let values: Vec<&str> = row.iter().map(String::as_str).collect();
+                    sample(&values, Number::Int(1))
+                })
+            }),
             Read::Gauge(value) => ops.iter().try_for_each(|o| match value(o) {
                 Some(v) => sample(&[&o.operation], Number::Float(v)),
                 None => Ok(()),
@@ -449,6 +478,10 @@ mod tests {
                 web_config: Some(true),
             }),
             process: Some(crate::exposition::fixtures::PROCESS),
+            names: Some(std::sync::Arc::new(NameInfo {
+                routing_points: vec![["a", "1001", "Main"].map(String::from).into()],
+                options: vec![["a", "1001", "1", "One", "agent"].map(String::from).into()],
+            })),
         };
         for (i, family) in FAMILIES.iter().enumerate() {
             assert!(
@@ -458,7 +491,7 @@ mod tests {
             );
             let mut samples = 0;
             family
-                .for_each_sample(&ops, globals, |labels, _| {
+                .for_each_sample(&ops, &globals, |labels, _| {
                     samples += 1;
                     assert_eq!(labels.len(), family.labels.len(), "{}", family.name);
                     Ok::<_, ()>(())

@@ -11,6 +11,7 @@
 //! - `mod.rs`: the [`Snapshot`] and the parts it is made of, in exposition order.
 //! - `operation.rs`: [`OperationMetrics`], what a poller hands in about its operation.
 //! - `families.rs`: the one table of metric families that every writer reads.
+//! - `info.rs`: the label values of the info series that name routing points and options.
 //! - `encode.rs`: the one writer of descriptors and samples, and of the history for `backfill`.
 //! - `gzip.rs`: the gzip copy of a part, and the member's end made from the parts' CRCs.
 //! - `store.rs`: the [`Store`] that swaps snapshots.
@@ -18,6 +19,7 @@
 mod encode;
 mod families;
 mod gzip;
+mod info;
 mod operation;
 mod store;
 
@@ -31,6 +33,7 @@ use families::FAMILIES;
 use gzip::{GZIP_HEADER, Part};
 
 pub use encode::{HistoryPoint, OperationHistory, encode_history};
+pub use info::NameInfo;
 pub use operation::{LastCall, OperationMetrics, ReportData};
 pub use store::Store;
 
@@ -73,13 +76,15 @@ pub struct ReloadStatus {
 }
 
 /// What the exporter's own families are read from, as opposed to the operations': the reload
-/// status and the process metrics. Each is absent until it is known.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// status, the process metrics and the names. Each is absent until it is known.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Globals {
     /// The outcome of configuration reloads, when a file is in use.
     pub reload: Option<ReloadStatus>,
     /// The last reading of the process metrics (Linux only).
     pub process: Option<ProcessStats>,
+    /// The names of routing points and options, when any are given.
+    pub names: Option<Arc<NameInfo>>,
 }
 
 /// A family's part in both formats; the same bytes when the formats agree.
@@ -145,7 +150,7 @@ impl OperationParts {
                 if family.is_global() || (family.of_report() && encoded.is_some()) {
                     (Bytes::new(), None)
                 } else {
-                    encode::samples(family, ops, Globals::default())
+                    encode::samples(family, ops, &Globals::default())
                 }
             })
             .collect();
@@ -161,7 +166,7 @@ impl OperationParts {
             polled: op.polled,
             present: FAMILIES
                 .iter()
-                .map(|f| !f.is_global() && f.is_present(ops, Globals::default()))
+                .map(|f| !f.is_global() && f.is_present(ops, &Globals::default()))
                 .collect(),
             families,
         }
@@ -196,7 +201,7 @@ impl GlobalParts {
         let mut written: Vec<_> = FAMILIES
             .iter()
             .map(|family| match family.is_global() {
-                true => encode::samples(family, &[], globals),
+                true => encode::samples(family, &[], &globals),
                 false => (Bytes::new(), None),
             })
             .collect();
@@ -206,7 +211,7 @@ impl GlobalParts {
         GlobalParts {
             present: FAMILIES
                 .iter()
-                .map(|f| f.is_present(&[], globals))
+                .map(|f| f.is_present(&[], &globals))
                 .collect(),
             families,
             end,
@@ -416,12 +421,12 @@ pub(crate) mod fixtures {
     impl Collector for Families {
         fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
             for family in FAMILIES {
-                if !family.is_present(&self.ops, self.globals) {
+                if !family.is_present(&self.ops, &self.globals) {
                     continue;
                 }
                 let mut descriptor =
                     encoder.encode_descriptor(family.name, family.help, None, family.kind)?;
-                family.for_each_sample(&self.ops, self.globals, |values, value| {
+                family.for_each_sample(&self.ops, &self.globals, |values, value| {
                     let labels: Vec<(&str, &str)> = family
                         .labels
                         .iter()

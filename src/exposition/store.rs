@@ -8,7 +8,7 @@ use arc_swap::ArcSwap;
 #[cfg(any(test, feature = "test-util"))]
 use tokio::sync::watch;
 
-use super::{GlobalParts, Globals, OperationMetrics, OperationParts, ReloadStatus};
+use super::{GlobalParts, Globals, NameInfo, OperationMetrics, OperationParts, ReloadStatus};
 use super::{ReportData, Snapshot};
 use crate::sys::process::ProcessStats;
 
@@ -50,7 +50,7 @@ impl Pending {
 
     fn set_globals(&mut self, change: impl FnOnce(&mut Globals)) {
         change(&mut self.globals);
-        self.global_parts = Arc::new(GlobalParts::encode(self.globals));
+        self.global_parts = Arc::new(GlobalParts::encode(self.globals.clone()));
     }
 
     /// A shard that owns no operation of the file has nothing to poll: once its (empty) set
@@ -207,6 +207,13 @@ impl Store {
         self.change(|s| s.set_globals(|g| g.process = Some(process)));
     }
 
+    /// Sets the rows of the info series that name routing points and options: only the
+    /// exporter's own parts are encoded again, and no operation's series change.
+    pub fn set_names(&self, names: NameInfo) {
+        let names = (names != NameInfo::default()).then(|| Arc::new(names));
+        self.change(|s| s.set_globals(|g| g.names = names));
+    }
+
     /// The last reload status, when a configuration file is in use.
     pub fn reload_status(&self) -> Option<ReloadStatus> {
         self.state
@@ -311,14 +318,14 @@ mod tests {
         store.set_reload(reload);
         let mut globals = Globals {
             reload: Some(reload),
-            process: None,
+            ..Globals::default()
         };
-        assert_serves(&store, &ops, globals);
+        assert_serves(&store, &ops, globals.clone());
         // The process metrics change outside any poll: served at once, no poll counted.
         let polls = *store.subscribe().borrow();
         store.set_process(PROCESS);
         globals.process = Some(PROCESS);
-        assert_serves(&store, &ops, globals);
+        assert_serves(&store, &ops, globals.clone());
         let later = ProcessStats {
             cpu_seconds: PROCESS.cpu_seconds + 0.01,
             open_fds: PROCESS.open_fds + 1,
@@ -326,10 +333,22 @@ mod tests {
         };
         store.set_process(later);
         globals.process = Some(later);
-        assert_serves(&store, &ops, globals);
+        assert_serves(&store, &ops, globals.clone());
+        // So do the names: their info series, encoded with the exporter's own families.
+        let names = NameInfo {
+            routing_points: vec![["0032", "1001", "Main \"menu\""].map(String::from).into()],
+            options: vec![
+                ["0032", "1001", "1", "Billing", "self_service"]
+                    .map(String::from)
+                    .into(),
+            ],
+        };
+        store.set_names(names.clone());
+        globals.names = Some(Arc::new(names));
+        assert_serves(&store, &ops, globals.clone());
         assert_eq!(*store.subscribe().borrow(), polls);
         store.remove(&ops[0].operation);
-        assert_serves(&store, &ops[1..], globals);
+        assert_serves(&store, &ops[1..], globals.clone());
         assert!(!store.current().ready);
         for op in &mut ops[1..] {
             op.polled = true;

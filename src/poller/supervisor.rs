@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
+use crate::config::names::Names;
 use crate::config::{Config, OperationConfig};
 use crate::demo::{self, Demo};
 use crate::exposition::Store;
@@ -32,6 +33,8 @@ struct Running {
 pub struct Supervisor {
     /// The configuration at start: its settings hold for every poller, whatever reloads bring.
     globals: Arc<Config>,
+    /// The names `--demo` gives its operations, under the files' names.
+    builtin_names: Names,
     clock: Arc<dyn Clock>,
     store: Arc<Store>,
     demo: Option<Demo>,
@@ -67,7 +70,16 @@ impl Supervisor {
         }
         // In one call: the store lays out the parts of all operations once, not once each.
         store.register_all(pending.iter().map(|(_, poller, _)| poller.metrics()));
-        if config.config_file.is_some() {
+        let builtin_names = demo::names::with_builtin(config, &Names::default());
+        let operations = config.operations.iter().map(|o| o.name.as_str());
+        publish_names(
+            &store,
+            &builtin_names,
+            &config.names,
+            operations,
+            config.shard,
+        );
+        if config.config_file.is_some() || config.names_file.is_some() {
             let now = clock.now();
             let owned = config.shard.map(|_| config.operations.len() as u64);
             store.update_reload(|r| {
@@ -77,6 +89,7 @@ impl Supervisor {
             });
         }
         Ok(Self {
+            builtin_names,
             globals,
             clock,
             store,
@@ -100,8 +113,12 @@ impl Supervisor {
             let running = start(op, poller, &self.root, delay);
             self.running.insert(name, running);
         }
-        let file = self.globals.config_file.clone();
-        let mut last_text = file.as_ref().and_then(|f| std::fs::read(f).ok());
+        let read =
+            |file: &Option<std::path::PathBuf>| file.as_ref().and_then(|f| std::fs::read(f).ok());
+        let mut last_text = (
+            read(&self.globals.config_file),
+            read(&self.globals.names_file),
+        );
         let mut check = tokio::time::interval(CONFIG_CHECK_INTERVAL);
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -109,17 +126,17 @@ impl Supervisor {
                 () = stop.cancelled() => break,
                 () = self.hangups.next() => "SIGHUP",
                 _ = check.tick() => {
-                    let Some(file) = &file else { continue };
-                    let text = std::fs::read(file).ok();
+                    let text = (read(&self.globals.config_file), read(&self.globals.names_file));
                     if text == last_text {
                         continue;
                     }
                     "the file changed"
                 }
             };
-            if let Some(file) = &file {
-                last_text = std::fs::read(file).ok();
-            }
+            last_text = (
+                read(&self.globals.config_file),
+                read(&self.globals.names_file),
+            );
             self.reload(reason).await;
         }
         self.root.cancel();
@@ -134,7 +151,21 @@ impl Supervisor {
     /// not validate changes nothing.
     async fn reload(&mut self, reason: &str) {
         let Some(file) = self.globals.config_file.clone() else {
-            tracing::warn!(reason, "reload asked for, but no --config.file is in use");
+            if self.globals.names_file.is_none() {
+                tracing::warn!(reason, "reload asked for, but no --config.file is in use");
+                return;
+            }
+            let Some(names) = self.load_names(reason) else {
+                return;
+            };
+            let operations = self.running.keys().map(String::as_str);
+            publish_names(&self.store, &self.builtin_names, &names, operations, None);
+            tracing::info!(reason, "names reloaded");
+            let now = self.clock.now();
+            self.store.update_reload(|r| {
+                r.successful = true;
+                r.last_success = Some(now);
+            });
             return;
         };
         let env = |name: &str| std::env::var(name).ok();
@@ -147,10 +178,16 @@ impl Supervisor {
                 return;
             }
         };
+        let Some(names) = self.load_names(reason) else {
+            return;
+        };
         let wanted: BTreeMap<String, OperationConfig> = operations
             .into_iter()
             .map(|o| (o.name.clone(), o))
             .collect();
+        let operations = wanted.keys().map(String::as_str);
+        let shard = self.globals.shard;
+        publish_names(&self.store, &self.builtin_names, &names, operations, shard);
         let stale: Vec<String> = self
             .running
             .iter()
@@ -216,6 +253,51 @@ impl Supervisor {
             r.shard_operations = owned;
         });
     }
+}
+
+impl Supervisor {
+    /// The names of both files, or `None` when one of them is refused: then the running
+    /// names stay, and the reload status says so.
+    fn load_names(&self, reason: &str) -> Option<Names> {
+        match Names::load(
+            self.globals.config_file.as_deref(),
+            self.globals.names_file.as_deref(),
+        ) {
+            Ok(names) => Some(names),
+            Err(e) => {
+                tracing::error!(reason, error = %e, "configuration reload refused; the running configuration stays");
+                self.store.update_reload(|r| r.successful = false);
+                None
+            }
+        }
+    }
+}
+
+/// Publishes the info series of `names` (over `builtin`) for the operations polled. Names of
+/// other operations are left out with a warning, unless `--shard` gives them to other
+/// processes.
+fn publish_names<'a>(
+    store: &Store,
+    builtin: &Names,
+    names: &Names,
+    operations: impl IntoIterator<Item = &'a str>,
+    shard: Option<crate::config::Shard>,
+) {
+    let mut all = builtin.clone();
+    all.merge(names.clone());
+    let (polled, others) = all.of_operations(operations);
+    if !others.is_empty() {
+        let others = others.join(", ");
+        match shard {
+            None => {
+                tracing::warn!(operations = %others, "names given for operations that are not polled; they are left out")
+            }
+            Some(_) => {
+                tracing::debug!(operations = %others, "names of operations of other shards left out")
+            }
+        }
+    }
+    store.set_names(polled.info());
 }
 
 fn build_poller(

@@ -61,6 +61,20 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "dashboards": {"enabled": False},
     },
     "demo": {"demo": True},
+    # Names of the demo's routing points and options, mounted as --names.file.
+    "names": {
+        "demo": True,
+        "names": {
+            "demo": {
+                "routing_points": {
+                    "1001": {
+                        "name": "Main menu",
+                        "options": {"1": {"name": "Billing", "category": "self_service"}, "PULSE": {"name": "Entered"}},
+                    }
+                }
+            }
+        },
+    },
     "operations": {
         "operations": [
             {"name": "bogota", "server": "0032", "token": TOKEN},

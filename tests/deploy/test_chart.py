@@ -196,6 +196,33 @@ def test_exporter_accepts_the_operations_file_the_chart_writes(render, exporter_
     ]
 
 
+def test_names_reach_the_exporter_as_a_mounted_names_file_that_it_accepts(render, exporter_binary, tmp_path):
+    names = VALUE_SETS["names"]["names"]
+    objects, _ = render(VALUE_SETS["names"])
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert "--names.file=/etc/wolkvox-exporter/names/names.yml" in container["args"]
+    # Without subPath, so that the kubelet updates the file and the exporter reloads it.
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "names")
+    assert mount == {"name": "names", "mountPath": "/etc/wolkvox-exporter/names", "readOnly": True}
+    volume = next(v for v in pod["volumes"] if v["name"] == "names")
+    config_map = next(
+        o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == volume["configMap"]["name"]
+    )
+    text = config_map["data"]["names.yml"]
+    assert yaml.safe_load(text) == {"operations": names}
+    # The exporter loads it as it loads a names file at start (exit 2 and one line when it is wrong).
+    (tmp_path / "names.yml").write_text(text)
+    result = run([str(exporter_binary), "check", "--demo", "--names.file", str(tmp_path / "names.yml")], timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Without names, nothing of it.
+    objects, _ = render(VALUE_SETS["demo"])
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    assert not any("--names.file" in a for a in deployment["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert not any(o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-names") for o in objects)
+
+
 @pytest.mark.parametrize("value_set", VALUE_SETS)
 def test_every_flag_the_chart_passes_is_one_the_exporter_knows(render, exporter_binary, value_set):
     known = set(re.findall(r"(--[a-z][a-z0-9.-]+)", run([str(exporter_binary), "--help"]).stdout))

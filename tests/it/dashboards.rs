@@ -11,11 +11,17 @@ use serde_json::Value;
 
 /// Family names and types of a real scrape: the exporter's metric contract. The exporter polls
 /// the simulator at a fixed local time (so there is traffic) and calls token_info, so that
-/// every family it can write is there.
+/// every family it can write is there, names included.
 async fn contract() -> (BTreeSet<String>, BTreeMap<String, String>) {
     let (_sim, url) = spawn_simulator().await;
     let mut cfg = config(&url);
     cfg.token_info_interval = Some(std::time::Duration::from_secs(3600));
+    let names = format!(
+        "operations:\n  \"{SERVER}\":\n    routing_points:\n      \"1001\":\n        name: Main menu\n        options:\n          \"1\": {{name: Billing}}\n"
+    );
+    cfg.names =
+        wolkvox_exporter::config::names::Names::parse(std::path::Path::new("names.yml"), &names)
+            .unwrap();
     cfg.op_mut().poll_interval = std::time::Duration::from_millis(20);
     let (exporter, clock) =
         spawn_exporter_at(cfg, local("America/Bogota", "2026-11-25T23:50:00")).await;

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
+use wolkvox_exporter::config::names::Names;
 use wolkvox_exporter::config::window::Window;
 use wolkvox_exporter::config::{Config, TimeUnit, Token, Upstream};
 use wolkvox_exporter::demo::simulator::{SimulatorConfig, TimeFormat};
@@ -95,7 +96,8 @@ fn compare(name: &str, actual: &str) {
 }
 
 /// Two operations: `0032` with the default `today` window (counters that survive midnight),
-/// and `rolling` with a one-hour window, plain seconds and its own token. Both call token_info.
+/// and `rolling` with a one-hour window, plain seconds and its own token. Both call token_info,
+/// and both have names.
 fn golden_config(url: &reqwest::Url, reload_file: PathBuf) -> Config {
     let mut config = config(url);
     config.token_info_interval = Some(Duration::from_secs(3600));
@@ -114,6 +116,9 @@ fn golden_config(url: &reqwest::Url, reload_file: PathBuf) -> Config {
         demo => demo,
     };
     config.operations.push(rolling);
+    // Names for some ids of each operation, so that both info families show.
+    let names = "operations:\n  \"0032\":\n    routing_points:\n      \"1001\":\n        name: Main menu\n        options:\n          \"1\": {name: Billing, category: self_service}\n          AGENTE: {name: Agent, category: agent}\n          PULSE: {}\n  rolling:\n    routing_points:\n      \"2001\": {name: Sales}\n";
+    config.names = Names::parse(std::path::Path::new("names.yml"), names).unwrap();
     config
 }
 

@@ -14,6 +14,7 @@ mod examples;
 mod faults;
 mod golden;
 mod metrics;
+mod names;
 mod operations;
 mod polling;
 mod process;

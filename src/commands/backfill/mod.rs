@@ -241,8 +241,15 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
     if let Some(instance) = &args.instance {
         extra.push(("instance", instance.as_str()));
     }
-    write_atomically(&args.output, &encode_history(&histories, &extra), true)
-        .map_err(|e| output_error(&args.output, e))?;
+    let operations = config.operations.iter().map(|o| o.name.as_str());
+    let names = crate::demo::names::with_builtin(&config, &config.names);
+    let names = names.of_operations(operations).0.info();
+    write_atomically(
+        &args.output,
+        &encode_history(&histories, &names, &extra),
+        true,
+    )
+    .map_err(|e| output_error(&args.output, e))?;
     Ok(Summary {
         steps: total,
         done,

@@ -1,0 +1,426 @@
+//! Names people read for the ids of the report: per operation, a name for each routing point
+//! and, per menu option, a name and a category. They come from `--names.file` and from the
+//! `routing_points:` of an operation in `--config.file`, in the same shape:
+//!
+//! ```yaml
+//! operations:
+//!   bogota:                 # the `operation` label
+//!     routing_points:
+//!       "1001":             # rp_id, as a string
+//!         name: Main menu
+//!         options:
+//!           "1": {name: Billing, category: self_service}
+//!           "0": {name: Agent, category: agent}
+//! ```
+//!
+//! The ids are Wolkvox's, so a name changes no series: it reaches /metrics as the info series
+//! that the dashboards join on. Both files are read at start and again on every reload; an
+//! error names the file, the operation and the key, as for the rest of the configuration.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// What kind of step a menu option is, for the dashboards' totals per category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// The caller is served by the IVR itself.
+    SelfService,
+    /// The caller goes to an agent.
+    Agent,
+    /// Wolkvox's PULSE entry (a call that reached the routing point).
+    Pulse,
+    /// Anything else.
+    Other,
+}
+
+impl Category {
+    /// The value of the `category` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::SelfService => "self_service",
+            Category::Agent => "agent",
+            Category::Pulse => "pulse",
+            Category::Other => "other",
+        }
+    }
+}
+
+/// Every operation's names, by the `operation` label's value: the names file as written.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with an `operations` mapping"
+)]
+pub struct Names {
+    /// By operation.
+    #[serde(default)]
+    pub operations: BTreeMap<String, OperationNames>,
+}
+
+/// One operation's names.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping")]
+pub struct OperationNames {
+    /// By `rp_id`.
+    #[serde(default)]
+    pub routing_points: BTreeMap<String, RoutingPointNames>,
+}
+
+/// A routing point's name and its options'.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping")]
+pub struct RoutingPointNames {
+    /// Empty: no name (no info series).
+    #[serde(default)]
+    pub name: String,
+    /// By `cod_opc_menu`.
+    #[serde(default)]
+    pub options: BTreeMap<String, OptionNames>,
+}
+
+/// A menu option's name and category.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a mapping")]
+pub struct OptionNames {
+    /// Empty: no name; the info series, if the option has a category, shows the id.
+    #[serde(default)]
+    pub name: String,
+    /// None: `pulse` for PULSE, `other` for the rest.
+    pub category: Option<Category>,
+}
+
+/// The shape of `--config.file` as far as names go: the rest of it is checked by `file.rs`.
+#[derive(Debug, Deserialize)]
+struct ConfigFileNames {
+    #[serde(default)]
+    operations: Vec<ConfigFileOperation>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ConfigFileOperation {
+    routing_points: Option<BTreeMap<String, RoutingPointNames>>,
+}
+
+/// A bad names file, or bad `routing_points` in the configuration file: one line that names
+/// the file, the operation and the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {place}{message}")]
+pub struct NamesError {
+    file: String,
+    place: String,
+    message: String,
+}
+
+impl NamesError {
+    /// Whether the problem is in `path`.
+    pub fn is_in(&self, path: &Path) -> bool {
+        self.file == path.display().to_string()
+    }
+
+    fn new(file: &Path, operation: Option<&str>, key: &str, message: impl Into<String>) -> Self {
+        let mut place = String::new();
+        if let Some(op) = operation {
+            place.push_str(&format!("operation {op:?}: "));
+        }
+        if !key.is_empty() {
+            place.push_str(&format!("{key}: "));
+        }
+        Self {
+            file: file.display().to_string(),
+            place,
+            message: message.into(),
+        }
+    }
+}
+
+impl Names {
+    /// The names of `--config.file` (its operations' `routing_points`), then those of
+    /// `--names.file` over them: where both name the same id, the names file's non-empty
+    /// name and its category win.
+    pub fn load(
+        config_file: Option<&Path>,
+        names_file: Option<&Path>,
+    ) -> Result<Names, NamesError> {
+        let mut names = Names::default();
+        if let Some(path) = config_file {
+            names = Self::of_config_file(path, &read_text(path)?)?;
+        }
+        if let Some(path) = names_file {
+            names.merge(Self::parse(path, &read_text(path)?)?);
+        }
+        Ok(names)
+    }
+
+    /// Validates the text of a names file (`path` only names it in errors).
+    pub fn parse(path: &Path, text: &str) -> Result<Names, NamesError> {
+        deserialize::<Names>(text).map_err(|(keys, message)| {
+            // operations.<name>.key...: the second key is the operation.
+            let operation = (keys.len() > 2).then(|| keys[1].as_str());
+            let skip = if operation.is_some() { 2 } else { 0 };
+            NamesError::new(path, operation, &keys[skip..].join("."), message)
+        })
+    }
+
+    /// The `routing_points` of the operations of a `--config.file` text.
+    pub fn of_config_file(path: &Path, text: &str) -> Result<Names, NamesError> {
+        let name_of = |index: usize| -> Option<String> {
+            let tree: serde_json::Value = serde_saphyr::from_str(text).ok()?;
+            let name = tree.get("operations")?.get(index)?.get("name")?;
+            Some(name.as_str()?.trim().to_owned())
+        };
+        let file = deserialize::<ConfigFileNames>(text).map_err(|(keys, message)| {
+            // operations.[i].key...: name the operation as the file does.
+            let index = keys
+                .get(1)
+                .and_then(|k| k.strip_prefix('[')?.strip_suffix(']'));
+            match index.and_then(|i| name_of(i.parse().ok()?)) {
+                Some(name) if keys.len() > 2 => {
+                    NamesError::new(path, Some(&name), &keys[2..].join("."), message)
+                }
+                _ => NamesError::new(path, None, &keys.join("."), message),
+            }
+        })?;
+        let mut names = Names::default();
+        for (index, op) in file.operations.into_iter().enumerate() {
+            let (Some(routing_points), Some(name)) = (op.routing_points, name_of(index)) else {
+                continue;
+            };
+            names
+                .operations
+                .insert(name, OperationNames { routing_points });
+        }
+        Ok(names)
+    }
+
+    /// Adds `other`'s names: a non-empty name or a category of `other` wins over this one's.
+    pub fn merge(&mut self, other: Names) {
+        for (operation, op) in other.operations {
+            let mine = self.operations.entry(operation).or_default();
+            for (rp_id, rp) in op.routing_points {
+                let my_rp = mine.routing_points.entry(rp_id).or_default();
+                if !rp.name.is_empty() {
+                    my_rp.name = rp.name;
+                }
+                for (code, option) in rp.options {
+                    let my_option = my_rp.options.entry(code).or_default();
+                    if !option.name.is_empty() {
+                        my_option.name = option.name;
+                    }
+                    if option.category.is_some() {
+                        my_option.category = option.category;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The names of `operations` only, and the other operations named, which this process
+    /// does not poll.
+    pub fn of_operations<'a>(
+        &self,
+        operations: impl IntoIterator<Item = &'a str>,
+    ) -> (Names, Vec<String>) {
+        let mut kept = Names::default();
+        let mut rest = self.operations.clone();
+        for name in operations {
+            if let Some(op) = rest.remove(name) {
+                kept.operations.insert(name.to_owned(), op);
+            }
+        }
+        (kept, rest.into_keys().collect())
+    }
+
+    /// The label values of the info series: (operation, rp_id, name) per named routing point,
+    /// and (operation, rp_id, cod_opc_menu, name, category) per option with a name or a
+    /// category (named by its id when it has only a category).
+    pub fn info(&self) -> crate::exposition::NameInfo {
+        let mut info = crate::exposition::NameInfo::default();
+        for (operation, op) in &self.operations {
+            for (rp_id, rp) in &op.routing_points {
+                if !rp.name.is_empty() {
+                    info.routing_points
+                        .push([operation, rp_id, &rp.name].map(|s| s.to_owned()).into());
+                }
+                for (code, option) in &rp.options {
+                    if option.name.is_empty() && option.category.is_none() {
+                        continue;
+                    }
+                    let name = match option.name.is_empty() {
+                        true => code,
+                        false => &option.name,
+                    };
+                    let category = option.category.unwrap_or(match code.as_str() {
+                        "PULSE" => Category::Pulse,
+                        _ => Category::Other,
+                    });
+                    info.options.push(
+                        [operation, rp_id, code, name, category.as_str()]
+                            .map(|s| s.to_owned())
+                            .into(),
+                    );
+                }
+            }
+        }
+        info
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, NamesError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| NamesError::new(path, None, "", format!("cannot read: {e}")))
+}
+
+/// Deserializes `text`, or gives the keys where it failed and a one-line message.
+fn deserialize<T: DeserializeOwned>(text: &str) -> Result<T, (Vec<String>, String)> {
+    use serde_saphyr::MessageFormatter as _;
+    let one_line = |e: &serde_saphyr::Error| {
+        let message = serde_saphyr::DefaultMessageFormatter.format_message(e.without_snippet());
+        message.lines().next().unwrap_or("invalid YAML").to_owned()
+    };
+    // A syntax error first, at its line and column: the typed pass would place it at a key.
+    if let Err(e) = serde_saphyr::from_str::<serde::de::IgnoredAny>(text) {
+        let at = e
+            .location()
+            .map(|at| format!("line {}, column {}: ", at.line(), at.column()))
+            .unwrap_or_default();
+        return Err((Vec::new(), format!("{at}{}", one_line(&e))));
+    }
+    let mut track = serde_path_to_error::Track::new();
+    let result = serde_saphyr::with_deserializer_from_str(text, |de| {
+        T::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
+    });
+    result.map_err(|e| {
+        let mut keys: Vec<String> = track
+            .path()
+            .iter()
+            .map(|segment| match segment {
+                serde_path_to_error::Segment::Seq { index } => format!("[{index}]"),
+                serde_path_to_error::Segment::Map { key } => key.clone(),
+                serde_path_to_error::Segment::Enum { variant } => variant.clone(),
+                serde_path_to_error::Segment::Unknown => "?".to_owned(),
+            })
+            .collect();
+        let mut message = one_line(&e);
+        if let Some(rest) = message.strip_prefix("unknown field `") {
+            let field = rest.split('`').next().unwrap_or_default().to_owned();
+            if keys.last() != Some(&field) {
+                keys.push(field);
+            }
+            message = "unknown key".to_owned();
+        }
+        (keys, message)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_err(yaml: &str) -> String {
+        Names::parse(Path::new("names.yml"), yaml)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_names_file_reads_into_names_and_info_rows() {
+        let yaml = r#"
+operations:
+  bogota:
+    routing_points:
+      "1001":
+        name: Main menu
+        options:
+          "1": {name: Billing, category: self_service}
+          "0": {name: Agent, category: agent}
+          "PULSE": {name: Entered}
+          "9": {category: other}
+          "7": {name: ""}
+      "1002":
+        options:
+          "1": {name: Sales}
+"#;
+        let names = Names::parse(Path::new("names.yml"), yaml).unwrap();
+        let info = names.info();
+        let rows =
+            |rows: &[Box<[String]>]| -> Vec<String> { rows.iter().map(|r| r.join(",")).collect() };
+        assert_eq!(rows(&info.routing_points), ["bogota,1001,Main menu"]);
+        assert_eq!(
+            rows(&info.options),
+            [
+                "bogota,1001,0,Agent,agent",
+                "bogota,1001,1,Billing,self_service",
+                "bogota,1001,9,9,other",
+                "bogota,1001,PULSE,Entered,pulse",
+                "bogota,1002,1,Sales,other",
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file_the_operation_and_the_key() {
+        let cases = [
+            (
+                "operations:\n  bogota:\n    routing_points:\n      \"1001\":\n        options:\n          \"1\": {name: A, category: robot}\n",
+                "names.yml: operation \"bogota\": routing_points.1001.options.1.category: unknown variant `robot`",
+            ),
+            (
+                "operations:\n  bogota:\n    routing_points:\n      \"1001\":\n        nmae: A\n",
+                "names.yml: operation \"bogota\": routing_points.1001.nmae: unknown key",
+            ),
+            ("colour: blue\n", "names.yml: colour: unknown key"),
+            (
+                "operations:\n  bogota:\n    routing_point: {}\n",
+                "names.yml: operation \"bogota\": routing_point: unknown key",
+            ),
+            ("operations: [1\n", "names.yml: line 1"),
+        ];
+        for (yaml, expected) in cases {
+            let msg = parse_err(yaml);
+            assert!(msg.starts_with(expected), "{yaml}\n=> {msg}");
+            assert!(!msg.contains('\n'), "one line: {msg}");
+        }
+    }
+
+    #[test]
+    fn config_file_names_are_per_operation_and_errors_name_the_operation() {
+        let text = "operations:\n  - name: a\n    server: \"1\"\n    routing_points:\n      \"1001\": {name: Main}\n  - name: b\n    server: \"2\"\n";
+        let names = Names::of_config_file(Path::new("ops.yml"), text).unwrap();
+        assert_eq!(names.operations.len(), 1);
+        assert_eq!(names.operations["a"].routing_points["1001"].name, "Main");
+        let bad = "operations:\n  - name: a\n    server: \"1\"\n    routing_points:\n      \"1001\": {name: Main, colour: red}\n";
+        let msg = Names::of_config_file(Path::new("ops.yml"), bad)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            msg,
+            "ops.yml: operation \"a\": routing_points.1001.colour: unknown key"
+        );
+    }
+
+    #[test]
+    fn the_names_file_wins_where_both_name_an_id() {
+        let ops = "operations:\n  - name: a\n    server: \"1\"\n    routing_points:\n      \"1001\":\n        name: From config\n        options:\n          \"1\": {name: One, category: agent}\n          \"2\": {name: Two}\n";
+        let file = "operations:\n  a:\n    routing_points:\n      \"1001\":\n        name: From names\n        options:\n          \"1\": {category: self_service}\n          \"2\": {name: Deux}\n";
+        let mut names = Names::of_config_file(Path::new("ops.yml"), ops).unwrap();
+        names.merge(Names::parse(Path::new("names.yml"), file).unwrap());
+        let rp = &names.operations["a"].routing_points["1001"];
+        assert_eq!(rp.name, "From names");
+        assert_eq!(rp.options["1"].name, "One");
+        assert_eq!(rp.options["1"].category, Some(Category::SelfService));
+        assert_eq!(rp.options["2"].name, "Deux");
+    }
+
+    #[test]
+    fn names_of_operations_not_polled_are_set_apart() {
+        let yaml = "operations:\n  a:\n    routing_points: {\"1\": {name: X}}\n  z:\n    routing_points: {\"1\": {name: Y}}\n";
+        let names = Names::parse(Path::new("n.yml"), yaml).unwrap();
+        let (kept, rest) = names.of_operations(["a", "b"]);
+        assert_eq!(kept.operations.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(rest, ["z"]);
+    }
+}

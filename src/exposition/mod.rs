@@ -5,6 +5,7 @@
 //! samples in the Prometheus text format, in OpenMetrics, and a gzip copy of each. A snapshot
 //! holds one `Arc` per operation's parts; a scrape clones the snapshot's `Arc` and sends the
 //! parts, bytes encoded at poll time, so it never waits for a poll and never sees half of one.
+//! A small body is joined into one piece at its first scrape, once per snapshot.
 //!
 //! Layout:
 //!
@@ -245,7 +246,16 @@ pub struct Snapshot {
     /// Per format: the end of the gzip member, made at the first gzip scrape of the snapshot,
     /// so that a poll does not combine the CRCs of every operation's parts.
     gzip_end: [OnceLock<Bytes>; 2],
+    /// Per format, plain and gzip: the body in one piece when it is at most [`JOIN_LIMIT`],
+    /// joined at its first scrape; `None` when it is larger.
+    joined: [[OnceLock<Option<Bytes>>; 2]; 2],
 }
+
+/// The largest body that a scrape sends in one piece. hyper writes a body of many small pieces
+/// piece by piece, and each costs a system call's worth of work; one copy of a small body per
+/// snapshot costs less than that on its second scrape. A larger body is sent as its parts: its
+/// pieces are large already, and a copy of it would cost memory for as long as it is served.
+const JOIN_LIMIT: usize = 1 << 20;
 
 impl Snapshot {
     /// Encodes the metrics of `operations` in both formats.
@@ -272,6 +282,7 @@ impl Snapshot {
             globals,
             shown,
             gzip_end: Default::default(),
+            joined: Default::default(),
         }
     }
 
@@ -289,9 +300,27 @@ impl Snapshot {
             .chain([self.globals.end.of(format)])
     }
 
+    /// The body of `format`, plain or as one gzip member: in one piece when it is small (see
+    /// [`JOIN_LIMIT`]), else as the parts encoded at poll time; none of them empty.
+    pub fn parts(&self, format: Format, gzip: bool) -> Vec<Bytes> {
+        let joined = self.joined[format as usize][gzip as usize].get_or_init(|| {
+            let pieces = self.pieces(format, gzip);
+            let small = pieces.iter().map(Bytes::len).sum::<usize>() <= JOIN_LIMIT;
+            small.then(|| Bytes::from(pieces.concat()))
+        });
+        match joined {
+            Some(body) => [body]
+                .into_iter()
+                .filter(|b| !b.is_empty())
+                .cloned()
+                .collect(),
+            None => self.pieces(format, gzip),
+        }
+    }
+
     /// The body of `format`, plain or as one gzip member, as the parts encoded at poll time:
     /// none of them empty, none copied.
-    pub fn parts(&self, format: Format, gzip: bool) -> Vec<Bytes> {
+    fn pieces(&self, format: Format, gzip: bool) -> Vec<Bytes> {
         let walk = self.walk(format).filter(|p| !p.plain.is_empty());
         if !gzip {
             return walk.map(|p| p.plain.clone()).collect();
@@ -303,7 +332,7 @@ impl Snapshot {
             .collect()
     }
 
-    /// The body of `format` in one piece: a copy, for tests and tools; scrapes send the parts.
+    /// The body of `format` in one piece: a copy, for tests and tools.
     pub fn body(&self, format: Format, gzip: bool) -> Vec<u8> {
         self.parts(format, gzip).concat()
     }
@@ -311,7 +340,7 @@ impl Snapshot {
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{counters_of, gunzip, op_with};
+    use super::fixtures::{counters_of, grid, gunzip, op_with};
     use super::*;
     use crate::report::Series;
 
@@ -321,6 +350,25 @@ mod tests {
         for format in [Format::Text, Format::OpenMetrics] {
             assert_eq!(gunzip(&snap.body(format, true)), snap.body(format, false));
         }
+    }
+
+    #[test]
+    fn a_body_up_to_the_join_limit_is_one_piece_joined_once_per_snapshot_a_larger_one_its_parts() {
+        let small = Snapshot::encode(true, &[op_with(grid(100, 4))]);
+        for format in [Format::Text, Format::OpenMetrics] {
+            for gzip in [false, true] {
+                let sent = small.parts(format, gzip);
+                assert_eq!(sent.len(), 1, "{format:?} gzip {gzip}");
+                assert_eq!(sent[0], small.pieces(format, gzip).concat());
+                let again = small.parts(format, gzip);
+                assert_eq!(again[0].as_ptr(), sent[0].as_ptr(), "joined once");
+            }
+        }
+        let large = Snapshot::encode(true, &[op_with(grid(20_000, 4))]);
+        let pieces = large.pieces(Format::Text, false);
+        assert!(pieces.iter().map(Bytes::len).sum::<usize>() > JOIN_LIMIT);
+        let pointers = |parts: Vec<Bytes>| parts.iter().map(|p| p.as_ptr()).collect::<Vec<_>>();
+        assert_eq!(pointers(large.parts(Format::Text, false)), pointers(pieces));
     }
 
     #[test]
@@ -344,7 +392,7 @@ mod tests {
                 .map(Bytes::len)
                 .sum::<usize>()
         };
-        let parts = |format, gzip| snap.parts(format, gzip);
+        let parts = |format, gzip| snap.pieces(format, gzip);
         let (t, om) = (Format::Text, Format::OpenMetrics);
         // The four sample blocks: nearly all of the bytes, kept once for both formats.
         let plain_len = snap.body(t, false).len();

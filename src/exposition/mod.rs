@@ -22,6 +22,7 @@ mod gzip;
 mod operation;
 mod store;
 
+use std::ops::Range;
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use bytes::Bytes;
@@ -99,6 +100,21 @@ impl Formats {
     }
 }
 
+/// Per family, its ranges of `out` as slices of one allocation of exactly their size: the
+/// allocator rounds one block per operation up to its size class, not one per family.
+fn slices(mut out: Vec<u8>, ranges: Vec<Written>) -> Vec<(Bytes, Option<Bytes>)> {
+    out.shrink_to_fit();
+    let out = Bytes::from(out);
+    let slice = |r: Range<usize>| out.slice(r);
+    ranges
+        .into_iter()
+        .map(|(text, om)| (slice(text), om.map(slice)))
+        .collect()
+}
+
+/// Where a family's samples are in the text format and, when they differ, in OpenMetrics.
+type Written = (Range<usize>, Option<Range<usize>>);
+
 /// One part per family and format, from what was written per family in the text format and,
 /// when it differs, in OpenMetrics: each distinct byte string compressed once.
 fn compress_all(written: Vec<(Bytes, Option<Bytes>)>) -> Vec<Formats> {
@@ -140,17 +156,18 @@ impl OperationParts {
     fn encode(op: &OperationMetrics) -> OperationParts {
         let ops = std::slice::from_ref(op);
         let encoded = op.data.as_ref().and_then(|d| d.encoded());
+        let mut out = Vec::new();
         let written = FAMILIES
             .iter()
             .map(|family| {
                 if family.is_global() || (family.of_report() && encoded.is_some()) {
-                    (Bytes::new(), None)
+                    (0..0, None)
                 } else {
-                    encode::samples(family, ops, Globals::default())
+                    encode::samples(&mut out, family, ops, Globals::default())
                 }
             })
             .collect();
-        let mut families = compress_all(written);
+        let mut families = compress_all(slices(out, written));
         if let Some(encoded) = encoded {
             let report_families = FAMILIES.iter().enumerate().filter(|(_, f)| f.of_report());
             for ((i, _), formats) in report_families.zip(encoded) {
@@ -194,13 +211,15 @@ struct GlobalParts {
 impl GlobalParts {
     /// The global samples of `globals`.
     fn encode(globals: Globals) -> GlobalParts {
-        let mut written: Vec<_> = FAMILIES
+        let mut out = Vec::new();
+        let written = FAMILIES
             .iter()
             .map(|family| match family.is_global() {
-                true => encode::samples(family, &[], globals),
-                false => (Bytes::new(), None),
+                true => encode::samples(&mut out, family, &[], globals),
+                false => (0..0, None),
             })
             .collect();
+        let mut written = slices(out, written);
         written.push((Bytes::new(), Some(Bytes::from_static(b"# EOF\n"))));
         let mut families = compress_all(written);
         let end = families.pop().unwrap_or_default();
@@ -251,10 +270,9 @@ pub struct Snapshot {
     joined: [[OnceLock<Option<Bytes>>; 2]; 2],
 }
 
-/// The largest body that a scrape sends in one piece. hyper writes a body of many small pieces
-/// piece by piece, and each costs a system call's worth of work; one copy of a small body per
-/// snapshot costs less than that on its second scrape. A larger body is sent as its parts: its
-/// pieces are large already, and a copy of it would cost memory for as long as it is served.
+/// The largest body sent in one piece: hyper writes many small pieces one by one, at a cost per
+/// piece that soon exceeds one copy per snapshot. A larger body has large pieces already, and
+/// a copy of it would hold that much more memory for as long as it is served.
 const JOIN_LIMIT: usize = 1 << 20;
 
 impl Snapshot {
@@ -300,8 +318,8 @@ impl Snapshot {
             .chain([self.globals.end.of(format)])
     }
 
-    /// The body of `format`, plain or as one gzip member: in one piece when it is small (see
-    /// [`JOIN_LIMIT`]), else as the parts encoded at poll time; none of them empty.
+    /// The body of `format`, plain or as one gzip member: one piece up to [`JOIN_LIMIT`], else
+    /// the parts encoded at poll time; none of them empty (the build info is always there).
     pub fn parts(&self, format: Format, gzip: bool) -> Vec<Bytes> {
         let joined = self.joined[format as usize][gzip as usize].get_or_init(|| {
             let pieces = self.pieces(format, gzip);
@@ -309,11 +327,7 @@ impl Snapshot {
             small.then(|| Bytes::from(pieces.concat()))
         });
         match joined {
-            Some(body) => [body]
-                .into_iter()
-                .filter(|b| !b.is_empty())
-                .cloned()
-                .collect(),
+            Some(body) => vec![body.clone()],
             None => self.pieces(format, gzip),
         }
     }
@@ -369,6 +383,26 @@ mod tests {
         assert!(pieces.iter().map(Bytes::len).sum::<usize>() > JOIN_LIMIT);
         let pointers = |parts: Vec<Bytes>| parts.iter().map(|p| p.as_ptr()).collect::<Vec<_>>();
         assert_eq!(pointers(large.parts(Format::Text, false)), pointers(pieces));
+    }
+
+    #[test]
+    fn an_operations_parts_are_slices_of_one_block_plain_and_one_deflated() {
+        let mut op = op_with(grid(300, 4));
+        op.counters = Some(counters_of(&grid(300, 4)));
+        let parts = OperationParts::encode(&op);
+        let text = || parts.families.iter().map(|f| &f.text);
+        let blocks = [
+            text().map(|p| p.plain.clone()).collect::<Vec<_>>(),
+            text().map(|p| p.deflated.clone()).collect(),
+        ];
+        for block in blocks {
+            let pieces: Vec<&Bytes> = block.iter().filter(|b| !b.is_empty()).collect();
+            assert!(pieces.len() > 4);
+            for pair in pieces.windows(2) {
+                let end = pair[0].as_ptr().wrapping_add(pair[0].len());
+                assert_eq!(pair[1].as_ptr(), end, "each part where the one before ends");
+            }
+        }
     }
 
     #[test]

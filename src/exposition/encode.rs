@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::ops::Range;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use jiff::Timestamp;
 use prometheus_client::metrics::MetricType;
 
@@ -43,28 +43,27 @@ fn type_name(kind: MetricType) -> &'static str {
 }
 
 /// The samples of `family` in the text format, and in OpenMetrics when they differ there:
-/// only a value that is not finite is written differently (`+Inf` against `inf`).
+/// only a value that is not finite is written differently (`+Inf` against `inf`). Appended to
+/// `out`; returns where each went.
 pub(super) fn samples(
+    out: &mut Vec<u8>,
     family: &Family,
     ops: &[OperationMetrics],
     globals: &Globals,
-) -> (Bytes, Option<Bytes>) {
+) -> (Range<usize>, Option<Range<usize>>) {
     let mut finite = true;
     let _ = family.for_each_sample(ops, globals, |_, v| {
         finite &= !matches!(v, Number::Float(v) if !v.is_finite());
         Ok::<_, Infallible>(())
     });
-    let write = |format| {
-        let name = family.sample_name();
-        let mut out = Vec::new();
+    let mut write = |format| {
+        let (name, start) = (family.sample_name(), out.len());
         let _ = family.for_each_sample(ops, globals, |values, v| {
             let labels = family.labels.iter().copied().zip(values.iter().copied());
-            sample(&mut out, &name, labels, v, format, None);
+            sample(out, &name, labels, v, format, None);
             Ok::<_, Infallible>(())
         });
-        // Kept for as long as the operation's data: no spare room.
-        out.shrink_to_fit();
-        Bytes::from(out)
+        start..out.len()
     };
     let text = write(Format::Text);
     (text, (!finite).then(|| write(Format::OpenMetrics)))

@@ -7,6 +7,8 @@
 //! first one, silently. One member needs the CRC-32 of the whole body, which
 //! [`crc32fast::Hasher::combine`] makes from the parts' own.
 
+use std::ops::Range;
+
 use bytes::Bytes;
 use crc32fast::Hasher;
 use flate2::{Compress, Compression, FlushCompress};
@@ -25,30 +27,34 @@ pub(super) struct Part {
 }
 
 /// Compresses every byte string on its own, with one compressor for all of them (a compressor
-/// is a few hundred kilobytes of tables).
+/// is a few hundred kilobytes of tables), into slices of one allocation of exactly their size.
 pub(super) fn compress(plain: Vec<Bytes>) -> Vec<Part> {
     let mut z = Compress::new(Compression::fast(), false);
-    plain
-        .into_iter()
-        .map(|plain| {
-            let mut crc = Hasher::new();
-            crc.update(&plain);
-            Part {
-                deflated: deflate(&mut z, &plain),
-                plain,
-                crc,
-            }
-        })
-        .collect()
+    let mut out = Vec::new();
+    let ranges: Vec<_> = plain.iter().map(|p| deflate(&mut z, p, &mut out)).collect();
+    out.shrink_to_fit();
+    let out = Bytes::from(out);
+    let part = |(plain, range): (Bytes, Range<usize>)| {
+        let mut crc = Hasher::new();
+        crc.update(&plain);
+        let deflated = out.slice(range);
+        Part {
+            plain,
+            deflated,
+            crc,
+        }
+    };
+    plain.into_iter().zip(ranges).map(part).collect()
 }
 
-/// Raw deflate of `data`, ended by a sync flush (byte-aligned, not the final block).
-fn deflate(z: &mut Compress, data: &[u8]) -> Bytes {
+/// Appends the raw deflate of `data` to `out`, ended by a sync flush (byte-aligned, not the
+/// final block); returns where it is.
+fn deflate(z: &mut Compress, data: &[u8], out: &mut Vec<u8>) -> Range<usize> {
+    let start = out.len();
     if data.is_empty() {
-        return Bytes::new();
+        return start..start;
     }
     z.reset();
-    let mut out = Vec::with_capacity(data.len() / 8 + 64);
     let mut input = data;
     loop {
         // A Vec's spare capacity is the output buffer: make room until all input is consumed
@@ -56,16 +62,13 @@ fn deflate(z: &mut Compress, data: &[u8]) -> Bytes {
         out.reserve(input.len() / 8 + 64);
         let before = z.total_in();
         // Compressing into memory cannot fail: the only errors are for bad parameters.
-        if z.compress_vec(input, &mut out, FlushCompress::Sync)
-            .is_err()
-        {
-            return Bytes::new();
+        if z.compress_vec(input, out, FlushCompress::Sync).is_err() {
+            out.truncate(start);
+            return start..start;
         }
         input = &input[(z.total_in() - before) as usize..];
         if input.is_empty() && out.len() < out.capacity() {
-            // Kept for as long as the operation's data: no spare room.
-            out.shrink_to_fit();
-            return Bytes::from(out);
+            return start..out.len();
         }
     }
 }

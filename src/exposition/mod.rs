@@ -5,6 +5,7 @@
 //! samples in the Prometheus text format, in OpenMetrics, and a gzip copy of each. A snapshot
 //! holds one `Arc` per operation's parts; a scrape clones the snapshot's `Arc` and sends the
 //! parts, bytes encoded at poll time, so it never waits for a poll and never sees half of one.
+//! A small body is joined into one piece at its first scrape, once per snapshot.
 //!
 //! Layout:
 //!
@@ -23,6 +24,7 @@ mod info;
 mod operation;
 mod store;
 
+use std::ops::Range;
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use bytes::Bytes;
@@ -103,6 +105,21 @@ impl Formats {
     }
 }
 
+/// Per family, its ranges of `out` as slices of one allocation of exactly their size: the
+/// allocator rounds one block per operation up to its size class, not one per family.
+fn slices(mut out: Vec<u8>, ranges: Vec<Written>) -> Vec<(Bytes, Option<Bytes>)> {
+    out.shrink_to_fit();
+    let out = Bytes::from(out);
+    let slice = |r: Range<usize>| out.slice(r);
+    ranges
+        .into_iter()
+        .map(|(text, om)| (slice(text), om.map(slice)))
+        .collect()
+}
+
+/// Where a family's samples are in the text format and, when they differ, in OpenMetrics.
+type Written = (Range<usize>, Option<Range<usize>>);
+
 /// One part per family and format, from what was written per family in the text format and,
 /// when it differs, in OpenMetrics: each distinct byte string compressed once.
 fn compress_all(written: Vec<(Bytes, Option<Bytes>)>) -> Vec<Formats> {
@@ -144,17 +161,18 @@ impl OperationParts {
     fn encode(op: &OperationMetrics) -> OperationParts {
         let ops = std::slice::from_ref(op);
         let encoded = op.data.as_ref().and_then(|d| d.encoded());
+        let mut out = Vec::new();
         let written = FAMILIES
             .iter()
             .map(|family| {
                 if family.is_global() || (family.of_report() && encoded.is_some()) {
-                    (Bytes::new(), None)
+                    (0..0, None)
                 } else {
-                    encode::samples(family, ops, &Globals::default())
+                    encode::samples(&mut out, family, ops, &Globals::default())
                 }
             })
             .collect();
-        let mut families = compress_all(written);
+        let mut families = compress_all(slices(out, written));
         if let Some(encoded) = encoded {
             let report_families = FAMILIES.iter().enumerate().filter(|(_, f)| f.of_report());
             for ((i, _), formats) in report_families.zip(encoded) {
@@ -198,13 +216,15 @@ struct GlobalParts {
 impl GlobalParts {
     /// The global samples of `globals`.
     fn encode(globals: Globals) -> GlobalParts {
-        let mut written: Vec<_> = FAMILIES
+        let mut out = Vec::new();
+        let written = FAMILIES
             .iter()
             .map(|family| match family.is_global() {
-                true => encode::samples(family, &[], &globals),
-                false => (Bytes::new(), None),
+                true => encode::samples(&mut out, family, &[], &globals),
+                false => (0..0, None),
             })
             .collect();
+        let mut written = slices(out, written);
         written.push((Bytes::new(), Some(Bytes::from_static(b"# EOF\n"))));
         let mut families = compress_all(written);
         let end = families.pop().unwrap_or_default();
@@ -250,7 +270,15 @@ pub struct Snapshot {
     /// Per format: the end of the gzip member, made at the first gzip scrape of the snapshot,
     /// so that a poll does not combine the CRCs of every operation's parts.
     gzip_end: [OnceLock<Bytes>; 2],
+    /// Per format, plain and gzip: the body in one piece when it is at most [`JOIN_LIMIT`],
+    /// joined at its first scrape; `None` when it is larger.
+    joined: [[OnceLock<Option<Bytes>>; 2]; 2],
 }
+
+/// The largest body sent in one piece: hyper writes many small pieces one by one, at a cost per
+/// piece that soon exceeds one copy per snapshot. A larger body has large pieces already, and
+/// a copy of it would hold that much more memory for as long as it is served.
+const JOIN_LIMIT: usize = 1 << 20;
 
 impl Snapshot {
     /// Encodes the metrics of `operations` in both formats.
@@ -277,6 +305,7 @@ impl Snapshot {
             globals,
             shown,
             gzip_end: Default::default(),
+            joined: Default::default(),
         }
     }
 
@@ -294,9 +323,23 @@ impl Snapshot {
             .chain([self.globals.end.of(format)])
     }
 
+    /// The body of `format`, plain or as one gzip member: one piece up to [`JOIN_LIMIT`], else
+    /// the parts encoded at poll time; none of them empty (the build info is always there).
+    pub fn parts(&self, format: Format, gzip: bool) -> Vec<Bytes> {
+        let joined = self.joined[format as usize][gzip as usize].get_or_init(|| {
+            let pieces = self.pieces(format, gzip);
+            let small = pieces.iter().map(Bytes::len).sum::<usize>() <= JOIN_LIMIT;
+            small.then(|| Bytes::from(pieces.concat()))
+        });
+        match joined {
+            Some(body) => vec![body.clone()],
+            None => self.pieces(format, gzip),
+        }
+    }
+
     /// The body of `format`, plain or as one gzip member, as the parts encoded at poll time:
     /// none of them empty, none copied.
-    pub fn parts(&self, format: Format, gzip: bool) -> Vec<Bytes> {
+    fn pieces(&self, format: Format, gzip: bool) -> Vec<Bytes> {
         let walk = self.walk(format).filter(|p| !p.plain.is_empty());
         if !gzip {
             return walk.map(|p| p.plain.clone()).collect();
@@ -308,7 +351,7 @@ impl Snapshot {
             .collect()
     }
 
-    /// The body of `format` in one piece: a copy, for tests and tools; scrapes send the parts.
+    /// The body of `format` in one piece: a copy, for tests and tools.
     pub fn body(&self, format: Format, gzip: bool) -> Vec<u8> {
         self.parts(format, gzip).concat()
     }
@@ -316,7 +359,7 @@ impl Snapshot {
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{counters_of, gunzip, op_with};
+    use super::fixtures::{counters_of, grid, gunzip, op_with};
     use super::*;
     use crate::report::Series;
 
@@ -325,6 +368,45 @@ mod tests {
         let snap = Snapshot::encode(true, &[op_with(vec![])]);
         for format in [Format::Text, Format::OpenMetrics] {
             assert_eq!(gunzip(&snap.body(format, true)), snap.body(format, false));
+        }
+    }
+
+    #[test]
+    fn a_body_up_to_the_join_limit_is_one_piece_joined_once_per_snapshot_a_larger_one_its_parts() {
+        let small = Snapshot::encode(true, &[op_with(grid(100, 4))]);
+        for format in [Format::Text, Format::OpenMetrics] {
+            for gzip in [false, true] {
+                let sent = small.parts(format, gzip);
+                assert_eq!(sent.len(), 1, "{format:?} gzip {gzip}");
+                assert_eq!(sent[0], small.pieces(format, gzip).concat());
+                let again = small.parts(format, gzip);
+                assert_eq!(again[0].as_ptr(), sent[0].as_ptr(), "joined once");
+            }
+        }
+        let large = Snapshot::encode(true, &[op_with(grid(20_000, 4))]);
+        let pieces = large.pieces(Format::Text, false);
+        assert!(pieces.iter().map(Bytes::len).sum::<usize>() > JOIN_LIMIT);
+        let pointers = |parts: Vec<Bytes>| parts.iter().map(|p| p.as_ptr()).collect::<Vec<_>>();
+        assert_eq!(pointers(large.parts(Format::Text, false)), pointers(pieces));
+    }
+
+    #[test]
+    fn an_operations_parts_are_slices_of_one_block_plain_and_one_deflated() {
+        let mut op = op_with(grid(300, 4));
+        op.counters = Some(counters_of(&grid(300, 4)));
+        let parts = OperationParts::encode(&op);
+        let text = || parts.families.iter().map(|f| &f.text);
+        let blocks = [
+            text().map(|p| p.plain.clone()).collect::<Vec<_>>(),
+            text().map(|p| p.deflated.clone()).collect(),
+        ];
+        for block in blocks {
+            let pieces: Vec<&Bytes> = block.iter().filter(|b| !b.is_empty()).collect();
+            assert!(pieces.len() > 4);
+            for pair in pieces.windows(2) {
+                let end = pair[0].as_ptr().wrapping_add(pair[0].len());
+                assert_eq!(pair[1].as_ptr(), end, "each part where the one before ends");
+            }
         }
     }
 
@@ -349,7 +431,7 @@ mod tests {
                 .map(Bytes::len)
                 .sum::<usize>()
         };
-        let parts = |format, gzip| snap.parts(format, gzip);
+        let parts = |format, gzip| snap.pieces(format, gzip);
         let (t, om) = (Format::Text, Format::OpenMetrics);
         // The four sample blocks: nearly all of the bytes, kept once for both formats.
         let plain_len = snap.body(t, false).len();

@@ -12,7 +12,6 @@
 //! - `mod.rs`: the [`Snapshot`] and the parts it is made of, in exposition order.
 //! - `operation.rs`: [`OperationMetrics`], what a poller hands in about its operation.
 //! - `families.rs`: the one table of metric families that every writer reads.
-//! - `info.rs`: the label values of the info series that name routing points and options.
 //! - `encode.rs`: the one writer of descriptors and samples, and of the history for `backfill`.
 //! - `gzip.rs`: the gzip copy of a part, and the member's end made from the parts' CRCs.
 //! - `store.rs`: the [`Store`] that swaps snapshots.
@@ -20,7 +19,6 @@
 mod encode;
 mod families;
 mod gzip;
-mod info;
 mod operation;
 mod store;
 
@@ -35,7 +33,6 @@ use families::FAMILIES;
 use gzip::{GZIP_HEADER, Part};
 
 pub use encode::{HistoryPoint, OperationHistory, encode_history};
-pub use info::NameInfo;
 pub use operation::{LastCall, OperationMetrics, ReportData};
 pub use store::Store;
 
@@ -75,6 +72,17 @@ pub struct ReloadStatus {
     pub shard_operations: Option<u64>,
     /// With `--web.config.file`: whether its last (re)load was applied.
     pub web_config: Option<bool>,
+}
+
+/// The rows of the two info families that name routing points and menu options, each in its
+/// family's label order: set at start and at each reload, and encoded then with the exporter's
+/// own families, never at scrape time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameInfo {
+    /// (operation, rp_id, name).
+    pub routing_points: Vec<Box<[String]>>,
+    /// (operation, rp_id, cod_opc_menu, name, category).
+    pub options: Vec<Box<[String]>>,
 }
 
 /// What the exporter's own families are read from, as opposed to the operations': the reload

@@ -16,6 +16,12 @@
   // option_name and category: PULSE is `pulse` and the rest `other` where no info series says.
   local withOptionName(e, by) = '(\n  (' + e + ')\n  * on(operation, rp_id, cod_opc_menu) group_left(option_name, category)\n  ' + optionInfo + '\n  or on(' + by + ')\n  label_replace(label_replace(label_replace(' + e + ', "option_name", "$1", "cod_opc_menu", "(.*)"), "category", "other", "", ""), "category", "pulse", "cod_opc_menu", "PULSE")\n)',
   local perOption = 'operation, rp_id, cod_opc_menu',
+  // A variable shows the name and selects the id: query_result() lists the named series on one
+  // line each (Grafana's pattern needs one line), and the regex takes the id as the value and
+  // the name as the text.
+  local oneLine(e) = std.strReplace(std.strReplace(e, '\n  ', ' '), '\n', ' '),
+  local rpVariable = 'query_result(' + oneLine(withRpName('group by (operation, rp_id) (wolkvox_ivr_menu_calls{' + sel + '})', 'operation, rp_id')) + ')',
+  local optionVariable = 'query_result(' + oneLine(withOptionName('group by (operation, rp_id, cod_opc_menu) (wolkvox_ivr_menu_calls{' + sel + ', rp_id=~"$rp_id"})', perOption)) + ')',
   local named(e) = withRpName(withOptionName(e, perOption), perOption),
   // Calls per category and routing point in the report window.
   local categoryCalls = withRpName('sum by (operation, rp_id, category) (' + withOptionName('sum by (operation, rp_id, cod_opc_menu) (wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"})', perOption) + ')', 'operation, rp_id, category'),
@@ -207,9 +213,9 @@
               type: 'prometheus',
               uid: '${datasource}',
             },
-            definition: 'label_values(wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation"}, rp_id)',
+            definition: rpVariable,
             query: {
-              query: 'label_values(wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation"}, rp_id)',
+              query: rpVariable,
               refId: 'PrometheusVariableQueryEditor-VariableQuery',
             },
             current: {
@@ -224,7 +230,7 @@
             hide: 0,
             options: [],
             refresh: 2,
-            regex: '',
+            regex: '/rp_id="(?<value>[^"]*)".*rp_name="(?<text>[^"]*)"/',
             sort: 1,
             skipUrlSync: false,
             multi: true,
@@ -239,9 +245,9 @@
               type: 'prometheus',
               uid: '${datasource}',
             },
-            definition: 'label_values(wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id"}, cod_opc_menu)',
+            definition: optionVariable,
             query: {
-              query: 'label_values(wolkvox_ivr_menu_calls{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id"}, cod_opc_menu)',
+              query: optionVariable,
               refId: 'PrometheusVariableQueryEditor-VariableQuery',
             },
             current: {
@@ -256,7 +262,7 @@
             hide: 0,
             options: [],
             refresh: 2,
-            regex: '',
+            regex: '/cod_opc_menu="(?<value>[^"]*)".*option_name="(?<text>[^"]*)"/',
             sort: 1,
             skipUrlSync: false,
             multi: true,
@@ -722,8 +728,8 @@
                 uid: '${datasource}',
               },
               refId: 'A',
-              expr: r.pulseShare + '{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id"}',
-              legendFormat: '{{rp_id}} ({{operation}})',
+              expr: withRpName(r.pulseShare + '{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id"}', 'operation, rp_id'),
+              legendFormat: '{{rp_name}} ({{operation}})',
               range: true,
               instant: false,
               editorMode: 'code',
@@ -734,8 +740,8 @@
                 uid: '${datasource}',
               },
               refId: 'B',
-              expr: r.pulseThreshold + '{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id"}',
-              legendFormat: 'alert threshold {{rp_id}} ({{operation}})',
+              expr: withRpName(r.pulseThreshold + '{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id"}', 'operation, rp_id'),
+              legendFormat: 'alert threshold {{rp_name}} ({{operation}})',
               range: true,
               instant: false,
               editorMode: 'code',
@@ -806,7 +812,7 @@
           id: 8,
           type: 'timeseries',
           title: 'Average seconds per call by menu option',
-          description: "Seconds spent in each option per call through it, from the counters wolkvox_ivr_time_seconds_total and wolkvox_ivr_calls_total. The counters move once per poll of the exporter (every 5m by default), so the panel's minimum interval is 5m; lower it if you poll more often.",
+          description: "Seconds spent in each option of each routing point per call through it, from the counters wolkvox_ivr_time_seconds_total and wolkvox_ivr_calls_total. The counters move once per poll of the exporter (every 5m by default), so the panel's minimum interval is 5m; lower it if you poll more often.",
           datasource: {
             type: 'prometheus',
             uid: '${datasource}',
@@ -824,8 +830,8 @@
                 uid: '${datasource}',
               },
               refId: 'A',
-              expr: 'sum by (cod_opc_menu) (rate(wolkvox_ivr_time_seconds_total{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"}[$__rate_interval]))\n/\n(sum by (cod_opc_menu) (rate(wolkvox_ivr_calls_total{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"}[$__rate_interval])) > 0)',
-              legendFormat: '{{cod_opc_menu}}',
+              expr: named('sum by (operation, rp_id, cod_opc_menu) (rate(wolkvox_ivr_time_seconds_total{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"}[$__rate_interval]))\n/\n(sum by (operation, rp_id, cod_opc_menu) (rate(wolkvox_ivr_calls_total{job=~"$job", instance=~"$instance", operation=~"$operation", rp_id=~"$rp_id", cod_opc_menu=~"$cod_opc_menu"}[$__rate_interval])) > 0)'),
+              legendFormat: '{{rp_name}}: {{option_name}}',
               range: true,
               instant: false,
               editorMode: 'code',

@@ -251,7 +251,7 @@ fn the_pulse_share_panel_draws_the_alert_threshold_per_routing_point() {
             p["targets"].as_array().into_iter().flatten().any(|t| {
                 t["expr"]
                     .as_str()
-                    .is_some_and(|e| e.starts_with("wolkvox_rp:ivr_pulse_share:ratio15m{"))
+                    .is_some_and(|e| e.contains("wolkvox_rp:ivr_pulse_share:ratio15m{"))
             })
         })
         .expect("a panel shows the recorded PULSE share");
@@ -265,11 +265,12 @@ fn the_pulse_share_panel_draws_the_alert_threshold_per_routing_point() {
             t["expr"]
                 .as_str()
                 .unwrap()
-                .starts_with("wolkvox_rp:ivr_pulse_share_threshold:ratio15m{")
+                .contains("wolkvox_rp:ivr_pulse_share_threshold:ratio15m{")
         })
         .expect("the threshold that the alert uses is drawn");
     let legend = threshold["legendFormat"].as_str().unwrap();
-    assert!(legend.contains("{{rp_id}}"), "{legend}");
+    // The routing point's name where one is known, else its id (see the names join).
+    assert!(legend.contains("{{rp_name}}"), "{legend}");
     // The threshold series are styled apart from the shares, by their legend.
     let overrides = panel["fieldConfig"]["overrides"].as_array().unwrap();
     let styled = overrides.iter().any(|o| {

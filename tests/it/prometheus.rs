@@ -325,6 +325,73 @@ fn substitute(expr: &str, values: &[(String, String)]) -> String {
     out
 }
 
+/// The values that Grafana offers for variable `name`: `label_values(selector, label)`, or
+/// `query_result(expr)` with the variable's regex (see [`query_result_options`]). The
+/// variables before it are `all`.
+fn variable_values(
+    api: &Api,
+    dashboard: &Value,
+    name: &str,
+    query: &str,
+    all: &[(String, String)],
+) -> Vec<String> {
+    if query.trim().starts_with("query_result(") {
+        let options = query_result_options(api, dashboard, name, all);
+        return options.into_iter().map(|(value, _)| value).collect();
+    }
+    let (selector, label) = parse_label_values(query);
+    match selector.map(|s| substitute(&s, all)) {
+        Some(s) => api.label_values(&s, &label),
+        None => api.label_values("{__name__=~\".+\"}", &label),
+    }
+}
+
+/// The (value, text) options of a `query_result(expr)` variable, as Grafana makes them: each
+/// series as one line, the variable's regex applied, its `value` group the value and its
+/// `text` group what the list shows.
+fn query_result_options(
+    api: &Api,
+    dashboard: &Value,
+    name: &str,
+    all: &[(String, String)],
+) -> Vec<(String, String)> {
+    let variable = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap();
+    let query = variable["query"]["query"].as_str().unwrap().trim();
+    let expr = query
+        .strip_prefix("query_result(")
+        .and_then(|q| q.strip_suffix(')'))
+        .unwrap();
+    let pattern = variable["regex"].as_str().unwrap();
+    let pattern = pattern.strip_prefix('/').and_then(|p| p.strip_suffix('/'));
+    let regex = regex::Regex::new(pattern.expect("a /regex/")).unwrap();
+    api.query(&substitute(expr, all))
+        .iter()
+        .filter_map(|series| {
+            // Grafana's line for a series: `name{label="value",...} value timestamp`, the
+            // labels in the order Prometheus gives them (sorted).
+            let labels = series["metric"].as_object().unwrap();
+            let line = format!(
+                "{{{}}} {} {}",
+                labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"{}\"", v.as_str().unwrap()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                series["value"][1].as_str().unwrap(),
+                series["value"][0]
+            );
+            let found = regex.captures(&line)?;
+            let text = found.name("text").expect("a text group").as_str();
+            Some((found.name("value")?.as_str().to_owned(), text.to_owned()))
+        })
+        .collect()
+}
+
 /// Splits Grafana's `label_values(selector, label)` or `label_values(label)`.
 fn parse_label_values(query: &str) -> (Option<String>, String) {
     let inner = query
@@ -342,6 +409,16 @@ fn parse_label_values(query: &str) -> (Option<String>, String) {
 #[test]
 fn every_dashboard_query_and_variable_returns_data_and_every_rule_is_healthy_in_prometheus() {
     let mut stack = Stack::start(&[("normal", &[])]);
+    // Every rule of the shipped file: its records and alerts.
+    let shipped_rules = std::fs::read_to_string(repo_path("prometheus/wolkvox-rules.yml"))
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            l.starts_with("- record:") || l.starts_with("- alert:")
+        })
+        .count();
+    assert!(shipped_rules >= 17, "{shipped_rules}");
 
     // Every rule group is loaded, and every rule has been evaluated without an error.
     let groups = stack.await_some("every rule evaluated with health ok", |api| {
@@ -355,7 +432,8 @@ fn every_dashboard_query_and_variable_returns_data_and_every_rule_is_healthy_in_
         for r in &rules {
             assert_ne!(r["health"], "err", "rule failed: {r}");
         }
-        (rules.len() == 17 && rules.iter().all(|r| r["health"] == "ok")).then_some(groups)
+        (rules.len() == shipped_rules && rules.iter().all(|r| r["health"] == "ok"))
+            .then_some(groups)
     });
     let mut names: Vec<&str> = groups
         .as_array()
@@ -378,13 +456,8 @@ fn every_dashboard_query_and_variable_returns_data_and_every_rule_is_healthy_in_
         let mut all: Vec<(String, String)> = Vec::new();
         let mut first: Vec<(String, String)> = Vec::new();
         for (name, query) in variable_queries(&d) {
-            let (selector, label) = parse_label_values(&query);
-            let selector = selector.map(|s| substitute(&s, &all));
             let values = stack.await_some(&format!("{path}: variable {name} has values"), |api| {
-                let v = match &selector {
-                    Some(s) => api.label_values(s, &label),
-                    None => api.label_values("{__name__=~\".+\"}", &label),
-                };
+                let v = variable_values(api, &d, &name, &query, &all);
                 (!v.is_empty()).then_some(v)
             });
             // Take "demo" (the demo's operation) or else the first value, as Grafana does.
@@ -850,6 +923,25 @@ fn dashboards_show_names_where_known_and_ids_where_not_each_series_once_in_prome
             "plain/1001=1001",
             "plain/1002=1002",
             "plain/2001=2001",
+        ]
+    );
+
+    // The routing point variable selects ids and shows names where known.
+    let mut offered: Vec<String> = query_result_options(&stack.api, &ivr, "rp_id", &all)
+        .into_iter()
+        .map(|(value, text)| format!("{value}={text}"))
+        .collect();
+    offered.sort();
+    offered.dedup();
+    assert_eq!(
+        offered,
+        [
+            "1001=1001",
+            "1001=Front door",
+            "1002=1002",
+            "1002=Collections",
+            "2001=2001",
+            "2001=Sales",
         ]
     );
 

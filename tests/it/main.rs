@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod alert_quality;
 mod backfill;
 mod bench;
 mod budget;

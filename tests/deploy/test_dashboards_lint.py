@@ -352,7 +352,13 @@ def test_variable_and_annotation_queries_match_the_variable_too(dashboard, promq
     queries = []
     for v in variables(dashboard):
         if v["type"] == "query" and v["name"] not in ("job", "instance"):
-            queries.append((v["name"], query_of(v).split("(", 1)[1].rsplit(",", 1)[0]))
+            query = query_of(v).strip()
+            if query.startswith("query_result("):
+                # The whole argument is a PromQL expression.
+                queries.append((v["name"], query.removeprefix("query_result(").removesuffix(")")))
+            else:
+                # label_values(selector, label): the selector.
+                queries.append((v["name"], query.split("(", 1)[1].rsplit(",", 1)[0]))
     for a in dashboard["annotations"]["list"]:
         if a.get("expr"):
             queries.append((a["name"], a["expr"]))

@@ -1006,4 +1006,23 @@ fn dashboards_show_names_where_known_and_ids_where_not_each_series_once_in_prome
             "plain/pulse",
         ]
     );
+
+    // Every panel of the IVR dashboard has data for the operation that no name reaches, and
+    // for the named one: the join's fallback leaves no panel empty.
+    for operation in ["plain", "demo"] {
+        let one: Vec<(String, String)> = all
+            .iter()
+            .map(|(name, value)| match name.as_str() {
+                "operation" => (name.clone(), operation.to_owned()),
+                _ => (name.clone(), value.clone()),
+            })
+            .collect();
+        for (title, expr) in panel_queries(&ivr) {
+            let expr = substitute(&expr, &one);
+            stack.await_some(
+                &format!("{operation}: {title}: no data for {expr}"),
+                |api| (!api.query(&expr).is_empty()).then_some(()),
+            );
+        }
+    }
 }

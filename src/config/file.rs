@@ -97,6 +97,9 @@ pub(crate) fn read_text(path: &Path) -> Result<String, FileError> {
 /// the text, not through the tree, so that a name such as `Y` or `2` stays the string it is.
 pub(crate) fn from_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, FileError> {
     let tree = read(path, text)?;
+    if !tree.is_object() {
+        return Err(at(path, None, "", "expected a mapping"));
+    }
     let mut track = serde_path_to_error::Track::new();
     serde_saphyr::with_deserializer_from_str(text, |de| {
         T::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
@@ -119,33 +122,7 @@ pub fn parse(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<OperationConfig>, FileError> {
-    let tree = read(path, text)?;
-    // serde reads a struct from a sequence too: insist on the mappings.
-    if !tree.is_object() {
-        return Err(at(
-            path,
-            None,
-            "",
-            "expected a mapping with an `operations` list",
-        ));
-    }
-    for (i, op) in tree["operations"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        if !op.is_object() {
-            return Err(at(
-                path,
-                None,
-                &format!("operations[{i}]"),
-                "expected a mapping",
-            ));
-        }
-    }
-    let raw: RawFile = serde_path_to_error::deserialize(&tree)
-        .map_err(|e| describe(path, &tree, e.path().to_string(), &e.inner().to_string()))?;
+    let raw: RawFile = from_yaml(path, text)?;
     let top = |key: &'static str| move |why: String| at(path, None, key, why);
     let timezone = value(raw.timezone, parse_zone).map_err(top("timezone"))?;
     let window = value(raw.window, Window::parse).map_err(top("window"))?;

@@ -168,7 +168,7 @@ impl Config {
             "--wolkvox.url",
             base_url.as_str(),
         ];
-        let quiet = <Cli as clap::CommandFactory>::command().mut_args(|a| a.env(None::<&str>));
+        let quiet = Cli::definition().mut_args(|a| a.env(None::<&str>));
         let matches = quiet
             .try_get_matches_from(args)
             .expect("a server and a URL parse");

@@ -59,21 +59,11 @@ pub struct Cli {
 #[command(next_help_heading = "Wolkvox and operation options")]
 pub struct WolkvoxArgs {
     /// YAML file with several operations (see the README); excludes the single-operation flags.
-    #[arg(
-        long = "config.file",
-        env = "WOLKVOX_CONFIG_FILE",
-        value_name = "PATH",
-        global = true
-    )]
+    #[arg(long = "config.file", env = "WOLKVOX_CONFIG_FILE", value_name = "PATH")]
     pub config_file: Option<PathBuf>,
 
     /// YAML file naming routing points and menu options per operation (see the README); reloaded with the configuration.
-    #[arg(
-        long = "names.file",
-        env = "WOLKVOX_NAMES_FILE",
-        value_name = "PATH",
-        global = true
-    )]
+    #[arg(long = "names.file", env = "WOLKVOX_NAMES_FILE", value_name = "PATH")]
     pub names_file: Option<PathBuf>,
 
     /// Wolkvox server code of the operation, four digits such as 0032 (required unless --demo or --config.file).
@@ -81,7 +71,6 @@ pub struct WolkvoxArgs {
         long = "wolkvox.server",
         env = "WOLKVOX_SERVER",
         value_name = "CODE",
-        global = true,
         conflicts_with = "config_file"
     )]
     pub server: Option<ServerCode>,
@@ -91,7 +80,6 @@ pub struct WolkvoxArgs {
         long = "wolkvox.token-file",
         env = "WOLKVOX_TOKEN_FILE",
         value_name = "PATH",
-        global = true,
         conflicts_with = "config_file"
     )]
     pub token_file: Option<PathBuf>,
@@ -102,7 +90,6 @@ pub struct WolkvoxArgs {
         env = "WOLKVOX_URL",
         value_name = "URL",
         value_parser = parse_url,
-        global = true,
         conflicts_with = "config_file"
     )]
     pub url: Option<reqwest::Url>,
@@ -113,7 +100,6 @@ pub struct WolkvoxArgs {
         env = "WOLKVOX_TIMEZONE",
         value_name = "ZONE",
         value_parser = parse_zone,
-        global = true,
         conflicts_with = "config_file"
     )]
     pub timezone: Option<jiff::tz::TimeZone>,
@@ -124,7 +110,6 @@ pub struct WolkvoxArgs {
         env = "WOLKVOX_OPERATION",
         value_name = "NAME",
         value_parser = non_empty,
-        global = true,
         conflicts_with = "config_file"
     )]
     pub operation: Option<String>,
@@ -135,7 +120,6 @@ pub struct WolkvoxArgs {
         env = "WOLKVOX_REPORT_WINDOW",
         value_name = "WINDOW",
         value_parser = Window::parse,
-        global = true,
         conflicts_with = "config_file"
     )]
     pub window: Option<Window>,
@@ -145,7 +129,6 @@ pub struct WolkvoxArgs {
         long = "report.time-unit",
         env = "WOLKVOX_REPORT_TIME_UNIT",
         value_name = "UNIT",
-        global = true,
         conflicts_with = "config_file"
     )]
     pub time_unit: Option<TimeUnit>,
@@ -156,37 +139,26 @@ pub struct WolkvoxArgs {
         env = "WOLKVOX_POLL_TIMEOUT",
         value_name = "DURATION",
         value_parser = positive_duration,
-        global = true,
         conflicts_with = "config_file"
     )]
     pub poll_timeout: Option<Duration>,
 
     /// Most (rp_id, cod_opc_menu) pairs exported per operation; further pairs are dropped and counted.
     #[arg(long = "report.max-series", env = "WOLKVOX_REPORT_MAX_SERIES", value_name = "N",
-        default_value = "10000", value_parser = positive::<usize>, global = true)]
+        default_value = "10000", value_parser = positive::<usize>)]
     pub max_series: usize,
 
     /// Largest answer body read, held whole in memory: 60,000 records, Wolkvox's most, are 9 MB at their longest; a larger body stops reading and counts as decode_error (units: KB, MB, GB, KiB, MiB, GiB).
     #[arg(long = "wolkvox.max-body-size", env = "WOLKVOX_MAX_BODY_SIZE", value_name = "SIZE",
-        default_value = DEFAULT_MAX_BODY_SIZE, global = true)]
+        default_value = DEFAULT_MAX_BODY_SIZE)]
     pub max_body_size: ByteSize,
 
     /// Lowest level of log lines to print: error, warn, info, debug or trace.
-    #[arg(
-        long = "log.level",
-        value_name = "LEVEL",
-        default_value = "info",
-        global = true
-    )]
+    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info")]
     pub log_level: tracing::Level,
 
     /// Format of log lines: logfmt or json.
-    #[arg(
-        long = "log.format",
-        value_name = "FORMAT",
-        default_value = "logfmt",
-        global = true
-    )]
+    #[arg(long = "log.format", value_name = "FORMAT", default_value = "logfmt")]
     pub log_format: LogFormat,
 }
 
@@ -296,29 +268,29 @@ pub struct ShardArg {
 #[command(next_help_heading = "Demo options")]
 pub struct DemoArgs {
     /// Start the built-in simulated Wolkvox API on a loopback port and poll it (no server or token needed).
-    #[arg(long = "demo", global = true, conflicts_with = "config_file")]
+    #[arg(long = "demo", conflicts_with = "config_file")]
     pub enabled: bool,
 
     /// With --demo: how many times faster than real time the demo's clock runs (60 = a simulated minute per second) [default: 1].
-    #[arg(long = "demo.speed", value_name = "FACTOR", value_parser = parse_speed, global = true)]
+    #[arg(long = "demo.speed", value_name = "FACTOR", value_parser = parse_speed)]
     pub speed: Option<f64>,
 
     /// With --demo: multiply the PULSE calls of this routing point (1001, 1002 or 2001) by 20, to see the spike alert.
-    #[arg(long = "demo.pulse-spike", value_name = "RP_ID", global = true)]
+    #[arg(long = "demo.pulse-spike", value_name = "RP_ID")]
     pub pulse_spike: Option<String>,
 
     /// With --demo: simulated time after start at which the PULSE spike begins.
     #[arg(long = "demo.pulse-spike-after", value_name = "DURATION",
-        default_value = "0s", value_parser = parse_duration, global = true)]
+        default_value = "0s", value_parser = parse_duration)]
     pub pulse_spike_after: Duration,
 
     /// With --demo: this routing point (1001, 1002 or 2001) stops getting calls, to see the outage alert.
-    #[arg(long = "demo.outage", value_name = "RP_ID", global = true)]
+    #[arg(long = "demo.outage", value_name = "RP_ID")]
     pub outage: Option<String>,
 
     /// With --demo: simulated time after start at which the outage begins.
     #[arg(long = "demo.outage-after", value_name = "DURATION",
-        default_value = "0s", value_parser = parse_duration, global = true)]
+        default_value = "0s", value_parser = parse_duration)]
     pub outage_after: Duration,
 }
 
@@ -392,6 +364,16 @@ pub struct BackfillArgs {
 }
 
 impl Cli {
+    /// clap's command, with the operations' and the demo's flags global: the derive sets
+    /// `global` flag by flag only.
+    pub(crate) fn definition() -> clap::Command {
+        let shared = DemoArgs::augment_args(WolkvoxArgs::augment_args(clap::Command::new("")));
+        Cli::command().mut_args(|a| {
+            let global = shared.get_arguments().any(|s| s.get_id() == a.get_id());
+            a.global(global)
+        })
+    }
+
     /// Parses a command line (the program's name first). A subcommand takes none of the
     /// server's flags: given on the command line they are refused with a line that names them,
     /// and their environment variables are not read, so that a server's environment (say
@@ -402,10 +384,10 @@ impl Cli {
         T: Into<std::ffi::OsString> + Clone,
     {
         let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
-        let mut cmd = Cli::command();
+        let mut cmd = Cli::definition();
         let server = ServeArgs::augment_args(clap::Command::new("serve"));
         let is_server = |id: &clap::Id| server.get_arguments().any(|a| a.get_id() == id);
-        let quiet = Cli::command().mut_args(|a| match is_server(a.get_id()) {
+        let quiet = Cli::definition().mut_args(|a| match is_server(a.get_id()) {
             true => a.env(None::<&'static str>),
             false => a,
         });
@@ -484,7 +466,7 @@ pub fn error_line(e: &clap::Error) -> String {
     {
         // clap shows the argument as `--flag <VALUE>`.
         let flag = arg.split_whitespace().next().unwrap_or(arg);
-        let cmd = Cli::command();
+        let cmd = Cli::definition();
         let env = std::iter::once(&cmd)
             .chain(cmd.get_subcommands())
             .flat_map(|c| c.get_arguments())

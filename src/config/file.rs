@@ -25,6 +25,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::values::*;
@@ -84,9 +85,26 @@ pub fn load(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<OperationConfig>, FileError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| at(path, None, "", format!("cannot read: {e}")))?;
-    parse(path, &text, env)
+    parse(path, &read_text(path)?, env)
+}
+
+/// The text of the file at `path`.
+pub(crate) fn read_text(path: &Path) -> Result<String, FileError> {
+    std::fs::read_to_string(path).map_err(|e| at(path, None, "", format!("cannot read: {e}")))
+}
+
+/// Reads a YAML file of another shape (the names file) with the same errors. Straight from
+/// the text, not through the tree, so that a name such as `Y` or `2` stays the string it is.
+pub(crate) fn from_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, FileError> {
+    let tree = read(path, text)?;
+    if !tree.is_object() {
+        return Err(at(path, None, "", "expected a mapping"));
+    }
+    let mut track = serde_path_to_error::Track::new();
+    serde_saphyr::with_deserializer_from_str(text, |de| {
+        T::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
+    })
+    .map_err(|e| describe(path, &tree, track.path().to_string(), &one_line(&e)))
 }
 
 /// Parses an optional value of the file with the flag's own parser.
@@ -104,33 +122,7 @@ pub fn parse(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<OperationConfig>, FileError> {
-    let tree = read(path, text)?;
-    // serde reads a struct from a sequence too: insist on the mappings.
-    if !tree.is_object() {
-        return Err(at(
-            path,
-            None,
-            "",
-            "expected a mapping with an `operations` list",
-        ));
-    }
-    for (i, op) in tree["operations"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        if !op.is_object() {
-            return Err(at(
-                path,
-                None,
-                &format!("operations[{i}]"),
-                "expected a mapping",
-            ));
-        }
-    }
-    let raw: RawFile =
-        serde_path_to_error::deserialize(&tree).map_err(|e| describe(path, &tree, e))?;
+    let raw: RawFile = from_yaml(path, text)?;
     let top = |key: &'static str| move |why: String| at(path, None, key, why);
     let timezone = value(raw.timezone, parse_zone).map_err(top("timezone"))?;
     let window = value(raw.window, Window::parse).map_err(top("window"))?;
@@ -222,27 +214,25 @@ fn read(path: &Path, text: &str) -> Result<Value, FileError> {
     // Read as a whole first, so that a line indented wrongly is a syntax error at its line,
     // not a key missing from the mapping that it ended early.
     serde_saphyr::from_str(text).map_err(|e| {
-        use serde_saphyr::MessageFormatter as _;
-        let message = serde_saphyr::DefaultMessageFormatter.format_message(e.without_snippet());
-        let message = message.lines().next().unwrap_or("invalid YAML");
         let file = match e.location() {
             Some(at) => format!("{}:{}:{}", path.display(), at.line(), at.column()),
             None => path.display().to_string(),
         };
-        FileError(format!("{file}: {message}"))
+        FileError(format!("{file}: {}", one_line(&e)))
     })
+}
+
+/// The parser's message without the quoted file it spans lines with.
+fn one_line(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::MessageFormatter as _;
+    let message = serde_saphyr::DefaultMessageFormatter.format_message(e.without_snippet());
+    message.lines().next().unwrap_or("invalid YAML").to_owned()
 }
 
 /// Turns an error of the tree's shape into one line that names the operation (by name when
 /// the file gives it one) and the key.
-fn describe(
-    path: &Path,
-    tree: &Value,
-    e: serde_path_to_error::Error<serde_json::Error>,
-) -> FileError {
-    let mut key = e.path().to_string();
+fn describe(path: &Path, tree: &Value, mut key: String, message: &str) -> FileError {
     // One line, whatever a value quoted in the message holds.
-    let message = e.inner().to_string();
     let message = message.lines().next().unwrap_or_default();
     let message = if let Some(rest) = message.strip_prefix("unknown field `") {
         let (field, known) = rest.split_once('`').unwrap_or_default();
@@ -251,7 +241,8 @@ fn describe(
             key = format!("{key}.{field}").trim_start_matches('.').to_owned();
         }
         let known = known
-            .trim_start_matches(", expected one of ")
+            .trim_start_matches(", expected ")
+            .trim_start_matches("one of ")
             .replace('`', "");
         format!("unknown key (known: {known})")
     } else if let Some(rest) = message.strip_prefix("missing field `") {
@@ -268,6 +259,14 @@ fn describe(
         message.to_owned()
     };
     let key = key.trim_start_matches('.');
+    // `operations.<name>.key`, in the names file, whose operations are a mapping.
+    if tree["operations"].is_object()
+        && let Some((name, own_key)) = key
+            .strip_prefix("operations.")
+            .and_then(|rest| rest.split_once('.'))
+    {
+        return at(path, Some(name), own_key, message);
+    }
     // `operations[i].key`: name the operation when the file gives it a name.
     if let Some((index, own_key)) = key
         .strip_prefix("operations[")

@@ -168,7 +168,7 @@ impl Config {
             "--wolkvox.url",
             base_url.as_str(),
         ];
-        let quiet = <Cli as clap::CommandFactory>::command().mut_args(|a| a.env(None::<&str>));
+        let quiet = Cli::definition().mut_args(|a| a.env(None::<&str>));
         let matches = quiet
             .try_get_matches_from(args)
             .expect("a server and a URL parse");
@@ -246,23 +246,14 @@ impl Cli {
             }
             None => vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
         };
-        let names = names::Names::load(
-            self.wolkvox.config_file.as_deref(),
-            self.wolkvox.names_file.as_deref(),
-        )
-        .map_err(|e| {
-            let in_config = self
-                .wolkvox
-                .config_file
-                .as_deref()
-                .is_some_and(|f| e.is_in(f));
-            let flag = if in_config {
-                "--config.file (WOLKVOX_CONFIG_FILE)"
-            } else {
-                "--names.file (WOLKVOX_NAMES_FILE)"
-            };
-            ConfigError::new(flag, e.to_string())
-        })?;
+        let names_flag =
+            |flag: &'static str| move |e: file::FileError| ConfigError::new(flag, e.to_string());
+        let mut names = names::Names::load(self.wolkvox.config_file.as_deref(), None)
+            .map_err(names_flag("--config.file (WOLKVOX_CONFIG_FILE)"))?;
+        names.merge(
+            names::Names::load(None, self.wolkvox.names_file.as_deref())
+                .map_err(names_flag("--names.file (WOLKVOX_NAMES_FILE)"))?,
+        );
         // The server's settings are checked, and its files read, only for the server: a
         // subcommand leaves them at their defaults (see `Cli::parse_args`).
         let serving = self.command.is_none();

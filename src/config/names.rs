@@ -21,7 +21,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+
+use super::file::{self, FileError};
 
 /// What kind of step a menu option is, for the dashboards' totals per category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -93,7 +94,7 @@ pub struct OptionNames {
     pub category: Option<Category>,
 }
 
-/// The shape of `--config.file` as far as names go: the rest of it is checked by `file.rs`.
+/// The shape of `--config.file` as far as names go: `file.rs` checks the rest of it.
 #[derive(Debug, Deserialize)]
 struct ConfigFileNames {
     #[serde(default)]
@@ -102,96 +103,41 @@ struct ConfigFileNames {
 
 #[derive(Debug, Deserialize)]
 struct ConfigFileOperation {
+    name: String,
     routing_points: Option<BTreeMap<String, RoutingPointNames>>,
-}
-
-/// A bad names file, or bad `routing_points` in the configuration file: one line that names
-/// the file, the operation and the key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}: {place}{message}")]
-pub struct NamesError {
-    file: String,
-    place: String,
-    message: String,
-}
-
-impl NamesError {
-    /// Whether the problem is in `path`.
-    pub fn is_in(&self, path: &Path) -> bool {
-        self.file == path.display().to_string()
-    }
-
-    fn new(file: &Path, operation: Option<&str>, key: &str, message: impl Into<String>) -> Self {
-        let mut place = String::new();
-        if let Some(op) = operation {
-            place.push_str(&format!("operation {op:?}: "));
-        }
-        if !key.is_empty() {
-            place.push_str(&format!("{key}: "));
-        }
-        Self {
-            file: file.display().to_string(),
-            place,
-            message: message.into(),
-        }
-    }
 }
 
 impl Names {
     /// The names of `--config.file` (its operations' `routing_points`), then those of
     /// `--names.file` over them: where both name the same id, the names file's non-empty
     /// name and its category win.
-    pub fn load(
-        config_file: Option<&Path>,
-        names_file: Option<&Path>,
-    ) -> Result<Names, NamesError> {
+    pub fn load(config_file: Option<&Path>, names_file: Option<&Path>) -> Result<Names, FileError> {
         let mut names = Names::default();
         if let Some(path) = config_file {
-            names = Self::of_config_file(path, &read_text(path)?)?;
+            names = Self::of_config_file(path, &file::read_text(path)?)?;
         }
         if let Some(path) = names_file {
-            names.merge(Self::parse(path, &read_text(path)?)?);
+            names.merge(Self::parse(path, &file::read_text(path)?)?);
         }
         Ok(names)
     }
 
     /// Validates the text of a names file (`path` only names it in errors).
-    pub fn parse(path: &Path, text: &str) -> Result<Names, NamesError> {
-        deserialize::<Names>(text).map_err(|(keys, message)| {
-            // operations.<name>.key...: the second key is the operation.
-            let operation = (keys.len() > 2).then(|| keys[1].as_str());
-            let skip = if operation.is_some() { 2 } else { 0 };
-            NamesError::new(path, operation, &keys[skip..].join("."), message)
-        })
+    pub fn parse(path: &Path, text: &str) -> Result<Names, FileError> {
+        file::from_yaml(path, text)
     }
 
     /// The `routing_points` of the operations of a `--config.file` text.
-    pub fn of_config_file(path: &Path, text: &str) -> Result<Names, NamesError> {
-        let name_of = |index: usize| -> Option<String> {
-            let tree: serde_json::Value = serde_saphyr::from_str(text).ok()?;
-            let name = tree.get("operations")?.get(index)?.get("name")?;
-            Some(name.as_str()?.trim().to_owned())
-        };
-        let file = deserialize::<ConfigFileNames>(text).map_err(|(keys, message)| {
-            // operations.[i].key...: name the operation as the file does.
-            let index = keys
-                .get(1)
-                .and_then(|k| k.strip_prefix('[')?.strip_suffix(']'));
-            match index.and_then(|i| name_of(i.parse().ok()?)) {
-                Some(name) if keys.len() > 2 => {
-                    NamesError::new(path, Some(&name), &keys[2..].join("."), message)
-                }
-                _ => NamesError::new(path, None, &keys.join("."), message),
-            }
-        })?;
+    pub fn of_config_file(path: &Path, text: &str) -> Result<Names, FileError> {
+        let file: ConfigFileNames = file::from_yaml(path, text)?;
         let mut names = Names::default();
-        for (index, op) in file.operations.into_iter().enumerate() {
-            let (Some(routing_points), Some(name)) = (op.routing_points, name_of(index)) else {
-                continue;
-            };
-            names
-                .operations
-                .insert(name, OperationNames { routing_points });
+        for op in file.operations {
+            if let Some(routing_points) = op.routing_points {
+                let name = op.name.trim().to_owned();
+                names
+                    .operations
+                    .insert(name, OperationNames { routing_points });
+            }
         }
         Ok(names)
     }
@@ -269,53 +215,6 @@ impl Names {
     }
 }
 
-fn read_text(path: &Path) -> Result<String, NamesError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| NamesError::new(path, None, "", format!("cannot read: {e}")))
-}
-
-/// Deserializes `text`, or gives the keys where it failed and a one-line message.
-fn deserialize<T: DeserializeOwned>(text: &str) -> Result<T, (Vec<String>, String)> {
-    use serde_saphyr::MessageFormatter as _;
-    let one_line = |e: &serde_saphyr::Error| {
-        let message = serde_saphyr::DefaultMessageFormatter.format_message(e.without_snippet());
-        message.lines().next().unwrap_or("invalid YAML").to_owned()
-    };
-    // A syntax error first, at its line and column: the typed pass would place it at a key.
-    if let Err(e) = serde_saphyr::from_str::<serde::de::IgnoredAny>(text) {
-        let at = e
-            .location()
-            .map(|at| format!("line {}, column {}: ", at.line(), at.column()))
-            .unwrap_or_default();
-        return Err((Vec::new(), format!("{at}{}", one_line(&e))));
-    }
-    let mut track = serde_path_to_error::Track::new();
-    let result = serde_saphyr::with_deserializer_from_str(text, |de| {
-        T::deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
-    });
-    result.map_err(|e| {
-        let mut keys: Vec<String> = track
-            .path()
-            .iter()
-            .map(|segment| match segment {
-                serde_path_to_error::Segment::Seq { index } => format!("[{index}]"),
-                serde_path_to_error::Segment::Map { key } => key.clone(),
-                serde_path_to_error::Segment::Enum { variant } => variant.clone(),
-                serde_path_to_error::Segment::Unknown => "?".to_owned(),
-            })
-            .collect();
-        let mut message = one_line(&e);
-        if let Some(rest) = message.strip_prefix("unknown field `") {
-            let field = rest.split('`').next().unwrap_or_default().to_owned();
-            if keys.last() != Some(&field) {
-                keys.push(field);
-            }
-            message = "unknown key".to_owned();
-        }
-        (keys, message)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,7 +276,7 @@ operations:
                 "operations:\n  bogota:\n    routing_point: {}\n",
                 "names.yml: operation \"bogota\": routing_point: unknown key",
             ),
-            ("operations: [1\n", "names.yml: line 1"),
+            ("operations: [1\n", "names.yml:1:13: unclosed bracket"),
         ];
         for (yaml, expected) in cases {
             let msg = parse_err(yaml);
@@ -398,7 +297,7 @@ operations:
             .to_string();
         assert_eq!(
             msg,
-            "ops.yml: operation \"a\": routing_points.1001.colour: unknown key"
+            "ops.yml: operation \"a\": routing_points.1001.colour: unknown key (known: name, options)"
         );
     }
 

@@ -21,6 +21,8 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 
+use super::file;
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWebConfig {
@@ -61,13 +63,10 @@ impl WebConfig {
     /// and key.
     pub fn load(path: &Path) -> Result<WebConfig, String> {
         let invalid = |message: String| format!("{}: {message}", path.display());
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = file::read_text(path).map_err(|e| e.to_string())?;
         let raw: RawWebConfig = match text.trim() {
             "" => RawWebConfig::default(),
-            // The parser's message spans lines (it quotes the file); keep one.
-            _ => serde_saphyr::from_str(&text)
-                .map_err(|e| invalid(e.to_string().lines().next().unwrap_or("").to_owned()))?,
+            _ => file::from_yaml(path, &text).map_err(|e| e.to_string())?,
         };
         let base = path.parent().unwrap_or(Path::new("."));
         let tls = match raw.tls_server_config {

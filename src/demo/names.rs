@@ -1,73 +1,41 @@
 //! The names `--demo` gives the simulator's routing points and options, so that the demo's
 //! dashboards show names and categories, as a real operation's would with a names file.
 
-use crate::config::names::{Category, Names, OperationNames, OptionNames, RoutingPointNames};
+use crate::config::names::{Names, OperationNames};
 use crate::config::{Config, Upstream};
 
-/// Each routing point of the simulator: its id, name, and (code, name, category) per option.
-type Spec = (
-    &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str, Category)],
-);
-
-const NAMES: &[Spec] = {
-    use Category::*;
-    &[
-        (
-            "1001",
-            "Main menu",
-            &[
-                ("1", "Billing", SelfService),
-                ("2", "Balance", SelfService),
-                ("3", "Opening hours", SelfService),
-                ("AGENTE", "Agent", Agent),
-                ("PULSE", "Entered", Pulse),
-            ],
-        ),
-        (
-            "1002",
-            "Collections",
-            &[
-                ("1", "Payment agreement", SelfService),
-                ("2", "Payment points", SelfService),
-                ("CV_BUZON", "Voicemail", Other),
-                ("NO_PASA_AGENTE", "No agent free", Other),
-                ("PULSE", "Entered", Pulse),
-            ],
-        ),
-        (
-            "2001",
-            "Sales",
-            &[
-                ("1", "New plans", SelfService),
-                ("9", "Repeat menu", Other),
-                ("AGENTE", "Sales agent", Agent),
-                ("PULSE", "Entered", Pulse),
-            ],
-        ),
-    ]
-};
+/// The names of the simulator's routing points, in the names file's own shape.
+const NAMES: &str = r#"
+routing_points:
+  "1001":
+    name: Main menu
+    options:
+      "1": {name: Billing, category: self_service}
+      "2": {name: Balance, category: self_service}
+      "3": {name: Opening hours, category: self_service}
+      AGENTE: {name: Agent, category: agent}
+      PULSE: {name: Entered, category: pulse}
+  "1002":
+    name: Collections
+    options:
+      "1": {name: Payment agreement, category: self_service}
+      "2": {name: Payment points, category: self_service}
+      CV_BUZON: {name: Voicemail, category: other}
+      NO_PASA_AGENTE: {name: No agent free, category: other}
+      PULSE: {name: Entered, category: pulse}
+  "2001":
+    name: Sales
+    options:
+      "1": {name: New plans, category: self_service}
+      "9": {name: Repeat menu, category: other}
+      AGENTE: {name: Sales agent, category: agent}
+      PULSE: {name: Entered, category: pulse}
+"#;
 
 /// The simulator's names.
 pub fn builtin() -> OperationNames {
-    let routing_points = NAMES.iter().map(|(id, name, options)| {
-        let options = options.iter().map(|(code, name, category)| {
-            let option = OptionNames {
-                name: (*name).to_owned(),
-                category: Some(*category),
-            };
-            ((*code).to_owned(), option)
-        });
-        let rp = RoutingPointNames {
-            name: (*name).to_owned(),
-            options: options.collect(),
-        };
-        ((*id).to_owned(), rp)
-    });
-    OperationNames {
-        routing_points: routing_points.collect(),
-    }
+    // A constant of this file: the unit test below reads it.
+    serde_saphyr::from_str(NAMES).expect("the built-in names are valid")
 }
 
 /// The built-in names for every operation of `config` that polls the simulator, with `names`

@@ -261,6 +261,7 @@ mod tests {
                 calls: 1.0,
                 time_seconds: 2.0,
             }])],
+            Globals::default(),
         );
         let text = snap.body(Format::Text, false);
         let text = std::str::from_utf8(&text).unwrap();
@@ -279,7 +280,7 @@ mod tests {
 
     #[test]
     fn counters_are_named_per_format() {
-        let snap = Snapshot::encode(false, &[op_with(vec![])]);
+        let snap = Snapshot::encode(false, &[op_with(vec![])], Globals::default());
         let text = snap.body(Format::Text, false);
         let text = std::str::from_utf8(&text).unwrap();
         assert!(
@@ -345,7 +346,7 @@ mod tests {
             (vec![large.clone(), all[2].clone()], Globals::default()),
         ];
         for (ops, globals) in cases {
-            let snap = Snapshot::encode_with(true, &ops, globals.clone());
+            let snap = Snapshot::encode(true, &ops, globals.clone());
             crate::exposition::fixtures::assert_encodes(&snap, &ops, globals);
         }
     }

@@ -289,13 +289,8 @@ pub struct Snapshot {
 const JOIN_LIMIT: usize = 1 << 20;
 
 impl Snapshot {
-    /// Encodes the metrics of `operations` in both formats.
-    pub fn encode(ready: bool, operations: &[OperationMetrics]) -> Snapshot {
-        Self::encode_with(ready, operations, Globals::default())
-    }
-
     /// Encodes the metrics of `operations` (in their order), and the exporter's own ones.
-    pub fn encode_with(ready: bool, operations: &[OperationMetrics], globals: Globals) -> Snapshot {
+    pub fn encode(ready: bool, operations: &[OperationMetrics], globals: Globals) -> Snapshot {
         let ops = operations
             .iter()
             .map(|op| Arc::new(OperationParts::encode(op)));
@@ -373,7 +368,7 @@ mod tests {
 
     #[test]
     fn gzip_copy_decodes_to_the_plain_bytes() {
-        let snap = Snapshot::encode(true, &[op_with(vec![])]);
+        let snap = Snapshot::encode(true, &[op_with(vec![])], Globals::default());
         for format in [Format::Text, Format::OpenMetrics] {
             assert_eq!(gunzip(&snap.body(format, true)), snap.body(format, false));
         }
@@ -381,7 +376,7 @@ mod tests {
 
     #[test]
     fn a_body_up_to_the_join_limit_is_one_piece_joined_once_per_snapshot_a_larger_one_its_parts() {
-        let small = Snapshot::encode(true, &[op_with(grid(100, 4))]);
+        let small = Snapshot::encode(true, &[op_with(grid(100, 4))], Globals::default());
         for format in [Format::Text, Format::OpenMetrics] {
             for gzip in [false, true] {
                 let sent = small.parts(format, gzip);
@@ -391,7 +386,7 @@ mod tests {
                 assert_eq!(again[0].as_ptr(), sent[0].as_ptr(), "joined once");
             }
         }
-        let large = Snapshot::encode(true, &[op_with(grid(20_000, 4))]);
+        let large = Snapshot::encode(true, &[op_with(grid(20_000, 4))], Globals::default());
         let pieces = large.pieces(Format::Text, false);
         assert!(pieces.iter().map(Bytes::len).sum::<usize>() > JOIN_LIMIT);
         let pointers = |parts: Vec<Bytes>| parts.iter().map(|p| p.as_ptr()).collect::<Vec<_>>();
@@ -432,7 +427,7 @@ mod tests {
             .collect();
         let mut op = op_with(series.clone());
         op.counters = Some(counters_of(&series));
-        let snap = Snapshot::encode(true, &[op]);
+        let snap = Snapshot::encode(true, &[op], Globals::default());
         let shared = |a: &[Bytes], b: &[Bytes]| {
             a.iter()
                 .filter(|x| b.iter().any(|y| y.as_ptr() == x.as_ptr() && !x.is_empty()))

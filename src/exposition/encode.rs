@@ -25,7 +25,7 @@ pub(super) fn descriptor(out: &mut Vec<u8>, family: &Family, format: Format) {
     };
     for (key, text) in [
         ("# HELP ", family.help),
-        ("# TYPE ", type_name(family.kind)),
+        ("# TYPE ", type_name(family.kind())),
     ] {
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(name.as_bytes());
@@ -59,7 +59,7 @@ pub(super) fn samples(
     let mut write = |format| {
         let (name, start) = (family.sample_name(), out.len());
         let _ = family.for_each_sample(ops, globals, |values, v| {
-            let labels = family.labels.iter().copied().zip(values.iter().copied());
+            let labels = family.labels().iter().copied().zip(values.iter().copied());
             sample(out, &name, labels, v, format, None);
             Ok::<_, Infallible>(())
         });
@@ -168,7 +168,7 @@ pub fn encode_history(
 ) -> Vec<u8> {
     let mut out = Vec::new();
     for family in FAMILIES.iter() {
-        if let Read::Info(rows) = family.read {
+        if let Read::Info(_, rows) = family.read {
             info_history(&mut out, family, rows(names), ops, extra);
         }
     }
@@ -201,7 +201,7 @@ pub fn encode_history(
             for ((rp_id, cod_opc_menu), samples) in &series {
                 let values = [op.operation.as_str(), rp_id, cod_opc_menu];
                 for &(at, v) in samples {
-                    let labels = family.labels.iter().copied().zip(values);
+                    let labels = family.labels().iter().copied().zip(values);
                     let labels = labels.chain(extra.iter().copied());
                     let v = Number::Float(v);
                     sample(&mut out, &name, labels, v, Format::OpenMetrics, Some(at));
@@ -228,7 +228,7 @@ fn info_history(
     for op in ops {
         for row in rows.iter().filter(|r| r.first() == Some(&op.operation)) {
             for point in &op.points {
-                let labels = family.labels.iter().copied();
+                let labels = family.labels().iter().copied();
                 let labels = labels.zip(row.iter().map(String::as_str));
                 let labels = labels.chain(extra.iter().copied());
                 let at = Some(point.at.as_second());

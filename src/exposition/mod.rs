@@ -510,15 +510,15 @@ pub(crate) mod fixtures {
                     continue;
                 }
                 let mut descriptor =
-                    encoder.encode_descriptor(family.name, family.help, None, family.kind)?;
+                    encoder.encode_descriptor(family.name, family.help, None, family.kind())?;
                 family.for_each_sample(&self.ops, &self.globals, |values, value| {
                     let labels: Vec<(&str, &str)> = family
-                        .labels
+                        .labels()
                         .iter()
                         .copied()
                         .zip(values.iter().copied())
                         .collect();
-                    encode_value(family.kind, value, descriptor.encode_family(&labels)?)
+                    encode_value(family.kind(), value, descriptor.encode_family(&labels)?)
                 })?;
             }
             Ok(())

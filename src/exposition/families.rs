@@ -371,48 +371,24 @@ impl Family {
                     )
                 })
             }),
-            Read::Report(_) | Read::Counters(_) => {
-                let mut result = Ok(());
-                self.for_each_series(ops, |labels, v| {
-                    if result.is_ok() {
-                        result = sample(&labels, Number::Float(v));
-                    }
-                });
-                result
-            }
-        }
-    }
-
-    /// Calls `sample` with the label values (operation, rp_id, cod_opc_menu) and the value of
-    /// every sample of a per-series family, in exposition order; nothing for other families.
-    pub fn for_each_series(
-        &self,
-        ops: &[OperationMetrics],
-        mut sample: impl FnMut([&str; 3], f64),
-    ) {
-        for op in ops {
-            match self.read {
-                Read::Report(value) => {
-                    let Some(data) = &op.data else { continue };
-                    // A thin copy has its series encoded, not listed: encoding reads them there.
-                    debug_assert!(
-                        !data.is_thin(),
-                        "the series of a thin report were asked for"
-                    );
-                    for s in &data.report.series {
-                        sample([&op.operation, &s.rp_id, &s.cod_opc_menu], value(s));
-                    }
-                }
-                Read::Counters(value) => {
-                    let Some(counters) = &op.counters else {
-                        continue;
-                    };
-                    for c in counters.iter() {
-                        sample([&op.operation, c.rp_id, c.cod_opc_menu], value(&c));
-                    }
-                }
-                _ => return,
-            }
+            Read::Report(value) => ops.iter().try_for_each(|o| {
+                let Some(data) = &o.data else { return Ok(()) };
+                // A thin copy has its series encoded, not listed: encoding reads them there.
+                debug_assert!(
+                    !data.is_thin(),
+                    "the series of a thin report were asked for"
+                );
+                data.report.series.iter().try_for_each(|s| {
+                    let labels = [o.operation.as_str(), &s.rp_id, &s.cod_opc_menu];
+                    sample(&labels, Number::Float(value(s)))
+                })
+            }),
+            Read::Counters(value) => ops.iter().try_for_each(|o| {
+                o.counters.iter().flat_map(|c| c.iter()).try_for_each(|c| {
+                    let labels = [o.operation.as_str(), c.rp_id, c.cod_opc_menu];
+                    sample(&labels, Number::Float(value(&c)))
+                })
+            }),
         }
     }
 }

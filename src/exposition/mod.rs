@@ -49,17 +49,11 @@ impl Format {
     /// The Content-Type of a body in this format.
     pub fn content_type(self) -> &'static str {
         match self {
-            Format::Text => TEXT_CONTENT_TYPE,
-            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
         }
     }
 }
-
-/// Content-Type of the Prometheus text format.
-pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-/// Content-Type of OpenMetrics.
-pub const OPENMETRICS_CONTENT_TYPE: &str =
-    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The outcome of configuration reloads, as Prometheus itself reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -39,19 +39,9 @@ fn raise(total: &mut Amounts, s: &Series) -> Option<f64> {
 }
 
 /// One counter series: a (rp_id, cod_opc_menu) pair and its running totals on the counted
-/// day; zero for a pair not seen on that day (it keeps its series, at zero, once it has been
-/// reported). What a [`Counters`] list is built from and gives out.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CounterSeries {
-    /// Routing point.
-    pub rp_id: Arc<str>,
-    /// Menu option.
-    pub cod_opc_menu: Arc<str>,
-    /// Calls of the counted local day so far.
-    pub calls: f64,
-    /// Seconds of the counted local day so far.
-    pub time_seconds: f64,
-}
+/// day, in a report's series type; zero for a pair not seen on that day (it keeps its series,
+/// at zero, once it has been reported). What a [`Counters`] list is built from.
+pub type CounterSeries = Series;
 
 /// A pair of a [`Counters`] list: its labels by their place in the list's table of label
 /// values, so that a series takes 24 bytes and not 48 (two `Arc<str>` are 32 bytes): with many

@@ -13,6 +13,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use bytes::Bytes;
 
 use crate::config::TimeUnit;
+use crate::upstream::label_enum;
 use crate::upstream::number::{digits, parse_number, valid};
 use crate::upstream::types::{RawItem, RawRow, RowSink, Scalar};
 use crate::upstream::{self, Classified, PollResult, client::TransportError};
@@ -20,65 +21,22 @@ use crate::upstream::{self, Classified, PollResult, client::TransportError};
 /// Label value used for an empty or missing `rp_id` / `cod_opc_menu`.
 pub const UNKNOWN: &str = "unknown";
 
-/// Why a row was skipped: the `reason` label of `wolkvox_rows_rejected_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RejectReason {
-    /// `calls` missing or not a non-negative number.
-    InvalidCalls,
-    /// `time` missing or not a number or duration.
-    InvalidTime,
-    /// The element of `data` is not an object.
-    NotAnObject,
-}
-
-impl RejectReason {
-    /// Every reason, in label order.
-    pub const ALL: [RejectReason; 3] = [
-        RejectReason::InvalidCalls,
-        RejectReason::InvalidTime,
-        RejectReason::NotAnObject,
-    ];
-
-    /// The label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RejectReason::InvalidCalls => "invalid_calls",
-            RejectReason::InvalidTime => "invalid_time",
-            RejectReason::NotAnObject => "not_an_object",
-        }
+label_enum! {
+    /// Why a row was skipped: the `reason` label of `wolkvox_rows_rejected_total`.
+    pub enum RejectReason, counted by RejectCounts {
+        /// `calls` missing or not a non-negative number.
+        InvalidCalls => "invalid_calls",
+        /// `time` missing or not a number or duration.
+        InvalidTime => "invalid_time",
+        /// The element of `data` is not an object.
+        NotAnObject => "not_an_object",
     }
 }
-
-/// Rows counted by [`RejectReason`]: the samples of `wolkvox_rows_rejected_total` for one
-/// operation, or the rows one report skipped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RejectCounts([u64; RejectReason::ALL.len()]);
 
 impl RejectCounts {
-    /// Every reason with its count, in label order.
-    pub fn iter(&self) -> impl Iterator<Item = (RejectReason, u64)> + '_ {
-        RejectReason::ALL
-            .into_iter()
-            .map(|reason| (reason, self[reason]))
-    }
-
     /// Rows counted, whatever the reason.
     pub fn total(&self) -> u64 {
         self.0.iter().sum()
-    }
-}
-
-impl std::ops::Index<RejectReason> for RejectCounts {
-    type Output = u64;
-
-    fn index(&self, reason: RejectReason) -> &u64 {
-        &self.0[reason as usize]
-    }
-}
-
-impl std::ops::IndexMut<RejectReason> for RejectCounts {
-    fn index_mut(&mut self, reason: RejectReason) -> &mut u64 {
-        &mut self.0[reason as usize]
     }
 }
 

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::ops::Range;
-use std::sync::Arc;
 
 use jiff::Timestamp;
 use prometheus_client::metrics::MetricType;
@@ -25,7 +24,7 @@ pub(super) fn descriptor(out: &mut Vec<u8>, family: &Family, format: Format) {
     };
     for (key, text) in [
         ("# HELP ", family.help),
-        ("# TYPE ", type_name(family.kind)),
+        ("# TYPE ", type_name(family.kind())),
     ] {
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(name.as_bytes());
@@ -59,7 +58,7 @@ pub(super) fn samples(
     let mut write = |format| {
         let (name, start) = (family.sample_name(), out.len());
         let _ = family.for_each_sample(ops, globals, |values, v| {
-            let labels = family.labels.iter().copied().zip(values.iter().copied());
+            let labels = family.labels().iter().copied().zip(values.iter().copied());
             sample(out, &name, labels, v, format, None);
             Ok::<_, Infallible>(())
         });
@@ -126,9 +125,6 @@ fn escape_label_value(out: &mut Vec<u8>, value: &str) {
     }
 }
 
-/// (rp_id, cod_opc_menu).
-type SeriesKey = (Arc<str>, Arc<str>);
-
 /// What an operation showed at one instant: the day's running totals (the counters, every
 /// pair reported earlier included) and the report of the `today` window (the gauges).
 #[derive(Debug, Clone, PartialEq)]
@@ -168,42 +164,44 @@ pub fn encode_history(
 ) -> Vec<u8> {
     let mut out = Vec::new();
     for family in FAMILIES.iter() {
-        if let Read::Info(rows) = family.read {
-            info_history(&mut out, family, rows(names), ops, extra);
+        let written = match family.read {
+            Read::Info(_, rows) => !rows(names).is_empty(),
+            _ => family.per_series(),
+        };
+        if !written {
+            continue;
         }
-    }
-    for family in FAMILIES.iter().filter(|f| f.per_series()) {
         let name = family.sample_name();
         descriptor(&mut out, family, Format::OpenMetrics);
         for op in ops {
-            // Each series with its samples, gathered from the points in their time order.
-            let mut series: BTreeMap<SeriesKey, Vec<(i64, f64)>> = BTreeMap::new();
+            // Each series, by its labels after `operation`, with its samples gathered from the
+            // points in their time order.
+            let mut series: BTreeMap<Vec<&str>, Vec<(i64, Number)>> = BTreeMap::new();
             for point in &op.points {
                 let at = point.at.as_second();
-                let mut add = |rp: &Arc<str>, opt: &Arc<str>, v: f64| {
-                    series
-                        .entry((rp.clone(), opt.clone()))
-                        .or_default()
-                        .push((at, v));
-                };
+                let mut add = |key, v| series.entry(key).or_default().push((at, v));
                 match family.read {
-                    Read::Counters(value) => point
-                        .counters
+                    Read::Counters(value) => point.counters.iter().for_each(|c| {
+                        let v = Number::Float(value(&c.as_ref()));
+                        add(vec![&c.rp_id, &c.cod_opc_menu], v)
+                    }),
+                    Read::Report(value) => point.report.iter().for_each(|s| {
+                        add(vec![&s.rp_id, &s.cod_opc_menu], Number::Float(value(s)))
+                    }),
+                    Read::Info(_, rows) => rows(names)
                         .iter()
-                        .for_each(|c| add(&c.rp_id, &c.cod_opc_menu, value(&c.as_ref()))),
-                    Read::Report(value) => point
-                        .report
-                        .iter()
-                        .for_each(|s| add(&s.rp_id, &s.cod_opc_menu, value(s))),
+                        .filter(|r| r.first() == Some(&op.operation))
+                        .for_each(|r| {
+                            add(r[1..].iter().map(String::as_str).collect(), Number::Int(1))
+                        }),
                     _ => {}
                 }
             }
-            for ((rp_id, cod_opc_menu), samples) in &series {
-                let values = [op.operation.as_str(), rp_id, cod_opc_menu];
+            for (key, samples) in &series {
                 for &(at, v) in samples {
-                    let labels = family.labels.iter().copied().zip(values);
+                    let values = std::iter::once(op.operation.as_str()).chain(key.iter().copied());
+                    let labels = family.labels().iter().copied().zip(values);
                     let labels = labels.chain(extra.iter().copied());
-                    let v = Number::Float(v);
                     sample(&mut out, &name, labels, v, Format::OpenMetrics, Some(at));
                 }
             }
@@ -213,40 +211,10 @@ pub fn encode_history(
     out
 }
 
-/// An info family's rows, each at every point of its operation.
-fn info_history(
-    out: &mut Vec<u8>,
-    family: &Family,
-    rows: &[Box<[String]>],
-    ops: &[OperationHistory],
-    extra: &[(&str, &str)],
-) {
-    if rows.is_empty() {
-        return;
-    }
-    descriptor(out, family, Format::OpenMetrics);
-    for op in ops {
-        for row in rows.iter().filter(|r| r.first() == Some(&op.operation)) {
-            for point in &op.points {
-                let labels = family.labels.iter().copied();
-                let labels = labels.zip(row.iter().map(String::as_str));
-                let labels = labels.chain(extra.iter().copied());
-                let at = Some(point.at.as_second());
-                sample(
-                    out,
-                    family.name,
-                    labels,
-                    Number::Int(1),
-                    Format::OpenMetrics,
-                    at,
-                );
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::exposition::fixtures::{PROCESS, assorted_operations, counters_of, op_with};
     use crate::exposition::{Globals, OperationMetrics, ReloadStatus, Snapshot};
@@ -261,6 +229,7 @@ mod tests {
                 calls: 1.0,
                 time_seconds: 2.0,
             }])],
+            Globals::default(),
         );
         let text = snap.body(Format::Text, false);
         let text = std::str::from_utf8(&text).unwrap();
@@ -279,7 +248,7 @@ mod tests {
 
     #[test]
     fn counters_are_named_per_format() {
-        let snap = Snapshot::encode(false, &[op_with(vec![])]);
+        let snap = Snapshot::encode(false, &[op_with(vec![])], Globals::default());
         let text = snap.body(Format::Text, false);
         let text = std::str::from_utf8(&text).unwrap();
         assert!(
@@ -345,7 +314,7 @@ mod tests {
             (vec![large.clone(), all[2].clone()], Globals::default()),
         ];
         for (ops, globals) in cases {
-            let snap = Snapshot::encode_with(true, &ops, globals.clone());
+            let snap = Snapshot::encode(true, &ops, globals.clone());
             crate::exposition::fixtures::assert_encodes(&snap, &ops, globals);
         }
     }

@@ -12,7 +12,7 @@ use crate::report::{RejectReason, Series};
 use crate::sys::process::ProcessStats;
 use crate::upstream::PollResult;
 
-/// One metric family.
+/// One metric family. Its type and label names follow from where its samples come from.
 #[derive(Debug)]
 pub(super) struct Family {
     /// The family's name as prometheus-client takes it (a counter's samples add `_total`).
@@ -20,12 +20,12 @@ pub(super) struct Family {
     /// HELP text: metadata, the same for every instance whatever its flags, so that series
     /// of exporters configured differently (and backfilled ones) agree.
     pub help: &'static str,
-    /// Gauge or counter.
-    pub kind: MetricType,
-    /// Label names, in the order [`Family::for_each_sample`] gives their values.
-    pub labels: &'static [&'static str],
     /// Where the samples come from.
     pub read: Read,
+}
+
+const fn family(name: &'static str, help: &'static str, read: Read) -> Family {
+    Family { name, help, read }
 }
 
 /// Where a family's samples come from, and when the family is written at all.
@@ -36,8 +36,9 @@ pub(super) enum Read {
     /// The outcome of configuration reloads: one sample when a file is in use and the value
     /// is known; no family otherwise.
     Reload(fn(&ReloadStatus) -> Option<Number>),
-    /// The process metrics: one sample when they have been read (Linux); no family otherwise.
-    Process(fn(&ProcessStats) -> Number),
+    /// The process metrics, of the type given: one sample when they have been read (Linux);
+    /// no family otherwise.
+    Process(MetricType, fn(&ProcessStats) -> Number),
     /// One sample per operation that has a value; no family when none has.
     Gauge(fn(&OperationMetrics) -> Option<f64>),
     /// One sample per operation.
@@ -51,8 +52,9 @@ pub(super) enum Read {
     /// One sample per series of the counters that survive midnight; no family when no
     /// operation keeps them.
     Counters(fn(&CounterRef<'_>) -> f64),
-    /// One sample, always 1, per row of the names given; no family when there is none.
-    Info(fn(&NameInfo) -> &[Box<[String]>]),
+    /// One sample, always 1, per row of the names given, with these label names; no family
+    /// when there is none.
+    Info(&'static [&'static str], fn(&NameInfo) -> &[Box<[String]>]),
 }
 
 /// A sample's value, as prometheus-client writes it: an integer without a decimal point.
@@ -64,251 +66,183 @@ pub(super) enum Number {
     Float(f64),
 }
 
-const OPERATION: &[&str] = &["operation"];
-const SERIES: &[&str] = &["operation", "rp_id", "cod_opc_menu"];
-
 /// Every family, in exposition order.
 pub(super) static FAMILIES: &[Family] = &[
-    Family {
-        name: "wolkvox_exporter_build_info",
-        help: "Build of this exporter; always 1.",
-        kind: MetricType::Gauge,
-        labels: &["version", "revision", "rustc", "os", "arch"],
-        read: Read::Build,
-    },
-    Family {
-        name: "wolkvox_ivr_menu_calls",
-        help: "Calls through this IVR menu option in the report window.",
-        kind: MetricType::Gauge,
-        labels: SERIES,
-        read: Read::Report(|s| s.calls),
-    },
-    Family {
-        name: "wolkvox_ivr_menu_time_seconds",
-        help: "Time spent in this IVR menu option in the report window, in seconds.",
-        kind: MetricType::Gauge,
-        labels: SERIES,
-        read: Read::Report(|s| s.time_seconds),
-    },
-    Family {
-        name: "wolkvox_ivr_calls",
-        help: "Calls through this IVR menu option on the local day so far, held until the day is closed --report.close-delay after midnight (today window only).",
-        kind: MetricType::Counter,
-        labels: SERIES,
-        read: Read::Counters(|c| c.calls),
-    },
-    Family {
-        name: "wolkvox_ivr_time_seconds",
-        help: "Seconds spent in this IVR menu option on the local day so far, held until the day is closed --report.close-delay after midnight (today window only).",
-        kind: MetricType::Counter,
-        labels: SERIES,
-        read: Read::Counters(|c| c.time_seconds),
-    },
-    Family {
-        name: "wolkvox_ivr_routing_point_info",
-        help: "Name of a routing point, from --names.file or --config.file; always 1.",
-        kind: MetricType::Gauge,
-        labels: &["operation", "rp_id", "name"],
-        read: Read::Info(|n| &n.routing_points),
-    },
-    Family {
-        name: "wolkvox_ivr_menu_option_info",
-        help: "Name and category of an IVR menu option, from --names.file or --config.file; always 1.",
-        kind: MetricType::Gauge,
-        labels: &["operation", "rp_id", "cod_opc_menu", "name", "category"],
-        read: Read::Info(|n| &n.options),
-    },
-    Family {
-        name: "wolkvox_up",
-        help: "1 when the last poll got a report (an answer of no data counts), else 0.",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| Some(if o.up { 1.0 } else { 0.0 })),
-    },
-    Family {
-        name: "wolkvox_quota_exhausted",
-        help: "1 from a TOKEN LIMIT EXCEEDED refusal until the first call after the quota resets at local midnight (no call is made meanwhile), else 0.",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| Some(if o.quota_exhausted { 1.0 } else { 0.0 })),
-    },
-    Family {
-        name: "wolkvox_day_close_late_calls",
-        help: "Calls that the last closing call of a day found beyond the counters published before it: rows Wolkvox added for the day after its last report (today window only).",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| o.day_close_late_calls),
-    },
-    Family {
-        name: "wolkvox_last_success_timestamp_seconds",
-        help: "End of the last poll that got a report, in seconds since the epoch.",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| o.last_success.map(seconds)),
-    },
-    Family {
-        name: "wolkvox_poll_duration_seconds",
-        help: "Duration of the last poll, in seconds.",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| o.poll_duration.map(|d| d.as_secs_f64())),
-    },
-    Family {
-        name: "wolkvox_next_poll_timestamp_seconds",
-        help: "When the next poll is due, in seconds since the epoch (shows backoff and quota waits).",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| o.next_poll.map(seconds)),
-    },
-    Family {
-        name: "wolkvox_poll_effective_interval_seconds",
-        help: "Interval between polls in force: --poll.interval, or longer to stay within --poll.budget-share of the token's daily limit.",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| Some(o.effective_interval.as_secs_f64())),
-    },
-    Family {
-        name: "wolkvox_report_rows",
-        help: "Rows in the report that the data series show.",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| o.data.as_ref().map(|d| d.report.rows as f64)),
-    },
-    Family {
-        name: "wolkvox_report_window_start_timestamp_seconds",
-        help: "Start of the window that the data series describe, in seconds since the epoch.",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| o.data.as_ref().map(|d| seconds(d.window.start_ts))),
-    },
-    Family {
-        name: "wolkvox_report_window_end_timestamp_seconds",
-        help: "End of the window that the data series describe, in seconds since the epoch.",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| o.data.as_ref().map(|d| seconds(d.window.end_ts))),
-    },
-    Family {
-        name: "wolkvox_api_requests_today",
-        help: "API calls this exporter made since local midnight of the operation (all kinds).",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| Some(o.api_requests_today as f64)),
-    },
-    Family {
-        name: "wolkvox_token_limit",
-        help: "The token's daily call limit, from token_info (when --wolkvox.token-info-interval is set).",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| o.token_info.map(|t| t.limit)),
-    },
-    Family {
-        name: "wolkvox_token_used_today",
-        help: "Calls made with the token today by everything that uses it, from token_info.",
-        kind: MetricType::Gauge,
-        labels: OPERATION,
-        read: Read::Gauge(|o| o.token_info.map(|t| t.used_today)),
-    },
-    Family {
-        name: "wolkvox_config_last_reload_successful",
-        help: "Whether the last reload of --config.file and --names.file succeeded (1) or was refused (0).",
-        kind: MetricType::Gauge,
-        labels: &[],
-        // Only with a --config.file, which is applied (or not) from the start on.
-        read: Read::Reload(|r| r.last_success.map(|_| Number::Int(u64::from(r.successful)))),
-    },
-    Family {
-        name: "wolkvox_config_last_reload_success_timestamp_seconds",
-        help: "When --config.file and --names.file were last applied, in seconds since the epoch.",
-        kind: MetricType::Gauge,
-        labels: &[],
-        read: Read::Reload(|r| r.last_success.map(|at| Number::Float(seconds(at)))),
-    },
-    Family {
-        name: "wolkvox_shard_operations",
-        help: "Operations of --config.file that this process polls, as --shard assigns them.",
-        kind: MetricType::Gauge,
-        labels: &[],
-        read: Read::Reload(|r| r.shard_operations.map(Number::Int)),
-    },
-    Family {
-        name: "wolkvox_web_config_last_reload_successful",
-        help: "Whether the last read of --web.config.file was applied (1) or refused, keeping the previous one (0).",
-        kind: MetricType::Gauge,
-        labels: &[],
-        read: Read::Reload(|r| r.web_config.map(|ok| Number::Int(u64::from(ok)))),
-    },
-    Family {
-        name: "wolkvox_api_requests",
-        help: "API calls this exporter made to Wolkvox, of every kind: report polls, the calls that close a day, and token_info.",
-        kind: MetricType::Counter,
-        labels: OPERATION,
-        read: Read::Count(|o| o.api_requests),
-    },
-    Family {
-        name: "wolkvox_polls",
-        help: "Polls of the report API by result.",
-        kind: MetricType::Counter,
-        labels: &["operation", "result"],
-        read: Read::Polls,
-    },
-    Family {
-        name: "wolkvox_rows_rejected",
-        help: "Report rows skipped because a value could not be read.",
-        kind: MetricType::Counter,
-        labels: &["operation", "reason"],
-        read: Read::Rejected,
-    },
-    Family {
-        name: "wolkvox_series_dropped",
-        help: "Series pairs dropped because a report held more than --report.max-series.",
-        kind: MetricType::Counter,
-        labels: OPERATION,
-        read: Read::Count(|o| o.series_dropped),
-    },
+    family(
+        "wolkvox_exporter_build_info",
+        "Build of this exporter; always 1.",
+        Read::Build,
+    ),
+    family(
+        "wolkvox_ivr_menu_calls",
+        "Calls through this IVR menu option in the report window.",
+        Read::Report(|s| s.calls),
+    ),
+    family(
+        "wolkvox_ivr_menu_time_seconds",
+        "Time spent in this IVR menu option in the report window, in seconds.",
+        Read::Report(|s| s.time_seconds),
+    ),
+    family(
+        "wolkvox_ivr_calls",
+        "Calls through this IVR menu option on the local day so far, held until the day is closed --report.close-delay after midnight (today window only).",
+        Read::Counters(|c| c.calls),
+    ),
+    family(
+        "wolkvox_ivr_time_seconds",
+        "Seconds spent in this IVR menu option on the local day so far, held until the day is closed --report.close-delay after midnight (today window only).",
+        Read::Counters(|c| c.time_seconds),
+    ),
+    family(
+        "wolkvox_ivr_routing_point_info",
+        "Name of a routing point, from --names.file or --config.file; always 1.",
+        Read::Info(&["operation", "rp_id", "name"], |n| &n.routing_points),
+    ),
+    family(
+        "wolkvox_ivr_menu_option_info",
+        "Name and category of an IVR menu option, from --names.file or --config.file; always 1.",
+        Read::Info(
+            &["operation", "rp_id", "cod_opc_menu", "name", "category"],
+            |n| &n.options,
+        ),
+    ),
+    family(
+        "wolkvox_up",
+        "1 when the last poll got a report (an answer of no data counts), else 0.",
+        Read::Gauge(|o| Some(if o.up { 1.0 } else { 0.0 })),
+    ),
+    family(
+        "wolkvox_quota_exhausted",
+        "1 from a TOKEN LIMIT EXCEEDED refusal until the first call after the quota resets at local midnight (no call is made meanwhile), else 0.",
+        Read::Gauge(|o| Some(if o.quota_exhausted { 1.0 } else { 0.0 })),
+    ),
+    family(
+        "wolkvox_day_close_late_calls",
+        "Calls that the last closing call of a day found beyond the counters published before it: rows Wolkvox added for the day after its last report (today window only).",
+        Read::Gauge(|o| o.day_close_late_calls),
+    ),
+    family(
+        "wolkvox_last_success_timestamp_seconds",
+        "End of the last poll that got a report, in seconds since the epoch.",
+        Read::Gauge(|o| o.last_success.map(seconds)),
+    ),
+    family(
+        "wolkvox_poll_duration_seconds",
+        "Duration of the last poll, in seconds.",
+        Read::Gauge(|o| o.poll_duration.map(|d| d.as_secs_f64())),
+    ),
+    family(
+        "wolkvox_next_poll_timestamp_seconds",
+        "When the next poll is due, in seconds since the epoch (shows backoff and quota waits).",
+        Read::Gauge(|o| o.next_poll.map(seconds)),
+    ),
+    family(
+        "wolkvox_poll_effective_interval_seconds",
+        "Interval between polls in force: --poll.interval, or longer to stay within --poll.budget-share of the token's daily limit.",
+        Read::Gauge(|o| Some(o.effective_interval.as_secs_f64())),
+    ),
+    family(
+        "wolkvox_report_rows",
+        "Rows in the report that the data series show.",
+        Read::Gauge(|o| o.data.as_ref().map(|d| d.report.rows as f64)),
+    ),
+    family(
+        "wolkvox_report_window_start_timestamp_seconds",
+        "Start of the window that the data series describe, in seconds since the epoch.",
+        Read::Gauge(|o| o.data.as_ref().map(|d| seconds(d.window.start_ts))),
+    ),
+    family(
+        "wolkvox_report_window_end_timestamp_seconds",
+        "End of the window that the data series describe, in seconds since the epoch.",
+        Read::Gauge(|o| o.data.as_ref().map(|d| seconds(d.window.end_ts))),
+    ),
+    family(
+        "wolkvox_api_requests_today",
+        "API calls this exporter made since local midnight of the operation (all kinds).",
+        Read::Gauge(|o| Some(o.api_requests_today as f64)),
+    ),
+    family(
+        "wolkvox_token_limit",
+        "The token's daily call limit, from token_info (when --wolkvox.token-info-interval is set).",
+        Read::Gauge(|o| o.token_info.map(|t| t.limit)),
+    ),
+    family(
+        "wolkvox_token_used_today",
+        "Calls made with the token today by everything that uses it, from token_info.",
+        Read::Gauge(|o| o.token_info.map(|t| t.used_today)),
+    ),
+    // Only with a --config.file, which is applied (or not) from the start on.
+    family(
+        "wolkvox_config_last_reload_successful",
+        "Whether the last reload of --config.file and --names.file succeeded (1) or was refused (0).",
+        Read::Reload(|r| r.last_success.map(|_| Number::Int(u64::from(r.successful)))),
+    ),
+    family(
+        "wolkvox_config_last_reload_success_timestamp_seconds",
+        "When --config.file and --names.file were last applied, in seconds since the epoch.",
+        Read::Reload(|r| r.last_success.map(|at| Number::Float(seconds(at)))),
+    ),
+    family(
+        "wolkvox_shard_operations",
+        "Operations of --config.file that this process polls, as --shard assigns them.",
+        Read::Reload(|r| r.shard_operations.map(Number::Int)),
+    ),
+    family(
+        "wolkvox_web_config_last_reload_successful",
+        "Whether the last read of --web.config.file was applied (1) or refused, keeping the previous one (0).",
+        Read::Reload(|r| r.web_config.map(|ok| Number::Int(u64::from(ok)))),
+    ),
+    family(
+        "wolkvox_api_requests",
+        "API calls this exporter made to Wolkvox, of every kind: report polls, the calls that close a day, and token_info.",
+        Read::Count(|o| o.api_requests),
+    ),
+    family(
+        "wolkvox_polls",
+        "Polls of the report API by result.",
+        Read::Polls,
+    ),
+    family(
+        "wolkvox_rows_rejected",
+        "Report rows skipped because a value could not be read.",
+        Read::Rejected,
+    ),
+    family(
+        "wolkvox_series_dropped",
+        "Series pairs dropped because a report held more than --report.max-series.",
+        Read::Count(|o| o.series_dropped),
+    ),
     // The process collector of the Prometheus client libraries: their names, types and HELP.
-    Family {
-        name: "process_cpu_seconds",
-        help: "Total user and system CPU time spent in seconds.",
-        kind: MetricType::Counter,
-        labels: &[],
-        read: Read::Process(|p| Number::Float(p.cpu_seconds)),
-    },
-    Family {
-        name: "process_open_fds",
-        help: "Number of open file descriptors.",
-        kind: MetricType::Gauge,
-        labels: &[],
-        read: Read::Process(|p| Number::Int(p.open_fds)),
-    },
-    Family {
-        name: "process_max_fds",
-        help: "Maximum number of open file descriptors.",
-        kind: MetricType::Gauge,
-        labels: &[],
-        read: Read::Process(|p| Number::Int(p.max_fds)),
-    },
-    Family {
-        name: "process_virtual_memory_bytes",
-        help: "Virtual memory size in bytes.",
-        kind: MetricType::Gauge,
-        labels: &[],
-        read: Read::Process(|p| Number::Int(p.virtual_memory_bytes)),
-    },
-    Family {
-        name: "process_resident_memory_bytes",
-        help: "Resident memory size in bytes.",
-        kind: MetricType::Gauge,
-        labels: &[],
-        read: Read::Process(|p| Number::Int(p.resident_memory_bytes)),
-    },
-    Family {
-        name: "process_start_time_seconds",
-        help: "Start time of the process since unix epoch in seconds.",
-        kind: MetricType::Gauge,
-        labels: &[],
-        read: Read::Process(|p| Number::Float(p.start_time_seconds)),
-    },
+    family(
+        "process_cpu_seconds",
+        "Total user and system CPU time spent in seconds.",
+        Read::Process(MetricType::Counter, |p| Number::Float(p.cpu_seconds)),
+    ),
+    family(
+        "process_open_fds",
+        "Number of open file descriptors.",
+        Read::Process(MetricType::Gauge, |p| Number::Int(p.open_fds)),
+    ),
+    family(
+        "process_max_fds",
+        "Maximum number of open file descriptors.",
+        Read::Process(MetricType::Gauge, |p| Number::Int(p.max_fds)),
+    ),
+    family(
+        "process_virtual_memory_bytes",
+        "Virtual memory size in bytes.",
+        Read::Process(MetricType::Gauge, |p| Number::Int(p.virtual_memory_bytes)),
+    ),
+    family(
+        "process_resident_memory_bytes",
+        "Resident memory size in bytes.",
+        Read::Process(MetricType::Gauge, |p| Number::Int(p.resident_memory_bytes)),
+    ),
+    family(
+        "process_start_time_seconds",
+        "Start time of the process since unix epoch in seconds.",
+        Read::Process(MetricType::Gauge, |p| Number::Float(p.start_time_seconds)),
+    ),
 ];
 
 fn seconds(ts: jiff::Timestamp) -> f64 {
@@ -316,6 +250,30 @@ fn seconds(ts: jiff::Timestamp) -> f64 {
 }
 
 impl Family {
+    /// Gauge or counter.
+    pub fn kind(&self) -> MetricType {
+        match self.read {
+            Read::Process(kind, _) => kind,
+            Read::Count(_) | Read::Polls | Read::Rejected | Read::Counters(_) => {
+                MetricType::Counter
+            }
+            _ => MetricType::Gauge,
+        }
+    }
+
+    /// Label names, in the order [`Family::for_each_sample`] gives their values.
+    pub fn labels(&self) -> &'static [&'static str] {
+        match self.read {
+            Read::Build => &["version", "revision", "rustc", "os", "arch"],
+            Read::Reload(_) | Read::Process(..) => &[],
+            Read::Gauge(_) | Read::Count(_) => &["operation"],
+            Read::Polls => &["operation", "result"],
+            Read::Rejected => &["operation", "reason"],
+            Read::Report(_) | Read::Counters(_) => &["operation", "rp_id", "cod_opc_menu"],
+            Read::Info(labels, _) => labels,
+        }
+    }
+
     /// Whether the family has one sample per series (a report's or the counters'): nearly
     /// all of the bytes, and what the history for `backfill` holds.
     pub fn per_series(&self) -> bool {
@@ -330,7 +288,7 @@ impl Family {
 
     /// The name on the sample lines: both formats add `_total` to a counter's.
     pub fn sample_name(&self) -> Cow<'static, str> {
-        match self.kind {
+        match self.kind() {
             MetricType::Counter => Cow::Owned(format!("{}_total", self.name)),
             _ => Cow::Borrowed(self.name),
         }
@@ -341,7 +299,7 @@ impl Family {
     pub fn is_global(&self) -> bool {
         matches!(
             self.read,
-            Read::Build | Read::Reload(_) | Read::Process(_) | Read::Info(_)
+            Read::Build | Read::Reload(_) | Read::Process(..) | Read::Info(..)
         )
     }
 
@@ -350,8 +308,8 @@ impl Family {
         match self.read {
             Read::Build | Read::Count(_) | Read::Polls | Read::Rejected | Read::Report(_) => true,
             Read::Reload(value) => globals.reload.as_ref().and_then(value).is_some(),
-            Read::Process(_) => globals.process.is_some(),
-            Read::Info(rows) => globals
+            Read::Process(..) => globals.process.is_some(),
+            Read::Info(_, rows) => globals
                 .names
                 .as_deref()
                 .is_some_and(|n| !rows(n).is_empty()),
@@ -383,11 +341,11 @@ impl Family {
                 Some(v) => sample(&[], v),
                 None => Ok(()),
             },
-            Read::Process(value) => match &globals.process {
+            Read::Process(_, value) => match &globals.process {
                 Some(p) => sample(&[], value(p)),
                 None => Ok(()),
             },
-            Read::Info(rows) => globals.names.as_deref().map_or(Ok(()), |n| {
+            Read::Info(_, rows) => globals.names.as_deref().map_or(Ok(()), |n| {
                 rows(n).iter().try_for_each(|row| {
                     let values: Vec<&str> = row.iter().map(String::as_str).collect();
                     sample(&values, Number::Int(1))
@@ -413,48 +371,24 @@ impl Family {
                     )
                 })
             }),
-            Read::Report(_) | Read::Counters(_) => {
-                let mut result = Ok(());
-                self.for_each_series(ops, |labels, v| {
-                    if result.is_ok() {
-                        result = sample(&labels, Number::Float(v));
-                    }
-                });
-                result
-            }
-        }
-    }
-
-    /// Calls `sample` with the label values (operation, rp_id, cod_opc_menu) and the value of
-    /// every sample of a per-series family, in exposition order; nothing for other families.
-    pub fn for_each_series(
-        &self,
-        ops: &[OperationMetrics],
-        mut sample: impl FnMut([&str; 3], f64),
-    ) {
-        for op in ops {
-            match self.read {
-                Read::Report(value) => {
-                    let Some(data) = &op.data else { continue };
-                    // A thin copy has its series encoded, not listed: encoding reads them there.
-                    debug_assert!(
-                        !data.is_thin(),
-                        "the series of a thin report were asked for"
-                    );
-                    for s in &data.report.series {
-                        sample([&op.operation, &s.rp_id, &s.cod_opc_menu], value(s));
-                    }
-                }
-                Read::Counters(value) => {
-                    let Some(counters) = &op.counters else {
-                        continue;
-                    };
-                    for c in counters.iter() {
-                        sample([&op.operation, c.rp_id, c.cod_opc_menu], value(&c));
-                    }
-                }
-                _ => return,
-            }
+            Read::Report(value) => ops.iter().try_for_each(|o| {
+                let Some(data) = &o.data else { return Ok(()) };
+                // A thin copy has its series encoded, not listed: encoding reads them there.
+                debug_assert!(
+                    !data.is_thin(),
+                    "the series of a thin report were asked for"
+                );
+                data.report.series.iter().try_for_each(|s| {
+                    let labels = [o.operation.as_str(), &s.rp_id, &s.cod_opc_menu];
+                    sample(&labels, Number::Float(value(s)))
+                })
+            }),
+            Read::Counters(value) => ops.iter().try_for_each(|o| {
+                o.counters.iter().flat_map(|c| c.iter()).try_for_each(|c| {
+                    let labels = [o.operation.as_str(), c.rp_id, c.cod_opc_menu];
+                    sample(&labels, Number::Float(value(&c)))
+                })
+            }),
         }
     }
 }
@@ -493,7 +427,7 @@ mod tests {
             family
                 .for_each_sample(&ops, &globals, |labels, _| {
                     samples += 1;
-                    assert_eq!(labels.len(), family.labels.len(), "{}", family.name);
+                    assert_eq!(labels.len(), family.labels().len(), "{}", family.name);
                     Ok::<_, ()>(())
                 })
                 .unwrap();

@@ -49,17 +49,11 @@ impl Format {
     /// The Content-Type of a body in this format.
     pub fn content_type(self) -> &'static str {
         match self {
-            Format::Text => TEXT_CONTENT_TYPE,
-            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
         }
     }
 }
-
-/// Content-Type of the Prometheus text format.
-pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-/// Content-Type of OpenMetrics.
-pub const OPENMETRICS_CONTENT_TYPE: &str =
-    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The outcome of configuration reloads, as Prometheus itself reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -289,13 +283,8 @@ pub struct Snapshot {
 const JOIN_LIMIT: usize = 1 << 20;
 
 impl Snapshot {
-    /// Encodes the metrics of `operations` in both formats.
-    pub fn encode(ready: bool, operations: &[OperationMetrics]) -> Snapshot {
-        Self::encode_with(ready, operations, Globals::default())
-    }
-
     /// Encodes the metrics of `operations` (in their order), and the exporter's own ones.
-    pub fn encode_with(ready: bool, operations: &[OperationMetrics], globals: Globals) -> Snapshot {
+    pub fn encode(ready: bool, operations: &[OperationMetrics], globals: Globals) -> Snapshot {
         let ops = operations
             .iter()
             .map(|op| Arc::new(OperationParts::encode(op)));
@@ -373,7 +362,7 @@ mod tests {
 
     #[test]
     fn gzip_copy_decodes_to_the_plain_bytes() {
-        let snap = Snapshot::encode(true, &[op_with(vec![])]);
+        let snap = Snapshot::encode(true, &[op_with(vec![])], Globals::default());
         for format in [Format::Text, Format::OpenMetrics] {
             assert_eq!(gunzip(&snap.body(format, true)), snap.body(format, false));
         }
@@ -381,7 +370,7 @@ mod tests {
 
     #[test]
     fn a_body_up_to_the_join_limit_is_one_piece_joined_once_per_snapshot_a_larger_one_its_parts() {
-        let small = Snapshot::encode(true, &[op_with(grid(100, 4))]);
+        let small = Snapshot::encode(true, &[op_with(grid(100, 4))], Globals::default());
         for format in [Format::Text, Format::OpenMetrics] {
             for gzip in [false, true] {
                 let sent = small.parts(format, gzip);
@@ -391,7 +380,7 @@ mod tests {
                 assert_eq!(again[0].as_ptr(), sent[0].as_ptr(), "joined once");
             }
         }
-        let large = Snapshot::encode(true, &[op_with(grid(20_000, 4))]);
+        let large = Snapshot::encode(true, &[op_with(grid(20_000, 4))], Globals::default());
         let pieces = large.pieces(Format::Text, false);
         assert!(pieces.iter().map(Bytes::len).sum::<usize>() > JOIN_LIMIT);
         let pointers = |parts: Vec<Bytes>| parts.iter().map(|p| p.as_ptr()).collect::<Vec<_>>();
@@ -432,7 +421,7 @@ mod tests {
             .collect();
         let mut op = op_with(series.clone());
         op.counters = Some(counters_of(&series));
-        let snap = Snapshot::encode(true, &[op]);
+        let snap = Snapshot::encode(true, &[op], Globals::default());
         let shared = |a: &[Bytes], b: &[Bytes]| {
             a.iter()
                 .filter(|x| b.iter().any(|y| y.as_ptr() == x.as_ptr() && !x.is_empty()))
@@ -515,15 +504,15 @@ pub(crate) mod fixtures {
                     continue;
                 }
                 let mut descriptor =
-                    encoder.encode_descriptor(family.name, family.help, None, family.kind)?;
+                    encoder.encode_descriptor(family.name, family.help, None, family.kind())?;
                 family.for_each_sample(&self.ops, &self.globals, |values, value| {
                     let labels: Vec<(&str, &str)> = family
-                        .labels
+                        .labels()
                         .iter()
                         .copied()
                         .zip(values.iter().copied())
                         .collect();
-                    encode_value(family.kind, value, descriptor.encode_family(&labels)?)
+                    encode_value(family.kind(), value, descriptor.encode_family(&labels)?)
                 })?;
             }
             Ok(())

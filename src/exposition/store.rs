@@ -113,13 +113,8 @@ impl Store {
         drop(previous);
     }
 
-    /// Adds or replaces an operation's metrics without counting a poll (start, reload).
-    pub fn register(&self, metrics: OperationMetrics) {
-        self.register_all([metrics]);
-    }
-
-    /// Adds or replaces the metrics of several operations at once: laying out the parts of
-    /// all operations again is paid once, not once per operation.
+    /// Adds or replaces the metrics of operations without counting a poll (start, reload):
+    /// laying out the parts of all operations again is paid once, not once per operation.
     pub fn register_all(&self, metrics: impl IntoIterator<Item = OperationMetrics>) {
         let (mut kept, mut parts) = (Vec::new(), Vec::new());
         for mut m in metrics {
@@ -152,12 +147,7 @@ impl Store {
         data
     }
 
-    /// Removes an operation: its series leave /metrics.
-    pub fn remove(&self, operation: &str) {
-        self.remove_all(&[operation]);
-    }
-
-    /// Removes several operations at once.
+    /// Removes operations: their series leave /metrics.
     pub fn remove_all(&self, operations: &[&str]) {
         self.change(|s| {
             s.ops.retain(|o| !operations.contains(&o.name.as_str()));
@@ -184,11 +174,6 @@ impl Store {
         kept.values().cloned().collect()
     }
 
-    /// Records the outcome of a configuration (re)load.
-    pub fn set_reload(&self, status: ReloadStatus) {
-        self.change(|s| s.set_globals(|g| g.reload = Some(status)));
-    }
-
     /// Changes part of the reload status (the configuration file's, or the web
     /// configuration's), under the lock, so that neither overwrites the other.
     pub fn update_reload(&self, update: impl FnOnce(&mut ReloadStatus)) {
@@ -212,15 +197,6 @@ impl Store {
     pub fn set_names(&self, names: NameInfo) {
         let names = (names != NameInfo::default()).then(|| Arc::new(names));
         self.change(|s| s.set_globals(|g| g.names = names));
-    }
-
-    /// The last reload status, when a configuration file is in use.
-    pub fn reload_status(&self) -> Option<ReloadStatus> {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .globals
-            .reload
     }
 
     /// Polls finished so far, and a way to wait for more (for tests).
@@ -252,7 +228,7 @@ mod tests {
         let mut polled = ops[1].clone();
         polled.api_requests = 42;
         store.publish(polled);
-        store.remove(&ops[0].operation);
+        store.remove_all(&[&ops[0].operation]);
         let seen = store.operations();
         let mut names: Vec<_> = ops[1..].iter().map(|o| o.operation.clone()).collect();
         names.sort();
@@ -315,7 +291,7 @@ mod tests {
             shard_operations: Some(1),
             web_config: None,
         };
-        store.set_reload(reload);
+        store.update_reload(|r| *r = reload);
         let mut globals = Globals {
             reload: Some(reload),
             ..Globals::default()
@@ -347,7 +323,7 @@ mod tests {
         globals.names = Some(Arc::new(names));
         assert_serves(&store, &ops, globals.clone());
         assert_eq!(*store.subscribe().borrow(), polls);
-        store.remove(&ops[0].operation);
+        store.remove_all(&[&ops[0].operation]);
         assert_serves(&store, &ops[1..], globals.clone());
         assert!(!store.current().ready);
         for op in &mut ops[1..] {

@@ -8,72 +8,40 @@ use crate::upstream::client::TransportError;
 use crate::upstream::number::parse_number;
 use crate::upstream::types::{Head, RowSink};
 
-/// What one API call came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PollResult {
-    /// HTTP 200 with the documented JSON.
-    Success,
-    /// HTTP 404 in Wolkvox's JSON envelope: no data in the window (or the report is not
-    /// enabled): an empty report.
-    NoData,
-    /// HTTP 404 without Wolkvox's envelope (empty, HTML, other JSON): the URL reaches
-    /// something other than the report API, such as a wrong path, a proxy or a load balancer.
-    NotFound,
-    /// 401, or 403 PLEASE VALIDATE TOKEN: the token is missing, wrong or expired.
-    Unauthorized,
-    /// 403 TOKEN LIMIT EXCEEDED: the daily quota is used up.
-    QuotaExceeded,
-    /// 403 EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN.
-    ConcurrencyLimited,
-    /// Any other 403: Wolkvox answers so during server backups.
-    Maintenance,
-    /// 400 and other 4xx: a bug in the request or the configuration.
-    ClientError,
-    /// 5xx.
-    ServerError,
-    /// No complete answer within `--poll.timeout`.
-    Timeout,
-    /// Connection refused or reset, DNS, TLS.
-    NetworkError,
-    /// An HTTP 200 whose body is not the documented JSON.
-    DecodeError,
+label_enum! {
+    /// What one API call came to.
+    pub enum PollResult, counted by PollCounts {
+        /// HTTP 200 with the documented JSON.
+        Success => "success",
+        /// HTTP 404 in Wolkvox's JSON envelope: no data in the window (or the report is not
+        /// enabled): an empty report.
+        NoData => "no_data",
+        /// HTTP 404 without Wolkvox's envelope (empty, HTML, other JSON): the URL reaches
+        /// something other than the report API, such as a wrong path, a proxy or a load
+        /// balancer.
+        NotFound => "not_found",
+        /// 401, or 403 PLEASE VALIDATE TOKEN: the token is missing, wrong or expired.
+        Unauthorized => "unauthorized",
+        /// 403 TOKEN LIMIT EXCEEDED: the daily quota is used up.
+        QuotaExceeded => "quota_exceeded",
+        /// 403 EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN.
+        ConcurrencyLimited => "concurrency_limited",
+        /// Any other 403: Wolkvox answers so during server backups.
+        Maintenance => "maintenance",
+        /// 400 and other 4xx: a bug in the request or the configuration.
+        ClientError => "client_error",
+        /// 5xx.
+        ServerError => "server_error",
+        /// No complete answer within `--poll.timeout`.
+        Timeout => "timeout",
+        /// Connection refused or reset, DNS, TLS.
+        NetworkError => "network_error",
+        /// An HTTP 200 whose body is not the documented JSON.
+        DecodeError => "decode_error",
+    }
 }
 
 impl PollResult {
-    /// Every result, in label order.
-    pub const ALL: [PollResult; 12] = [
-        PollResult::Success,
-        PollResult::NoData,
-        PollResult::NotFound,
-        PollResult::Unauthorized,
-        PollResult::QuotaExceeded,
-        PollResult::ConcurrencyLimited,
-        PollResult::Maintenance,
-        PollResult::ClientError,
-        PollResult::ServerError,
-        PollResult::Timeout,
-        PollResult::NetworkError,
-        PollResult::DecodeError,
-    ];
-
-    /// The `result` label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PollResult::Success => "success",
-            PollResult::NoData => "no_data",
-            PollResult::NotFound => "not_found",
-            PollResult::Unauthorized => "unauthorized",
-            PollResult::QuotaExceeded => "quota_exceeded",
-            PollResult::ConcurrencyLimited => "concurrency_limited",
-            PollResult::Maintenance => "maintenance",
-            PollResult::ClientError => "client_error",
-            PollResult::ServerError => "server_error",
-            PollResult::Timeout => "timeout",
-            PollResult::NetworkError => "network_error",
-            PollResult::DecodeError => "decode_error",
-        }
-    }
-
     /// What an operator should do about this result, for an operation of `server`: the one
     /// text that `check` prints and the status page shows.
     pub fn advice(self, server: &str) -> String {
@@ -97,33 +65,6 @@ impl PollResult {
     /// Whether the poll got a report (`wolkvox_up` 1).
     pub fn is_up(self) -> bool {
         matches!(self, PollResult::Success | PollResult::NoData)
-    }
-}
-
-/// Polls counted by [`PollResult`]: the samples of `wolkvox_polls_total` for one operation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PollCounts([u64; PollResult::ALL.len()]);
-
-impl PollCounts {
-    /// Every result with its count, in label order.
-    pub fn iter(&self) -> impl Iterator<Item = (PollResult, u64)> + '_ {
-        PollResult::ALL
-            .into_iter()
-            .map(|result| (result, self[result]))
-    }
-}
-
-impl std::ops::Index<PollResult> for PollCounts {
-    type Output = u64;
-
-    fn index(&self, result: PollResult) -> &u64 {
-        &self.0[result as usize]
-    }
-}
-
-impl std::ops::IndexMut<PollResult> for PollCounts {
-    fn index_mut(&mut self, result: PollResult) -> &mut u64 {
-        &mut self.0[result as usize]
     }
 }
 

@@ -95,37 +95,32 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawItem<'a> {
 }
 
 /// `data`: a list of rows, or a single row object as sibling reports send.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum Data<'a> {
     Many(#[serde(borrow)] Vec<RawItem<'a>>),
     One(#[serde(borrow)] RawRow<'a>),
 }
 
-/// The answer as serde reads it. Unknown fields are ignored; a field given twice is an error.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(default, borrow)]
-    code: Scalar<'a>,
-    #[serde(default, borrow)]
-    msg: Scalar<'a>,
-    #[serde(default, borrow)]
-    error: Scalar<'a>,
-    #[serde(default, borrow)]
-    data: Option<Data<'a>>,
-}
-
-/// The whole answer, its rows aside.
-#[derive(Debug, Default)]
+/// The whole answer, its rows aside. Unknown fields are ignored; a field given twice is an
+/// error.
+#[derive(Debug, Default, Deserialize)]
 pub struct Head<'a> {
     /// 200 or "200" on success.
+    #[serde(default, borrow)]
     pub code: Scalar<'a>,
     /// Free text; never parsed for numbers.
+    #[serde(default, borrow)]
     pub msg: Scalar<'a>,
     /// Error text, null on success.
+    #[serde(default, borrow)]
     pub error: Scalar<'a>,
     /// Whether `data` was present and not null.
+    #[serde(skip)]
     pub data: bool,
+    /// The elements of `data`, until they are handed on.
+    #[serde(default, borrow, rename = "data")]
+    items: Option<Data<'a>>,
 }
 
 impl<'a> Head<'a> {
@@ -141,19 +136,14 @@ impl<'a> Head<'a> {
                 "invalid type: sequence, expected the report's JSON object",
             ));
         }
-        let answer: Envelope<'a> = serde_json::from_slice(body)?;
-        let data = answer.data.is_some();
-        match answer.data {
+        let mut head: Head<'a> = serde_json::from_slice(body)?;
+        head.data = head.items.is_some();
+        match head.items.take() {
             Some(Data::Many(items)) => items.into_iter().for_each(&mut sink),
             Some(Data::One(row)) => sink(RawItem::Row(row)),
             None => {}
         }
-        Ok(Head {
-            data,
-            code: answer.code,
-            msg: answer.msg,
-            error: answer.error,
-        })
+        Ok(head)
     }
 
     /// The numeric `code`, whether it came as a number or a string.

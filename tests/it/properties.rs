@@ -11,7 +11,7 @@ use common::{Metrics, promtool_check};
 use proptest::prelude::*;
 use wolkvox_exporter::config::TimeUnit;
 use wolkvox_exporter::config::window::Window;
-use wolkvox_exporter::exposition::{Format, OperationMetrics, ReportData, Snapshot};
+use wolkvox_exporter::exposition::{Format, Globals, OperationMetrics, ReportData, Snapshot};
 use wolkvox_exporter::report::{Report, Series, from_answer, parse_time_seconds};
 use wolkvox_exporter::upstream::PollResult;
 use wolkvox_exporter::upstream::number::parse_number;
@@ -170,7 +170,7 @@ fn snapshot_with(pairs: &[(String, String)]) -> Snapshot {
         },
         Window::Today.resolve(jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC),
     )));
-    Snapshot::encode(true, &[op])
+    Snapshot::encode(true, &[op], Globals::default())
 }
 
 #[test]

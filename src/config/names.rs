@@ -236,7 +236,7 @@ operations:
         options:
           "1": {name: Billing, category: self_service}
           "0": {name: Agent, category: agent}
-          "PULSE": {name: Entered}
+          "PULSE": {name: No key pressed}
           "9": {category: other}
           "7": {name: ""}
       "1002":
@@ -254,7 +254,7 @@ operations:
                 "bogota,1001,0,Agent,agent",
                 "bogota,1001,1,Billing,self_service",
                 "bogota,1001,9,9,other",
-                "bogota,1001,PULSE,Entered,pulse",
+                "bogota,1001,PULSE,No key pressed,pulse",
                 "bogota,1002,1,Sales,other",
             ]
         );

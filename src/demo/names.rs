@@ -14,7 +14,7 @@ routing_points:
       "2": {name: Balance, category: self_service}
       "3": {name: Opening hours, category: self_service}
       AGENTE: {name: Agent, category: agent}
-      PULSE: {name: Entered, category: pulse}
+      PULSE: {name: No key pressed, category: pulse}
   "1002":
     name: Collections
     options:
@@ -22,14 +22,14 @@ routing_points:
       "2": {name: Payment points, category: self_service}
       CV_BUZON: {name: Voicemail, category: other}
       NO_PASA_AGENTE: {name: No agent free, category: other}
-      PULSE: {name: Entered, category: pulse}
+      PULSE: {name: No key pressed, category: pulse}
   "2001":
     name: Sales
     options:
       "1": {name: New plans, category: self_service}
       "9": {name: Repeat menu, category: other}
       AGENTE: {name: Sales agent, category: agent}
-      PULSE: {name: Entered, category: pulse}
+      PULSE: {name: No key pressed, category: pulse}
 "#;
 
 /// The simulator's names.

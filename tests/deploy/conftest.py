@@ -69,7 +69,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
                 "routing_points": {
                     "1001": {
                         "name": "Main menu",
-                        "options": {"1": {"name": "Billing", "category": "self_service"}, "PULSE": {"name": "Entered"}},
+                        "options": {"1": {"name": "Billing", "category": "self_service"}, "PULSE": {"name": "No key pressed"}},
                     }
                 }
             }

@@ -133,7 +133,7 @@ async fn a_names_reload_changes_the_info_series_and_no_counter_and_a_bad_one_kee
     // A change of the names file alone is noticed and applied without a restart.
     write(
         &names,
-        "operations:\n  a:\n    routing_points:\n      \"1001\":\n        name: Front door\n        options:\n          PULSE: {name: Entered}\n",
+        "operations:\n  a:\n    routing_points:\n      \"1001\":\n        name: Front door\n        options:\n          PULSE: {name: No key pressed}\n",
     );
     p.wait_line("configuration reloaded");
     let after = scrape(&addr).await;
@@ -143,7 +143,7 @@ async fn a_names_reload_changes_the_info_series_and_no_counter_and_a_bad_one_kee
         [
             "1001/1=Billing:other",
             "1001/2=Balance:self_service",
-            "1001/PULSE=Entered:pulse",
+            "1001/PULSE=No key pressed:pulse",
         ]
     );
     assert_eq!(data_samples(&after), data_samples(&before));
@@ -228,7 +228,7 @@ async fn the_demo_names_its_routing_points_and_sighup_reloads_a_names_file_over_
     let options = option_names(&m, "demo");
     assert_eq!(options.len(), 14, "{options:?}");
     assert!(options.contains(&"1001/AGENTE=Agent:agent".to_owned()));
-    assert!(options.contains(&"2001/PULSE=Entered:pulse".to_owned()));
+    assert!(options.contains(&"2001/PULSE=No key pressed:pulse".to_owned()));
 
     write(
         &names,

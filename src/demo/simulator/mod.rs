@@ -1,15 +1,16 @@
 //! A simulated Wolkvox report API: the same path, query, headers and JSON as Wolkvox, with the
 //! checks Wolkvox makes (token, dates, 31 days, simultaneous requests), deterministic traffic
-//! ([`data`]), and controls for tests (fixed answers, latency, PULSE spikes, counters).
+//! ([`data`]), and PULSE spikes and outages.
 //!
-//! `--demo` serves it on a loopback port; the tests drive it through [`Simulator`].
+//! `--demo` serves it on a loopback port; the tests put their controls (fixed answers, faults,
+//! the request log, counters) in a layer in front of [`Simulator::router`].
 //! Where the real API's behaviour is only inferred (the exact 400 bodies for bad dates, the
 //! shape of error bodies), the simulator says so next to the code.
 
 pub mod data;
 mod routes;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,7 +22,6 @@ use axum::routing::get;
 use jiff::civil::DateTime;
 use serde::Deserialize;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::config::window::{format_wolkvox, parse_wolkvox};
 use data::Spike;
@@ -76,62 +76,20 @@ impl Default for SimulatorConfig {
     }
 }
 
-/// One request as the simulator saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordedRequest {
-    /// `api` query parameter.
-    pub api: Option<String>,
-    /// `date_ini` query parameter.
-    pub date_ini: Option<String>,
-    /// `date_end` query parameter.
-    pub date_end: Option<String>,
-    /// `wolkvox_server` header.
-    pub server: Option<String>,
-    /// Whether a `wolkvox-token` header came.
-    pub had_token: bool,
-}
-
-/// Counters that tests can wait on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Requests received.
-    pub requests: u64,
-    /// Requests being served now.
-    pub in_flight: usize,
-    /// The most requests ever served at once.
-    pub max_in_flight: usize,
-}
-
 #[derive(Debug, Default)]
 struct Controls {
-    queued: VecDeque<(u16, String)>,
-    fixed: Option<(u16, String)>,
     latency: Duration,
     spikes: Vec<Spike>,
     /// Minutes whose rows are not in any report yet (see [`Simulator::hold_back`]).
     held_back: Option<(DateTime, DateTime)>,
-    requests: Vec<RecordedRequest>,
     in_flight_by_token: HashMap<String, usize>,
     calls_by_token: HashMap<String, u64>,
-    fault_rate: f64,
-    /// Seeded from the simulator's seed, so that a soak run's faults can be replayed.
-    faults: fastrand::Rng,
-}
-
-/// A fault that the simulator injects at random (for soak runs).
-#[derive(Debug, Clone)]
-enum Fault {
-    /// Answer with this instead of the report.
-    Answer((u16, String)),
-    /// Wait this long first.
-    Slow(Duration),
 }
 
 #[derive(Debug)]
 struct Inner {
     config: SimulatorConfig,
     controls: Mutex<Controls>,
-    stats: watch::Sender<Stats>,
 }
 
 /// A handle on a simulator: cheap to clone, shared with its router.
@@ -171,7 +129,6 @@ impl Simulator {
                     spikes,
                     ..Controls::default()
                 }),
-                stats: watch::Sender::new(Stats::default()),
             }),
         }
     }
@@ -213,48 +170,6 @@ impl Simulator {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Answers the next request with this status and body (queued answers go first, in order).
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn push_answer(&self, status: u16, body: impl Into<String>) {
-        self.controls().queued.push_back((status, body.into()));
-    }
-
-    /// Answers every request with this status and body until cleared with `None`.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn set_fixed_answer(&self, answer: Option<(u16, String)>) {
-        self.controls().fixed = answer;
-    }
-
-    /// Answers this share of requests (0 to 1) with a random fault: a 500, a maintenance 403, a
-    /// concurrency 403, an HTML page, a truncated body, or a 5 s delay. Deterministic per seed.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn set_fault_rate(&self, rate: f64) {
-        let mut c = self.controls();
-        c.fault_rate = rate.clamp(0.0, 1.0);
-        c.faults = fastrand::Rng::with_seed(self.inner.config.seed);
-    }
-
-    fn draw_fault(&self) -> Option<Fault> {
-        let mut c = self.controls();
-        if c.fault_rate <= 0.0 {
-            return None;
-        }
-        if c.faults.f64() >= c.fault_rate {
-            return None;
-        }
-        Some(match c.faults.u8(..6) {
-            0 => Fault::Answer((500, "Internal Server Error".to_owned())),
-            1 => Fault::Answer((403, "<html>backup in progress</html>".to_owned())),
-            2 => Fault::Answer(error(
-                403,
-                "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)",
-            )),
-            3 => Fault::Answer((200, "<html><body>proxy error</body></html>".to_owned())),
-            4 => Fault::Answer((200, r#"{"code":200,"data":[{"rp_id":"10"#.to_owned())),
-            _ => Fault::Slow(Duration::from_secs(5)),
-        })
-    }
-
     /// Books `calls` of the token's daily budget to its other users, as token_info then shows.
     #[cfg(any(test, feature = "test-util"))]
     pub fn spend_elsewhere(&self, token: &str, calls: u64) {
@@ -291,29 +206,6 @@ impl Simulator {
             factor: 0.0,
             pulse_only: false,
         });
-    }
-
-    /// The requests received so far.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.controls().requests.clone()
-    }
-
-    /// Current counters.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn stats(&self) -> Stats {
-        *self.inner.stats.borrow()
-    }
-
-    /// Waits until the counters satisfy `f`.
-    #[cfg(any(test, feature = "test-util"))]
-    pub async fn wait_for(&self, f: impl FnMut(&Stats) -> bool) -> Stats {
-        let mut rx = self.inner.stats.subscribe();
-        // The sender lives as long as `self`, so the channel cannot close while we wait. The
-        // binding ends the borrow of `rx` before `rx` itself is dropped.
-        #[allow(clippy::let_and_return)]
-        let stats = rx.wait_for(f).await.map(|s| *s).unwrap_or_default();
-        stats
     }
 
     /// The exact totals of a window, as the report for it would give them, with the time in
@@ -466,11 +358,6 @@ impl Simulator {
                 over = *n > self.inner.config.max_in_flight_per_token;
             }
         }
-        self.inner.stats.send_modify(|s| {
-            s.requests += 1;
-            s.in_flight += 1;
-            s.max_in_flight = s.max_in_flight.max(s.in_flight);
-        });
         InFlight {
             sim: self.clone(),
             token: token.map(str::to_owned),
@@ -479,12 +366,6 @@ impl Simulator {
     }
 
     fn answer(&self, query: &ReportQuery, token: Option<&str>, over_limit: bool) -> (u16, String) {
-        if let Some(answer) = {
-            let mut c = self.controls();
-            c.queued.pop_front().or_else(|| c.fixed.clone())
-        } {
-            return answer;
-        }
         let Some(token) = token else {
             return error(401, "PLEASE ENTER THE WOLKVOX-TOKEN");
         };
@@ -549,7 +430,6 @@ impl Drop for InFlight {
                 *n = n.saturating_sub(1);
             }
         }
-        self.sim.inner.stats.send_modify(|s| s.in_flight -= 1);
     }
 }
 

@@ -10,9 +10,7 @@ use crate::{report, upstream};
 /// What `check` found for one operation.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CheckResult {
-    /// The `operation` label.
     pub operation: String,
-    /// Server code.
     pub server: String,
     /// The result label of the call.
     pub result: String,
@@ -37,13 +35,9 @@ pub struct CheckResult {
 /// One row of a checked report.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CheckRow {
-    /// Routing point.
     pub rp_id: String,
-    /// Menu option.
     pub cod_opc_menu: String,
-    /// Calls.
     pub calls: f64,
-    /// Time, seconds.
     pub time_seconds: f64,
 }
 

@@ -26,9 +26,7 @@ pub struct Demo {
 /// from again before each call.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
-    /// Base URL of the API.
     pub base_url: Url,
-    /// The token.
     pub token: Token,
     /// The token's file, when it came from one.
     pub token_file: Option<PathBuf>,

@@ -42,7 +42,6 @@ pub enum BackfillError {
     Output {
         /// The file that could not be written.
         path: String,
-        /// Why.
         why: std::io::Error,
     },
     /// No operation of the configuration keeps day counters.

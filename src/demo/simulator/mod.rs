@@ -42,7 +42,6 @@ pub enum TimeFormat {
 pub struct SimulatorConfig {
     /// Seed of the traffic.
     pub seed: u64,
-    /// Tokens that it accepts.
     pub tokens: Vec<String>,
     /// Simultaneous requests per token that it serves; one more is refused (Wolkvox: 2).
     pub max_in_flight_per_token: usize,

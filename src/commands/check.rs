@@ -46,16 +46,10 @@ pub struct CheckRow {
 pub async fn check(config: Config) -> Result<Vec<CheckResult>, Error> {
     let clock = demo::clock_for(&config);
     let demo = Demo::start(&config, clock.as_ref()).await?;
+    let http = upstream::HttpClients::default();
     let mut out = Vec::new();
     for op in &config.operations {
-        let endpoint = demo::endpoint(op, demo.as_ref())?;
-        let client = upstream::Client::new(
-            &endpoint.base_url,
-            &op.server,
-            &endpoint.token,
-            op.poll_timeout,
-        )?
-        .with_max_body(config.max_body_size);
+        let client = demo::client(op, demo.as_ref(), config.max_body_size, &http)?;
         let window = op.window.resolve(clock.now(), &op.timezone);
         let zone = op.timezone.iana_name().unwrap_or("UTC");
         let (classified, parsed) =

@@ -15,7 +15,6 @@ use crate::exposition::Store;
 use crate::poller::Poller;
 use crate::sys::clock::Clock;
 use crate::sys::signals::Hangups;
-use crate::upstream;
 use crate::upstream::HttpClients;
 
 /// How often the configuration file is checked for changes.
@@ -300,16 +299,7 @@ fn build_poller(
     store: &Arc<Store>,
     http: &HttpClients,
 ) -> Result<Poller, Error> {
-    let endpoint = demo::endpoint(op, demo)?;
-    let client = upstream::Client::shared(
-        http,
-        &endpoint.base_url,
-        &op.server,
-        &endpoint.token,
-        op.poll_timeout,
-    )?
-    .with_max_body(globals.max_body_size)
-    .with_token_file(endpoint.token_file);
+    let client = demo::client(op, demo, globals.max_body_size, http)?;
     Ok(Poller::new(
         op.clone(),
         globals.clone(),

@@ -85,16 +85,11 @@ struct Controls {
     calls_by_token: HashMap<String, u64>,
 }
 
-#[derive(Debug)]
-struct Inner {
-    config: SimulatorConfig,
-    controls: Mutex<Controls>,
-}
-
 /// A handle on a simulator: cheap to clone, shared with its router.
 #[derive(Debug, Clone)]
 pub struct Simulator {
-    inner: Arc<Inner>,
+    config: Arc<SimulatorConfig>,
+    controls: Arc<Mutex<Controls>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,13 +117,11 @@ impl Simulator {
                 .collect()
         };
         Self {
-            inner: Arc::new(Inner {
-                config,
-                controls: Mutex::new(Controls {
-                    spikes,
-                    ..Controls::default()
-                }),
-            }),
+            config: Arc::new(config),
+            controls: Arc::new(Mutex::new(Controls {
+                spikes,
+                ..Controls::default()
+            })),
         }
     }
 
@@ -163,10 +156,7 @@ impl Simulator {
 
     fn controls(&self) -> std::sync::MutexGuard<'_, Controls> {
         // A panic while holding this lock can only come from a test; keep serving.
-        self.inner
-            .controls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.controls.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Books `calls` of the token's daily budget to its other users, as token_info then shows.
@@ -218,7 +208,7 @@ impl Simulator {
             let c = self.controls();
             (c.spikes.clone(), c.held_back)
         };
-        let seed = self.inner.config.seed;
+        let seed = self.config.seed;
         let mut totals = data::totals(seed, ini, end, &spikes);
         if let Some((from, to)) = held_back {
             // Windows add up minute by minute: what a report leaves out is the held-back
@@ -268,7 +258,7 @@ impl Simulator {
                 })
             })
             .collect();
-        let code = if self.inner.config.code_as_string {
+        let code = if self.config.code_as_string {
             serde_json::json!("200")
         } else {
             serde_json::json!(200)
@@ -285,7 +275,7 @@ impl Simulator {
     }
 
     fn format_time(&self, secs: u64) -> String {
-        match self.inner.config.time_format {
+        match self.config.time_format {
             TimeFormat::Minutes => format!("{:.2}", secs as f64 / 60.0),
             TimeFormat::Seconds => secs.to_string(),
             TimeFormat::Hms => format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
@@ -296,7 +286,7 @@ impl Simulator {
     fn spend(&self, token: &str) -> Option<(u16, String)> {
         let mut c = self.controls();
         let used = c.calls_by_token.entry(token.to_owned()).or_default();
-        if self.inner.config.quota.is_some_and(|q| *used >= q) {
+        if self.config.quota.is_some_and(|q| *used >= q) {
             return Some(error(403, "TOKEN LIMIT EXCEEDED"));
         }
         *used += 1;
@@ -310,7 +300,7 @@ impl Simulator {
         let Some(token) = token else {
             return error(401, "PLEASE ENTER THE WOLKVOX-TOKEN");
         };
-        if !self.inner.config.tokens.iter().any(|t| t == token) {
+        if !self.config.tokens.iter().any(|t| t == token) {
             return error(403, "PLEASE VALIDATE TOKEN");
         }
         if api != Some("token_info") {
@@ -320,7 +310,7 @@ impl Simulator {
             return refusal;
         }
         let used = self.calls_by_token(token);
-        let config = &self.inner.config;
+        let config = &self.config;
         let limit = config.token_limit.or(config.quota).unwrap_or(1000);
         (
             200,
@@ -354,7 +344,7 @@ impl Simulator {
             if let Some(t) = token {
                 let n = c.in_flight_by_token.entry(t.to_owned()).or_default();
                 *n += 1;
-                over = *n > self.inner.config.max_in_flight_per_token;
+                over = *n > self.config.max_in_flight_per_token;
             }
         }
         InFlight {
@@ -368,7 +358,7 @@ impl Simulator {
         let Some(token) = token else {
             return error(401, "PLEASE ENTER THE WOLKVOX-TOKEN");
         };
-        if !self.inner.config.tokens.iter().any(|t| t == token) {
+        if !self.config.tokens.iter().any(|t| t == token) {
             return error(403, "PLEASE VALIDATE TOKEN");
         }
         if over_limit {
@@ -376,7 +366,7 @@ impl Simulator {
                 403,
                 &format!(
                     "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN ({})",
-                    self.inner.config.max_in_flight_per_token
+                    self.config.max_in_flight_per_token
                 ),
             );
         }

@@ -78,16 +78,7 @@ impl Supervisor {
             operations,
             config.shard,
         );
-        if config.config_file.is_some() || config.names_file.is_some() {
-            let now = clock.now();
-            let owned = config.shard.map(|_| config.operations.len() as u64);
-            store.update_reload(|r| {
-                r.successful = true;
-                r.last_success = Some(now);
-                r.shard_operations = owned;
-            });
-        }
-        Ok(Self {
+        let supervisor = Self {
             builtin_names,
             globals,
             clock,
@@ -99,7 +90,11 @@ impl Supervisor {
             root: CancellationToken::new(),
             // Listen for SIGHUP from the start: its default action would end the process.
             hangups: Hangups::listen(),
-        })
+        };
+        if config.config_file.is_some() || config.names_file.is_some() {
+            supervisor.reloaded();
+        }
+        Ok(supervisor)
     }
 
     /// Starts every poller, then applies reloads until `stop` fires; then stops every poller
@@ -255,7 +250,9 @@ impl Supervisor {
 
     fn reloaded(&self) {
         let now = self.clock.now();
-        let owned = self.globals.shard.map(|_| self.running.len() as u64);
+        // At start the operations are still pending; after a reload they all run.
+        let operations = self.running.len() + self.pending.len();
+        let owned = self.globals.shard.map(|_| operations as u64);
         self.store.update_reload(|r| {
             r.successful = true;
             r.last_success = Some(now);

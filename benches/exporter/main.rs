@@ -18,6 +18,10 @@ mod operations;
 mod process;
 mod scrape;
 mod serve;
+// The benchmarks use only the fixed answer and the request count of the tests' controls.
+#[allow(dead_code)]
+#[path = "../../tests/common/sim.rs"]
+mod sim;
 
 use std::path::Path;
 use std::time::Duration;

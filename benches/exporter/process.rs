@@ -7,7 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use wolkvox_exporter::demo::simulator::{Simulator, SimulatorConfig};
+use wolkvox_exporter::demo::simulator::SimulatorConfig;
+
+use super::sim::TestSim;
 
 /// The build that the process sections run, once `use_binary` has named one.
 static CURRENT: Mutex<Option<String>> = Mutex::new(None);
@@ -33,7 +35,7 @@ const PATIENCE: Duration = Duration::from_secs(120);
 /// A simulated Wolkvox API that answers every report call with one fixed body.
 pub struct Upstream {
     /// The simulator, for its request counter.
-    pub sim: Simulator,
+    pub sim: TestSim,
     /// Its base URL.
     pub url: String,
 }
@@ -42,7 +44,7 @@ impl Upstream {
     /// Starts the simulator on the current tokio runtime.
     pub async fn start() -> Upstream {
         wolkvox_exporter::upstream::client::install_crypto_provider();
-        let (sim, addr) = Simulator::spawn(SimulatorConfig {
+        let (sim, addr) = TestSim::spawn(SimulatorConfig {
             tokens: vec![TOKEN.to_owned()],
             // The operations section starts a thousand first polls at once, with one token.
             max_in_flight_per_token: 10_000,

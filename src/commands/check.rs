@@ -10,9 +10,7 @@ use crate::{report, upstream};
 /// What `check` found for one operation.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CheckResult {
-    /// The `operation` label.
     pub operation: String,
-    /// Server code.
     pub server: String,
     /// The result label of the call.
     pub result: String,
@@ -37,13 +35,9 @@ pub struct CheckResult {
 /// One row of a checked report.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CheckRow {
-    /// Routing point.
     pub rp_id: String,
-    /// Menu option.
     pub cod_opc_menu: String,
-    /// Calls.
     pub calls: f64,
-    /// Time, seconds.
     pub time_seconds: f64,
 }
 
@@ -52,16 +46,10 @@ pub struct CheckRow {
 pub async fn check(config: Config) -> Result<Vec<CheckResult>, Error> {
     let clock = demo::clock_for(&config);
     let demo = Demo::start(&config, clock.as_ref()).await?;
+    let http = upstream::HttpClients::default();
     let mut out = Vec::new();
     for op in &config.operations {
-        let endpoint = demo::endpoint(op, demo.as_ref())?;
-        let client = upstream::Client::new(
-            &endpoint.base_url,
-            &op.server,
-            &endpoint.token,
-            op.poll_timeout,
-        )?
-        .with_max_body(config.max_body_size);
+        let client = demo::client(op, demo.as_ref(), config.max_body_size, &http)?;
         let window = op.window.resolve(clock.now(), &op.timezone);
         let zone = op.timezone.iana_name().unwrap_or("UTC");
         let (classified, parsed) =

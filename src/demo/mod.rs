@@ -12,6 +12,7 @@ use reqwest::Url;
 use crate::config::{Config, OperationConfig, Token, Upstream};
 use crate::demo::simulator::{Simulator, SimulatorConfig};
 use crate::sys::clock::{Clock, ScaledClock, SystemClock};
+use crate::upstream::{Client, HttpClients};
 
 /// The running demo simulator, and how to reach it.
 #[derive(Debug)]
@@ -26,9 +27,7 @@ pub struct Demo {
 /// from again before each call.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
-    /// Base URL of the API.
     pub base_url: Url,
-    /// The token.
     pub token: Token,
     /// The token's file, when it came from one.
     pub token_file: Option<PathBuf>,
@@ -110,6 +109,23 @@ pub fn endpoint(op: &OperationConfig, demo: Option<&Demo>) -> Result<Endpoint, N
             })
         }),
     }
+}
+
+/// The Wolkvox client of `op`, through the HTTP clients of `http`: its own server, or the demo
+/// simulator when it asks for it.
+pub fn client(
+    op: &OperationConfig,
+    demo: Option<&Demo>,
+    max_body: usize,
+    http: &HttpClients,
+) -> Result<Client, crate::Error> {
+    let Endpoint {
+        base_url,
+        token,
+        token_file,
+    } = endpoint(op, demo)?;
+    let client = Client::shared(http, &base_url, &op.server, &token, op.poll_timeout)?;
+    Ok(client.with_max_body(max_body).with_token_file(token_file))
 }
 
 /// The demo may fast-forward its clock; everything else runs on the system clock.

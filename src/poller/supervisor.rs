@@ -15,7 +15,6 @@ use crate::exposition::Store;
 use crate::poller::Poller;
 use crate::sys::clock::Clock;
 use crate::sys::signals::Hangups;
-use crate::upstream;
 use crate::upstream::HttpClients;
 
 /// How often the configuration file is checked for changes.
@@ -79,16 +78,7 @@ impl Supervisor {
             operations,
             config.shard,
         );
-        if config.config_file.is_some() || config.names_file.is_some() {
-            let now = clock.now();
-            let owned = config.shard.map(|_| config.operations.len() as u64);
-            store.update_reload(|r| {
-                r.successful = true;
-                r.last_success = Some(now);
-                r.shard_operations = owned;
-            });
-        }
-        Ok(Self {
+        let supervisor = Self {
             builtin_names,
             globals,
             clock,
@@ -100,7 +90,11 @@ impl Supervisor {
             root: CancellationToken::new(),
             // Listen for SIGHUP from the start: its default action would end the process.
             hangups: Hangups::listen(),
-        })
+        };
+        if config.config_file.is_some() || config.names_file.is_some() {
+            supervisor.reloaded();
+        }
+        Ok(supervisor)
     }
 
     /// Starts every poller, then applies reloads until `stop` fires; then stops every poller
@@ -113,12 +107,10 @@ impl Supervisor {
             let running = start(op, poller, &self.root, delay);
             self.running.insert(name, running);
         }
-        let read =
-            |file: &Option<std::path::PathBuf>| file.as_ref().and_then(|f| std::fs::read(f).ok());
-        let mut last_text = (
-            read(&self.globals.config_file),
-            read(&self.globals.names_file),
-        );
+        let globals = self.globals.clone();
+        let files = [&globals.config_file, &globals.names_file];
+        let read = || files.map(|f| f.as_ref().and_then(|f| std::fs::read(f).ok()));
+        let mut last_text = read();
         let mut check = tokio::time::interval(CONFIG_CHECK_INTERVAL);
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -126,17 +118,13 @@ impl Supervisor {
                 () = stop.cancelled() => break,
                 () = self.hangups.next() => "SIGHUP",
                 _ = check.tick() => {
-                    let text = (read(&self.globals.config_file), read(&self.globals.names_file));
-                    if text == last_text {
+                    if read() == last_text {
                         continue;
                     }
                     "the file changed"
                 }
             };
-            last_text = (
-                read(&self.globals.config_file),
-                read(&self.globals.names_file),
-            );
+            last_text = read();
             self.reload(reason).await;
         }
         self.root.cancel();
@@ -150,27 +138,28 @@ impl Supervisor {
     /// changed ones restart, unchanged ones keep running with their state. A file that does
     /// not validate changes nothing.
     async fn reload(&mut self, reason: &str) {
-        let Some(file) = self.globals.config_file.clone() else {
-            if self.globals.names_file.is_none() {
-                tracing::warn!(reason, "reload asked for, but no --config.file is in use");
-                return;
-            }
-            let Some(names) = self.load_names(reason) else {
-                return;
-            };
-            let operations = self.running.keys().map(String::as_str);
-            publish_names(&self.store, &self.builtin_names, &names, operations, None);
-            tracing::info!(reason, "names reloaded");
-            let now = self.clock.now();
-            self.store.update_reload(|r| {
-                r.successful = true;
-                r.last_success = Some(now);
-            });
+        let globals = self.globals.clone();
+        let (config_file, names_file) = (
+            globals.config_file.as_deref(),
+            globals.names_file.as_deref(),
+        );
+        if config_file.is_none() && names_file.is_none() {
+            tracing::warn!(reason, "reload asked for, but no --config.file is in use");
             return;
-        };
+        }
         let env = |name: &str| std::env::var(name).ok();
-        let operations = match crate::config::file::load(&file, &env) {
-            Ok(ops) => crate::config::select_shard(ops, self.globals.shard),
+        // Both files or neither: a refused names file keeps the running operations too.
+        let loaded = match config_file
+            .map(|f| crate::config::file::load(f, &env))
+            .transpose()
+        {
+            Ok(ops) => Names::load(config_file, names_file)
+                .map(|names| (ops, names))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let (operations, names) = match loaded {
+            Ok(loaded) => loaded,
             Err(e) => {
                 tracing::error!(reason, error = %e, "configuration reload refused; the running configuration stays");
                 // The store keeps the status: the last success (and what it applied) stays.
@@ -178,9 +167,20 @@ impl Supervisor {
                 return;
             }
         };
-        let Some(names) = self.load_names(reason) else {
+        let Some(operations) = operations else {
+            let operations = self.running.keys().map(String::as_str);
+            publish_names(
+                &self.store,
+                &self.builtin_names,
+                &names,
+                operations,
+                globals.shard,
+            );
+            tracing::info!(reason, "names reloaded");
+            self.reloaded();
             return;
         };
+        let operations = crate::config::select_shard(operations, globals.shard);
         let wanted: BTreeMap<String, OperationConfig> = operations
             .into_iter()
             .map(|o| (o.name.clone(), o))
@@ -245,31 +245,19 @@ impl Supervisor {
             unchanged = kept,
             "configuration reloaded"
         );
+        self.reloaded();
+    }
+
+    fn reloaded(&self) {
         let now = self.clock.now();
-        let owned = self.globals.shard.map(|_| self.running.len() as u64);
+        // At start the operations are still pending; after a reload they all run.
+        let operations = self.running.len() + self.pending.len();
+        let owned = self.globals.shard.map(|_| operations as u64);
         self.store.update_reload(|r| {
             r.successful = true;
             r.last_success = Some(now);
             r.shard_operations = owned;
         });
-    }
-}
-
-impl Supervisor {
-    /// The names of both files, or `None` when one of them is refused: then the running
-    /// names stay, and the reload status says so.
-    fn load_names(&self, reason: &str) -> Option<Names> {
-        match Names::load(
-            self.globals.config_file.as_deref(),
-            self.globals.names_file.as_deref(),
-        ) {
-            Ok(names) => Some(names),
-            Err(e) => {
-                tracing::error!(reason, error = %e, "configuration reload refused; the running configuration stays");
-                self.store.update_reload(|r| r.successful = false);
-                None
-            }
-        }
     }
 }
 
@@ -308,16 +296,7 @@ fn build_poller(
     store: &Arc<Store>,
     http: &HttpClients,
 ) -> Result<Poller, Error> {
-    let endpoint = demo::endpoint(op, demo)?;
-    let client = upstream::Client::shared(
-        http,
-        &endpoint.base_url,
-        &op.server,
-        &endpoint.token,
-        op.poll_timeout,
-    )?
-    .with_max_body(globals.max_body_size)
-    .with_token_file(endpoint.token_file);
+    let client = demo::client(op, demo, globals.max_body_size, http)?;
     Ok(Poller::new(
         op.clone(),
         globals.clone(),

@@ -22,7 +22,6 @@ pub struct ProcessStats {
     pub resident_memory_bytes: u64,
     /// Virtual memory size, in bytes.
     pub virtual_memory_bytes: u64,
-    /// Open file descriptors.
     pub open_fds: u64,
     /// The soft limit of open file descriptors (`u64::MAX` when unlimited, as Go's procfs says).
     pub max_fds: u64,

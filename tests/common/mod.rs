@@ -2,6 +2,8 @@
 //! `promtool check metrics` on every body in the full tier, and a small reader of the text
 //! format for assertions.
 
+pub mod sim;
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -16,10 +18,12 @@ use reqwest::Url;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use wolkvox_exporter::config::{Config, ServerCode, Token};
-use wolkvox_exporter::demo::simulator::{Simulator, SimulatorConfig, TimeFormat};
+use wolkvox_exporter::demo::simulator::{SimulatorConfig, TimeFormat};
 use wolkvox_exporter::exposition::Store;
 use wolkvox_exporter::serve::Exporter;
 use wolkvox_exporter::sys::clock::{Clock, ManualClock};
+
+pub use sim::TestSim;
 
 /// The token every test simulator accepts.
 pub const TOKEN: &str = "test-token-5f3a9c1e-secret";
@@ -29,7 +33,7 @@ pub const SERVER: &str = "0032";
 pub const EVENT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A simulator with the test token and exact H:MM:SS times.
-pub async fn spawn_simulator() -> (Simulator, Url) {
+pub async fn spawn_simulator() -> (TestSim, Url) {
     spawn_simulator_with(SimulatorConfig {
         tokens: vec![TOKEN.to_owned()],
         time_format: TimeFormat::Hms,
@@ -39,9 +43,9 @@ pub async fn spawn_simulator() -> (Simulator, Url) {
 }
 
 /// A simulator with `config`.
-pub async fn spawn_simulator_with(config: SimulatorConfig) -> (Simulator, Url) {
+pub async fn spawn_simulator_with(config: SimulatorConfig) -> (TestSim, Url) {
     wolkvox_exporter::upstream::client::install_crypto_provider();
-    let (sim, addr) = Simulator::spawn(config).await.expect("simulator binds");
+    let (sim, addr) = TestSim::spawn(config).await.expect("simulator binds");
     (sim, Url::parse(&format!("http://{addr}")).unwrap())
 }
 

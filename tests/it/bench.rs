@@ -23,6 +23,8 @@ mod serve;
 
 use std::time::Duration;
 
+use crate::common::sim;
+
 #[test]
 fn the_ingest_benchmark_runs_once_at_100_rows() {
     let r = ingest::run(100, 1, Duration::ZERO);

@@ -149,7 +149,7 @@ async fn at(exporter: &TestExporter, clock: &ManualClock, civil: &str) -> BTreeM
 }
 
 /// Requests for the whole of 2026-11-25.
-fn whole_day_calls(sim: &Simulator) -> usize {
+fn whole_day_calls(sim: &TestSim) -> usize {
     sim.requests()
         .into_iter()
         .filter(|r| {

@@ -246,7 +246,7 @@ async fn a_self_signed_certificate_upstream_is_a_network_error() {
     let server_config = tls.server_config().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let sim = wolkvox_exporter::demo::simulator::Simulator::new(Default::default());
+    let sim = crate::common::TestSim::new(Default::default());
     // The exporter's own listener serves the simulator over TLS.
     let limits = wolkvox_exporter::config::Config::new(
         wolkvox_exporter::config::ServerCode::parse("1").unwrap(),

@@ -309,7 +309,7 @@ async fn seconds_unit_and_code_as_string_and_single_object_data() {
 }
 
 /// The dates of the last request the simulator received.
-fn last_dates(sim: &wolkvox_exporter::demo::simulator::Simulator) -> (String, String) {
+fn last_dates(sim: &TestSim) -> (String, String) {
     let r = sim.requests().pop().expect("a request");
     (r.date_ini.unwrap(), r.date_end.unwrap())
 }

@@ -14,7 +14,6 @@ use arc_swap::ArcSwap;
 use common::*;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use wolkvox_exporter::demo::simulator::Simulator;
 use wolkvox_exporter::serve::listener::{Limits, serve};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wolkvox-exporter");
@@ -31,7 +30,7 @@ fn certificate_authority(name: &str) -> CertifiedIssuer<'static, KeyPair> {
 
 /// The simulator's router served over TLS on 127.0.0.1 with a certificate that `ca` signed;
 /// the base URL to poll.
-async fn spawn_tls_simulator(sim: &Simulator, ca: &CertifiedIssuer<'_, KeyPair>) -> String {
+async fn spawn_tls_simulator(sim: &TestSim, ca: &CertifiedIssuer<'_, KeyPair>) -> String {
     let key = KeyPair::generate().unwrap();
     let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
         .unwrap()

@@ -42,7 +42,6 @@ pub enum BackfillError {
     Output {
         /// The file that could not be written.
         path: String,
-        /// Why.
         why: std::io::Error,
     },
     /// No operation of the configuration keeps day counters.
@@ -134,22 +133,14 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
     let demo = Demo::start(&config, clock.as_ref())
         .await
         .map_err(crate::Error::from)?;
+    let http = upstream::HttpClients::default();
     let mut calls = 0u64;
     // token_info's answer per server, or None where it gave none.
     let mut reserves: HashMap<String, Option<Reserve>> = HashMap::new();
     let mut stopped = None;
     'ops: for (op, steps) in &planned {
         let server = op.server.as_str();
-        let endpoint = demo::endpoint(op, demo.as_ref()).map_err(crate::Error::from)?;
-        let mut client = upstream::Client::new(
-            &endpoint.base_url,
-            &op.server,
-            &endpoint.token,
-            op.poll_timeout,
-        )
-        .map_err(crate::Error::from)?
-        .with_max_body(config.max_body_size)
-        .with_token_file(endpoint.token_file.clone());
+        let mut client = demo::client(op, demo.as_ref(), config.max_body_size, &http)?;
         // The demo's simulator and token are this process's own: no one else spends them.
         let ask_token_info = !matches!(op.upstream, Upstream::Demo(_));
         let may_call = |state: &Journal, reserve: Option<&Reserve>| {

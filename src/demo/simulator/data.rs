@@ -7,7 +7,6 @@ use jiff::civil::DateTime;
 /// caller typically spends in it.
 #[derive(Debug, Clone, Copy)]
 pub struct OptionSpec {
-    /// `cod_opc_menu`.
     pub code: &'static str,
     /// Share of the routing point's calls, relative to its siblings.
     pub weight: f64,
@@ -18,11 +17,9 @@ pub struct OptionSpec {
 /// A routing point and its options.
 #[derive(Debug, Clone, Copy)]
 pub struct RoutingPoint {
-    /// `rp_id`.
     pub id: &'static str,
     /// Calls per minute at the busiest hour.
     pub peak_calls_per_minute: f64,
-    /// Its options.
     pub options: &'static [OptionSpec],
 }
 
@@ -92,11 +89,9 @@ pub fn civil_seconds(dt: DateTime) -> i64 {
 /// option of it) gets `factor` times its calls. A factor of 0 on every option is an outage.
 #[derive(Debug, Clone)]
 pub struct Spike {
-    /// Routing point.
     pub rp_id: String,
     /// First minute index of the spike.
     pub from: i64,
-    /// Multiplier.
     pub factor: f64,
     /// Whether only PULSE changes.
     pub pulse_only: bool,

@@ -1,15 +1,16 @@
 //! A simulated Wolkvox report API: the same path, query, headers and JSON as Wolkvox, with the
 //! checks Wolkvox makes (token, dates, 31 days, simultaneous requests), deterministic traffic
-//! ([`data`]), and controls for tests (fixed answers, latency, PULSE spikes, counters).
+//! ([`data`]), and PULSE spikes and outages.
 //!
-//! `--demo` serves it on a loopback port; the tests drive it through [`Simulator`].
+//! `--demo` serves it on a loopback port; the tests put their controls (fixed answers, faults,
+//! the request log, counters) in a layer in front of [`Simulator::router`].
 //! Where the real API's behaviour is only inferred (the exact 400 bodies for bad dates, the
 //! shape of error bodies), the simulator says so next to the code.
 
 pub mod data;
 mod routes;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,7 +22,6 @@ use axum::routing::get;
 use jiff::civil::DateTime;
 use serde::Deserialize;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::config::window::{format_wolkvox, parse_wolkvox};
 use data::Spike;
@@ -42,7 +42,6 @@ pub enum TimeFormat {
 pub struct SimulatorConfig {
     /// Seed of the traffic.
     pub seed: u64,
-    /// Tokens that it accepts.
     pub tokens: Vec<String>,
     /// Simultaneous requests per token that it serves; one more is refused (Wolkvox: 2).
     pub max_in_flight_per_token: usize,
@@ -76,68 +75,21 @@ impl Default for SimulatorConfig {
     }
 }
 
-/// One request as the simulator saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordedRequest {
-    /// `api` query parameter.
-    pub api: Option<String>,
-    /// `date_ini` query parameter.
-    pub date_ini: Option<String>,
-    /// `date_end` query parameter.
-    pub date_end: Option<String>,
-    /// `wolkvox_server` header.
-    pub server: Option<String>,
-    /// Whether a `wolkvox-token` header came.
-    pub had_token: bool,
-}
-
-/// Counters that tests can wait on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Requests received.
-    pub requests: u64,
-    /// Requests being served now.
-    pub in_flight: usize,
-    /// The most requests ever served at once.
-    pub max_in_flight: usize,
-}
-
 #[derive(Debug, Default)]
 struct Controls {
-    queued: VecDeque<(u16, String)>,
-    fixed: Option<(u16, String)>,
     latency: Duration,
     spikes: Vec<Spike>,
     /// Minutes whose rows are not in any report yet (see [`Simulator::hold_back`]).
     held_back: Option<(DateTime, DateTime)>,
-    requests: Vec<RecordedRequest>,
     in_flight_by_token: HashMap<String, usize>,
     calls_by_token: HashMap<String, u64>,
-    fault_rate: f64,
-    /// Seeded from the simulator's seed, so that a soak run's faults can be replayed.
-    faults: fastrand::Rng,
-}
-
-/// A fault that the simulator injects at random (for soak runs).
-#[derive(Debug, Clone)]
-enum Fault {
-    /// Answer with this instead of the report.
-    Answer((u16, String)),
-    /// Wait this long first.
-    Slow(Duration),
-}
-
-#[derive(Debug)]
-struct Inner {
-    config: SimulatorConfig,
-    controls: Mutex<Controls>,
-    stats: watch::Sender<Stats>,
 }
 
 /// A handle on a simulator: cheap to clone, shared with its router.
 #[derive(Debug, Clone)]
 pub struct Simulator {
-    inner: Arc<Inner>,
+    config: Arc<SimulatorConfig>,
+    controls: Arc<Mutex<Controls>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,14 +117,11 @@ impl Simulator {
                 .collect()
         };
         Self {
-            inner: Arc::new(Inner {
-                config,
-                controls: Mutex::new(Controls {
-                    spikes,
-                    ..Controls::default()
-                }),
-                stats: watch::Sender::new(Stats::default()),
-            }),
+            config: Arc::new(config),
+            controls: Arc::new(Mutex::new(Controls {
+                spikes,
+                ..Controls::default()
+            })),
         }
     }
 
@@ -207,52 +156,7 @@ impl Simulator {
 
     fn controls(&self) -> std::sync::MutexGuard<'_, Controls> {
         // A panic while holding this lock can only come from a test; keep serving.
-        self.inner
-            .controls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Answers the next request with this status and body (queued answers go first, in order).
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn push_answer(&self, status: u16, body: impl Into<String>) {
-        self.controls().queued.push_back((status, body.into()));
-    }
-
-    /// Answers every request with this status and body until cleared with `None`.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn set_fixed_answer(&self, answer: Option<(u16, String)>) {
-        self.controls().fixed = answer;
-    }
-
-    /// Answers this share of requests (0 to 1) with a random fault: a 500, a maintenance 403, a
-    /// concurrency 403, an HTML page, a truncated body, or a 5 s delay. Deterministic per seed.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn set_fault_rate(&self, rate: f64) {
-        let mut c = self.controls();
-        c.fault_rate = rate.clamp(0.0, 1.0);
-        c.faults = fastrand::Rng::with_seed(self.inner.config.seed);
-    }
-
-    fn draw_fault(&self) -> Option<Fault> {
-        let mut c = self.controls();
-        if c.fault_rate <= 0.0 {
-            return None;
-        }
-        if c.faults.f64() >= c.fault_rate {
-            return None;
-        }
-        Some(match c.faults.u8(..6) {
-            0 => Fault::Answer((500, "Internal Server Error".to_owned())),
-            1 => Fault::Answer((403, "<html>backup in progress</html>".to_owned())),
-            2 => Fault::Answer(error(
-                403,
-                "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)",
-            )),
-            3 => Fault::Answer((200, "<html><body>proxy error</body></html>".to_owned())),
-            4 => Fault::Answer((200, r#"{"code":200,"data":[{"rp_id":"10"#.to_owned())),
-            _ => Fault::Slow(Duration::from_secs(5)),
-        })
+        self.controls.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Books `calls` of the token's daily budget to its other users, as token_info then shows.
@@ -293,29 +197,6 @@ impl Simulator {
         });
     }
 
-    /// The requests received so far.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.controls().requests.clone()
-    }
-
-    /// Current counters.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn stats(&self) -> Stats {
-        *self.inner.stats.borrow()
-    }
-
-    /// Waits until the counters satisfy `f`.
-    #[cfg(any(test, feature = "test-util"))]
-    pub async fn wait_for(&self, f: impl FnMut(&Stats) -> bool) -> Stats {
-        let mut rx = self.inner.stats.subscribe();
-        // The sender lives as long as `self`, so the channel cannot close while we wait. The
-        // binding ends the borrow of `rx` before `rx` itself is dropped.
-        #[allow(clippy::let_and_return)]
-        let stats = rx.wait_for(f).await.map(|s| *s).unwrap_or_default();
-        stats
-    }
-
     /// The exact totals of a window, as the report for it would give them, with the time in
     /// seconds: (rp_id, cod_opc_menu, calls, seconds).
     pub fn totals(
@@ -327,7 +208,7 @@ impl Simulator {
             let c = self.controls();
             (c.spikes.clone(), c.held_back)
         };
-        let seed = self.inner.config.seed;
+        let seed = self.config.seed;
         let mut totals = data::totals(seed, ini, end, &spikes);
         if let Some((from, to)) = held_back {
             // Windows add up minute by minute: what a report leaves out is the held-back
@@ -377,7 +258,7 @@ impl Simulator {
                 })
             })
             .collect();
-        let code = if self.inner.config.code_as_string {
+        let code = if self.config.code_as_string {
             serde_json::json!("200")
         } else {
             serde_json::json!(200)
@@ -394,7 +275,7 @@ impl Simulator {
     }
 
     fn format_time(&self, secs: u64) -> String {
-        match self.inner.config.time_format {
+        match self.config.time_format {
             TimeFormat::Minutes => format!("{:.2}", secs as f64 / 60.0),
             TimeFormat::Seconds => secs.to_string(),
             TimeFormat::Hms => format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
@@ -405,7 +286,7 @@ impl Simulator {
     fn spend(&self, token: &str) -> Option<(u16, String)> {
         let mut c = self.controls();
         let used = c.calls_by_token.entry(token.to_owned()).or_default();
-        if self.inner.config.quota.is_some_and(|q| *used >= q) {
+        if self.config.quota.is_some_and(|q| *used >= q) {
             return Some(error(403, "TOKEN LIMIT EXCEEDED"));
         }
         *used += 1;
@@ -419,7 +300,7 @@ impl Simulator {
         let Some(token) = token else {
             return error(401, "PLEASE ENTER THE WOLKVOX-TOKEN");
         };
-        if !self.inner.config.tokens.iter().any(|t| t == token) {
+        if !self.config.tokens.iter().any(|t| t == token) {
             return error(403, "PLEASE VALIDATE TOKEN");
         }
         if api != Some("token_info") {
@@ -429,7 +310,7 @@ impl Simulator {
             return refusal;
         }
         let used = self.calls_by_token(token);
-        let config = &self.inner.config;
+        let config = &self.config;
         let limit = config.token_limit.or(config.quota).unwrap_or(1000);
         (
             200,
@@ -463,14 +344,9 @@ impl Simulator {
             if let Some(t) = token {
                 let n = c.in_flight_by_token.entry(t.to_owned()).or_default();
                 *n += 1;
-                over = *n > self.inner.config.max_in_flight_per_token;
+                over = *n > self.config.max_in_flight_per_token;
             }
         }
-        self.inner.stats.send_modify(|s| {
-            s.requests += 1;
-            s.in_flight += 1;
-            s.max_in_flight = s.max_in_flight.max(s.in_flight);
-        });
         InFlight {
             sim: self.clone(),
             token: token.map(str::to_owned),
@@ -479,16 +355,10 @@ impl Simulator {
     }
 
     fn answer(&self, query: &ReportQuery, token: Option<&str>, over_limit: bool) -> (u16, String) {
-        if let Some(answer) = {
-            let mut c = self.controls();
-            c.queued.pop_front().or_else(|| c.fixed.clone())
-        } {
-            return answer;
-        }
         let Some(token) = token else {
             return error(401, "PLEASE ENTER THE WOLKVOX-TOKEN");
         };
-        if !self.inner.config.tokens.iter().any(|t| t == token) {
+        if !self.config.tokens.iter().any(|t| t == token) {
             return error(403, "PLEASE VALIDATE TOKEN");
         }
         if over_limit {
@@ -496,7 +366,7 @@ impl Simulator {
                 403,
                 &format!(
                     "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN ({})",
-                    self.inner.config.max_in_flight_per_token
+                    self.config.max_in_flight_per_token
                 ),
             );
         }
@@ -549,7 +419,6 @@ impl Drop for InFlight {
                 *n = n.saturating_sub(1);
             }
         }
-        self.sim.inner.stats.send_modify(|s| s.in_flight -= 1);
     }
 }
 

@@ -1,0 +1,245 @@
+//! The simulated Wolkvox API with the controls that tests and benchmarks need: fixed or queued
+//! answers, random faults, the log of requests and counters to wait on. They live here, in a
+//! layer in front of the simulator's router, so that the simulator itself holds only what
+//! `--demo` serves.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Query, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use wolkvox_exporter::demo::simulator::{Simulator, SimulatorConfig};
+
+/// One request as the simulator saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub api: Option<String>,
+    pub date_ini: Option<String>,
+    pub date_end: Option<String>,
+    /// `wolkvox_server` header.
+    pub server: Option<String>,
+    /// Whether a `wolkvox-token` header came.
+    pub had_token: bool,
+}
+
+/// Counters that tests can wait on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests received.
+    pub requests: u64,
+    /// Requests being served now.
+    pub in_flight: usize,
+    /// The most requests ever served at once.
+    pub max_in_flight: usize,
+}
+
+#[derive(Debug, Default)]
+struct Controls {
+    queued: VecDeque<(u16, String)>,
+    fixed: Option<(u16, String)>,
+    requests: Vec<RecordedRequest>,
+    fault_rate: f64,
+    /// Seeded from the simulator's seed, so that a soak run's faults can be replayed.
+    faults: fastrand::Rng,
+}
+
+#[derive(Debug)]
+struct Shared {
+    seed: u64,
+    controls: Mutex<Controls>,
+    stats: watch::Sender<Stats>,
+}
+
+/// A simulator and its test controls: cheap to clone; derefs to the [`Simulator`].
+#[derive(Debug, Clone)]
+pub struct TestSim {
+    sim: Simulator,
+    shared: Arc<Shared>,
+}
+
+impl Deref for TestSim {
+    type Target = Simulator;
+    fn deref(&self) -> &Simulator {
+        &self.sim
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportQuery {
+    api: Option<String>,
+    date_ini: Option<String>,
+    date_end: Option<String>,
+}
+
+impl TestSim {
+    pub fn new(config: SimulatorConfig) -> TestSim {
+        TestSim {
+            shared: Arc::new(Shared {
+                seed: config.seed,
+                controls: Mutex::default(),
+                stats: watch::Sender::new(Stats::default()),
+            }),
+            sim: Simulator::new(config),
+        }
+    }
+
+    /// Serves the simulator on 127.0.0.1 at a port the system picks, until the runtime ends.
+    pub async fn spawn(config: SimulatorConfig) -> std::io::Result<(TestSim, SocketAddr)> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let sim = TestSim::new(config);
+        let router = sim.router();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Ok((sim, addr))
+    }
+
+    /// The simulator's routes behind the test controls.
+    pub fn router(&self) -> Router {
+        self.sim
+            .router()
+            .route_layer(middleware::from_fn_with_state(self.clone(), control))
+    }
+
+    fn controls(&self) -> std::sync::MutexGuard<'_, Controls> {
+        // A panic while holding this lock can only come from a failed test; keep serving.
+        self.shared
+            .controls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Answers the next report request with this status and body (queued answers go first).
+    pub fn push_answer(&self, status: u16, body: impl Into<String>) {
+        self.controls().queued.push_back((status, body.into()));
+    }
+
+    /// Answers every report request with this status and body until cleared with `None`.
+    pub fn set_fixed_answer(&self, answer: Option<(u16, String)>) {
+        self.controls().fixed = answer;
+    }
+
+    /// Answers this share of report requests (0 to 1) with a random fault: a 500, a
+    /// maintenance 403, a concurrency 403, an HTML page, a truncated body, or a 5 s delay.
+    /// Deterministic per seed.
+    pub fn set_fault_rate(&self, rate: f64) {
+        let mut c = self.controls();
+        c.fault_rate = rate.clamp(0.0, 1.0);
+        c.faults = fastrand::Rng::with_seed(self.shared.seed);
+    }
+
+    /// The requests received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.controls().requests.clone()
+    }
+
+    pub fn stats(&self) -> Stats {
+        *self.shared.stats.borrow()
+    }
+
+    /// Waits until the counters satisfy `f`.
+    pub async fn wait_for(&self, f: impl FnMut(&Stats) -> bool) -> Stats {
+        let mut rx = self.shared.stats.subscribe();
+        // The sender lives as long as `self`, so the channel cannot close while we wait. The
+        // binding ends the borrow of `rx` before `rx` itself is dropped.
+        #[allow(clippy::let_and_return)]
+        let stats = rx.wait_for(f).await.map(|s| *s).unwrap_or_default();
+        stats
+    }
+
+    /// A random fault for a report request: an answer in place of the report, or a delay.
+    fn draw_fault(&self) -> Option<Result<(u16, String), Duration>> {
+        let mut c = self.controls();
+        if c.fault_rate <= 0.0 || c.faults.f64() >= c.fault_rate {
+            return None;
+        }
+        Some(Ok(match c.faults.u8(..6) {
+            0 => (500, "Internal Server Error".to_owned()),
+            1 => (403, "<html>backup in progress</html>".to_owned()),
+            2 => error(
+                403,
+                "EXCEEDS THE LIMIT OF SIMULTANEOUS REQUESTS PER TOKEN (2)",
+            ),
+            3 => (200, "<html><body>proxy error</body></html>".to_owned()),
+            4 => (200, r#"{"code":200,"data":[{"rp_id":"10"#.to_owned()),
+            _ => return Some(Err(Duration::from_secs(5))),
+        }))
+    }
+
+    fn canned(&self) -> Option<(u16, String)> {
+        let mut c = self.controls();
+        c.queued.pop_front().or_else(|| c.fixed.clone())
+    }
+}
+
+/// Counts every request in flight until it is answered or its client goes away.
+struct InFlight(watch::Sender<Stats>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.send_modify(|s| s.in_flight -= 1);
+    }
+}
+
+async fn control(
+    State(sim): State<TestSim>,
+    Query(query): Query<ReportQuery>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let recorded = {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        RecordedRequest {
+            api: query.api,
+            date_ini: query.date_ini,
+            date_end: query.date_end,
+            server: header("wolkvox_server"),
+            had_token: header("wolkvox-token").is_some(),
+        }
+    };
+    let report = request.uri().path().ends_with("reports_manager.php");
+    sim.controls().requests.push(recorded);
+    sim.shared.stats.send_modify(|s| {
+        s.requests += 1;
+        s.in_flight += 1;
+        s.max_in_flight = s.max_in_flight.max(s.in_flight);
+    });
+    let _in_flight = InFlight(sim.shared.stats.clone());
+    if report {
+        let answer = match sim.draw_fault() {
+            Some(Ok(answer)) => Some(answer),
+            Some(Err(delay)) => {
+                tokio::time::sleep(delay).await;
+                sim.canned()
+            }
+            None => sim.canned(),
+        };
+        if let Some((status, body)) = answer {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let json = [(CONTENT_TYPE, "application/json; charset=utf-8")];
+            return (status, json, body).into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// An error body in Wolkvox's envelope.
+fn error(status: u16, message: &str) -> (u16, String) {
+    let body = serde_json::json!({"code": status, "error": message, "msg": message, "data": null});
+    (status, body.to_string())
+}

@@ -107,8 +107,18 @@ async fn a_names_reload_changes_the_info_series_and_no_counter_and_a_bad_one_kee
     let addr = p.address();
     let warning = p.wait_line("not polled");
     assert!(warning.contains("elsewhere"), "{warning}");
-    p.wait_line("polls succeed");
-    let before = scrape(&addr).await;
+    // The poller logs its poll before it publishes it: wait for the published counters.
+    let before = tokio::time::timeout(EVENT_TIMEOUT, async {
+        loop {
+            let m = scrape(&addr).await;
+            if !m.family("wolkvox_ivr_calls_total").is_empty() {
+                break m;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the first poll is published");
     let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
         v.iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))

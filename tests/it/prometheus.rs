@@ -574,7 +574,8 @@ fn pulse_spike_alert_fires_with_the_demo_spike_and_not_without_it_in_prometheus(
     assert_eq!(labels["job"], "wolkvox-exporter");
     let summary = fired["annotations"]["summary"].as_str().unwrap();
     assert!(
-        summary.contains("routing point 1001 in operation demo"),
+        // The demo names its routing points: the annotation gives the name and the id.
+        summary.contains("routing point Main menu (1001) in operation demo"),
         "{summary}"
     );
     let share: f64 = fired["value"].as_str().unwrap().parse().unwrap();

@@ -35,11 +35,15 @@
     // pulsePolls, the log-likelihood ratio of the calls counted since then (a CUSUM that looks
     // back pulsePolls polls; docs/alert-quality.md explains it). It fires above pulseEvidence: a
     // ratio of e^pulseEvidence between the two explanations. The windows are whole polls, so
-    // each holds the same number of the counters' steps at every evaluation.
+    // each holds the same number of the counters' steps at every evaluation. Tuned on one seed of
+    // scripts/alert-quality, at most one false alert per routing point in 30 days: a doubled rate
+    // as the alternative caught more tripled spikes than 3 did (each call costs less, so a
+    // spike's first, partly spiked poll adds up sooner); 5 polls reach back to a start that a
+    // window straddles; e^7, where e^6 paged twice at one routing point of the burstier traffic.
     pollIntervalSeconds: 300,  // the exporter's --poll.interval: its counters move once a poll
-    pulsePolls: 4,
-    pulseFactor: 3,
-    pulseEvidence: 9,
+    pulsePolls: 5,
+    pulseFactor: 2,
+    pulseEvidence: 7,
 
     // WolkvoxIvrRoutingPointOutage: a routing point got fewer than outageRatio times its calls of
     // the same time a week before, when it had at least outageMinCalls in the outageBaseline up

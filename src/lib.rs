@@ -47,6 +47,6 @@ pub enum Error {
     #[error("--web.config.file: {0}")]
     Tls(String),
     /// An operation asks for the demo simulator, which did not start.
-    #[error(transparent)]
-    NoDemo(#[from] demo::NoDemo),
+    #[error("the demo simulator is not running")]
+    NoDemo,
 }

@@ -183,8 +183,8 @@ impl Names {
     /// The label values of the info series: (operation, rp_id, name) per named routing point,
     /// and (operation, rp_id, cod_opc_menu, name, category) per option with a name or a
     /// category (named by its id when it has only a category).
-    pub fn info(&self) -> crate::exposition::NameInfo {
-        let mut info = crate::exposition::NameInfo::default();
+    pub fn info(&self) -> NameInfo {
+        let mut info = NameInfo::default();
         for (operation, op) in &self.operations {
             for (rp_id, rp) in &op.routing_points {
                 if !rp.name.is_empty() {
@@ -213,6 +213,17 @@ impl Names {
         }
         info
     }
+}
+
+/// The rows of the two info families that name routing points and menu options, each in its
+/// family's label order: set at start and at each reload, and encoded then with the exporter's
+/// own families, never at scrape time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameInfo {
+    /// (operation, rp_id, name).
+    pub routing_points: Vec<Box<[String]>>,
+    /// (operation, rp_id, cod_opc_menu, name, category).
+    pub options: Vec<Box<[String]>>,
 }
 
 #[cfg(test)]

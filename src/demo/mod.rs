@@ -33,11 +33,6 @@ pub struct Endpoint {
     pub token_file: Option<PathBuf>,
 }
 
-/// An operation asks for the demo simulator, which did not start.
-#[derive(Debug, thiserror::Error)]
-#[error("the demo simulator is not running")]
-pub struct NoDemo;
-
 impl Demo {
     /// Starts the simulator when an operation of `config` asks for it.
     pub async fn start(config: &Config, clock: &dyn Clock) -> std::io::Result<Option<Demo>> {
@@ -90,7 +85,7 @@ impl Demo {
 }
 
 /// Where `op`'s calls go: its own server, or the demo simulator when it asks for it.
-pub fn endpoint(op: &OperationConfig, demo: Option<&Demo>) -> Result<Endpoint, NoDemo> {
+pub fn endpoint(op: &OperationConfig, demo: Option<&Demo>) -> Result<Endpoint, crate::Error> {
     match &op.upstream {
         Upstream::Remote {
             base_url,
@@ -101,7 +96,7 @@ pub fn endpoint(op: &OperationConfig, demo: Option<&Demo>) -> Result<Endpoint, N
             token: token.clone(),
             token_file: token_file.clone(),
         }),
-        Upstream::Demo(_) => demo.map_or(Err(NoDemo), |d| {
+        Upstream::Demo(_) => demo.map_or(Err(crate::Error::NoDemo), |d| {
             Ok(Endpoint {
                 base_url: d.url.clone(),
                 token: d.token.clone(),

@@ -32,6 +32,7 @@ use crate::sys::process::ProcessStats;
 use families::FAMILIES;
 use gzip::{GZIP_HEADER, Part};
 
+pub use crate::config::names::NameInfo;
 pub use encode::{HistoryPoint, OperationHistory, encode_history};
 pub use operation::{LastCall, OperationMetrics, ReportData};
 pub use store::Store;
@@ -66,17 +67,6 @@ pub struct ReloadStatus {
     pub shard_operations: Option<u64>,
     /// With `--web.config.file`: whether its last (re)load was applied.
     pub web_config: Option<bool>,
-}
-
-/// The rows of the two info families that name routing points and menu options, each in its
-/// family's label order: set at start and at each reload, and encoded then with the exporter's
-/// own families, never at scrape time.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NameInfo {
-    /// (operation, rp_id, name).
-    pub routing_points: Vec<Box<[String]>>,
-    /// (operation, rp_id, cod_opc_menu, name, category).
-    pub options: Vec<Box<[String]>>,
 }
 
 /// What the exporter's own families are read from, as opposed to the operations': the reload

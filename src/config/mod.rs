@@ -225,6 +225,8 @@ impl Cli {
         };
         // clap refuses the single-operation flags beside --config.file; the token's variable
         // is no flag.
+        // The names that the operations file gives its operations.
+        let mut config_names = names::Names::default();
         let operations = match &self.wolkvox.config_file {
             Some(_) if env("WOLKVOX_TOKEN").is_some() => {
                 return Err(ConfigError::new(
@@ -232,12 +234,14 @@ impl Cli {
                     "cannot be combined with WOLKVOX_TOKEN: put per-operation settings in the file",
                 ));
             }
-            Some(path) => select_shard(
-                file::load(path, env).map_err(|e| {
-                    ConfigError::new("--config.file (WOLKVOX_CONFIG_FILE)", e.to_string())
-                })?,
-                shard,
-            ),
+            Some(path) => {
+                let (operations, names) =
+                    names::Names::with_operations(path, env).map_err(|e| {
+                        ConfigError::new("--config.file (WOLKVOX_CONFIG_FILE)", e.to_string())
+                    })?;
+                config_names = names;
+                select_shard(operations, shard)
+            }
             None if shard.is_some() => {
                 return Err(ConfigError::new(
                     "--shard (WOLKVOX_SHARD)",
@@ -246,14 +250,12 @@ impl Cli {
             }
             None => vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
         };
-        let names_flag =
-            |flag: &'static str| move |e: file::FileError| ConfigError::new(flag, e.to_string());
-        let mut names = names::Names::load(self.wolkvox.config_file.as_deref(), None)
-            .map_err(names_flag("--config.file (WOLKVOX_CONFIG_FILE)"))?;
-        names.merge(
-            names::Names::load(None, self.wolkvox.names_file.as_deref())
-                .map_err(names_flag("--names.file (WOLKVOX_NAMES_FILE)"))?,
-        );
+        let mut names = config_names;
+        if let Some(path) = &self.wolkvox.names_file {
+            names.merge(names::Names::load(path).map_err(|e| {
+                ConfigError::new("--names.file (WOLKVOX_NAMES_FILE)", e.to_string())
+            })?);
+        }
         // The server's settings are checked, and its files read, only for the server: a
         // subcommand leaves them at their defaults (see `Cli::parse_args`).
         let serving = self.command.is_none();

@@ -22,6 +22,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::OperationConfig;
 use super::file::{self, FileError};
 
 /// What kind of step a menu option is, for the dashboards' totals per category.
@@ -32,7 +33,7 @@ pub enum Category {
     SelfService,
     /// The caller goes to an agent.
     Agent,
-    /// Wolkvox's PULSE entry (a call that reached the routing point).
+    /// Wolkvox's PULSE: the caller pressed nothing.
     Pulse,
     /// Anything else.
     Other,
@@ -108,18 +109,22 @@ struct ConfigFileOperation {
 }
 
 impl Names {
-    /// The names of `--config.file` (its operations' `routing_points`), then those of
-    /// `--names.file` over them: where both name the same id, the names file's non-empty
-    /// name and its category win.
-    pub fn load(config_file: Option<&Path>, names_file: Option<&Path>) -> Result<Names, FileError> {
-        let mut names = Names::default();
-        if let Some(path) = config_file {
-            names = Self::of_config_file(path, &file::read_text(path)?)?;
-        }
-        if let Some(path) = names_file {
-            names.merge(Self::parse(path, &file::read_text(path)?)?);
-        }
-        Ok(names)
+    /// Reads `--config.file` once for its operations and for the names they give
+    /// (`routing_points`), so that both come from the same version of it.
+    pub fn with_operations(
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(Vec<OperationConfig>, Names), FileError> {
+        let text = file::read_text(path)?;
+        Ok((
+            file::parse(path, &text, env)?,
+            Self::of_config_file(path, &text)?,
+        ))
+    }
+
+    /// The names of a `--names.file`.
+    pub fn load(path: &Path) -> Result<Names, FileError> {
+        Self::parse(path, &file::read_text(path)?)
     }
 
     /// Validates the text of a names file (`path` only names it in errors).

@@ -149,15 +149,19 @@ impl Supervisor {
         }
         let env = |name: &str| std::env::var(name).ok();
         // Both files or neither: a refused names file keeps the running operations too.
-        let loaded = match config_file
-            .map(|f| crate::config::file::load(f, &env))
-            .transpose()
-        {
-            Ok(ops) => Names::load(config_file, names_file)
-                .map(|names| (ops, names))
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
+        let loaded = (|| {
+            let (operations, mut names) = match config_file {
+                Some(f) => {
+                    let (operations, names) = Names::with_operations(f, &env)?;
+                    (Some(operations), names)
+                }
+                None => (None, Names::default()),
+            };
+            if let Some(f) = names_file {
+                names.merge(Names::load(f)?);
+            }
+            Ok::<_, crate::config::file::FileError>((operations, names))
+        })();
         let (operations, names) = match loaded {
             Ok(loaded) => loaded,
             Err(e) => {

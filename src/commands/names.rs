@@ -24,15 +24,9 @@ pub async fn template(config: Config) -> Result<(String, Vec<String>), Error> {
          operations:\n",
     );
     let mut failed = Vec::new();
+    let http = upstream::HttpClients::default();
     for op in &config.operations {
-        let endpoint = demo::endpoint(op, demo.as_ref())?;
-        let client = upstream::Client::new(
-            &endpoint.base_url,
-            &op.server,
-            &endpoint.token,
-            op.poll_timeout,
-        )?
-        .with_max_body(config.max_body_size);
+        let client = demo::client(op, demo.as_ref(), config.max_body_size, &http)?;
         let window = previous_day(clock.now(), &op.timezone);
         let (classified, parsed) =
             report::from_answer(client.fetch(&window).await, op.time_unit, config.max_series);
@@ -68,7 +62,7 @@ pub async fn template(config: Config) -> Result<(String, Vec<String>), Error> {
                 let option = rp.and_then(|rp| rp.options.get(code));
                 let name = option.map_or("", |o| o.name.as_str());
                 let category = option.and_then(|o| o.category).or_else(|| {
-                    // PULSE is known to be the entry of the routing point.
+                    // PULSE is Wolkvox's own option: the caller pressed nothing.
                     (code == "PULSE").then_some(Category::Pulse)
                 });
                 let category = category

@@ -4,7 +4,6 @@
 pub mod names;
 pub mod simulator;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use reqwest::Url;
@@ -21,16 +20,6 @@ pub struct Demo {
     _simulator: Simulator,
     url: Url,
     token: Token,
-}
-
-/// Where one operation's calls go: the base URL, the token, and the file the token is read
-/// from again before each call.
-#[derive(Debug, Clone)]
-pub struct Endpoint {
-    pub base_url: Url,
-    pub token: Token,
-    /// The token's file, when it came from one.
-    pub token_file: Option<PathBuf>,
 }
 
 impl Demo {
@@ -84,28 +73,6 @@ impl Demo {
     }
 }
 
-/// Where `op`'s calls go: its own server, or the demo simulator when it asks for it.
-pub fn endpoint(op: &OperationConfig, demo: Option<&Demo>) -> Result<Endpoint, crate::Error> {
-    match &op.upstream {
-        Upstream::Remote {
-            base_url,
-            token,
-            token_file,
-        } => Ok(Endpoint {
-            base_url: base_url.clone(),
-            token: token.clone(),
-            token_file: token_file.clone(),
-        }),
-        Upstream::Demo(_) => demo.map_or(Err(crate::Error::NoDemo), |d| {
-            Ok(Endpoint {
-                base_url: d.url.clone(),
-                token: d.token.clone(),
-                token_file: None,
-            })
-        }),
-    }
-}
-
 /// The Wolkvox client of `op`, through the HTTP clients of `http`: its own server, or the demo
 /// simulator when it asks for it.
 pub fn client(
@@ -114,12 +81,18 @@ pub fn client(
     max_body: usize,
     http: &HttpClients,
 ) -> Result<Client, crate::Error> {
-    let Endpoint {
-        base_url,
-        token,
-        token_file,
-    } = endpoint(op, demo)?;
-    let client = Client::shared(http, &base_url, &op.server, &token, op.poll_timeout)?;
+    let (base_url, token, token_file) = match &op.upstream {
+        Upstream::Remote {
+            base_url,
+            token,
+            token_file,
+        } => (base_url, token, token_file.clone()),
+        Upstream::Demo(_) => {
+            let demo = demo.ok_or(crate::Error::NoDemo)?;
+            (&demo.url, &demo.token, None)
+        }
+    };
+    let client = Client::shared(http, base_url, &op.server, token, op.poll_timeout)?;
     Ok(client.with_max_body(max_body).with_token_file(token_file))
 }
 

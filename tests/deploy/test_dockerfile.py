@@ -122,7 +122,11 @@ class StderrLines:
         self.lines.put(None)
 
     def wait_for(self, needle: str) -> str:
-        """The next line that holds `needle`; fails if the process ends, or is silent for too long, without one."""
+        """The first line, seen already or still to come, that holds `needle`; fails if the process ends, or is silent
+        for too long, without one. Lines seen already count: the first poll may be logged before "listening"."""
+        for line in self.seen:
+            if needle in line:
+                return line
         while True:
             try:
                 line = self.lines.get(timeout=EVENT_TIMEOUT)

@@ -7,9 +7,9 @@
 //! open for probes (kubelets and load balancers rarely carry credentials); `/` and the metrics
 //! path need the password when users are configured.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use axum::extract::{Request, State};
@@ -138,31 +138,24 @@ impl TlsFiles {
     }
 }
 
-/// Checks basic auth against bcrypt hashes. bcrypt is slow on purpose, so a verified
-/// (user, password, hash) is remembered, as the exporter-toolkit does; the memory is bounded,
-/// and a changed hash is never matched by what was remembered of the old one. The users can be
-/// replaced while serving ([`Auth::set_users`]); with none, every request is let through.
+/// Checks basic auth against bcrypt hashes. The users can be replaced while serving
+/// ([`Auth::set_users`]); with none, every request is let through.
 #[derive(Debug, Clone)]
 pub struct Auth {
     users: Arc<ArcSwap<BTreeMap<String, String>>>,
-    verified: Arc<Mutex<HashSet<(String, String, String)>>>,
 }
-
-const VERIFIED_CACHE: usize = 64;
 
 impl Auth {
     /// An authenticator for `users`.
     pub fn new(users: BTreeMap<String, String>) -> Self {
         Self {
             users: Arc::new(ArcSwap::from_pointee(users)),
-            verified: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 
     /// Replaces the users, for the requests that follow.
     pub fn set_users(&self, users: BTreeMap<String, String>) {
         self.users.store(Arc::new(users));
-        self.lock().clear();
     }
 
     async fn allows(&self, header: Option<&HeaderValue>) -> bool {
@@ -182,27 +175,10 @@ impl Auth {
         let Some(hash) = self.users.load().get(&user).cloned() else {
             return false;
         };
-        let key = (user, password, hash.clone());
-        if self.lock().contains(&key) {
-            return true;
-        }
-        let password = key.1.clone();
-        let ok =
-            tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
-                .await
-                .unwrap_or(false);
-        if ok {
-            let mut cache = self.lock();
-            if cache.len() >= VERIFIED_CACHE {
-                cache.clear();
-            }
-            cache.insert(key);
-        }
-        ok
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String, String)>> {
-        self.verified.lock().unwrap_or_else(|e| e.into_inner())
+        // bcrypt is slow on purpose: off the threads that serve.
+        tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
+            .await
+            .unwrap_or(false)
     }
 }
 

@@ -23,38 +23,40 @@ use serde::Deserialize;
 
 use super::file;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWebConfig {
-    tls_server_config: Option<RawTls>,
-    basic_auth_users: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTls {
-    cert_file: String,
-    key_file: String,
-    min_version: Option<String>,
-}
-
 /// The certificate and key to serve TLS with.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TlsFiles {
     /// PEM certificate chain.
     pub cert_file: PathBuf,
     /// PEM private key.
     pub key_file: PathBuf,
-    /// Refuse TLS 1.2.
-    pub tls13_only: bool,
+    /// The oldest TLS version accepted.
+    #[serde(default)]
+    pub min_version: TlsVersion,
 }
 
-/// A validated web configuration.
-#[derive(Debug, Clone, Default)]
+/// `min_version`, spelled as the exporter-toolkit spells it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum TlsVersion {
+    /// TLS 1.2 and 1.3.
+    #[default]
+    #[serde(rename = "TLS12")]
+    Tls12,
+    /// TLS 1.3 only.
+    #[serde(rename = "TLS13")]
+    Tls13,
+}
+
+/// A validated web configuration, read straight from the file's keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WebConfig {
     /// TLS, when configured.
+    #[serde(rename = "tls_server_config")]
     pub tls: Option<TlsFiles>,
     /// Users and their bcrypt hashes; empty means no authentication.
+    #[serde(rename = "basic_auth_users", default)]
     pub users: BTreeMap<String, String>,
 }
 
@@ -64,34 +66,17 @@ impl WebConfig {
     pub fn load(path: &Path) -> Result<WebConfig, String> {
         let invalid = |message: String| format!("{}: {message}", path.display());
         let text = file::read_text(path).map_err(|e| e.to_string())?;
-        let raw: RawWebConfig = match text.trim() {
-            "" => RawWebConfig::default(),
+        let mut web: WebConfig = match text.trim() {
+            "" => WebConfig::default(),
             _ => file::from_yaml(path, &text).map_err(|e| e.to_string())?,
         };
-        let base = path.parent().unwrap_or(Path::new("."));
-        let tls = match raw.tls_server_config {
-            None => None,
-            Some(t) => {
-                let tls13_only = match t.min_version.as_deref() {
-                    None | Some("TLS12") => false,
-                    Some("TLS13") => true,
-                    Some(other) => {
-                        return Err(invalid(format!(
-                            "tls_server_config.min_version {other:?} is not TLS12 or TLS13"
-                        )));
-                    }
-                };
-                let files = TlsFiles {
-                    cert_file: base.join(t.cert_file),
-                    key_file: base.join(t.key_file),
-                    tls13_only,
-                };
-                files.server_config().map_err(invalid)?;
-                Some(files)
-            }
-        };
-        let users = raw.basic_auth_users.unwrap_or_default();
-        for (user, hash) in &users {
+        if let Some(tls) = &mut web.tls {
+            let base = path.parent().unwrap_or(Path::new("."));
+            tls.cert_file = base.join(&tls.cert_file);
+            tls.key_file = base.join(&tls.key_file);
+            tls.server_config().map_err(invalid)?;
+        }
+        for (user, hash) in &web.users {
             if user.contains(':') {
                 return Err(invalid(format!(
                     "user {user:?}: a user name cannot hold ':'"
@@ -103,7 +88,7 @@ impl WebConfig {
                 )));
             }
         }
-        Ok(WebConfig { tls, users })
+        Ok(web)
     }
 }
 
@@ -122,10 +107,9 @@ impl TlsFiles {
         let key = PrivateKeyDer::from_pem_file(&self.key_file)
             .map_err(|e| format!("key_file {}: {e}", self.key_file.display()))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let versions: &[&rustls::SupportedProtocolVersion] = if self.tls13_only {
-            &[&rustls::version::TLS13]
-        } else {
-            &[&rustls::version::TLS12, &rustls::version::TLS13]
+        let versions: &[&rustls::SupportedProtocolVersion] = match self.min_version {
+            TlsVersion::Tls12 => &[&rustls::version::TLS12, &rustls::version::TLS13],
+            TlsVersion::Tls13 => &[&rustls::version::TLS13],
         };
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)

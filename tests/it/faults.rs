@@ -241,7 +241,7 @@ async fn a_self_signed_certificate_upstream_is_a_network_error() {
     let tls = wolkvox_exporter::config::web::TlsFiles {
         cert_file: dir.path().join("c.pem"),
         key_file: dir.path().join("k.pem"),
-        tls13_only: false,
+        min_version: Default::default(),
     };
     let server_config = tls.server_config().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -21,13 +21,14 @@
 //! the same values with the same errors; an error names the file, the operation and the key,
 //! and a YAML syntax error the file, the line and the column.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::names::{Names, OperationNames, RoutingPointNames};
 use super::values::*;
 use super::{OperationConfig, Upstream};
 use crate::config::window::Window;
@@ -59,9 +60,8 @@ struct RawOperation {
     time_unit: Option<String>,
     poll_interval: Option<String>,
     poll_timeout: Option<String>,
-    /// Names of routing points and options: checked and read by `names.rs`, with the names file.
-    #[serde(rename = "routing_points")]
-    _routing_points: Option<serde::de::IgnoredAny>,
+    /// Names of routing points and options, in the shape of the names file's.
+    routing_points: Option<BTreeMap<String, RoutingPointNames>>,
 }
 
 /// A problem in the file: one line that names the file, the operation (when there is one)
@@ -80,21 +80,14 @@ fn at(path: &Path, operation: Option<&str>, key: &str, why: impl std::fmt::Displ
     })
 }
 
-/// Reads and validates the file. `env` looks up environment variables (for `token_env`).
-pub fn load(
-    path: &Path,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Vec<OperationConfig>, FileError> {
-    parse(path, &read_text(path)?, env)
-}
-
 /// The text of the file at `path`.
 pub(crate) fn read_text(path: &Path) -> Result<String, FileError> {
     std::fs::read_to_string(path).map_err(|e| at(path, None, "", format!("cannot read: {e}")))
 }
 
-/// Reads a YAML file of another shape (the names file) with the same errors. Straight from
-/// the text, not through the tree, so that a name such as `Y` or `2` stays the string it is.
+/// Reads a YAML file of any shape (the names file, the web configuration) with the same
+/// errors. Straight from the text, not through the tree, so that a name such as `Y` or `2`
+/// stays the string it is.
 pub(crate) fn from_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, FileError> {
     let tree = read(path, text)?;
     if !tree.is_object() {
@@ -116,12 +109,13 @@ fn value<T>(
 }
 
 /// Validates the text of a file (`path` only names it in errors and anchors relative
-/// `token_file`s).
+/// `token_file`s): its operations, and the names they give. `env` looks up environment
+/// variables (for `token_env`).
 pub fn parse(
     path: &Path,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Vec<OperationConfig>, FileError> {
+) -> Result<(Vec<OperationConfig>, Names), FileError> {
     let raw: RawFile = from_yaml(path, text)?;
     let top = |key: &'static str| move |why: String| at(path, None, key, why);
     let timezone = value(raw.timezone, parse_zone).map_err(top("timezone"))?;
@@ -135,7 +129,8 @@ pub fn parse(
         Some(list) if list.is_empty() => return Err(top("operations")("the list is empty".into())),
         Some(list) => list,
     };
-    let mut names = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut names = Names::default();
     let mut out = Vec::with_capacity(list.len());
     for (i, op) in list.into_iter().enumerate() {
         let name =
@@ -144,8 +139,12 @@ pub fn parse(
             let name = &name;
             move |why: String| at(path, Some(name), key, why)
         };
-        if !names.insert(name.clone()) {
+        if !seen.insert(name.clone()) {
             return Err(err("name")("duplicate operation name".into()));
+        }
+        if let Some(routing_points) = op.routing_points {
+            let routing_points = OperationNames { routing_points };
+            names.operations.insert(name.clone(), routing_points);
         }
         let server = match op.server.as_str() {
             Some(code) => code.parse::<ServerCode>().map_err(err("server"))?,
@@ -205,7 +204,7 @@ pub fn parse(
             poll_timeout: own_timeout.or(poll_timeout).unwrap_or(DEFAULT_POLL_TIMEOUT),
         });
     }
-    Ok(out)
+    Ok((out, names))
 }
 
 /// Reads the YAML into a tree, or places its syntax error: `file:line:column: message`, as
@@ -317,7 +316,7 @@ operations:
     time_unit: seconds
     poll_timeout: 10s
 "#;
-        let ops = parse(&path, yaml, &env).unwrap();
+        let (ops, _) = parse(&path, yaml, &env).unwrap();
         assert_eq!(ops.len(), 2);
         assert_eq!(ops[0].name, "a");
         assert_eq!(ops[0].timezone.iana_name(), Some("Asia/Kolkata"));

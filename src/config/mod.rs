@@ -225,9 +225,7 @@ impl Cli {
         };
         // clap refuses the single-operation flags beside --config.file; the token's variable
         // is no flag.
-        // The names that the operations file gives its operations.
-        let mut config_names = names::Names::default();
-        let operations = match &self.wolkvox.config_file {
+        let (operations, mut names) = match &self.wolkvox.config_file {
             Some(_) if env("WOLKVOX_TOKEN").is_some() => {
                 return Err(ConfigError::new(
                     "--config.file (WOLKVOX_CONFIG_FILE)",
@@ -239,8 +237,7 @@ impl Cli {
                     names::Names::with_operations(path, env).map_err(|e| {
                         ConfigError::new("--config.file (WOLKVOX_CONFIG_FILE)", e.to_string())
                     })?;
-                config_names = names;
-                select_shard(operations, shard)
+                (select_shard(operations, shard), names)
             }
             None if shard.is_some() => {
                 return Err(ConfigError::new(
@@ -248,9 +245,11 @@ impl Cli {
                     "needs --config.file: a single operation cannot be shared between processes",
                 ));
             }
-            None => vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
+            None => (
+                vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
+                names::Names::default(),
+            ),
         };
-        let mut names = config_names;
         if let Some(path) = &self.wolkvox.names_file {
             names.merge(names::Names::load(path).map_err(|e| {
                 ConfigError::new("--names.file (WOLKVOX_NAMES_FILE)", e.to_string())
@@ -666,7 +665,7 @@ mod tests {
                 "operations:\n  - name: a\n    server: \"1\"\n    token_env: T\n    {key}: \"{value}\"\n"
             );
             std::fs::write(&path, yaml).unwrap();
-            file::load(&path, &|_| Some("t".to_owned()))
+            names::Names::with_operations(&path, &|_| Some("t".to_owned())).map(|(ops, _)| ops)
         };
         let cases = [
             ("--report.time-unit", "time_unit", "Minutes", "hours"),

@@ -95,19 +95,6 @@ pub struct OptionNames {
     pub category: Option<Category>,
 }
 
-/// The shape of `--config.file` as far as names go: `file.rs` checks the rest of it.
-#[derive(Debug, Deserialize)]
-struct ConfigFileNames {
-    #[serde(default)]
-    operations: Vec<ConfigFileOperation>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ConfigFileOperation {
-    name: String,
-    routing_points: Option<BTreeMap<String, RoutingPointNames>>,
-}
-
 impl Names {
     /// Reads `--config.file` once for its operations and for the names they give
     /// (`routing_points`), so that both come from the same version of it.
@@ -115,11 +102,7 @@ impl Names {
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(Vec<OperationConfig>, Names), FileError> {
-        let text = file::read_text(path)?;
-        Ok((
-            file::parse(path, &text, env)?,
-            Self::of_config_file(path, &text)?,
-        ))
+        file::parse(path, &file::read_text(path)?, env)
     }
 
     /// The names of a `--names.file`.
@@ -130,21 +113,6 @@ impl Names {
     /// Validates the text of a names file (`path` only names it in errors).
     pub fn parse(path: &Path, text: &str) -> Result<Names, FileError> {
         file::from_yaml(path, text)
-    }
-
-    /// The `routing_points` of the operations of a `--config.file` text.
-    pub fn of_config_file(path: &Path, text: &str) -> Result<Names, FileError> {
-        let file: ConfigFileNames = file::from_yaml(path, text)?;
-        let mut names = Names::default();
-        for op in file.operations {
-            if let Some(routing_points) = op.routing_points {
-                let name = op.name.trim().to_owned();
-                names
-                    .operations
-                    .insert(name, OperationNames { routing_points });
-            }
-        }
-        Ok(names)
     }
 
     /// Adds `other`'s names: a non-empty name or a category of `other` wins over this one's.
@@ -235,6 +203,12 @@ pub struct NameInfo {
 mod tests {
     use super::*;
 
+    /// The names that a `--config.file` text gives its operations.
+    fn of_config_file(text: &str) -> Result<Names, FileError> {
+        let env = |_: &str| Some("t".to_owned());
+        file::parse(Path::new("ops.yml"), text, &env).map(|(_, names)| names)
+    }
+
     fn parse_err(yaml: &str) -> String {
         Names::parse(Path::new("names.yml"), yaml)
             .unwrap_err()
@@ -303,14 +277,12 @@ operations:
 
     #[test]
     fn config_file_names_are_per_operation_and_errors_name_the_operation() {
-        let text = "operations:\n  - name: a\n    server: \"1\"\n    routing_points:\n      \"1001\": {name: Main}\n  - name: b\n    server: \"2\"\n";
-        let names = Names::of_config_file(Path::new("ops.yml"), text).unwrap();
+        let text = "operations:\n  - name: a\n    server: \"1\"\n    token_env: T\n    routing_points:\n      \"1001\": {name: Main}\n  - name: b\n    server: \"2\"\n    token_env: T\n";
+        let names = of_config_file(text).unwrap();
         assert_eq!(names.operations.len(), 1);
         assert_eq!(names.operations["a"].routing_points["1001"].name, "Main");
-        let bad = "operations:\n  - name: a\n    server: \"1\"\n    routing_points:\n      \"1001\": {name: Main, colour: red}\n";
-        let msg = Names::of_config_file(Path::new("ops.yml"), bad)
-            .unwrap_err()
-            .to_string();
+        let bad = "operations:\n  - name: a\n    server: \"1\"\n    token_env: T\n    routing_points:\n      \"1001\": {name: Main, colour: red}\n";
+        let msg = of_config_file(bad).unwrap_err().to_string();
         assert_eq!(
             msg,
             "ops.yml: operation \"a\": routing_points.1001.colour: unknown key (known: name, options)"
@@ -319,9 +291,9 @@ operations:
 
     #[test]
     fn the_names_file_wins_where_both_name_an_id() {
-        let ops = "operations:\n  - name: a\n    server: \"1\"\n    routing_points:\n      \"1001\":\n        name: From config\n        options:\n          \"1\": {name: One, category: agent}\n          \"2\": {name: Two}\n";
+        let ops = "operations:\n  - name: a\n    server: \"1\"\n    token_env: T\n    routing_points:\n      \"1001\":\n        name: From config\n        options:\n          \"1\": {name: One, category: agent}\n          \"2\": {name: Two}\n";
         let file = "operations:\n  a:\n    routing_points:\n      \"1001\":\n        name: From names\n        options:\n          \"1\": {category: self_service}\n          \"2\": {name: Deux}\n";
-        let mut names = Names::of_config_file(Path::new("ops.yml"), ops).unwrap();
+        let mut names = of_config_file(ops).unwrap();
         names.merge(Names::parse(Path::new("names.yml"), file).unwrap());
         let rp = &names.operations["a"].routing_points["1001"];
         assert_eq!(rp.name, "From names");

@@ -221,6 +221,28 @@ pub struct ServeArgs {
         value_parser = parse_listen_address)]
     pub listen_address: SocketAddr,
 
+    /// What slow or hostile clients may hold of the listener.
+    #[command(flatten)]
+    pub limits: Limits,
+
+    /// Exporter-toolkit web configuration (TLS and basic auth), as for node_exporter.
+    #[arg(
+        long = "web.config.file",
+        env = "WOLKVOX_WEB_CONFIG_FILE",
+        value_name = "PATH"
+    )]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Path under which the metrics are served.
+    #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics",
+        value_parser = parse_telemetry_path)]
+    pub telemetry_path: String,
+}
+
+/// What slow or hostile clients may hold of the listener (the listener in the server module
+/// enforces them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct Limits {
     /// Time a new connection has for its TLS handshake and its first request's headers; a slower one is closed.
     // A scraper sends its request as soon as it connects.
     #[arg(long = "web.read-header-timeout", env = "WOLKVOX_WEB_READ_HEADER_TIMEOUT", value_name = "DURATION",
@@ -239,19 +261,6 @@ pub struct ServeArgs {
     #[arg(long = "web.max-connections", env = "WOLKVOX_WEB_MAX_CONNECTIONS", value_name = "N",
         default_value = "512", value_parser = positive::<usize>)]
     pub max_connections: usize,
-
-    /// Exporter-toolkit web configuration (TLS and basic auth), as for node_exporter.
-    #[arg(
-        long = "web.config.file",
-        env = "WOLKVOX_WEB_CONFIG_FILE",
-        value_name = "PATH"
-    )]
-    pub web_config_file: Option<PathBuf>,
-
-    /// Path under which the metrics are served.
-    #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics",
-        value_parser = parse_telemetry_path)]
-    pub telemetry_path: String,
 }
 
 /// `--shard`: the server polls only its share of the file's operations, and `check` calls

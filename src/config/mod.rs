@@ -21,7 +21,7 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 use reqwest::Url;
 
-pub use cli::{BackfillArgs, CheckArgs, Cli, Command, NamesArgs};
+pub use cli::{BackfillArgs, CheckArgs, Cli, Command, Limits, NamesArgs};
 pub use commands::*;
 pub use spread::*;
 pub use values::*;
@@ -100,18 +100,8 @@ pub struct OperationConfig {
     pub poll_timeout: Duration,
 }
 
-/// What slow or hostile clients may hold of the listener (the listener in the server module enforces them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Time from connect to the end of the first request's headers (TLS handshake included).
-    pub read_header_timeout: Duration,
-    /// Time a kept-alive connection may wait for its next request.
-    pub idle_timeout: Duration,
-    /// Connections open at once.
-    pub max_connections: usize,
-}
-
-/// The validated configuration of one exporter process.
+/// The validated configuration of one exporter process: the value of each flag of [`Cli`]
+/// (docs/configuration.md), with the files read and checked.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The operations to poll, each on its own schedule.
@@ -288,11 +278,7 @@ impl Cli {
             web_config_file: self.serve.web_config_file,
             listen_address: self.serve.listen_address,
             telemetry_path: self.serve.telemetry_path,
-            limits: Limits {
-                read_header_timeout: self.serve.read_header_timeout,
-                idle_timeout: self.serve.idle_timeout,
-                max_connections: self.serve.max_connections,
-            },
+            limits: self.serve.limits,
             log_level: self.wolkvox.log_level,
             log_format: self.wolkvox.log_format,
         })

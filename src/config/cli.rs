@@ -285,7 +285,7 @@ pub struct DemoArgs {
     pub speed: Option<f64>,
 
     /// With --demo: multiply the PULSE calls of this routing point (1001, 1002 or 2001) by 20, to see the spike alert.
-    #[arg(long = "demo.pulse-spike", value_name = "RP_ID")]
+    #[arg(long = "demo.pulse-spike", value_name = "RP_ID", value_parser = demo_routing_point)]
     pub pulse_spike: Option<String>,
 
     /// With --demo: simulated time after start at which the PULSE spike begins.
@@ -294,7 +294,7 @@ pub struct DemoArgs {
     pub pulse_spike_after: Duration,
 
     /// With --demo: this routing point (1001, 1002 or 2001) stops getting calls, to see the outage alert.
-    #[arg(long = "demo.outage", value_name = "RP_ID")]
+    #[arg(long = "demo.outage", value_name = "RP_ID", value_parser = demo_routing_point)]
     pub outage: Option<String>,
 
     /// With --demo: simulated time after start at which the outage begins.

@@ -312,6 +312,19 @@ pub fn parse_telemetry_path(s: &str) -> Result<String, String> {
     Ok(path.to_owned())
 }
 
+/// A routing point of the demo's simulated traffic. They are the simulator's data; checking
+/// them here (the one use of the simulator in the configuration) keeps a bad id an exit-2
+/// error at start.
+pub fn demo_routing_point(s: &str) -> Result<String, String> {
+    match s.trim() {
+        rp if DEMO_ROUTING_POINTS.contains(&rp) => Ok(rp.to_owned()),
+        rp => Err(format!(
+            "{rp:?} is not a demo routing point ({})",
+            DEMO_ROUTING_POINTS.join(", ")
+        )),
+    }
+}
+
 /// How many times faster than real time the demo's clock runs: above 0, at most 100000.
 pub fn parse_speed(s: &str) -> Result<f64, String> {
     s.trim()

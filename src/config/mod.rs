@@ -76,17 +76,11 @@ pub struct OperationConfig {
     pub name: String,
     /// Server code, sent in the `wolkvox_server` header.
     pub server: ServerCode,
-    /// Where to poll.
     pub upstream: Upstream,
-    /// Time zone of the operation.
     pub timezone: TimeZone,
-    /// Report window.
     pub window: Window,
-    /// Unit of plain `time` numbers.
     pub time_unit: TimeUnit,
-    /// Time between polls.
     pub poll_interval: Duration,
-    /// Limit for one API call, body included.
     pub poll_timeout: Duration,
 }
 
@@ -94,44 +88,30 @@ pub struct OperationConfig {
 /// (docs/configuration.md), with the files read and checked.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The operations to poll, each on its own schedule.
     pub operations: Vec<OperationConfig>,
-    /// The file they came from, reloaded on SIGHUP and when it changes.
+    /// Reloaded on SIGHUP and when it changes, with `names_file`.
     pub config_file: Option<PathBuf>,
-    /// The file of names, reloaded with `config_file`.
     pub names_file: Option<PathBuf>,
     /// The names of routing points and options, from both files, as read at start.
     pub names: names::Names,
-    /// How often to call token_info, if at all.
     pub token_info_interval: Option<Duration>,
-    /// The share of the token's daily limit each operation may spend.
     pub budget_share: Option<f64>,
-    /// How long the last good data stay after the last successful poll.
     pub keep_stale: Duration,
-    /// Time after local midnight at which the previous day is closed.
     pub close_delay: Duration,
-    /// This process's share of the file's operations, when sharded.
     pub shard: Option<Shard>,
-    /// Time over which the first polls are spread; `None` for the default, the smaller of
-    /// each operation's interval and 30s.
+    /// `None` for the default, the smaller of each operation's interval and 30s.
     pub start_spread: Option<Duration>,
-    /// Most series pairs per operation.
     pub max_series: usize,
-    /// Largest body read, in bytes.
+    /// In bytes.
     pub max_body_size: usize,
-    /// The web configuration (TLS, basic auth), loaded and checked at start.
+    /// Loaded and checked at start.
     pub web: WebConfig,
     /// The file `web` came from, read again when it changes.
     pub web_config_file: Option<PathBuf>,
-    /// Where /metrics is served.
     pub listen_address: SocketAddr,
-    /// Path of the metrics.
     pub telemetry_path: String,
-    /// What slow or hostile clients may hold of the listener.
     pub limits: Limits,
-    /// Lowest log level.
     pub log_level: tracing::Level,
-    /// Log format.
     pub log_format: LogFormat,
 }
 

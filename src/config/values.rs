@@ -185,9 +185,6 @@ pub fn parse_zone(s: &str) -> Result<TimeZone, String> {
 
 /// A humantime duration (30s, 5m, 1h, 7d), zero included.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    if s.trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("{s:?} is not a duration such as 30s, 5m or 1h: {e}"))
 }

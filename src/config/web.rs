@@ -188,15 +188,7 @@ pub struct LiveWeb {
     /// The TLS configuration new connections take, when the file serves TLS.
     pub tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
     /// The certificate and key files of the configuration loaded at start.
-    tls_files: Vec<PathBuf>,
-}
-
-/// The certificate and key files that `web` names.
-fn tls_files(web: &WebConfig) -> Vec<PathBuf> {
-    web.tls
-        .iter()
-        .flat_map(|t| [t.cert_file.clone(), t.key_file.clone()])
-        .collect()
+    tls_files: Option<TlsFiles>,
 }
 
 impl LiveWeb {
@@ -210,16 +202,16 @@ impl LiveWeb {
             path,
             auth: Auth::new(web.users.clone()),
             tls,
-            tls_files: tls_files(web),
+            tls_files: web.tls.clone(),
         })
     }
 
     /// The bytes of the file and of `tls_files` (the certificate and key of the configuration
     /// in force): what a reload looks at. A change of the file that names other certificate
     /// files changes these bytes too, so nothing is parsed merely to watch.
-    fn fingerprint(&self, tls_files: &[PathBuf]) -> Vec<u8> {
+    fn fingerprint(&self, tls_files: Option<&TlsFiles>) -> Vec<u8> {
         let mut all = std::fs::read(&self.path).unwrap_or_default();
-        for file in tls_files {
+        for file in tls_files.iter().flat_map(|t| [&t.cert_file, &t.key_file]) {
             all.extend(std::fs::read(file).unwrap_or_default());
         }
         all
@@ -228,16 +220,15 @@ impl LiveWeb {
     /// Reads the file again and applies it; returns the certificate and key files it names. A
     /// file that does not load, or that would switch TLS on or off (which needs a restart),
     /// changes nothing.
-    pub fn reload(&self) -> Result<Vec<PathBuf>, String> {
+    pub fn reload(&self) -> Result<Option<TlsFiles>, String> {
         let web = WebConfig::load(&self.path)?;
         match (&self.tls, &web.tls) {
             (Some(current), Some(files)) => current.store(Arc::new(files.server_config()?)),
             (None, None) => {}
             _ => return Err("switching TLS on or off needs a restart".to_owned()),
         }
-        let named = tls_files(&web);
         self.auth.set_users(web.users);
-        Ok(named)
+        Ok(web.tls)
     }
 
     /// Checks the files every `every` and applies changes until `stop`; `report` hears the
@@ -249,7 +240,7 @@ impl LiveWeb {
         report: impl Fn(bool),
     ) {
         let mut files = self.tls_files.clone();
-        let mut seen = self.fingerprint(&files);
+        let mut seen = self.fingerprint(files.as_ref());
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -257,7 +248,7 @@ impl LiveWeb {
                 () = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let now = self.fingerprint(&files);
+            let now = self.fingerprint(files.as_ref());
             if now == seen {
                 continue;
             }
@@ -266,7 +257,7 @@ impl LiveWeb {
                 Ok(named) => {
                     files = named;
                     // Read again with the files the new configuration names.
-                    seen = self.fingerprint(&files);
+                    seen = self.fingerprint(files.as_ref());
                     tracing::info!(file = %self.path.display(), "web configuration reloaded");
                     report(true);
                 }

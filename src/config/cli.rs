@@ -14,8 +14,6 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
 use clap::{Args as _, CommandFactory as _, FromArgMatches as _, Parser};
 
-use super::commands::*;
-use super::spread::Shard;
 use super::values::*;
 use crate::config::window::Window;
 

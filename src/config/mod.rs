@@ -6,10 +6,8 @@
 //! file, the operation and the key).
 
 pub mod cli;
-pub mod commands;
 pub mod file;
 pub mod names;
-pub mod spread;
 pub mod values;
 pub mod web;
 pub mod window;
@@ -22,8 +20,6 @@ use jiff::tz::TimeZone;
 use reqwest::Url;
 
 pub use cli::{BackfillArgs, CheckArgs, Cli, Command, Limits, NamesArgs};
-pub use commands::*;
-pub use spread::*;
 pub use values::*;
 
 use crate::config::web::WebConfig;

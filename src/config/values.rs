@@ -1,6 +1,6 @@
 //! The value types of the settings and their parse functions, each with one error text,
 //! shared by the command line (clap calls them) and by `--config.file` (its parse calls the
-//! same ones), and the defaults that both use.
+//! same ones), and the defaults that both use; the subcommands' values are parsed here too.
 
 use std::net::{SocketAddr, ToSocketAddrs as _};
 use std::path::Path;
@@ -363,6 +363,86 @@ pub fn parse_close_delay(s: &str) -> Result<Duration, String> {
         ));
     }
     Ok(d)
+}
+
+/// `--shard INDEX/COUNT`: this process polls the operations of `--config.file` whose
+/// FNV-1a 64-bit hash of the name's UTF-8 bytes, modulo COUNT, is INDEX.
+///
+/// FNV-1a is a published, fixed function (no per-process key, unlike Rust's default
+/// hasher), so the assignment is the same in every process, on every machine and in every
+/// version: shards never overlap and never leave an operation out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This process's shard, below `count`.
+    pub index: u32,
+    /// How many shards share the file.
+    pub count: u32,
+}
+
+impl Shard {
+    /// The shard that polls `operation`, among `count`.
+    pub fn of(operation: &str, count: u32) -> u32 {
+        use std::hash::Hasher as _;
+        let mut h = fnv::FnvHasher::default();
+        h.write(operation.as_bytes());
+        (h.finish() % u64::from(count)) as u32
+    }
+
+    /// Whether this shard polls `operation`.
+    pub fn owns(&self, operation: &str) -> bool {
+        Self::of(operation, self.count) == self.index
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not INDEX/COUNT such as 0/3");
+        let (index, count) = s.trim().split_once('/').ok_or_else(bad)?;
+        let index: u32 = index.trim().parse().map_err(|_| bad())?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        if count == 0 {
+            return Err(format!("{s:?}: COUNT must be at least 1"));
+        }
+        if index >= count {
+            return Err(format!(
+                "{s:?}: INDEX must be below COUNT (shards are numbered from 0)"
+            ));
+        }
+        Ok(Self { index, count })
+    }
+}
+
+/// The start spread when none is given: the smaller of the interval and this.
+pub const DEFAULT_START_SPREAD_CAP: Duration = Duration::from_secs(30);
+
+/// The format of `check`'s report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckOutput {
+    /// A table for people.
+    Table,
+    /// JSON for scripts.
+    Json,
+}
+
+/// `backfill --step`: a duration that divides a day, so that every local midnight is a step.
+pub fn parse_backfill_step(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    const DAY: u64 = 24 * 3600;
+    if d.subsec_nanos() != 0 || d.as_secs() == 0 || d.as_secs() > DAY || DAY % d.as_secs() != 0 {
+        return Err(format!(
+            "{s:?} does not divide a day into whole steps: use a step from 1s to 1d such as 5m, 15m, 1h or 1d"
+        ));
+    }
+    Ok(d)
+}
+
+/// `backfill --end`: a local civil time of the operation's zone, `2026-11-25T14:00:00` (a
+/// space instead of the `T` is taken too).
+pub fn parse_civil_time(s: &str) -> Result<jiff::civil::DateTime, String> {
+    (s.trim().replacen(' ', "T", 1).parse())
+        .map_err(|_| format!("{s:?} is not a local time such as 2026-11-25T14:00:00"))
 }
 
 #[cfg(test)]

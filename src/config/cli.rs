@@ -34,19 +34,15 @@ Durations take units: 30s, 5m, 1h, 7d. Every bad value stops the program with ex
     after_help = AFTER_HELP
 )]
 pub struct Cli {
-    /// The operations to call and how, for the server and every subcommand.
     #[command(flatten)]
     pub wolkvox: WolkvoxArgs,
 
-    /// How the server polls and serves.
     #[command(flatten)]
     pub serve: ServeArgs,
 
-    /// The simulated Wolkvox API, for the server and every subcommand.
     #[command(flatten)]
     pub demo: DemoArgs,
 
-    /// What to do instead of serving: `check` makes one call per operation and prints the result; `backfill` writes past days for Prometheus.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -219,7 +215,6 @@ pub struct ServeArgs {
         value_parser = parse_listen_address)]
     pub listen_address: SocketAddr,
 
-    /// What slow or hostile clients may hold of the listener.
     #[command(flatten)]
     pub limits: Limits,
 
@@ -301,7 +296,6 @@ pub struct DemoArgs {
     pub outage_after: Duration,
 }
 
-/// A subcommand.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// Validate the configuration, make one call per operation, print the report, and exit 0
@@ -315,7 +309,6 @@ pub enum Command {
     Names(NamesArgs),
 }
 
-/// The flags of `names`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct NamesArgs {
     /// The operations of this shard only, as the server given the same flags polls them.
@@ -323,7 +316,6 @@ pub struct NamesArgs {
     pub sharding: ShardArg,
 }
 
-/// The flags of `check`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
     /// Output format: table or json.
@@ -334,7 +326,6 @@ pub struct CheckArgs {
     pub sharding: ShardArg,
 }
 
-/// The flags of `backfill`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BackfillArgs {
     /// Days to fetch before --end.

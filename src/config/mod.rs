@@ -155,13 +155,8 @@ pub fn select_shard(
     operations: Vec<OperationConfig>,
     shard: Option<Shard>,
 ) -> Vec<OperationConfig> {
-    match shard {
-        None => operations,
-        Some(shard) => operations
-            .into_iter()
-            .filter(|o| shard.owns(&o.name))
-            .collect(),
-    }
+    let owned = |o: &OperationConfig| shard.is_none_or(|s| s.owns(&o.name));
+    operations.into_iter().filter(owned).collect()
 }
 
 const TOKEN_FILE_FLAG: &str = "--wolkvox.token-file (WOLKVOX_TOKEN_FILE)";

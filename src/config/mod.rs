@@ -134,12 +134,6 @@ impl Config {
         cli.into_config(&env).expect("the defaults are valid")
     }
 
-    /// The first operation, to adjust a single-operation configuration.
-    pub fn op_mut(&mut self) -> &mut OperationConfig {
-        // Every Config holds at least one operation: `new`, the flags and the file all make one.
-        &mut self.operations[0]
-    }
-
     /// The demo options, when the upstream is the demo simulator.
     pub fn upstream_demo(&self) -> Option<&DemoOptions> {
         self.operations.iter().find_map(|op| match &op.upstream {

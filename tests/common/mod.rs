@@ -17,7 +17,7 @@ use jiff::tz::TimeZone;
 use reqwest::Url;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use wolkvox_exporter::config::{Config, ServerCode, Token};
+use wolkvox_exporter::config::{Config, OperationConfig, ServerCode, Token};
 use wolkvox_exporter::demo::simulator::{SimulatorConfig, TimeFormat};
 use wolkvox_exporter::exposition::Store;
 use wolkvox_exporter::serve::Exporter;
@@ -59,6 +59,17 @@ pub fn config(url: &Url) -> Config {
     );
     config.start_spread = Some(Duration::ZERO);
     config
+}
+
+/// The one operation of a configuration made by [`config`], to adjust it.
+pub trait OpMut {
+    fn op_mut(&mut self) -> &mut OperationConfig;
+}
+
+impl OpMut for Config {
+    fn op_mut(&mut self) -> &mut OperationConfig {
+        &mut self.operations[0]
+    }
 }
 
 /// A local civil time in `zone` as an instant.

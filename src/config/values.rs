@@ -228,7 +228,8 @@ pub fn positive<T: FromStr + PartialOrd + Default>(s: &str) -> Result<T, String>
         .ok_or_else(|| format!("{s:?} is not a whole number above 0"))
 }
 
-/// A byte size above zero: a plain number of bytes, or one with KB, MB, GB or KiB, MiB, GiB.
+/// A byte size above zero: a plain number of bytes, or one with KB, MB, GB (powers of 1000) or
+/// KiB, MiB, GiB (powers of 1024).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteSize(pub usize);
 
@@ -236,31 +237,26 @@ impl FromStr for ByteSize {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        parse_size(s)
-            .map(Self)
-            .ok_or_else(|| format!("{s:?} is not a size above 0 such as 300MB or 512MiB"))
+        let bad = || format!("{s:?} is not a size above 0 such as 300MB or 512MiB");
+        let trimmed = s.trim();
+        let split = trimmed
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(trimmed.len());
+        let (digits, unit) = trimmed.split_at(split);
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "kb" => 1_000,
+            "mb" => 1_000_000,
+            "gb" => 1_000_000_000,
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            _ => return Err(bad()),
+        };
+        let bytes = n.checked_mul(mult).and_then(|b| usize::try_from(b).ok());
+        bytes.filter(|b| *b > 0).map(Self).ok_or_else(bad)
     }
-}
-
-/// Parses a byte size: a plain number of bytes, or one with KB, MB, GB (powers of 1000) or
-/// KiB, MiB, GiB (powers of 1024).
-fn parse_size(s: &str) -> Option<usize> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (digits, unit) = s.split_at(split);
-    let n: u64 = digits.parse().ok()?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        _ => return None,
-    };
-    let bytes = n.checked_mul(mult)?;
-    usize::try_from(bytes).ok().filter(|b| *b > 0)
 }
 
 /// Where /metrics is served: `IP:PORT`, `HOST:PORT`, or `:PORT` for every address, IPv6 and
@@ -451,6 +447,7 @@ mod tests {
 
     #[test]
     fn sizes_parse_with_decimal_and_binary_units() {
+        let parse_size = |s: &str| s.parse::<ByteSize>().ok().map(|size| size.0);
         assert_eq!(parse_size("300MB"), Some(300_000_000));
         assert_eq!(parse_size("1 KiB"), Some(1024));
         assert_eq!(parse_size("2gib"), Some(2 << 30));

@@ -8,7 +8,6 @@
 //! shape of error bodies), the simulator says so next to the code.
 
 pub mod data;
-mod routes;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,7 +16,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::civil::DateTime;
 use serde::Deserialize;
@@ -140,14 +141,12 @@ impl Simulator {
         Ok((sim, addr))
     }
 
-    /// The routes: the reports endpoint of the Wolkvox API.
+    /// The routes: the reports endpoint of the Wolkvox API, and token_info.
     pub fn router(&self) -> Router {
-        let report = |State(sim), Query(query), headers: HeaderMap| {
-            routes::respond(sim, query, headers, true)
-        };
-        let information = |State(sim), Query(query), headers: HeaderMap| {
-            routes::respond(sim, query, headers, false)
-        };
+        let report =
+            |State(sim), Query(query), headers: HeaderMap| respond(sim, query, headers, true);
+        let information =
+            |State(sim), Query(query), headers: HeaderMap| respond(sim, query, headers, false);
         Router::new()
             .route("/api/v2/reports_manager.php", get(report))
             .route("/api/v2/information.php", get(information))
@@ -296,19 +295,7 @@ impl Simulator {
     /// The answer of `information.php?api=token_info`. Inferred shape: Wolkvox documents the
     /// field names (token_limit, token_use_today, available_consumption_options), not the
     /// envelope; the simulator uses the envelope of the reports.
-    fn token_info(&self, api: Option<&str>, token: Option<&str>) -> (u16, String) {
-        let Some(token) = token else {
-            return error(401, "PLEASE ENTER THE WOLKVOX-TOKEN");
-        };
-        if !self.config.tokens.iter().any(|t| t == token) {
-            return error(403, "PLEASE VALIDATE TOKEN");
-        }
-        if api != Some("token_info") {
-            return error(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST");
-        }
-        if let Some(refusal) = self.spend(token) {
-            return refusal;
-        }
+    fn token_info(&self, token: &str) -> (u16, String) {
         let used = self.calls_by_token(token);
         let config = &self.config;
         let limit = config.token_limit.or(config.quota).unwrap_or(1000);
@@ -354,7 +341,15 @@ impl Simulator {
         }
     }
 
-    fn answer(&self, query: &ReportQuery, token: Option<&str>, over_limit: bool) -> (u16, String) {
+    /// The answer to a request for the report, or with `report` false for token_info: the
+    /// token first, then the call's cost, then what it asks for.
+    fn answer(
+        &self,
+        query: &ReportQuery,
+        token: Option<&str>,
+        over_limit: bool,
+        report: bool,
+    ) -> (u16, String) {
         let Some(token) = token else {
             return error(401, "PLEASE ENTER THE WOLKVOX-TOKEN");
         };
@@ -370,11 +365,15 @@ impl Simulator {
                 ),
             );
         }
+        let api = if report { "diagram_1_3" } else { "token_info" };
+        if query.api.as_deref() != Some(api) {
+            return error(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST");
+        }
         if let Some(refusal) = self.spend(token) {
             return refusal;
         }
-        if query.api.as_deref() != Some("diagram_1_3") {
-            return error(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST");
+        if !report {
+            return self.token_info(token);
         }
         let (Some(ini), Some(end)) = (&query.date_ini, &query.date_end) else {
             return error(400, "SOME PARAMETERS ARE REQUIRED");
@@ -402,6 +401,22 @@ impl Simulator {
             ),
         }
     }
+}
+
+/// A request for the report, or with `report` false for token_info: counted in flight for its
+/// token until answered, and answered in Wolkvox's JSON envelope.
+async fn respond(sim: Simulator, query: ReportQuery, headers: HeaderMap, report: bool) -> Response {
+    let token = headers.get("wolkvox-token").and_then(|v| v.to_str().ok());
+    let guard = sim.enter(token);
+    let latency = sim.controls().latency;
+    if report && !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let (status, body) = sim.answer(&query, token, guard.over_limit, report);
+    drop(guard);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let json = [(CONTENT_TYPE, "application/json; charset=utf-8")];
+    (status, json, body).into_response()
 }
 
 /// Counts a request in flight until it is answered or its client goes away.

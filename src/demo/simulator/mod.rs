@@ -3,7 +3,7 @@
 //! ([`data`]), and PULSE spikes and outages.
 //!
 //! `--demo` serves it on a loopback port; the tests put their controls (fixed answers, faults,
-//! the request log, counters) in a layer in front of [`Simulator::router`].
+//! rows held back, the request log, counters) in a layer in front of [`Simulator::router`].
 //! Where the real API's behaviour is only inferred (the exact 400 bodies for bad dates, the
 //! shape of error bodies), the simulator says so next to the code.
 
@@ -80,8 +80,6 @@ impl Default for SimulatorConfig {
 struct Controls {
     latency: Duration,
     spikes: Vec<Spike>,
-    /// Minutes whose rows are not in any report yet (see [`Simulator::hold_back`]).
-    held_back: Option<(DateTime, DateTime)>,
     in_flight_by_token: HashMap<String, usize>,
     calls_by_token: HashMap<String, u64>,
 }
@@ -203,46 +201,12 @@ impl Simulator {
         ini: DateTime,
         end: DateTime,
     ) -> Vec<(&'static str, &'static str, u64, u64)> {
-        let (spikes, held_back) = {
-            let c = self.controls();
-            (c.spikes.clone(), c.held_back)
-        };
-        let seed = self.config.seed;
-        let mut totals = data::totals(seed, ini, end, &spikes);
-        if let Some((from, to)) = held_back {
-            // Windows add up minute by minute: what a report leaves out is the held-back
-            // minutes that the window covers.
-            let (from, to) = (from.max(ini), to.min(end));
-            if from <= to {
-                for (rp, opt, calls, secs) in data::totals(seed, from, to, &spikes) {
-                    if let Some(t) = totals.iter_mut().find(|t| (t.0, t.1) == (rp, opt)) {
-                        t.2 -= calls;
-                        t.3 -= secs;
-                    }
-                }
-                totals.retain(|t| t.2 > 0);
-            }
-        }
-        totals
+        let spikes = self.controls().spikes.clone();
+        data::totals(self.config.seed, ini, end, &spikes)
     }
 
-    /// Leaves the rows of the minutes from `from` to `to` (local times, inclusive) out of every
-    /// report until [`Simulator::release_held_back`]: Wolkvox adding a day's rows late, after
-    /// the calls' IVR legs end.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn hold_back(&self, from: DateTime, to: DateTime) {
-        self.controls().held_back = Some((from, to));
-    }
-
-    /// Puts the held-back rows into the reports.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn release_held_back(&self) {
-        self.controls().held_back = None;
-    }
-
-    /// The success body for a window, as served.
-    pub fn report_body(&self, ini: DateTime, end: DateTime) -> Option<String> {
-        let totals = self.totals(ini, end);
+    /// The success body of a report with these totals, as served; `None` when there are none.
+    pub fn report_body(&self, totals: &[(&str, &str, u64, u64)]) -> Option<String> {
         if totals.is_empty() {
             return None;
         }
@@ -389,7 +353,7 @@ impl Simulator {
         if span > 31 * 24 * 3600 {
             return error(400, "Validate dates entered: the range exceeds 31 days");
         }
-        match self.report_body(ini, end) {
+        match self.report_body(&self.totals(ini, end)) {
             Some(body) => (200, body),
             None => error(
                 404,

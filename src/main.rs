@@ -61,11 +61,7 @@ async fn names(config: Config) -> ExitCode {
             for why in &failed {
                 eprintln!("wolkvox-exporter: names: no report for {why}");
             }
-            if failed.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+            ExitCode::from(u8::from(!failed.is_empty()))
         }
         Err(e) => {
             eprintln!("wolkvox-exporter: {e}");

@@ -108,31 +108,19 @@ impl Visit for LogfmtVisitor {
     }
 }
 
-/// Appends a logfmt value, quoted when it holds spaces, quotes, `=` or control characters.
+/// Appends a logfmt value, quoted when it holds spaces, quotes, `=` or control characters, in
+/// JSON's string syntax: the escapes go-logfmt writes.
 fn push_value(out: &mut String, value: &str) {
     let needs_quotes = value.is_empty()
         || value
             .chars()
             .any(|c| c == ' ' || c == '"' || c == '=' || c == '\\' || c.is_control());
-    if !needs_quotes {
+    if needs_quotes {
+        // A string always serialises.
+        out.push_str(&serde_json::to_string(value).unwrap_or_default());
+    } else {
         out.push_str(value);
-        return;
     }
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

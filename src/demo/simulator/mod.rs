@@ -32,8 +32,6 @@ use data::Spike;
 pub enum TimeFormat {
     /// Minutes with two decimals, as documented ("12.35").
     Minutes,
-    /// Whole seconds ("741"): poll with `--report.time-unit seconds`.
-    Seconds,
     /// H:MM:SS ("00:12:21"), exact in any unit.
     Hms,
 }
@@ -48,8 +46,6 @@ pub struct SimulatorConfig {
     pub max_in_flight_per_token: usize,
     /// Format of `time`.
     pub time_format: TimeFormat,
-    /// Send `code` as the string "200" instead of the number.
-    pub code_as_string: bool,
     /// Calls a token may make in all before TOKEN LIMIT EXCEEDED; `None` for no limit.
     pub quota: Option<u64>,
     /// The `token_limit` that token_info answers; `None` for the quota, or 1000 without one.
@@ -68,7 +64,6 @@ impl Default for SimulatorConfig {
             tokens: vec!["simulated-token".to_owned()],
             max_in_flight_per_token: 2,
             time_format: TimeFormat::Minutes,
-            code_as_string: false,
             quota: None,
             token_limit: None,
             traffic_factor: 1.0,
@@ -221,14 +216,9 @@ impl Simulator {
                 })
             })
             .collect();
-        let code = if self.config.code_as_string {
-            serde_json::json!("200")
-        } else {
-            serde_json::json!(200)
-        };
         Some(
             serde_json::json!({
-                "code": code,
+                "code": 200,
                 "error": null,
                 "msg": format!(" {} records were found", rows.len()),
                 "data": rows,
@@ -240,7 +230,6 @@ impl Simulator {
     fn format_time(&self, secs: u64) -> String {
         match self.config.time_format {
             TimeFormat::Minutes => format!("{:.2}", secs as f64 / 60.0),
-            TimeFormat::Seconds => secs.to_string(),
             TimeFormat::Hms => format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
         }
     }

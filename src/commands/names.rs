@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::Error;
+use crate::commands::backfill::plan::step_at;
 use crate::config::Config;
 use crate::config::names::{Category, Names};
 use crate::config::window::{ReportWindow, start_of_day};
@@ -82,17 +83,11 @@ pub async fn template(config: Config) -> Result<(String, Vec<String>), Error> {
     Ok((out, failed))
 }
 
-/// The whole local day before the one `now` falls in.
+/// The whole local day before the one `now` falls in: the window of a backfill's sample at
+/// the local midnight.
 fn previous_day(now: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> ReportWindow {
-    let today = start_of_day(&now.to_zoned_datetime(tz.clone()));
-    // Both fail only at the edge of jiff's range, far from any real clock.
-    let start = today
-        .yesterday()
-        .map_or_else(|_| today.clone(), |d| start_of_day(&d));
-    let end = today
-        .checked_sub(jiff::SignedDuration::from_secs(1))
-        .unwrap_or_else(|_| today.clone());
-    ReportWindow::new(start, end)
+    let midnight = start_of_day(&now.to_zoned_datetime(tz.clone())).timestamp();
+    step_at(midnight, tz).window
 }
 
 /// A YAML double-quoted string: JSON's string syntax is a subset of it.

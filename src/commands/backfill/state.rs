@@ -33,8 +33,6 @@ struct CallLine {
     server: String,
     /// The operation's local date, `2026-11-25`.
     day: String,
-    /// Calls this line counts.
-    calls: u64,
 }
 
 /// A line of the state: a step or a call. A step line has `operation`, a call line `day`, so
@@ -75,7 +73,7 @@ impl Journal {
             let line = match serde_json::from_str::<Entry>(&line?) {
                 Ok(Entry::Step(line)) => line,
                 Ok(Entry::Call(call)) => {
-                    *calls.entry((call.server, call.day)).or_default() += call.calls;
+                    *calls.entry((call.server, call.day)).or_default() += 1;
                     continue;
                 }
                 Err(_) => continue,
@@ -115,7 +113,6 @@ impl Journal {
         let line = CallLine {
             server: server.to_owned(),
             day: day.to_string(),
-            calls: 1,
         };
         self.append(&line)?;
         *self.calls.entry((line.server, line.day)).or_default() += 1;

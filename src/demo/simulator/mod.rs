@@ -23,6 +23,7 @@ use axum::routing::get;
 use jiff::civil::DateTime;
 use serde::Deserialize;
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::window::{format_wolkvox, parse_wolkvox};
 use data::Spike;
@@ -75,7 +76,7 @@ impl Default for SimulatorConfig {
 struct Controls {
     latency: Duration,
     spikes: Vec<Spike>,
-    in_flight_by_token: HashMap<String, usize>,
+    in_flight_by_token: HashMap<String, Arc<Semaphore>>,
     calls_by_token: HashMap<String, u64>,
 }
 
@@ -277,21 +278,16 @@ impl Simulator {
             .unwrap_or(0)
     }
 
-    fn enter(&self, token: Option<&str>) -> InFlight {
-        let mut over = false;
-        {
-            let mut c = self.controls();
-            if let Some(t) = token {
-                let n = c.in_flight_by_token.entry(t.to_owned()).or_default();
-                *n += 1;
-                over = *n > self.config.max_in_flight_per_token;
-            }
-        }
-        InFlight {
-            sim: self.clone(),
-            token: token.map(str::to_owned),
-            over_limit: over,
-        }
+    /// One of the token's places for simultaneous requests, held until the request is
+    /// answered or its client goes away; `None` when they are all taken.
+    fn enter(&self, token: &str) -> Option<OwnedSemaphorePermit> {
+        let places = self
+            .controls()
+            .in_flight_by_token
+            .entry(token.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.config.max_in_flight_per_token)))
+            .clone();
+        places.try_acquire_owned().ok()
     }
 
     /// The answer to a request for the report, or with `report` false for token_info: the
@@ -360,34 +356,16 @@ impl Simulator {
 /// token until answered, and answered in Wolkvox's JSON envelope.
 async fn respond(sim: Simulator, query: ReportQuery, headers: HeaderMap, report: bool) -> Response {
     let token = headers.get("wolkvox-token").and_then(|v| v.to_str().ok());
-    let guard = sim.enter(token);
+    let place = token.map(|t| sim.enter(t));
     let latency = sim.controls().latency;
     if report && !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let (status, body) = sim.answer(&query, token, guard.over_limit, report);
-    drop(guard);
+    let (status, body) = sim.answer(&query, token, matches!(place, Some(None)), report);
+    drop(place);
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let json = [(CONTENT_TYPE, "application/json; charset=utf-8")];
     (status, json, body).into_response()
-}
-
-/// Counts a request in flight until it is answered or its client goes away.
-struct InFlight {
-    sim: Simulator,
-    token: Option<String>,
-    over_limit: bool,
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if let Some(t) = &self.token {
-            let mut c = self.sim.controls();
-            if let Some(n) = c.in_flight_by_token.get_mut(t) {
-                *n = n.saturating_sub(1);
-            }
-        }
-    }
 }
 
 /// An error body. Inferred shape: Wolkvox's error bodies repeat the message in `error` and

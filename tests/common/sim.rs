@@ -1,9 +1,9 @@
 //! The simulated Wolkvox API with the controls that tests and benchmarks need: fixed or queued
-//! answers, random faults, rows held back, the log of requests and counters to wait on. They live here, in a
-//! layer in front of the simulator's router, so that the simulator itself holds only what
-//! `--demo` serves.
+//! answers, random faults, rows held back, calls of the token's other users, the log of
+//! requests and counters to wait on. They live here, in a layer in front of the simulator's
+//! router, so that the simulator itself holds only what `--demo` serves.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
@@ -51,6 +51,8 @@ struct Controls {
     fixed: Option<(u16, String)>,
     /// Minutes whose rows are not in any report yet (see [`TestSim::hold_back`]).
     held_back: Option<(DateTime, DateTime)>,
+    /// Calls of each token's other users (see [`TestSim::spend_elsewhere`]).
+    elsewhere: HashMap<String, u64>,
     requests: Vec<RecordedRequest>,
     fault_rate: f64,
     /// Seeded from the simulator's seed, so that a soak run's faults can be replayed.
@@ -179,6 +181,23 @@ impl TestSim {
         totals
     }
 
+    /// Books `calls` of the token's daily budget to its other users: token_info shows them as
+    /// used, and [`TestSim::calls_by_token`] counts them. The quota's refusal counts only the
+    /// calls made here, as with `token_limit` above the quota.
+    pub fn spend_elsewhere(&self, token: &str, calls: u64) {
+        *self
+            .controls()
+            .elsewhere
+            .entry(token.to_owned())
+            .or_default() += calls;
+    }
+
+    /// Calls made with `token` so far, token_info and its other users' calls included.
+    pub fn calls_by_token(&self, token: &str) -> u64 {
+        let elsewhere = self.controls().elsewhere.get(token).copied();
+        self.sim.calls_by_token(token) + elsewhere.unwrap_or(0)
+    }
+
     /// The requests received so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.controls().requests.clone()
@@ -255,6 +274,9 @@ async fn control(
         }
     };
     let report = request.uri().path().ends_with("reports_manager.php");
+    let token = request.headers().get("wolkvox-token");
+    let token = token.and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let elsewhere = sim.controls().elsewhere.get(token).copied().unwrap_or(0);
     sim.controls().requests.push(recorded);
     sim.shared.stats.send_modify(|s| {
         s.requests += 1;
@@ -277,6 +299,9 @@ async fn control(
     }
     let held_back = report && sim.controls().held_back.is_some();
     let response = next.run(request).await;
+    if !report && elsewhere > 0 && response.status() == StatusCode::OK {
+        return with_elsewhere(response, elsewhere).await;
+    }
     if !held_back || response.status() != StatusCode::OK {
         return response;
     }
@@ -294,6 +319,21 @@ async fn control(
             json(status, body)
         }
     }
+}
+
+/// token_info's answer with the calls of the token's other users added to its use.
+async fn with_elsewhere(response: Response, elsewhere: u64) -> Response {
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let mut info: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let data = &mut info["data"];
+    let number = |v: &serde_json::Value| v.as_str().unwrap().parse::<u64>().unwrap();
+    let used = number(&data["token_use_today"]) + elsewhere;
+    let left = number(&data["available_consumption_options"]).saturating_sub(elsewhere);
+    data["token_use_today"] = used.to_string().into();
+    data["available_consumption_options"] = left.to_string().into();
+    json(200, info.to_string())
 }
 
 fn json(status: u16, body: String) -> Response {

@@ -152,16 +152,6 @@ impl Simulator {
         self.controls.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Books `calls` of the token's daily budget to its other users, as token_info then shows.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn spend_elsewhere(&self, token: &str, calls: u64) {
-        *self
-            .controls()
-            .calls_by_token
-            .entry(token.to_owned())
-            .or_default() += calls;
-    }
-
     /// Waits this long before answering each request.
     #[cfg(any(test, feature = "test-util"))]
     pub fn set_latency(&self, latency: Duration) {

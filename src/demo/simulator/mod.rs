@@ -225,17 +225,6 @@ impl Simulator {
         }
     }
 
-    /// Counts a call against the token's daily budget; the refusal when it is used up.
-    fn spend(&self, token: &str) -> Option<(u16, String)> {
-        let mut c = self.controls();
-        let used = c.calls_by_token.entry(token.to_owned()).or_default();
-        if self.config.quota.is_some_and(|q| *used >= q) {
-            return Some(error(403, "TOKEN LIMIT EXCEEDED"));
-        }
-        *used += 1;
-        None
-    }
-
     /// The answer of `information.php?api=token_info`. Inferred shape: Wolkvox documents the
     /// field names (token_limit, token_use_today, available_consumption_options), not the
     /// envelope; the simulator uses the envelope of the reports.
@@ -308,8 +297,14 @@ impl Simulator {
         if query.api.as_deref() != Some(api) {
             return error(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST");
         }
-        if let Some(refusal) = self.spend(token) {
-            return refusal;
+        {
+            // The call counts against the token's daily budget, unless that is used up.
+            let mut c = self.controls();
+            let used = c.calls_by_token.entry(token.to_owned()).or_default();
+            if self.config.quota.is_some_and(|q| *used >= q) {
+                return error(403, "TOKEN LIMIT EXCEEDED");
+            }
+            *used += 1;
         }
         if !report {
             return self.token_info(token);

@@ -42,6 +42,7 @@ pub async fn template(config: Config) -> Result<(String, Vec<String>), Error> {
             failed.push(why);
             continue;
         };
+        // A report's series are its distinct pairs in (rp_id, cod_opc_menu) order.
         let mut ids: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for s in &parsed.series {
             ids.entry(&s.rp_id).or_default().push(&s.cod_opc_menu);
@@ -51,9 +52,7 @@ pub async fn template(config: Config) -> Result<(String, Vec<String>), Error> {
             let _ = writeln!(out, "      {{}}");
         }
         let named = known.operations.get(&op.name);
-        for (rp_id, mut codes) in ids {
-            codes.sort_unstable();
-            codes.dedup();
+        for (rp_id, codes) in ids {
             let rp = named.and_then(|n| n.routing_points.get(rp_id));
             let rp_name = rp.map_or("", |rp| rp.name.as_str());
             let _ = writeln!(out, "      {}:", quote(rp_id));

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::window::Window;
-use crate::config::{BackfillArgs, Config, OperationConfig, Upstream};
+use crate::config::{BackfillArgs, Config, Upstream};
 use crate::counters::CounterSeries;
 use crate::demo::{self, Demo};
 use crate::exposition::{HistoryPoint, OperationHistory, encode_history};
@@ -143,8 +143,17 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
         let mut client = demo::client(op, demo.as_ref(), config.max_body_size, &http)?;
         // The demo's simulator and token are this process's own: no one else spends them.
         let ask_token_info = !matches!(op.upstream, Upstream::Demo(_));
+        // The local day of the next call, or why it must not be made: `--max-calls` reached
+        // for the day, or, with token_info's `reserve`, too little left for the live exporter
+        // until local midnight.
         let may_call = |state: &Journal, reserve: Option<&Reserve>| {
-            next_call(&config, args.max_calls, op, state, reserve, clock.now())
+            let now = clock.now();
+            let day = now.to_zoned_datetime(op.timezone.clone()).date();
+            let need =
+                allowance::live_need(&config.operations, server, config.token_info_interval, now);
+            let (today, earlier) = state.calls_on(server, day);
+            allowance::check(args.max_calls, day, today, earlier, reserve, need)
+                .map_or(Ok(day), Err)
         };
         for step in steps {
             if state.get(&op.name, step.at).is_some() {
@@ -249,24 +258,6 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
         output: args.output,
         state: state.path().to_owned(),
     })
-}
-
-/// The local day of `op`'s next call at `now`, or why it must not be made: `--max-calls`
-/// reached for the day, or, with token_info's `reserve`, too little left for the live exporter
-/// of `config` until local midnight.
-fn next_call(
-    config: &Config,
-    max_calls: u64,
-    op: &OperationConfig,
-    state: &Journal,
-    reserve: Option<&Reserve>,
-    now: jiff::Timestamp,
-) -> Result<jiff::civil::Date, String> {
-    let server = op.server.as_str();
-    let day = now.to_zoned_datetime(op.timezone.clone()).date();
-    let need = allowance::live_need(&config.operations, server, config.token_info_interval, now);
-    let (today, earlier) = state.calls_on(server, day);
-    allowance::check(max_calls, day, today, earlier, reserve, need).map_or(Ok(day), Err)
 }
 
 /// The points of one operation from the steps fetched: the report at each step, and the

@@ -51,9 +51,9 @@ pub struct Journal {
     file: File,
     path: PathBuf,
     fetched: HashMap<(String, i64), Vec<Series>>,
-    calls: HashMap<(String, String), u64>,
-    /// The calls as the file held them when opened: those of earlier runs.
-    earlier: HashMap<(String, String), u64>,
+    /// Per server and day: the calls of every run, and of those the calls the file held when
+    /// opened (by earlier runs).
+    calls: HashMap<(String, String), (u64, u64)>,
 }
 
 impl Journal {
@@ -73,7 +73,8 @@ impl Journal {
             let line = match serde_json::from_str::<Entry>(&line?) {
                 Ok(Entry::Step(line)) => line,
                 Ok(Entry::Call(call)) => {
-                    *calls.entry((call.server, call.day)).or_default() += 1;
+                    let count: &mut (u64, u64) = calls.entry((call.server, call.day)).or_default();
+                    *count = (count.0 + 1, count.1 + 1);
                     continue;
                 }
                 Err(_) => continue,
@@ -94,7 +95,6 @@ impl Journal {
             file,
             path,
             fetched,
-            earlier: calls.clone(),
             calls,
         })
     }
@@ -103,8 +103,7 @@ impl Journal {
     /// and of those by earlier runs.
     pub fn calls_on(&self, server: &str, day: Date) -> (u64, u64) {
         let key = (server.to_owned(), day.to_string());
-        let count = |calls: &HashMap<_, u64>| calls.get(&key).copied().unwrap_or(0);
-        (count(&self.calls), count(&self.earlier))
+        self.calls.get(&key).copied().unwrap_or_default()
     }
 
     /// Records on disk, then in memory, a call about to be made with the token of `server` on
@@ -115,7 +114,7 @@ impl Journal {
             day: day.to_string(),
         };
         self.append(&line)?;
-        *self.calls.entry((line.server, line.day)).or_default() += 1;
+        self.calls.entry((line.server, line.day)).or_default().0 += 1;
         Ok(())
     }
 

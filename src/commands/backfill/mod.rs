@@ -90,11 +90,10 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
     };
     // Refuse an unwritable output before the first call, not after the last.
     write_atomically(&args.output, b"# EOF\n", false).map_err(|e| output_error(&args.output, e))?;
-    let mut state = Journal::open(&args.output).map_err(|e| {
-        let mut p = args.output.as_os_str().to_owned();
-        p.push(".state");
-        output_error(Path::new(&p), e)
-    })?;
+    let mut state_path = args.output.as_os_str().to_owned();
+    state_path.push(".state");
+    let state_path = PathBuf::from(state_path);
+    let mut state = Journal::open(state_path.clone()).map_err(|e| output_error(&state_path, e))?;
 
     let mut planned = Vec::new();
     for op in &config.operations {

@@ -57,11 +57,8 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens (or creates) the state of `output`.
-    pub fn open(output: &Path) -> std::io::Result<Journal> {
-        let mut path = output.as_os_str().to_owned();
-        path.push(".state");
-        let path = PathBuf::from(path);
+    /// Opens (or creates) the state at `path`, `OUTPUT.state`.
+    pub fn open(path: PathBuf) -> std::io::Result<Journal> {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -69,7 +66,7 @@ impl Journal {
             .open(&path)?;
         let mut fetched = HashMap::new();
         let mut calls = HashMap::new();
-        for line in BufReader::new(File::open(&path)?).lines() {
+        for line in BufReader::new(&file).lines() {
             let line = match serde_json::from_str::<Entry>(&line?) {
                 Ok(Entry::Step(line)) => line,
                 Ok(Entry::Call(call)) => {
@@ -174,7 +171,6 @@ mod tests {
     #[test]
     fn calls_count_per_server_and_local_day_across_runs_and_a_state_without_them_loads() {
         let dir = tempfile::tempdir().unwrap();
-        let output = dir.path().join("out.om");
         // A state written before calls were counted: step lines only.
         std::fs::write(
             dir.path().join("out.om.state"),
@@ -185,7 +181,7 @@ mod tests {
         let day: Date = "2026-11-25".parse().unwrap();
         let next = day.tomorrow().unwrap();
 
-        let mut state = Journal::open(&output).unwrap();
+        let mut state = Journal::open(dir.path().join("out.om.state")).unwrap();
         assert_eq!(state.get("north", at).map(<[Series]>::len), Some(1));
         assert_eq!(state.calls_on("0032", day), (0, 0));
         for server in ["0032", "0032", "0033"] {
@@ -194,7 +190,7 @@ mod tests {
         state.record_call("0032", next).unwrap();
         assert_eq!(state.calls_on("0032", day), (2, 0));
 
-        let again = Journal::open(&output).unwrap();
+        let again = Journal::open(dir.path().join("out.om.state")).unwrap();
         assert_eq!(again.get("north", at).map(<[Series]>::len), Some(1));
         assert_eq!(
             [

@@ -96,6 +96,8 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
     let mut state = Journal::open(state_path.clone()).map_err(|e| output_error(&state_path, e))?;
 
     let mut planned = Vec::new();
+    let mut total = 0;
+    let mut already = 0;
     for op in &config.operations {
         if op.window != Window::Today {
             eprintln!(
@@ -112,22 +114,17 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
             None => now,
         };
         let steps = plan::steps(end, args.days, args.step, &op.timezone);
+        total += steps.len();
+        already += steps
+            .iter()
+            .filter(|s| state.get(&op.name, s.at).is_some())
+            .count();
         planned.push((op, steps));
     }
     if planned.is_empty() {
         return Err(BackfillError::NothingToDo);
     }
 
-    let total: usize = planned.iter().map(|(_, steps)| steps.len()).sum();
-    let already = planned
-        .iter()
-        .map(|(op, steps)| {
-            steps
-                .iter()
-                .filter(|s| state.get(&op.name, s.at).is_some())
-                .count()
-        })
-        .sum::<usize>();
     let mut progress = Progress::new(total, already);
     let demo = Demo::start(&config, clock.as_ref())
         .await

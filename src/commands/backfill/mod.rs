@@ -322,7 +322,6 @@ struct Progress {
     bar: Option<indicatif::ProgressBar>,
     total: usize,
     done: usize,
-    next_line: usize,
 }
 
 impl Progress {
@@ -335,12 +334,7 @@ impl Progress {
         if bar.is_none() {
             eprintln!("backfill: {done} of {total} steps already fetched");
         }
-        Progress {
-            bar,
-            total,
-            done,
-            next_line: done + (total / 10).max(1),
-        }
+        Progress { bar, total, done }
     }
 
     fn advance(&mut self, operation: &str, step: &Step) {
@@ -350,8 +344,7 @@ impl Progress {
                 bar.set_message(format!("{operation} {}", step.window.end));
                 bar.inc(1);
             }
-            None if self.done >= self.next_line || self.done == self.total => {
-                self.next_line = self.done + (self.total / 10).max(1);
+            None if self.done % (self.total / 10).max(1) == 0 || self.done == self.total => {
                 eprintln!(
                     "backfill: {} of {} steps fetched (operation {operation}, up to {})",
                     self.done, self.total, step.window.end

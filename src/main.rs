@@ -3,16 +3,12 @@
 //! [`wolkvox_exporter::commands::backfill::run`].
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::error::ErrorKind;
 use tokio_util::sync::CancellationToken;
 use wolkvox_exporter::config::cli::error_line;
 use wolkvox_exporter::config::{BackfillArgs, CheckArgs, CheckOutput, Cli, Command, Config};
-
-/// How long the process waits for a clean stop after SIGTERM or SIGINT before it exits anyway.
-const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
 
 fn main() -> ExitCode {
     let cli = match Cli::parse_args(std::env::args_os()) {
@@ -65,11 +61,7 @@ async fn names(config: Config) -> ExitCode {
             for why in &failed {
                 eprintln!("wolkvox-exporter: names: no report for {why}");
             }
-            if failed.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+            ExitCode::from(u8::from(!failed.is_empty()))
         }
         Err(e) => {
             eprintln!("wolkvox-exporter: {e}");
@@ -151,13 +143,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         wolkvox_exporter::sys::signals::shutdown().await;
         on_signal.cancel();
     });
-    let run = wolkvox_exporter::serve::run(config, listener, stop.clone().cancelled_owned());
-    tokio::select! {
-        result = run => result.context("serving")?,
-        () = async { stop.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-            tracing::warn!("connections still open after the grace period; exiting anyway");
-        }
-    }
+    // The listener gives open connections a grace period of its own, and the pollers stop
+    // mid-call: run returns soon after the signal.
+    wolkvox_exporter::serve::run(config, listener, stop.cancelled_owned())
+        .await
+        .context("serving")?;
     tracing::info!("stopped");
     Ok(())
 }

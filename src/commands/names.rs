@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::Error;
+use crate::commands::backfill::plan::step_at;
 use crate::config::Config;
 use crate::config::names::{Category, Names};
 use crate::config::window::{ReportWindow, start_of_day};
@@ -41,6 +42,7 @@ pub async fn template(config: Config) -> Result<(String, Vec<String>), Error> {
             failed.push(why);
             continue;
         };
+        // A report's series are its distinct pairs in (rp_id, cod_opc_menu) order.
         let mut ids: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for s in &parsed.series {
             ids.entry(&s.rp_id).or_default().push(&s.cod_opc_menu);
@@ -50,9 +52,7 @@ pub async fn template(config: Config) -> Result<(String, Vec<String>), Error> {
             let _ = writeln!(out, "      {{}}");
         }
         let named = known.operations.get(&op.name);
-        for (rp_id, mut codes) in ids {
-            codes.sort_unstable();
-            codes.dedup();
+        for (rp_id, codes) in ids {
             let rp = named.and_then(|n| n.routing_points.get(rp_id));
             let rp_name = rp.map_or("", |rp| rp.name.as_str());
             let _ = writeln!(out, "      {}:", quote(rp_id));
@@ -82,17 +82,11 @@ pub async fn template(config: Config) -> Result<(String, Vec<String>), Error> {
     Ok((out, failed))
 }
 
-/// The whole local day before the one `now` falls in.
+/// The whole local day before the one `now` falls in: the window of a backfill's sample at
+/// the local midnight.
 fn previous_day(now: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> ReportWindow {
-    let today = start_of_day(&now.to_zoned_datetime(tz.clone()));
-    // Both fail only at the edge of jiff's range, far from any real clock.
-    let start = today
-        .yesterday()
-        .map_or_else(|_| today.clone(), |d| start_of_day(&d));
-    let end = today
-        .checked_sub(jiff::SignedDuration::from_secs(1))
-        .unwrap_or_else(|_| today.clone());
-    ReportWindow::new(start, end)
+    let midnight = start_of_day(&now.to_zoned_datetime(tz.clone())).timestamp();
+    step_at(midnight, tz).window
 }
 
 /// A YAML double-quoted string: JSON's string syntax is a subset of it.

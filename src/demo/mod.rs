@@ -16,8 +16,6 @@ use crate::upstream::{Client, HttpClients};
 /// The running demo simulator, and how to reach it.
 #[derive(Debug)]
 pub struct Demo {
-    /// Kept so that the simulator serves as long as the demo lives.
-    _simulator: Simulator,
     url: Url,
     token: Token,
 }
@@ -65,11 +63,7 @@ impl Demo {
         // A socket address always makes a valid http URL.
         let url =
             Url::parse(&format!("http://{addr}")).expect("a socket address forms a valid URL");
-        Ok(Some(Demo {
-            _simulator: simulator,
-            url,
-            token,
-        }))
+        Ok(Some(Demo { url, token }))
     }
 }
 

@@ -8,13 +8,11 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The git commit (40 hex digits) the binary was built from, or `unknown` (a build outside git).
 pub const REVISION: &str = env!("WOLKVOX_EXPORTER_REVISION");
 
-/// When the binary was built, in RFC 3339 UTC (`SOURCE_DATE_EPOCH` when the build sets it).
-pub const BUILD_DATE: &str = env!("WOLKVOX_EXPORTER_BUILD_DATE");
-
 /// The version of rustc that built the binary (`1.95.0`), or `unknown`.
 pub const RUSTC: &str = env!("WOLKVOX_EXPORTER_RUSTC");
 
-/// What `--version` prints after the program's name.
+/// What `--version` prints after the program's name; the build date, in RFC 3339 UTC
+/// (`SOURCE_DATE_EPOCH` when the build sets it), is only here.
 pub const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (revision ",

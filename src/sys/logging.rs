@@ -8,6 +8,7 @@ use std::fmt::{self, Write as _};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -29,26 +30,20 @@ pub fn init(level: Level, format: LogFormat) {
     let filter = Targets::new()
         .with_target("wolkvox_exporter", level)
         .with_default(level.min(Level::WARN));
-    let registry = tracing_subscriber::registry().with(filter);
-    // A second init (only possible in tests) keeps the first subscriber.
-    let _ = match format {
-        LogFormat::Logfmt => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(std::io::stderr)
-                    .event_format(Logfmt),
-            )
-            .try_init(),
-        LogFormat::Json => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(std::io::stderr)
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(false),
-            )
-            .try_init(),
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let layer = match format {
+        LogFormat::Logfmt => layer.event_format(Logfmt).boxed(),
+        LogFormat::Json => layer
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .boxed(),
     };
+    // A second init (only possible in tests) keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(layer)
+        .try_init();
 }
 
 /// `ts=... level=info msg="..." key=value` lines.
@@ -108,31 +103,19 @@ impl Visit for LogfmtVisitor {
     }
 }
 
-/// Appends a logfmt value, quoted when it holds spaces, quotes, `=` or control characters.
+/// Appends a logfmt value, quoted when it holds spaces, quotes, `=` or control characters, in
+/// JSON's string syntax: the escapes go-logfmt writes.
 fn push_value(out: &mut String, value: &str) {
     let needs_quotes = value.is_empty()
         || value
             .chars()
             .any(|c| c == ' ' || c == '"' || c == '=' || c == '\\' || c.is_control());
-    if !needs_quotes {
+    if needs_quotes {
+        // A string always serialises.
+        out.push_str(&serde_json::to_string(value).unwrap_or_default());
+    } else {
         out.push_str(value);
-        return;
     }
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -82,26 +82,6 @@ pub fn parse_boot_time(text: &str) -> Option<u64> {
         .ok()
 }
 
-/// The metrics from a parsed stat: what the Go and Rust client libraries compute.
-pub fn stats_from(
-    stat: Stat,
-    clock_ticks: u64,
-    page_size: u64,
-    boot_time: u64,
-    open_fds: u64,
-    max_fds: u64,
-) -> ProcessStats {
-    let ticks = clock_ticks.max(1) as f64;
-    ProcessStats {
-        cpu_seconds: (stat.utime + stat.stime) as f64 / ticks,
-        resident_memory_bytes: stat.rss.saturating_mul(page_size),
-        virtual_memory_bytes: stat.vsize,
-        open_fds,
-        max_fds,
-        start_time_seconds: boot_time as f64 + stat.starttime as f64 / ticks,
-    }
-}
-
 /// Reads the process metrics of this process. What never changes (clock ticks, page size,
 /// boot time) is read once, when it is made.
 #[derive(Debug, Clone)]
@@ -151,14 +131,20 @@ impl Sampler {
         let open_fds = std::fs::read_dir(FD)
             .map_err(|e| cannot_read(FD, e))?
             .count() as u64;
-        Ok(stats_from(
-            stat,
-            self.clock_ticks,
-            self.page_size,
-            self.boot_time,
+        Ok(self.stats(stat, open_fds, max_fds))
+    }
+
+    /// The metrics from a parsed stat: what the Go and Rust client libraries compute.
+    fn stats(&self, stat: Stat, open_fds: u64, max_fds: u64) -> ProcessStats {
+        let ticks = self.clock_ticks.max(1) as f64;
+        ProcessStats {
+            cpu_seconds: (stat.utime + stat.stime) as f64 / ticks,
+            resident_memory_bytes: stat.rss.saturating_mul(self.page_size),
+            virtual_memory_bytes: stat.vsize,
             open_fds,
             max_fds,
-        ))
+            start_time_seconds: self.boot_time as f64 + stat.starttime as f64 / ticks,
+        }
     }
 }
 
@@ -250,7 +236,12 @@ Max locked memory         8388608              8388608              bytes
     #[test]
     fn ticks_become_seconds_and_pages_bytes() {
         let stat = parse_stat(STAT).unwrap();
-        let stats = stats_from(stat, 100, 4096, 1_764_400_000, 12, 1024);
+        let sampler = Sampler {
+            clock_ticks: 100,
+            page_size: 4096,
+            boot_time: 1_764_400_000,
+        };
+        let stats = sampler.stats(stat, 12, 1024);
         assert_eq!(
             stats,
             ProcessStats {

@@ -1,9 +1,9 @@
 //! The simulated Wolkvox API with the controls that tests and benchmarks need: fixed or queued
-//! answers, random faults, the log of requests and counters to wait on. They live here, in a
-//! layer in front of the simulator's router, so that the simulator itself holds only what
-//! `--demo` serves.
+//! answers, random faults, rows held back, calls of the token's other users, the log of
+//! requests and counters to wait on. They live here, in a layer in front of the simulator's
+//! router, so that the simulator itself holds only what `--demo` serves.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
@@ -15,9 +15,11 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use jiff::civil::DateTime;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use wolkvox_exporter::config::window::parse_wolkvox;
 use wolkvox_exporter::demo::simulator::{Simulator, SimulatorConfig};
 
 /// One request as the simulator saw it.
@@ -47,6 +49,10 @@ pub struct Stats {
 struct Controls {
     queued: VecDeque<(u16, String)>,
     fixed: Option<(u16, String)>,
+    /// Minutes whose rows are not in any report yet (see [`TestSim::hold_back`]).
+    held_back: Option<(DateTime, DateTime)>,
+    /// Calls of each token's other users (see [`TestSim::spend_elsewhere`]).
+    elsewhere: HashMap<String, u64>,
     requests: Vec<RecordedRequest>,
     fault_rate: f64,
     /// Seeded from the simulator's seed, so that a soak run's faults can be replayed.
@@ -137,6 +143,61 @@ impl TestSim {
         c.faults = fastrand::Rng::with_seed(self.shared.seed);
     }
 
+    /// Leaves the rows of the minutes from `from` to `to` (local times, inclusive) out of every
+    /// report until [`TestSim::release_held_back`]: Wolkvox adding a day's rows late, after
+    /// the calls' IVR legs end.
+    pub fn hold_back(&self, from: DateTime, to: DateTime) {
+        self.controls().held_back = Some((from, to));
+    }
+
+    /// Puts the held-back rows into the reports.
+    pub fn release_held_back(&self) {
+        self.controls().held_back = None;
+    }
+
+    /// The exact totals of a window, as the report for it gives them now (the rows held back
+    /// left out), with the time in seconds: (rp_id, cod_opc_menu, calls, seconds).
+    pub fn totals(
+        &self,
+        ini: DateTime,
+        end: DateTime,
+    ) -> Vec<(&'static str, &'static str, u64, u64)> {
+        let mut totals = self.sim.totals(ini, end);
+        let Some((from, to)) = self.controls().held_back else {
+            return totals;
+        };
+        // Windows add up minute by minute: what a report leaves out is the held-back
+        // minutes that the window covers.
+        let (from, to) = (from.max(ini), to.min(end));
+        if from <= to {
+            for (rp, opt, calls, secs) in self.sim.totals(from, to) {
+                if let Some(t) = totals.iter_mut().find(|t| (t.0, t.1) == (rp, opt)) {
+                    t.2 -= calls;
+                    t.3 -= secs;
+                }
+            }
+            totals.retain(|t| t.2 > 0);
+        }
+        totals
+    }
+
+    /// Books `calls` of the token's daily budget to its other users: token_info shows them as
+    /// used, and [`TestSim::calls_by_token`] counts them. The quota's refusal counts only the
+    /// calls made here, as with `token_limit` above the quota.
+    pub fn spend_elsewhere(&self, token: &str, calls: u64) {
+        *self
+            .controls()
+            .elsewhere
+            .entry(token.to_owned())
+            .or_default() += calls;
+    }
+
+    /// Calls made with `token` so far, token_info and its other users' calls included.
+    pub fn calls_by_token(&self, token: &str) -> u64 {
+        let elsewhere = self.controls().elsewhere.get(token).copied();
+        self.sim.calls_by_token(token) + elsewhere.unwrap_or(0)
+    }
+
     /// The requests received so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.controls().requests.clone()
@@ -206,13 +267,16 @@ async fn control(
         };
         RecordedRequest {
             api: query.api,
-            date_ini: query.date_ini,
-            date_end: query.date_end,
+            date_ini: query.date_ini.clone(),
+            date_end: query.date_end.clone(),
             server: header("wolkvox_server"),
             had_token: header("wolkvox-token").is_some(),
         }
     };
     let report = request.uri().path().ends_with("reports_manager.php");
+    let token = request.headers().get("wolkvox-token");
+    let token = token.and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let elsewhere = sim.controls().elsewhere.get(token).copied().unwrap_or(0);
     sim.controls().requests.push(recorded);
     sim.shared.stats.send_modify(|s| {
         s.requests += 1;
@@ -230,12 +294,52 @@ async fn control(
             None => sim.canned(),
         };
         if let Some((status, body)) = answer {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let json = [(CONTENT_TYPE, "application/json; charset=utf-8")];
-            return (status, json, body).into_response();
+            return json(status, body);
         }
     }
-    next.run(request).await
+    let held_back = report && sim.controls().held_back.is_some();
+    let response = next.run(request).await;
+    if !report && elsewhere > 0 && response.status() == StatusCode::OK {
+        return with_elsewhere(response, elsewhere).await;
+    }
+    if !held_back || response.status() != StatusCode::OK {
+        return response;
+    }
+    // The simulator has checked the request and counted the call: what is left is the
+    // report without the rows held back.
+    let (ini, end) = (query.date_ini.unwrap(), query.date_end.unwrap());
+    let totals = sim.totals(parse_wolkvox(&ini).unwrap(), parse_wolkvox(&end).unwrap());
+    match sim.report_body(&totals) {
+        Some(body) => json(200, body),
+        None => {
+            let (status, body) = error(
+                404,
+                &format!("Validate dates entered: no data from {ini} to {end}"),
+            );
+            json(status, body)
+        }
+    }
+}
+
+/// token_info's answer with the calls of the token's other users added to its use.
+async fn with_elsewhere(response: Response, elsewhere: u64) -> Response {
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let mut info: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let data = &mut info["data"];
+    let number = |v: &serde_json::Value| v.as_str().unwrap().parse::<u64>().unwrap();
+    let used = number(&data["token_use_today"]) + elsewhere;
+    let left = number(&data["available_consumption_options"]).saturating_sub(elsewhere);
+    data["token_use_today"] = used.to_string().into();
+    data["available_consumption_options"] = left.to_string().into();
+    json(200, info.to_string())
+}
+
+fn json(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let json = [(CONTENT_TYPE, "application/json; charset=utf-8")];
+    (status, json, body).into_response()
 }
 
 /// An error body in Wolkvox's envelope.

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::window::Window;
-use crate::config::{BackfillArgs, Config, OperationConfig, Upstream};
+use crate::config::{BackfillArgs, Config, Upstream};
 use crate::counters::CounterSeries;
 use crate::demo::{self, Demo};
 use crate::exposition::{HistoryPoint, OperationHistory, encode_history};
@@ -90,13 +90,14 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
     };
     // Refuse an unwritable output before the first call, not after the last.
     write_atomically(&args.output, b"# EOF\n", false).map_err(|e| output_error(&args.output, e))?;
-    let mut state = Journal::open(&args.output).map_err(|e| {
-        let mut p = args.output.as_os_str().to_owned();
-        p.push(".state");
-        output_error(Path::new(&p), e)
-    })?;
+    let mut state_path = args.output.as_os_str().to_owned();
+    state_path.push(".state");
+    let state_path = PathBuf::from(state_path);
+    let mut state = Journal::open(state_path.clone()).map_err(|e| output_error(&state_path, e))?;
 
     let mut planned = Vec::new();
+    let mut total = 0;
+    let mut already = 0;
     for op in &config.operations {
         if op.window != Window::Today {
             eprintln!(
@@ -113,22 +114,17 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
             None => now,
         };
         let steps = plan::steps(end, args.days, args.step, &op.timezone);
+        total += steps.len();
+        already += steps
+            .iter()
+            .filter(|s| state.get(&op.name, s.at).is_some())
+            .count();
         planned.push((op, steps));
     }
     if planned.is_empty() {
         return Err(BackfillError::NothingToDo);
     }
 
-    let total: usize = planned.iter().map(|(_, steps)| steps.len()).sum();
-    let already = planned
-        .iter()
-        .map(|(op, steps)| {
-            steps
-                .iter()
-                .filter(|s| state.get(&op.name, s.at).is_some())
-                .count()
-        })
-        .sum::<usize>();
     let mut progress = Progress::new(total, already);
     let demo = Demo::start(&config, clock.as_ref())
         .await
@@ -143,8 +139,17 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
         let mut client = demo::client(op, demo.as_ref(), config.max_body_size, &http)?;
         // The demo's simulator and token are this process's own: no one else spends them.
         let ask_token_info = !matches!(op.upstream, Upstream::Demo(_));
+        // The local day of the next call, or why it must not be made: `--max-calls` reached
+        // for the day, or, with token_info's `reserve`, too little left for the live exporter
+        // until local midnight.
         let may_call = |state: &Journal, reserve: Option<&Reserve>| {
-            next_call(&config, args.max_calls, op, state, reserve, clock.now())
+            let now = clock.now();
+            let day = now.to_zoned_datetime(op.timezone.clone()).date();
+            let need =
+                allowance::live_need(&config.operations, server, config.token_info_interval, now);
+            let (today, earlier) = state.calls_on(server, day);
+            allowance::check(args.max_calls, day, today, earlier, reserve, need)
+                .map_or(Ok(day), Err)
         };
         for step in steps {
             if state.get(&op.name, step.at).is_some() {
@@ -251,24 +256,6 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
     })
 }
 
-/// The local day of `op`'s next call at `now`, or why it must not be made: `--max-calls`
-/// reached for the day, or, with token_info's `reserve`, too little left for the live exporter
-/// of `config` until local midnight.
-fn next_call(
-    config: &Config,
-    max_calls: u64,
-    op: &OperationConfig,
-    state: &Journal,
-    reserve: Option<&Reserve>,
-    now: jiff::Timestamp,
-) -> Result<jiff::civil::Date, String> {
-    let server = op.server.as_str();
-    let day = now.to_zoned_datetime(op.timezone.clone()).date();
-    let need = allowance::live_need(&config.operations, server, config.token_info_interval, now);
-    let (today, earlier) = state.calls_on(server, day);
-    allowance::check(max_calls, day, today, earlier, reserve, need).map_or(Ok(day), Err)
-}
-
 /// The points of one operation from the steps fetched: the report at each step, and the
 /// counters as the live exporter keeps them, the highest value each pair has shown on the
 /// local day, and zero for a pair reported earlier but not (yet) on this day.
@@ -335,7 +322,6 @@ struct Progress {
     bar: Option<indicatif::ProgressBar>,
     total: usize,
     done: usize,
-    next_line: usize,
 }
 
 impl Progress {
@@ -348,12 +334,7 @@ impl Progress {
         if bar.is_none() {
             eprintln!("backfill: {done} of {total} steps already fetched");
         }
-        Progress {
-            bar,
-            total,
-            done,
-            next_line: done + (total / 10).max(1),
-        }
+        Progress { bar, total, done }
     }
 
     fn advance(&mut self, operation: &str, step: &Step) {
@@ -363,8 +344,7 @@ impl Progress {
                 bar.set_message(format!("{operation} {}", step.window.end));
                 bar.inc(1);
             }
-            None if self.done >= self.next_line || self.done == self.total => {
-                self.next_line = self.done + (self.total / 10).max(1);
+            None if self.done % (self.total / 10).max(1) == 0 || self.done == self.total => {
                 eprintln!(
                     "backfill: {} of {} steps fetched (operation {operation}, up to {})",
                     self.done, self.total, step.window.end

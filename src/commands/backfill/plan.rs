@@ -55,7 +55,8 @@ pub fn steps(end: Timestamp, days: u32, step: Duration, tz: &TimeZone) -> Vec<St
     out
 }
 
-fn step_at(at: Timestamp, tz: &TimeZone) -> Step {
+/// The sample at `at`: the report from the local midnight of `at - 1s` to `at - 1s`.
+pub fn step_at(at: Timestamp, tz: &TimeZone) -> Step {
     let last = at
         .checked_sub(1.second())
         .unwrap_or(at)

@@ -33,8 +33,6 @@ struct CallLine {
     server: String,
     /// The operation's local date, `2026-11-25`.
     day: String,
-    /// Calls this line counts.
-    calls: u64,
 }
 
 /// A line of the state: a step or a call. A step line has `operation`, a call line `day`, so
@@ -53,17 +51,14 @@ pub struct Journal {
     file: File,
     path: PathBuf,
     fetched: HashMap<(String, i64), Vec<Series>>,
-    calls: HashMap<(String, String), u64>,
-    /// The calls as the file held them when opened: those of earlier runs.
-    earlier: HashMap<(String, String), u64>,
+    /// Per server and day: the calls of every run, and of those the calls the file held when
+    /// opened (by earlier runs).
+    calls: HashMap<(String, String), (u64, u64)>,
 }
 
 impl Journal {
-    /// Opens (or creates) the state of `output`.
-    pub fn open(output: &Path) -> std::io::Result<Journal> {
-        let mut path = output.as_os_str().to_owned();
-        path.push(".state");
-        let path = PathBuf::from(path);
+    /// Opens (or creates) the state at `path`, `OUTPUT.state`.
+    pub fn open(path: PathBuf) -> std::io::Result<Journal> {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -71,11 +66,12 @@ impl Journal {
             .open(&path)?;
         let mut fetched = HashMap::new();
         let mut calls = HashMap::new();
-        for line in BufReader::new(File::open(&path)?).lines() {
+        for line in BufReader::new(&file).lines() {
             let line = match serde_json::from_str::<Entry>(&line?) {
                 Ok(Entry::Step(line)) => line,
                 Ok(Entry::Call(call)) => {
-                    *calls.entry((call.server, call.day)).or_default() += call.calls;
+                    let count: &mut (u64, u64) = calls.entry((call.server, call.day)).or_default();
+                    *count = (count.0 + 1, count.1 + 1);
                     continue;
                 }
                 Err(_) => continue,
@@ -96,7 +92,6 @@ impl Journal {
             file,
             path,
             fetched,
-            earlier: calls.clone(),
             calls,
         })
     }
@@ -105,8 +100,7 @@ impl Journal {
     /// and of those by earlier runs.
     pub fn calls_on(&self, server: &str, day: Date) -> (u64, u64) {
         let key = (server.to_owned(), day.to_string());
-        let count = |calls: &HashMap<_, u64>| calls.get(&key).copied().unwrap_or(0);
-        (count(&self.calls), count(&self.earlier))
+        self.calls.get(&key).copied().unwrap_or_default()
     }
 
     /// Records on disk, then in memory, a call about to be made with the token of `server` on
@@ -115,10 +109,9 @@ impl Journal {
         let line = CallLine {
             server: server.to_owned(),
             day: day.to_string(),
-            calls: 1,
         };
         self.append(&line)?;
-        *self.calls.entry((line.server, line.day)).or_default() += 1;
+        self.calls.entry((line.server, line.day)).or_default().0 += 1;
         Ok(())
     }
 
@@ -178,7 +171,6 @@ mod tests {
     #[test]
     fn calls_count_per_server_and_local_day_across_runs_and_a_state_without_them_loads() {
         let dir = tempfile::tempdir().unwrap();
-        let output = dir.path().join("out.om");
         // A state written before calls were counted: step lines only.
         std::fs::write(
             dir.path().join("out.om.state"),
@@ -189,7 +181,7 @@ mod tests {
         let day: Date = "2026-11-25".parse().unwrap();
         let next = day.tomorrow().unwrap();
 
-        let mut state = Journal::open(&output).unwrap();
+        let mut state = Journal::open(dir.path().join("out.om.state")).unwrap();
         assert_eq!(state.get("north", at).map(<[Series]>::len), Some(1));
         assert_eq!(state.calls_on("0032", day), (0, 0));
         for server in ["0032", "0032", "0033"] {
@@ -198,7 +190,7 @@ mod tests {
         state.record_call("0032", next).unwrap();
         assert_eq!(state.calls_on("0032", day), (2, 0));
 
-        let again = Journal::open(&output).unwrap();
+        let again = Journal::open(dir.path().join("out.om.state")).unwrap();
         assert_eq!(again.get("north", at).map(<[Series]>::len), Some(1));
         assert_eq!(
             [

@@ -155,12 +155,10 @@ pub fn totals(
     for (rp, point) in ROUTING_POINTS.iter().enumerate() {
         for (o, spec) in point.options.iter().enumerate() {
             let (mut calls, mut secs) = (0u64, 0u64);
-            let mut m = first;
-            while m <= last {
+            for m in first..=last {
                 let (c, s) = minute(seed, rp, o, m, spikes);
                 calls += c;
                 secs += s;
-                m += 1;
             }
             if calls > 0 {
                 out.push((point.id, spec.code, calls, secs));

@@ -3,12 +3,11 @@
 //! ([`data`]), and PULSE spikes and outages.
 //!
 //! `--demo` serves it on a loopback port; the tests put their controls (fixed answers, faults,
-//! the request log, counters) in a layer in front of [`Simulator::router`].
+//! rows held back, the request log, counters) in a layer in front of [`Simulator::router`].
 //! Where the real API's behaviour is only inferred (the exact 400 bodies for bad dates, the
 //! shape of error bodies), the simulator says so next to the code.
 
 pub mod data;
-mod routes;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,11 +16,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::civil::DateTime;
 use serde::Deserialize;
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::window::{format_wolkvox, parse_wolkvox};
 use data::Spike;
@@ -31,8 +33,6 @@ use data::Spike;
 pub enum TimeFormat {
     /// Minutes with two decimals, as documented ("12.35").
     Minutes,
-    /// Whole seconds ("741"): poll with `--report.time-unit seconds`.
-    Seconds,
     /// H:MM:SS ("00:12:21"), exact in any unit.
     Hms,
 }
@@ -47,8 +47,6 @@ pub struct SimulatorConfig {
     pub max_in_flight_per_token: usize,
     /// Format of `time`.
     pub time_format: TimeFormat,
-    /// Send `code` as the string "200" instead of the number.
-    pub code_as_string: bool,
     /// Calls a token may make in all before TOKEN LIMIT EXCEEDED; `None` for no limit.
     pub quota: Option<u64>,
     /// The `token_limit` that token_info answers; `None` for the quota, or 1000 without one.
@@ -67,7 +65,6 @@ impl Default for SimulatorConfig {
             tokens: vec!["simulated-token".to_owned()],
             max_in_flight_per_token: 2,
             time_format: TimeFormat::Minutes,
-            code_as_string: false,
             quota: None,
             token_limit: None,
             traffic_factor: 1.0,
@@ -79,9 +76,7 @@ impl Default for SimulatorConfig {
 struct Controls {
     latency: Duration,
     spikes: Vec<Spike>,
-    /// Minutes whose rows are not in any report yet (see [`Simulator::hold_back`]).
-    held_back: Option<(DateTime, DateTime)>,
-    in_flight_by_token: HashMap<String, usize>,
+    in_flight_by_token: HashMap<String, Arc<Semaphore>>,
     calls_by_token: HashMap<String, u64>,
 }
 
@@ -140,14 +135,12 @@ impl Simulator {
         Ok((sim, addr))
     }
 
-    /// The routes: the reports endpoint of the Wolkvox API.
+    /// The routes: the reports endpoint of the Wolkvox API, and token_info.
     pub fn router(&self) -> Router {
-        let report = |State(sim), Query(query), headers: HeaderMap| {
-            routes::respond(sim, query, headers, true)
-        };
-        let information = |State(sim), Query(query), headers: HeaderMap| {
-            routes::respond(sim, query, headers, false)
-        };
+        let report =
+            |State(sim), Query(query), headers: HeaderMap| respond(sim, query, headers, true);
+        let information =
+            |State(sim), Query(query), headers: HeaderMap| respond(sim, query, headers, false);
         Router::new()
             .route("/api/v2/reports_manager.php", get(report))
             .route("/api/v2/information.php", get(information))
@@ -157,16 +150,6 @@ impl Simulator {
     fn controls(&self) -> std::sync::MutexGuard<'_, Controls> {
         // A panic while holding this lock can only come from a test; keep serving.
         self.controls.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Books `calls` of the token's daily budget to its other users, as token_info then shows.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn spend_elsewhere(&self, token: &str, calls: u64) {
-        *self
-            .controls()
-            .calls_by_token
-            .entry(token.to_owned())
-            .or_default() += calls;
     }
 
     /// Waits this long before answering each request.
@@ -204,46 +187,12 @@ impl Simulator {
         ini: DateTime,
         end: DateTime,
     ) -> Vec<(&'static str, &'static str, u64, u64)> {
-        let (spikes, held_back) = {
-            let c = self.controls();
-            (c.spikes.clone(), c.held_back)
-        };
-        let seed = self.config.seed;
-        let mut totals = data::totals(seed, ini, end, &spikes);
-        if let Some((from, to)) = held_back {
-            // Windows add up minute by minute: what a report leaves out is the held-back
-            // minutes that the window covers.
-            let (from, to) = (from.max(ini), to.min(end));
-            if from <= to {
-                for (rp, opt, calls, secs) in data::totals(seed, from, to, &spikes) {
-                    if let Some(t) = totals.iter_mut().find(|t| (t.0, t.1) == (rp, opt)) {
-                        t.2 -= calls;
-                        t.3 -= secs;
-                    }
-                }
-                totals.retain(|t| t.2 > 0);
-            }
-        }
-        totals
+        let spikes = self.controls().spikes.clone();
+        data::totals(self.config.seed, ini, end, &spikes)
     }
 
-    /// Leaves the rows of the minutes from `from` to `to` (local times, inclusive) out of every
-    /// report until [`Simulator::release_held_back`]: Wolkvox adding a day's rows late, after
-    /// the calls' IVR legs end.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn hold_back(&self, from: DateTime, to: DateTime) {
-        self.controls().held_back = Some((from, to));
-    }
-
-    /// Puts the held-back rows into the reports.
-    #[cfg(any(test, feature = "test-util"))]
-    pub fn release_held_back(&self) {
-        self.controls().held_back = None;
-    }
-
-    /// The success body for a window, as served.
-    pub fn report_body(&self, ini: DateTime, end: DateTime) -> Option<String> {
-        let totals = self.totals(ini, end);
+    /// The success body of a report with these totals, as served; `None` when there are none.
+    pub fn report_body(&self, totals: &[(&str, &str, u64, u64)]) -> Option<String> {
         if totals.is_empty() {
             return None;
         }
@@ -258,14 +207,9 @@ impl Simulator {
                 })
             })
             .collect();
-        let code = if self.config.code_as_string {
-            serde_json::json!("200")
-        } else {
-            serde_json::json!(200)
-        };
         Some(
             serde_json::json!({
-                "code": code,
+                "code": 200,
                 "error": null,
                 "msg": format!(" {} records were found", rows.len()),
                 "data": rows,
@@ -277,38 +221,14 @@ impl Simulator {
     fn format_time(&self, secs: u64) -> String {
         match self.config.time_format {
             TimeFormat::Minutes => format!("{:.2}", secs as f64 / 60.0),
-            TimeFormat::Seconds => secs.to_string(),
             TimeFormat::Hms => format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
         }
-    }
-
-    /// Counts a call against the token's daily budget; the refusal when it is used up.
-    fn spend(&self, token: &str) -> Option<(u16, String)> {
-        let mut c = self.controls();
-        let used = c.calls_by_token.entry(token.to_owned()).or_default();
-        if self.config.quota.is_some_and(|q| *used >= q) {
-            return Some(error(403, "TOKEN LIMIT EXCEEDED"));
-        }
-        *used += 1;
-        None
     }
 
     /// The answer of `information.php?api=token_info`. Inferred shape: Wolkvox documents the
     /// field names (token_limit, token_use_today, available_consumption_options), not the
     /// envelope; the simulator uses the envelope of the reports.
-    fn token_info(&self, api: Option<&str>, token: Option<&str>) -> (u16, String) {
-        let Some(token) = token else {
-            return error(401, "PLEASE ENTER THE WOLKVOX-TOKEN");
-        };
-        if !self.config.tokens.iter().any(|t| t == token) {
-            return error(403, "PLEASE VALIDATE TOKEN");
-        }
-        if api != Some("token_info") {
-            return error(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST");
-        }
-        if let Some(refusal) = self.spend(token) {
-            return refusal;
-        }
+    fn token_info(&self, token: &str) -> (u16, String) {
         let used = self.calls_by_token(token);
         let config = &self.config;
         let limit = config.token_limit.or(config.quota).unwrap_or(1000);
@@ -337,24 +257,27 @@ impl Simulator {
             .unwrap_or(0)
     }
 
-    fn enter(&self, token: Option<&str>) -> InFlight {
-        let mut over = false;
-        {
-            let mut c = self.controls();
-            if let Some(t) = token {
-                let n = c.in_flight_by_token.entry(t.to_owned()).or_default();
-                *n += 1;
-                over = *n > self.config.max_in_flight_per_token;
-            }
-        }
-        InFlight {
-            sim: self.clone(),
-            token: token.map(str::to_owned),
-            over_limit: over,
-        }
+    /// One of the token's places for simultaneous requests, held until the request is
+    /// answered or its client goes away; `None` when they are all taken.
+    fn enter(&self, token: &str) -> Option<OwnedSemaphorePermit> {
+        let places = self
+            .controls()
+            .in_flight_by_token
+            .entry(token.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.config.max_in_flight_per_token)))
+            .clone();
+        places.try_acquire_owned().ok()
     }
 
-    fn answer(&self, query: &ReportQuery, token: Option<&str>, over_limit: bool) -> (u16, String) {
+    /// The answer to a request for the report, or with `report` false for token_info: the
+    /// token first, then the call's cost, then what it asks for.
+    fn answer(
+        &self,
+        query: &ReportQuery,
+        token: Option<&str>,
+        over_limit: bool,
+        report: bool,
+    ) -> (u16, String) {
         let Some(token) = token else {
             return error(401, "PLEASE ENTER THE WOLKVOX-TOKEN");
         };
@@ -370,11 +293,21 @@ impl Simulator {
                 ),
             );
         }
-        if let Some(refusal) = self.spend(token) {
-            return refusal;
-        }
-        if query.api.as_deref() != Some("diagram_1_3") {
+        let api = if report { "diagram_1_3" } else { "token_info" };
+        if query.api.as_deref() != Some(api) {
             return error(400, "THE API YOU WANT TO CONSULT DOES NOT EXIST");
+        }
+        {
+            // The call counts against the token's daily budget, unless that is used up.
+            let mut c = self.controls();
+            let used = c.calls_by_token.entry(token.to_owned()).or_default();
+            if self.config.quota.is_some_and(|q| *used >= q) {
+                return error(403, "TOKEN LIMIT EXCEEDED");
+            }
+            *used += 1;
+        }
+        if !report {
+            return self.token_info(token);
         }
         let (Some(ini), Some(end)) = (&query.date_ini, &query.date_end) else {
             return error(400, "SOME PARAMETERS ARE REQUIRED");
@@ -390,7 +323,7 @@ impl Simulator {
         if span > 31 * 24 * 3600 {
             return error(400, "Validate dates entered: the range exceeds 31 days");
         }
-        match self.report_body(ini, end) {
+        match self.report_body(&self.totals(ini, end)) {
             Some(body) => (200, body),
             None => error(
                 404,
@@ -404,22 +337,20 @@ impl Simulator {
     }
 }
 
-/// Counts a request in flight until it is answered or its client goes away.
-struct InFlight {
-    sim: Simulator,
-    token: Option<String>,
-    over_limit: bool,
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        if let Some(t) = &self.token {
-            let mut c = self.sim.controls();
-            if let Some(n) = c.in_flight_by_token.get_mut(t) {
-                *n = n.saturating_sub(1);
-            }
-        }
+/// A request for the report, or with `report` false for token_info: counted in flight for its
+/// token until answered, and answered in Wolkvox's JSON envelope.
+async fn respond(sim: Simulator, query: ReportQuery, headers: HeaderMap, report: bool) -> Response {
+    let token = headers.get("wolkvox-token").and_then(|v| v.to_str().ok());
+    let place = token.map(|t| sim.enter(t));
+    let latency = sim.controls().latency;
+    if report && !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
+    let (status, body) = sim.answer(&query, token, matches!(place, Some(None)), report);
+    drop(place);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let json = [(CONTENT_TYPE, "application/json; charset=utf-8")];
+    (status, json, body).into_response()
 }
 
 /// An error body. Inferred shape: Wolkvox's error bodies repeat the message in `error` and

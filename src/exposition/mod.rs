@@ -134,102 +134,80 @@ fn compress_all(written: Vec<(Bytes, Option<Bytes>)>) -> Vec<Formats> {
         .collect()
 }
 
-/// One operation's samples of every family, encoded and compressed.
+/// Per family of [`FAMILIES`]: the samples of one operation, or the exporter's own, encoded and
+/// compressed, and whether they alone would make the family appear.
 #[derive(Debug)]
-struct OperationParts {
-    /// The `operation` label: operations are exposed in its order.
-    name: String,
-    /// Whether a poll has finished.
-    polled: bool,
-    /// Per family of [`FAMILIES`]: whether this operation alone would make it appear.
+struct Parts {
     present: Vec<bool>,
-    /// Per family of [`FAMILIES`]: its samples (empty for the global families).
     families: Vec<Formats>,
 }
 
-impl OperationParts {
-    /// Encodes and compresses `op`'s samples: work in proportion to its series only. The data
-    /// series of a thin [`ReportData`] are not encoded again: their parts are reused.
-    fn encode(op: &OperationMetrics) -> OperationParts {
-        let ops = std::slice::from_ref(op);
-        let encoded = op.data.as_ref().and_then(|d| d.encoded());
+impl Parts {
+    /// Encodes and compresses the samples of `ops` (one operation), or with none those of
+    /// `globals`: work in proportion to their series only. `report`, the data families' parts
+    /// of a thin [`ReportData`], are reused, not encoded again.
+    fn encode(ops: &[OperationMetrics], globals: &Globals, report: Option<&[Formats]>) -> Parts {
         let mut out = Vec::new();
         let written = FAMILIES
             .iter()
             .map(|family| {
-                if family.is_global() || (family.of_report() && encoded.is_some()) {
+                // The exporter's own families are written once, not with every operation.
+                let own = family.is_global() && !ops.is_empty();
+                if own || (family.of_report() && report.is_some()) {
                     (0..0, None)
                 } else {
-                    encode::samples(&mut out, family, ops, &Globals::default())
+                    encode::samples(&mut out, family, ops, globals)
                 }
             })
             .collect();
         let mut families = compress_all(slices(out, written));
-        if let Some(encoded) = encoded {
+        if let Some(report) = report {
             let report_families = FAMILIES.iter().enumerate().filter(|(_, f)| f.of_report());
-            for ((i, _), formats) in report_families.zip(encoded) {
+            for ((i, _), formats) in report_families.zip(report) {
                 families[i] = formats.clone();
             }
         }
-        OperationParts {
-            name: op.operation.clone(),
-            polled: op.polled,
+        Parts {
             present: FAMILIES
                 .iter()
-                .map(|f| !f.is_global() && f.is_present(ops, &Globals::default()))
+                .map(|f| f.is_present(ops, globals))
                 .collect(),
             families,
         }
     }
-
-    /// The parts of the report's data families, in the order of [`FAMILIES`]: what a thin
-    /// [`ReportData`] keeps.
-    fn report_families(&self) -> Arc<[Formats]> {
-        FAMILIES
-            .iter()
-            .zip(&self.families)
-            .filter(|(f, _)| f.of_report())
-            .map(|(_, formats)| formats.clone())
-            .collect()
-    }
 }
 
-/// The exporter's own samples (build, reloads, process) per family, and the end of OpenMetrics.
+/// One operation's parts, with the metrics they were encoded from, which the status page
+/// shows.
 #[derive(Debug)]
-struct GlobalParts {
-    /// Per family of [`FAMILIES`]: whether the family appears whatever the operations.
-    present: Vec<bool>,
-    /// Per family of [`FAMILIES`]: its samples (empty for the families of the operations).
-    families: Vec<Formats>,
-    /// What ends each format: nothing, and `# EOF` in OpenMetrics.
-    end: Formats,
+struct OperationParts {
+    metrics: OperationMetrics,
+    parts: Parts,
 }
 
-impl GlobalParts {
-    /// The global samples of `globals`.
-    fn encode(globals: Globals) -> GlobalParts {
-        let mut out = Vec::new();
-        let written = FAMILIES
-            .iter()
-            .map(|family| match family.is_global() {
-                true => encode::samples(&mut out, family, &[], &globals),
-                false => (0..0, None),
-            })
-            .collect();
-        let mut written = slices(out, written);
-        written.push((Bytes::new(), Some(Bytes::from_static(b"# EOF\n"))));
-        let mut families = compress_all(written);
-        let end = families.pop().unwrap_or_default();
-        GlobalParts {
-            present: FAMILIES
-                .iter()
-                .map(|f| f.is_present(&[], &globals))
-                .collect(),
-            families,
-            end,
+impl OperationParts {
+    /// Encodes `metrics`, and keeps them with their report replaced by its thin copy: the
+    /// parts of its data families and the series the status page lists.
+    fn encode(mut metrics: OperationMetrics) -> OperationParts {
+        let report = metrics.data.as_ref().and_then(|d| d.encoded.clone());
+        let ops = std::slice::from_ref(&metrics);
+        let parts = Parts::encode(ops, &Globals::default(), report.as_deref());
+        if let Some(data) = &mut metrics.data
+            && report.is_none()
+        {
+            let report_families = FAMILIES.iter().zip(&parts.families);
+            let report_families = report_families.filter(|(f, _)| f.of_report());
+            *data = Arc::new(data.thin(report_families.map(|(_, p)| p.clone()).collect()));
         }
+        OperationParts { metrics, parts }
     }
 }
+
+/// What ends each format: nothing, and `# EOF` in OpenMetrics.
+static END: LazyLock<Formats> = LazyLock::new(|| {
+    let end = (Bytes::new(), Some(Bytes::from_static(b"# EOF\n")));
+    compress_all(vec![end]).remove(0)
+});
 
 /// Every family's descriptor (HELP and TYPE) in both formats: the same for every instance and
 /// every configuration, encoded once.
@@ -256,7 +234,7 @@ pub struct Snapshot {
     pub ready: bool,
     /// In the order of their names.
     ops: Vec<Arc<OperationParts>>,
-    globals: Arc<GlobalParts>,
+    globals: Arc<Parts>,
     /// Per family: whether it appears.
     shown: Vec<bool>,
     /// Per format: the end of the gzip member, made at the first gzip scrape of the snapshot,
@@ -277,14 +255,15 @@ impl Snapshot {
     pub fn encode(ready: bool, operations: &[OperationMetrics], globals: Globals) -> Snapshot {
         let ops = operations
             .iter()
-            .map(|op| Arc::new(OperationParts::encode(op)));
-        Snapshot::of(ready, ops.collect(), Arc::new(GlobalParts::encode(globals)))
+            .map(|op| Arc::new(OperationParts::encode(op.clone())));
+        let globals = Parts::encode(&[], &globals, None);
+        Snapshot::of(ready, ops.collect(), Arc::new(globals))
     }
 
     /// The snapshot of parts encoded already: O(operations x families), no encoding.
-    fn of(ready: bool, ops: Vec<Arc<OperationParts>>, globals: Arc<GlobalParts>) -> Snapshot {
+    fn of(ready: bool, ops: Vec<Arc<OperationParts>>, globals: Arc<Parts>) -> Snapshot {
         let shown = (0..FAMILIES.len())
-            .map(|f| globals.present[f] || ops.iter().any(|o| o.present[f]))
+            .map(|f| globals.present[f] || ops.iter().any(|o| o.parts.present[f]))
             .collect();
         Snapshot {
             ready,
@@ -301,13 +280,13 @@ impl Snapshot {
         (0..FAMILIES.len())
             .flat_map(move |f| {
                 let descriptor = self.shown[f].then(|| DESCRIPTORS[f].of(format));
-                let ops = self.ops.iter().map(move |o| o.families[f].of(format));
+                let ops = self.ops.iter().map(move |o| o.parts.families[f].of(format));
                 descriptor
                     .into_iter()
                     .chain([self.globals.families[f].of(format)])
                     .chain(ops)
             })
-            .chain([self.globals.end.of(format)])
+            .chain([END.of(format)])
     }
 
     /// The body of `format`, plain or as one gzip member: one piece up to [`JOIN_LIMIT`], else
@@ -381,7 +360,7 @@ mod tests {
     fn an_operations_parts_are_slices_of_one_block_plain_and_one_deflated() {
         let mut op = op_with(grid(300, 4));
         op.counters = Some(counters_of(&grid(300, 4)));
-        let parts = OperationParts::encode(&op);
+        let parts = OperationParts::encode(op).parts;
         let text = || parts.families.iter().map(|f| &f.text);
         let blocks = [
             text().map(|p| p.plain.clone()).collect::<Vec<_>>(),
@@ -609,7 +588,6 @@ pub(crate) mod fixtures {
         a.counters = Some(counters_of(&series));
         let mut b = op_with(vec![]);
         b.operation = "with \"quotes\"".into();
-        b.poll_interval = Duration::from_secs(60);
         let mut c = op_with(series[..1].to_vec());
         c.operation = "0048".into();
         let mut infinite: Vec<CounterSeries> = counters_of(&series)

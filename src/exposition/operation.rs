@@ -29,7 +29,7 @@ pub struct ReportData {
     /// Series in the whole report.
     series: usize,
     /// In a thin copy: the data families' parts, encoded from the whole report.
-    encoded: Option<Arc<[Formats]>>,
+    pub(super) encoded: Option<Arc<[Formats]>>,
 }
 
 impl ReportData {
@@ -56,11 +56,6 @@ impl ReportData {
         self.encoded.is_some()
     }
 
-    /// The data families' parts, in a thin copy.
-    pub(super) fn encoded(&self) -> Option<&[Formats]> {
-        self.encoded.as_deref()
-    }
-
     /// The thin copy of this data, with `encoded`, the parts of its data families.
     pub(super) fn thin(&self, encoded: Arc<[Formats]>) -> ReportData {
         let report = Report {
@@ -82,14 +77,6 @@ impl ReportData {
     }
 }
 
-/// Equal when they show the same report in the same window; a thin copy equals the whole data
-/// it was made from only in what it keeps.
-impl PartialEq for ReportData {
-    fn eq(&self, other: &Self) -> bool {
-        self.report == other.report && self.window == other.window && self.series == other.series
-    }
-}
-
 /// One finished call, as the status page shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LastCall {
@@ -106,8 +93,6 @@ pub struct LastCall {
 pub struct OperationMetrics {
     /// The `operation` label.
     pub operation: String,
-    /// The configured poll interval.
-    pub poll_interval: Duration,
     /// Whether the last poll got a report.
     pub up: bool,
     /// Whether Wolkvox refused the last call for the token's used-up daily quota: from the
@@ -154,11 +139,10 @@ pub struct OperationMetrics {
 }
 
 impl OperationMetrics {
-    /// The state before the first poll.
+    /// The state before the first poll, when the interval in force is the configured one.
     pub fn new(operation: String, poll_interval: Duration) -> Self {
         Self {
             operation,
-            poll_interval,
             up: false,
             quota_exhausted: false,
             polls: PollCounts::default(),

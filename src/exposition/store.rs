@@ -1,14 +1,13 @@
 //! The [`Store`]: the snapshot that scrapes load without a lock, and the encoded parts of
 //! every operation, from which the next snapshot is made and swapped in whole.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 #[cfg(any(test, feature = "test-util"))]
 use tokio::sync::watch;
 
-use super::{GlobalParts, Globals, NameInfo, OperationMetrics, OperationParts, ReloadStatus};
+use super::{Globals, NameInfo, OperationMetrics, OperationParts, Parts, ReloadStatus};
 use super::{ReportData, Snapshot};
 use crate::sys::process::ProcessStats;
 
@@ -23,9 +22,6 @@ pub struct Store {
     #[cfg(any(test, feature = "test-util"))]
     polls: watch::Sender<u64>,
     state: Mutex<Pending>,
-    /// The metrics every operation's parts were encoded from, by name, for the status page.
-    /// Changed under the `state` lock, so that it lists what the snapshot does.
-    operations: Mutex<BTreeMap<String, OperationMetrics>>,
 }
 
 /// What the next snapshot is made of.
@@ -35,13 +31,14 @@ struct Pending {
     ops: Vec<Arc<OperationParts>>,
     /// What the exporter's own families read, and their parts.
     globals: Globals,
-    global_parts: Arc<GlobalParts>,
+    global_parts: Arc<Parts>,
 }
 
 impl Pending {
     fn insert(&mut self, parts: Vec<OperationParts>) {
         for new in parts {
-            match self.ops.binary_search_by(|o| o.name.cmp(&new.name)) {
+            let name = &new.metrics.operation;
+            match self.ops.binary_search_by(|o| o.metrics.operation.cmp(name)) {
                 Ok(i) => self.ops[i] = Arc::new(new),
                 Err(i) => self.ops.insert(i, Arc::new(new)),
             }
@@ -50,23 +47,14 @@ impl Pending {
 
     fn set_globals(&mut self, change: impl FnOnce(&mut Globals)) {
         change(&mut self.globals);
-        self.global_parts = Arc::new(GlobalParts::encode(self.globals.clone()));
+        self.global_parts = Arc::new(Parts::encode(&[], &self.globals, None));
     }
 
     /// A shard that owns no operation of the file has nothing to poll: once its (empty) set
     /// is registered, it is ready.
     fn snapshot(&self) -> Snapshot {
-        let ready = self.ops.iter().all(|o| o.polled);
+        let ready = self.ops.iter().all(|o| o.metrics.polled);
         Snapshot::of(ready, self.ops.clone(), self.global_parts.clone())
-    }
-}
-
-/// Replaces the whole report of `metrics`, just encoded into `parts`, by its thin copy.
-fn thin(metrics: &mut OperationMetrics, parts: &OperationParts) {
-    if let Some(data) = &mut metrics.data
-        && !data.is_thin()
-    {
-        *data = Arc::new(data.thin(parts.report_families()));
     }
 }
 
@@ -82,7 +70,7 @@ impl Store {
         let state = Pending {
             ops: Vec::new(),
             globals: Globals::default(),
-            global_parts: Arc::new(GlobalParts::encode(Globals::default())),
+            global_parts: Arc::new(Parts::encode(&[], &Globals::default(), None)),
         };
         let mut first = state.snapshot();
         first.ready = false;
@@ -91,7 +79,6 @@ impl Store {
             #[cfg(any(test, feature = "test-util"))]
             polls: watch::Sender::new(0),
             state: Mutex::new(state),
-            operations: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -116,17 +103,8 @@ impl Store {
     /// Adds or replaces the metrics of operations without counting a poll (start, reload):
     /// laying out the parts of all operations again is paid once, not once per operation.
     pub fn register_all(&self, metrics: impl IntoIterator<Item = OperationMetrics>) {
-        let (mut kept, mut parts) = (Vec::new(), Vec::new());
-        for mut m in metrics {
-            let p = OperationParts::encode(&m);
-            thin(&mut m, &p);
-            kept.push(m);
-            parts.push(p);
-        }
-        self.change(|s| {
-            s.insert(parts);
-            self.keep(kept);
-        });
+        let parts = metrics.into_iter().map(OperationParts::encode).collect();
+        self.change(|s| s.insert(parts));
     }
 
     /// Replaces an operation's metrics after a poll: encodes that operation's parts, then
@@ -134,14 +112,10 @@ impl Store {
     ///
     /// Returns the thin copy of the report data that the store keeps from now on: the caller
     /// keeps it instead of the whole report, and publishing it again reuses its encoded parts.
-    pub fn publish(&self, mut metrics: OperationMetrics) -> Option<Arc<ReportData>> {
-        let parts = OperationParts::encode(&metrics);
-        thin(&mut metrics, &parts);
-        let data = metrics.data.clone();
-        self.change(|s| {
-            s.insert(vec![parts]);
-            self.keep([metrics]);
-        });
+    pub fn publish(&self, metrics: OperationMetrics) -> Option<Arc<ReportData>> {
+        let parts = OperationParts::encode(metrics);
+        let data = parts.metrics.data.clone();
+        self.change(|s| s.insert(vec![parts]));
         #[cfg(any(test, feature = "test-util"))]
         self.polls.send_modify(|n| *n += 1);
         data
@@ -150,28 +124,16 @@ impl Store {
     /// Removes operations: their series leave /metrics.
     pub fn remove_all(&self, operations: &[&str]) {
         self.change(|s| {
-            s.ops.retain(|o| !operations.contains(&o.name.as_str()));
-            let mut kept = self.operations.lock().unwrap_or_else(|e| e.into_inner());
-            for name in operations {
-                kept.remove(*name);
-            }
+            s.ops
+                .retain(|o| !operations.contains(&o.metrics.operation.as_str()))
         });
     }
 
-    /// Keeps `metrics` for the status page (called under the `state` lock).
-    fn keep(&self, metrics: impl IntoIterator<Item = OperationMetrics>) {
-        // Only map inserts happen under this lock; a panic there leaves consistent data.
-        let mut kept = self.operations.lock().unwrap_or_else(|e| e.into_inner());
-        for m in metrics {
-            kept.insert(m.operation.clone(), m);
-        }
-    }
-
     /// Every operation's metrics as of its last poll, in the order of names: what the status
-    /// page shows. Cheap clones: the report is shared.
+    /// page shows, as the snapshot served now has them. Cheap clones: the report is shared.
     pub fn operations(&self) -> Vec<OperationMetrics> {
-        let kept = self.operations.lock().unwrap_or_else(|e| e.into_inner());
-        kept.values().cloned().collect()
+        let current = self.current();
+        current.ops.iter().map(|o| o.metrics.clone()).collect()
     }
 
     /// Changes part of the reload status (the configuration file's, or the web
@@ -275,13 +237,11 @@ mod tests {
         assert_serves(&store, &ops[..2], Globals::default());
         store.publish(ops[2].clone());
         assert_serves(&store, &ops, Globals::default());
-        // A poll changes one operation: its families' samples, the presence of a family
-        // (token gauges) and the HELP texts (intervals now shared) change with it.
+        // A poll changes one operation: its families' samples and the presence of a family
+        // (token gauges) change with it.
         ops[2].token_info = None;
         ops[2].polled = true;
         ops[2].up = false;
-        ops[2].poll_interval = std::time::Duration::from_secs(300);
-        ops[1].poll_interval = std::time::Duration::from_secs(300);
         store.publish(ops[2].clone());
         store.publish(ops[1].clone());
         assert_serves(&store, &ops, Globals::default());

@@ -274,12 +274,6 @@ impl Family {
         }
     }
 
-    /// Whether the family has one sample per series (a report's or the counters'): nearly
-    /// all of the bytes, and what the history for `backfill` holds.
-    pub fn per_series(&self) -> bool {
-        matches!(self.read, Read::Report(_) | Read::Counters(_))
-    }
-
     /// Whether the family's samples are the report's data series, which a thin
     /// [`ReportData`](super::ReportData) keeps encoded.
     pub fn of_report(&self) -> bool {
@@ -303,18 +297,14 @@ impl Family {
         )
     }
 
-    /// Whether the family is written at all (its descriptor, even without samples).
+    /// Whether the family is written at all (its descriptor, even without samples): some are
+    /// always, the others when they have a sample.
     pub fn is_present(&self, ops: &[OperationMetrics], globals: &Globals) -> bool {
         match self.read {
             Read::Build | Read::Count(_) | Read::Polls | Read::Rejected | Read::Report(_) => true,
-            Read::Reload(value) => globals.reload.as_ref().and_then(value).is_some(),
-            Read::Process(..) => globals.process.is_some(),
-            Read::Info(_, rows) => globals
-                .names
-                .as_deref()
-                .is_some_and(|n| !rows(n).is_empty()),
-            Read::Gauge(value) => ops.iter().any(|o| value(o).is_some()),
+            // Counters that are kept are shown, even before their first series.
             Read::Counters(_) => ops.iter().any(|o| o.counters.is_some()),
+            _ => self.for_each_sample(ops, globals, |_, _| Err(())).is_err(),
         }
     }
 

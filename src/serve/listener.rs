@@ -174,22 +174,19 @@ async fn serve_connection(
         // headers: for a kept-alive connection that is its idle time.
         .header_read_timeout(limits.idle_timeout);
     let mut conn = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));
-    let mut deadline_passed = false;
-    loop {
-        tokio::select! {
-            _ = conn.as_mut() => return,
-            () = close.cancelled() => return,
-            () = tokio::time::sleep_until(first_deadline), if !deadline_passed => {
-                if !spoke.load(Ordering::Relaxed) {
-                    return;
-                }
-                deadline_passed = true;
-            }
-            () = stop.cancelled() => {
-                conn.as_mut().graceful_shutdown();
-                let _ = conn.as_mut().await;
-                return;
-            }
+    let silent_past_deadline = async {
+        tokio::time::sleep_until(first_deadline).await;
+        if spoke.load(Ordering::Relaxed) {
+            std::future::pending().await
+        }
+    };
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        () = close.cancelled() => {}
+        () = silent_past_deadline => {}
+        () = stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.as_mut().await;
         }
     }
 }

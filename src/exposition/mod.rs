@@ -251,15 +251,6 @@ pub struct Snapshot {
 const JOIN_LIMIT: usize = 1 << 20;
 
 impl Snapshot {
-    /// Encodes the metrics of `operations` (in their order), and the exporter's own ones.
-    pub fn encode(ready: bool, operations: &[OperationMetrics], globals: Globals) -> Snapshot {
-        let ops = operations
-            .iter()
-            .map(|op| Arc::new(OperationParts::encode(op.clone())));
-        let globals = Parts::encode(&[], &globals, None);
-        Snapshot::of(ready, ops.collect(), Arc::new(globals))
-    }
-
     /// The snapshot of parts encoded already: O(operations x families), no encoding.
     fn of(ready: bool, ops: Vec<Arc<OperationParts>>, globals: Arc<Parts>) -> Snapshot {
         let shown = (0..FAMILIES.len())
@@ -433,7 +424,22 @@ pub(crate) mod fixtures {
     use prometheus_client::registry::Registry;
 
     use super::families::{FAMILIES, Number};
-    use super::{Format, Globals, Snapshot};
+    use super::{Format, Globals, OperationParts, Parts, Snapshot};
+
+    impl Snapshot {
+        /// Encodes the metrics of `operations` (in their order), and the exporter's own ones.
+        pub(crate) fn encode(
+            ready: bool,
+            operations: &[OperationMetrics],
+            globals: Globals,
+        ) -> Snapshot {
+            let ops = operations
+                .iter()
+                .map(|op| Arc::new(OperationParts::encode(op.clone())));
+            let globals = Parts::encode(&[], &globals, None);
+            Snapshot::of(ready, ops.collect(), Arc::new(globals))
+        }
+    }
 
     /// The families of the table, written by prometheus-client: the reference.
     #[derive(Debug)]

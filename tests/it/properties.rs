@@ -11,7 +11,7 @@ use common::{Metrics, promtool_check};
 use proptest::prelude::*;
 use wolkvox_exporter::config::TimeUnit;
 use wolkvox_exporter::config::window::Window;
-use wolkvox_exporter::exposition::{Format, Globals, OperationMetrics, ReportData, Snapshot};
+use wolkvox_exporter::exposition::{Format, OperationMetrics, ReportData, Snapshot, Store};
 use wolkvox_exporter::report::{Report, Series, from_answer, parse_time_seconds};
 use wolkvox_exporter::upstream::PollResult;
 use wolkvox_exporter::upstream::number::parse_number;
@@ -151,7 +151,7 @@ proptest! {
     }
 }
 
-fn snapshot_with(pairs: &[(String, String)]) -> Snapshot {
+fn snapshot_with(pairs: &[(String, String)]) -> Arc<Snapshot> {
     let mut op = OperationMetrics::new("op".into(), Duration::from_secs(300));
     op.data = Some(Arc::new(ReportData::new(
         Report {
@@ -170,7 +170,9 @@ fn snapshot_with(pairs: &[(String, String)]) -> Snapshot {
         },
         Window::Today.resolve(jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC),
     )));
-    Snapshot::encode(true, &[op], Globals::default())
+    let store = Store::new();
+    store.publish(op);
+    store.current()
 }
 
 #[test]

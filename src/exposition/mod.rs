@@ -237,12 +237,10 @@ pub struct Snapshot {
     globals: Arc<Parts>,
     /// Per family: whether it appears.
     shown: Vec<bool>,
-    /// Per format: the end of the gzip member, made at the first gzip scrape of the snapshot,
-    /// so that a poll does not combine the CRCs of every operation's parts.
-    gzip_end: [OnceLock<Bytes>; 2],
-    /// Per format, plain and gzip: the body in one piece when it is at most [`JOIN_LIMIT`],
-    /// joined at its first scrape; `None` when it is larger.
-    joined: [[OnceLock<Option<Bytes>>; 2]; 2],
+    /// Per format, plain and gzip: the body as it is sent, made at its first scrape (so that a
+    /// poll does not combine the CRCs of every operation's parts): in one piece when it is at
+    /// most [`JOIN_LIMIT`], else the parts encoded at poll time.
+    bodies: [[OnceLock<Vec<Bytes>>; 2]; 2],
 }
 
 /// The largest body sent in one piece: hyper writes many small pieces one by one, at a cost per
@@ -261,8 +259,7 @@ impl Snapshot {
             ops,
             globals,
             shown,
-            gzip_end: Default::default(),
-            joined: Default::default(),
+            bodies: Default::default(),
         }
     }
 
@@ -283,15 +280,14 @@ impl Snapshot {
     /// The body of `format`, plain or as one gzip member: one piece up to [`JOIN_LIMIT`], else
     /// the parts encoded at poll time; none of them empty (the build info is always there).
     pub fn parts(&self, format: Format, gzip: bool) -> Vec<Bytes> {
-        let joined = self.joined[format as usize][gzip as usize].get_or_init(|| {
+        let body = self.bodies[format as usize][gzip as usize].get_or_init(|| {
             let pieces = self.pieces(format, gzip);
-            let small = pieces.iter().map(Bytes::len).sum::<usize>() <= JOIN_LIMIT;
-            small.then(|| Bytes::from(pieces.concat()))
+            match pieces.iter().map(Bytes::len).sum::<usize>() <= JOIN_LIMIT {
+                true => vec![Bytes::from(pieces.concat())],
+                false => pieces,
+            }
         });
-        match joined {
-            Some(body) => vec![body.clone()],
-            None => self.pieces(format, gzip),
-        }
+        body.clone()
     }
 
     /// The body of `format`, plain or as one gzip member, as the parts encoded at poll time:
@@ -301,10 +297,9 @@ impl Snapshot {
         if !gzip {
             return walk.map(|p| p.plain.clone()).collect();
         }
-        let end = self.gzip_end[format as usize].get_or_init(|| gzip::gzip_end(walk.clone()));
         std::iter::once(Bytes::from_static(&GZIP_HEADER))
-            .chain(walk.map(|p| p.deflated.clone()))
-            .chain([end.clone()])
+            .chain(walk.clone().map(|p| p.deflated.clone()))
+            .chain([gzip::gzip_end(walk)])
             .collect()
     }
 

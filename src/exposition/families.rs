@@ -20,7 +20,6 @@ pub(super) struct Family {
     /// HELP text: metadata, the same for every instance whatever its flags, so that series
     /// of exporters configured differently (and backfilled ones) agree.
     pub help: &'static str,
-    /// Where the samples come from.
     pub read: Read,
 }
 
@@ -60,7 +59,6 @@ pub(super) enum Read {
 /// A sample's value, as prometheus-client writes it: an integer without a decimal point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Number {
-    /// Written as an integer.
     Int(u64),
     /// Written as a float (`1.0`).
     Float(f64),
@@ -250,7 +248,6 @@ fn seconds(ts: jiff::Timestamp) -> f64 {
 }
 
 impl Family {
-    /// Gauge or counter.
     pub fn kind(&self) -> MetricType {
         match self.read {
             Read::Process(kind, _) => kind,

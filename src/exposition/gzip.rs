@@ -18,11 +18,8 @@ use flate2::{Compress, Compression, FlushCompress};
 /// CRC-32 and length, from which the member's trailer is made.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Part {
-    /// The bytes.
     pub plain: Bytes,
-    /// Their deflate copy.
     pub deflated: Bytes,
-    /// Their CRC-32 and length.
     pub crc: Hasher,
 }
 

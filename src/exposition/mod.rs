@@ -47,7 +47,6 @@ pub enum Format {
 }
 
 impl Format {
-    /// The Content-Type of a body in this format.
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Text => "text/plain; version=0.0.4; charset=utf-8",

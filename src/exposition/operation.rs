@@ -36,7 +36,6 @@ impl ReportData {
     /// Series that a thin copy keeps: what the status page lists.
     pub const HEAD: usize = 50;
 
-    /// The data of a whole report.
     pub fn new(report: Report, window: ReportWindow) -> ReportData {
         ReportData {
             series: report.series.len(),
@@ -80,9 +79,7 @@ impl ReportData {
 /// One finished call, as the status page shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LastCall {
-    /// Its result.
     pub result: PollResult,
-    /// When it ended.
     pub at: Timestamp,
     /// What Wolkvox answered, with the token blanked out should the answer echo it.
     pub detail: String,
@@ -106,9 +103,7 @@ pub struct OperationMetrics {
     pub series_dropped: u64,
     /// End of the last successful poll.
     pub last_success: Option<Timestamp>,
-    /// Duration of the last poll.
     pub poll_duration: Option<Duration>,
-    /// When the next poll is due.
     pub next_poll: Option<Timestamp>,
     /// The interval in force after a successful poll: the configured one, or longer to stay
     /// within `--poll.budget-share`.

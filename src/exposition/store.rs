@@ -82,7 +82,6 @@ impl Store {
         }
     }
 
-    /// The snapshot to serve now.
     pub fn current(&self) -> Arc<Snapshot> {
         self.current.load_full()
     }

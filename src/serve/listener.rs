@@ -45,7 +45,6 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 struct Slot {
     /// Set once the connection's first request has arrived.
     spoke: AtomicBool,
-    /// Closes the connection.
     close: CancellationToken,
 }
 

@@ -80,21 +80,8 @@ pub struct Globals {
     pub names: Option<Arc<NameInfo>>,
 }
 
-/// A family's part in both formats; the same bytes when the formats agree.
-#[derive(Debug, Clone, Default)]
-struct Formats {
-    text: Part,
-    openmetrics: Part,
-}
-
-impl Formats {
-    fn of(&self, format: Format) -> &Part {
-        match format {
-            Format::Text => &self.text,
-            Format::OpenMetrics => &self.openmetrics,
-        }
-    }
-}
+/// A family's part in each [`Format`], by its discriminant; the same bytes when they agree.
+type Formats = [Part; 2];
 
 /// Per family, its ranges of `out` as slices of one allocation of exactly their size: the
 /// allocator rounds one block per operation up to its size class, not one per family.
@@ -128,7 +115,7 @@ fn compress_all(written: Vec<(Bytes, Option<Bytes>)>) -> Vec<Formats> {
                 Some(_) => parts.next().unwrap_or_default(),
                 None => text.clone(),
             };
-            Formats { text, openmetrics }
+            [text, openmetrics]
         })
         .collect()
 }
@@ -264,16 +251,17 @@ impl Snapshot {
 
     /// The parts of `format` in exposition order, empty ones included.
     fn walk(&self, format: Format) -> impl Iterator<Item = &Part> + Clone {
+        let i = format as usize;
         (0..FAMILIES.len())
             .flat_map(move |f| {
-                let descriptor = self.shown[f].then(|| DESCRIPTORS[f].of(format));
-                let ops = self.ops.iter().map(move |o| o.parts.families[f].of(format));
+                let descriptor = self.shown[f].then(|| &DESCRIPTORS[f][i]);
+                let ops = self.ops.iter().map(move |o| &o.parts.families[f][i]);
                 descriptor
                     .into_iter()
-                    .chain([self.globals.families[f].of(format)])
+                    .chain([&self.globals.families[f][i]])
                     .chain(ops)
             })
-            .chain([END.of(format)])
+            .chain([&END[i]])
     }
 
     /// The body of `format`, plain or as one gzip member: one piece up to [`JOIN_LIMIT`], else
@@ -346,7 +334,7 @@ mod tests {
         let mut op = op_with(grid(300, 4));
         op.counters = Some(counters_of(&grid(300, 4)));
         let parts = OperationParts::encode(op).parts;
-        let text = || parts.families.iter().map(|f| &f.text);
+        let text = || parts.families.iter().map(|f| &f[Format::Text as usize]);
         let blocks = [
             text().map(|p| p.plain.clone()).collect::<Vec<_>>(),
             text().map(|p| p.deflated.clone()).collect(),

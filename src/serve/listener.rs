@@ -85,7 +85,8 @@ pub async fn serve(
         };
         let tcp = match accepted {
             Ok((tcp, _)) => tcp,
-            Err(e) if is_out_of_descriptors(&e) => {
+            // EMFILE (the process's limit) and ENFILE (the system's), on Linux and the BSDs.
+            Err(e) if matches!(e.raw_os_error(), Some(23 | 24)) => {
                 // Make room, or wait for a connection to end, rather than spin on accept.
                 if !evict_oldest_silent(&open) {
                     tokio::select! {
@@ -126,11 +127,6 @@ pub async fn serve(
     // Connections finish their current request; past the grace they are dropped.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await;
     Ok(())
-}
-
-fn is_out_of_descriptors(e: &std::io::Error) -> bool {
-    // EMFILE (the process's limit) and ENFILE (the system's), on Linux and the BSDs alike.
-    matches!(e.raw_os_error(), Some(23 | 24))
 }
 
 /// One connection: the TLS handshake and the first request's headers within the read-header

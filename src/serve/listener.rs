@@ -34,7 +34,6 @@ use tokio_util::task::TaskTracker;
 use axum::Router;
 use tower::Service as _;
 
-use crate::Error;
 use crate::config::Limits;
 
 /// How long connections get to finish after the shutdown signal.
@@ -73,7 +72,7 @@ pub async fn serve(
     tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
     limits: Limits,
     stopped: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error> {
+) {
     let open = Arc::new(Open::default());
     let tracker = TaskTracker::new();
     let stop = CancellationToken::new();
@@ -126,7 +125,6 @@ pub async fn serve(
     tracker.close();
     // Connections finish their current request; past the grace they are dropped.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await;
-    Ok(())
 }
 
 /// One connection: the TLS handshake and the first request's headers within the read-header

@@ -289,11 +289,6 @@ impl Snapshot {
             .chain([gzip::gzip_end(walk)])
             .collect()
     }
-
-    /// The body of `format` in one piece: a copy, for tests and tools.
-    pub fn body(&self, format: Format, gzip: bool) -> Vec<u8> {
-        self.parts(format, gzip).concat()
-    }
 }
 
 #[cfg(test)]
@@ -420,6 +415,11 @@ pub(crate) mod fixtures {
                 .map(|op| Arc::new(OperationParts::encode(op.clone())));
             let globals = Parts::encode(&[], &globals, None);
             Snapshot::of(ready, ops.collect(), Arc::new(globals))
+        }
+
+        /// The body of `format` in one piece.
+        pub(crate) fn body(&self, format: Format, gzip: bool) -> Vec<u8> {
+            self.parts(format, gzip).concat()
         }
     }
 

@@ -8,9 +8,8 @@ use prometheus_client::metrics::MetricType;
 
 use super::{Globals, NameInfo, OperationMetrics, ReloadStatus};
 use crate::counters::CounterRef;
-use crate::report::{RejectReason, Series};
+use crate::report::Series;
 use crate::sys::process::ProcessStats;
-use crate::upstream::PollResult;
 
 /// One metric family. Its type and label names follow from where its samples come from.
 #[derive(Debug)]
@@ -42,10 +41,12 @@ pub(super) enum Read {
     Gauge(fn(&OperationMetrics) -> Option<f64>),
     /// One sample per operation.
     Count(fn(&OperationMetrics) -> u64),
-    /// One sample per operation and poll result.
-    Polls,
-    /// One sample per operation and reason a row was rejected.
-    Rejected,
+    /// One sample per operation and value of a label enum, with these label names: the
+    /// operation's count of each value, in label order.
+    Counts(
+        &'static [&'static str],
+        fn(&OperationMetrics) -> Vec<(&'static str, u64)>,
+    ),
     /// One sample per series of the report (the family is written even before a report).
     Report(fn(&Series) -> f64),
     /// One sample per series of the counters that survive midnight; no family when no
@@ -198,12 +199,16 @@ pub(super) static FAMILIES: &[Family] = &[
     family(
         "wolkvox_polls",
         "Polls of the report API by result.",
-        Read::Polls,
+        Read::Counts(&["operation", "result"], |o| {
+            o.polls.iter().map(|(r, n)| (r.as_str(), n)).collect()
+        }),
     ),
     family(
         "wolkvox_rows_rejected",
         "Report rows skipped because a value could not be read.",
-        Read::Rejected,
+        Read::Counts(&["operation", "reason"], |o| {
+            o.rejected.iter().map(|(r, n)| (r.as_str(), n)).collect()
+        }),
     ),
     family(
         "wolkvox_series_dropped",
@@ -251,9 +256,7 @@ impl Family {
     pub fn kind(&self) -> MetricType {
         match self.read {
             Read::Process(kind, _) => kind,
-            Read::Count(_) | Read::Polls | Read::Rejected | Read::Counters(_) => {
-                MetricType::Counter
-            }
+            Read::Count(_) | Read::Counts(..) | Read::Counters(_) => MetricType::Counter,
             _ => MetricType::Gauge,
         }
     }
@@ -264,10 +267,8 @@ impl Family {
             Read::Build => &["version", "revision", "rustc", "os", "arch"],
             Read::Reload(_) | Read::Process(..) => &[],
             Read::Gauge(_) | Read::Count(_) => &["operation"],
-            Read::Polls => &["operation", "result"],
-            Read::Rejected => &["operation", "reason"],
             Read::Report(_) | Read::Counters(_) => &["operation", "rp_id", "cod_opc_menu"],
-            Read::Info(labels, _) => labels,
+            Read::Info(labels, _) | Read::Counts(labels, _) => labels,
         }
     }
 
@@ -298,7 +299,7 @@ impl Family {
     /// always, the others when they have a sample.
     pub fn is_present(&self, ops: &[OperationMetrics], globals: &Globals) -> bool {
         match self.read {
-            Read::Build | Read::Count(_) | Read::Polls | Read::Rejected | Read::Report(_) => true,
+            Read::Build | Read::Count(_) | Read::Counts(..) | Read::Report(_) => true,
             // Counters that are kept are shown, even before their first series.
             Read::Counters(_) => ops.iter().any(|o| o.counters.is_some()),
             _ => self.for_each_sample(ops, globals, |_, _| Err(())).is_err(),
@@ -345,18 +346,10 @@ impl Family {
             Read::Count(value) => ops
                 .iter()
                 .try_for_each(|o| sample(&[&o.operation], Number::Int(value(o)))),
-            Read::Polls => ops.iter().try_for_each(|o| {
-                o.polls.iter().try_for_each(|(result, n)| {
-                    sample(&[&o.operation, PollResult::as_str(result)], Number::Int(n))
-                })
-            }),
-            Read::Rejected => ops.iter().try_for_each(|o| {
-                o.rejected.iter().try_for_each(|(reason, n)| {
-                    sample(
-                        &[&o.operation, RejectReason::as_str(reason)],
-                        Number::Int(n),
-                    )
-                })
+            Read::Counts(_, counts) => ops.iter().try_for_each(|o| {
+                counts(o)
+                    .into_iter()
+                    .try_for_each(|(value, n)| sample(&[&o.operation, value], Number::Int(n)))
             }),
             Read::Report(value) => ops.iter().try_for_each(|o| {
                 let Some(data) = &o.data else { return Ok(()) };

@@ -355,7 +355,7 @@ impl Family {
                 let Some(data) = &o.data else { return Ok(()) };
                 // A thin copy has its series encoded, not listed: encoding reads them there.
                 debug_assert!(
-                    !data.is_thin(),
+                    data.encoded.is_none(),
                     "the series of a thin report were asked for"
                 );
                 data.report.series.iter().try_for_each(|s| {

@@ -16,7 +16,7 @@ use crate::upstream::{PollCounts, PollResult, TokenInfo};
 /// A report that the data series show, with the window it describes.
 ///
 /// Once the store has encoded its data series, it keeps a thin copy instead
-/// ([`ReportData::is_thin`]): the encoded parts, which every later encoding reuses (a failed poll
+/// (with `encoded` set): the encoded parts, which every later encoding reuses (a failed poll
 /// within `--poll.keep-stale` shows the same data), and the first [`ReportData::HEAD`] series,
 /// which the status page lists. The whole report is not kept: its encoded parts already hold
 /// what /metrics needs of it.
@@ -48,11 +48,6 @@ impl ReportData {
     /// Series in the whole report, also in a thin copy.
     pub fn series(&self) -> usize {
         self.series
-    }
-
-    /// Whether this is a thin copy: encoded parts and the first series, not the whole report.
-    pub fn is_thin(&self) -> bool {
-        self.encoded.is_some()
     }
 
     /// The thin copy of this data, with `encoded`, the parts of its data families.

@@ -207,7 +207,7 @@ mod tests {
         let series = grid(120, 4);
         let op = op_with(series.clone());
         let thin = store.publish(op.clone()).expect("the report's data");
-        assert!(thin.is_thin());
+        assert!(thin.encoded.is_some());
         assert_eq!(thin.series(), 120);
         assert_eq!(thin.report.series, series[..ReportData::HEAD]);
         assert_eq!(thin.report.rows, 120);

@@ -21,41 +21,9 @@ pub struct Store {
     /// Polls published so far: tests wait on it instead of on the clock.
     #[cfg(any(test, feature = "test-util"))]
     polls: watch::Sender<u64>,
-    state: Mutex<Pending>,
-}
-
-/// What the next snapshot is made of.
-#[derive(Debug)]
-struct Pending {
-    /// In the order of their names.
-    ops: Vec<Arc<OperationParts>>,
-    /// What the exporter's own families read, and their parts.
-    globals: Globals,
-    global_parts: Arc<Parts>,
-}
-
-impl Pending {
-    fn insert(&mut self, parts: Vec<OperationParts>) {
-        for new in parts {
-            let name = &new.metrics.operation;
-            match self.ops.binary_search_by(|o| o.metrics.operation.cmp(name)) {
-                Ok(i) => self.ops[i] = Arc::new(new),
-                Err(i) => self.ops.insert(i, Arc::new(new)),
-            }
-        }
-    }
-
-    fn set_globals(&mut self, change: impl FnOnce(&mut Globals)) {
-        change(&mut self.globals);
-        self.global_parts = Arc::new(Parts::encode(&[], &self.globals, None));
-    }
-
-    /// A shard that owns no operation of the file has nothing to poll: once its (empty) set
-    /// is registered, it is ready.
-    fn snapshot(&self) -> Snapshot {
-        let ready = self.ops.iter().all(|o| o.metrics.polled);
-        Snapshot::of(ready, self.ops.clone(), self.global_parts.clone())
-    }
+    /// What the exporter's own families read. Every change holds its lock while it makes the
+    /// next snapshot from the current one, which keeps snapshots in the order of their changes.
+    globals: Mutex<Globals>,
 }
 
 impl Default for Store {
@@ -67,18 +35,12 @@ impl Default for Store {
 impl Store {
     /// An empty store: not ready, self-metrics only.
     pub fn new() -> Self {
-        let state = Pending {
-            ops: Vec::new(),
-            globals: Globals::default(),
-            global_parts: Arc::new(Parts::encode(&[], &Globals::default(), None)),
-        };
-        let mut first = state.snapshot();
-        first.ready = false;
+        let globals = Arc::new(Parts::encode(&[], &Globals::default(), None));
         Self {
-            current: ArcSwap::from_pointee(first),
+            current: ArcSwap::from_pointee(Snapshot::of(false, Vec::new(), globals)),
             #[cfg(any(test, feature = "test-util"))]
             polls: watch::Sender::new(0),
-            state: Mutex::new(state),
+            globals: Mutex::default(),
         }
     }
 
@@ -86,24 +48,55 @@ impl Store {
         self.current.load_full()
     }
 
-    /// Runs `change` under the lock and swaps in the snapshot it leads to. The lock keeps
-    /// snapshots in the order of their changes.
-    fn change(&self, change: impl FnOnce(&mut Pending)) {
+    /// Runs `change` on the current snapshot's operations (in the order of their names), and,
+    /// when it returns true, encodes the exporter's own parts again; swaps in the snapshot
+    /// that this leads to.
+    fn change(&self, change: impl FnOnce(&mut Vec<Arc<OperationParts>>, &mut Globals) -> bool) {
         // Only pointer work happens under this lock; a panic there leaves consistent data.
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        change(&mut state);
-        let previous = self.current.swap(Arc::new(state.snapshot()));
-        drop(state);
+        let mut globals = self.globals.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.current.load_full();
+        let mut ops = current.ops.clone();
+        let parts = match change(&mut ops, &mut globals) {
+            true => Arc::new(Parts::encode(&[], &globals, None)),
+            false => current.globals.clone(),
+        };
+        // A shard that owns no operation of the file has nothing to poll: once its (empty)
+        // set is registered, it is ready.
+        let ready = ops.iter().all(|o| o.metrics.polled);
+        let previous = self.current.swap(Arc::new(Snapshot::of(ready, ops, parts)));
+        drop(globals);
         // Freeing what only the previous snapshot held (a replaced operation's parts) is
         // work that need not hold up other polls.
-        drop(previous);
+        drop((current, previous));
+    }
+
+    /// Adds or replaces operations' parts, keeping them in the order of their names.
+    fn insert(&self, parts: Vec<OperationParts>) {
+        self.change(|ops, _| {
+            for new in parts {
+                let name = &new.metrics.operation;
+                match ops.binary_search_by(|o| o.metrics.operation.cmp(name)) {
+                    Ok(i) => ops[i] = Arc::new(new),
+                    Err(i) => ops.insert(i, Arc::new(new)),
+                }
+            }
+            false
+        });
+    }
+
+    /// Changes what the exporter's own families read: only their parts are encoded again, and
+    /// no operation's series change.
+    fn set_globals(&self, change: impl FnOnce(&mut Globals)) {
+        self.change(|_, globals| {
+            change(globals);
+            true
+        });
     }
 
     /// Adds or replaces the metrics of operations without counting a poll (start, reload):
     /// laying out the parts of all operations again is paid once, not once per operation.
     pub fn register_all(&self, metrics: impl IntoIterator<Item = OperationMetrics>) {
-        let parts = metrics.into_iter().map(OperationParts::encode).collect();
-        self.change(|s| s.insert(parts));
+        self.insert(metrics.into_iter().map(OperationParts::encode).collect());
     }
 
     /// Replaces an operation's metrics after a poll: encodes that operation's parts, then
@@ -114,7 +107,7 @@ impl Store {
     pub fn publish(&self, metrics: OperationMetrics) -> Option<Arc<ReportData>> {
         let parts = OperationParts::encode(metrics);
         let data = parts.metrics.data.clone();
-        self.change(|s| s.insert(vec![parts]));
+        self.insert(vec![parts]);
         #[cfg(any(test, feature = "test-util"))]
         self.polls.send_modify(|n| *n += 1);
         data
@@ -122,9 +115,9 @@ impl Store {
 
     /// Removes operations: their series leave /metrics.
     pub fn remove_all(&self, operations: &[&str]) {
-        self.change(|s| {
-            s.ops
-                .retain(|o| !operations.contains(&o.metrics.operation.as_str()))
+        self.change(|ops, _| {
+            ops.retain(|o| !operations.contains(&o.metrics.operation.as_str()));
+            false
         });
     }
 
@@ -138,26 +131,22 @@ impl Store {
     /// Changes part of the reload status (the configuration file's, or the web
     /// configuration's), under the lock, so that neither overwrites the other.
     pub fn update_reload(&self, update: impl FnOnce(&mut ReloadStatus)) {
-        self.change(|s| {
-            s.set_globals(|g| {
-                let mut status = g.reload.unwrap_or_default();
-                update(&mut status);
-                g.reload = Some(status);
-            })
+        self.set_globals(|g| {
+            let mut status = g.reload.unwrap_or_default();
+            update(&mut status);
+            g.reload = Some(status);
         });
     }
 
-    /// Records a reading of the process metrics: only the exporter's own parts are encoded
-    /// again, and scrapes keep serving prebuilt bytes.
+    /// Records a reading of the process metrics: scrapes keep serving prebuilt bytes.
     pub fn set_process(&self, process: ProcessStats) {
-        self.change(|s| s.set_globals(|g| g.process = Some(process)));
+        self.set_globals(|g| g.process = Some(process));
     }
 
-    /// Sets the rows of the info series that name routing points and options: only the
-    /// exporter's own parts are encoded again, and no operation's series change.
+    /// Sets the rows of the info series that name routing points and options.
     pub fn set_names(&self, names: NameInfo) {
         let names = (names != NameInfo::default()).then(|| Arc::new(names));
-        self.change(|s| s.set_globals(|g| g.names = names));
+        self.set_globals(|g| g.names = names);
     }
 
     /// Polls finished so far, and a way to wait for more (for tests).

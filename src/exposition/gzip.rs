@@ -48,9 +48,6 @@ pub(super) fn compress(plain: Vec<Bytes>) -> Vec<Part> {
 /// final block); returns where it is.
 fn deflate(z: &mut Compress, data: &[u8], out: &mut Vec<u8>) -> Range<usize> {
     let start = out.len();
-    if data.is_empty() {
-        return start..start;
-    }
     z.reset();
     let mut input = data;
     loop {

@@ -40,22 +40,19 @@ pub(super) fn samples(
     ops: &[OperationMetrics],
     globals: &Globals,
 ) -> (Range<usize>, Option<Range<usize>>) {
-    let mut finite = true;
-    let _ = family.for_each_sample(ops, globals, |_, v| {
-        finite &= !matches!(v, Number::Float(v) if !v.is_finite());
-        Ok::<_, Infallible>(())
-    });
-    let mut write = |format| {
-        let (name, start) = (family.sample_name(), out.len());
+    let name = family.sample_name();
+    let write = |out: &mut Vec<u8>, format: Format| {
+        let (start, mut finite) = (out.len(), true);
         let _ = family.for_each_sample(ops, globals, |values, v| {
+            finite &= !matches!(v, Number::Float(v) if !v.is_finite());
             let labels = family.labels().iter().copied().zip(values.iter().copied());
             sample(out, &name, labels, v, format, None);
             Ok::<_, Infallible>(())
         });
-        start..out.len()
+        (start..out.len(), finite)
     };
-    let text = write(Format::Text);
-    (text, (!finite).then(|| write(Format::OpenMetrics)))
+    let (text, finite) = write(out, Format::Text);
+    (text, (!finite).then(|| write(out, Format::OpenMetrics).0))
 }
 
 /// One sample line: `name{labels} value`, and ` at` (seconds) when given.

@@ -126,7 +126,7 @@ pub fn run(rows: usize, rounds: usize, min: Duration) -> Ingest {
     let body = Bytes::from(super::body::report_body(rows));
     let mut state = PollState::new(&body);
     let snapshot = state.store.current();
-    let size = |format, gzip| snapshot.body(format, gzip).len();
+    let size = |format, gzip| snapshot.parts(format, gzip).concat().len();
     let exposition_bytes = [
         size(Format::Text, false),
         size(Format::Text, true),
@@ -149,7 +149,7 @@ pub fn run(rows: usize, rounds: usize, min: Duration) -> Ingest {
     // The steps one by one, for the profile of where the time goes.
     let (mut decode, mut classified, mut counters, mut publish, mut gzip_alone) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let text: Vec<u8> = state.store.current().body(Format::Text, false);
+    let text: Vec<u8> = state.store.current().parts(Format::Text, false).concat();
     let report = from_answer(Ok((200, body.clone())), TimeUnit::Minutes, usize::MAX)
         .1
         .expect("a report");

@@ -8,7 +8,6 @@ use std::convert::Infallible;
 use std::ops::Range;
 
 use jiff::Timestamp;
-use prometheus_client::metrics::MetricType;
 
 use super::families::{FAMILIES, Family, Number, Read};
 use super::{Format, Globals, NameInfo, OperationMetrics};
@@ -22,22 +21,13 @@ pub(super) fn descriptor(out: &mut Vec<u8>, family: &Family, format: Format) {
         Format::Text => family.sample_name(),
         Format::OpenMetrics => family.name.into(),
     };
-    for (key, text) in [
-        ("# HELP ", family.help),
-        ("# TYPE ", type_name(family.kind())),
-    ] {
+    let kind = family.kind();
+    for (key, text) in [("# HELP ", family.help), ("# TYPE ", kind.as_str())] {
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(name.as_bytes());
         out.push(b' ');
         out.extend_from_slice(text.as_bytes());
         out.push(b'\n');
-    }
-}
-
-fn type_name(kind: MetricType) -> &'static str {
-    match kind {
-        MetricType::Counter => "counter",
-        _ => "gauge",
     }
 }
 
@@ -50,22 +40,19 @@ pub(super) fn samples(
     ops: &[OperationMetrics],
     globals: &Globals,
 ) -> (Range<usize>, Option<Range<usize>>) {
-    let mut finite = true;
-    let _ = family.for_each_sample(ops, globals, |_, v| {
-        finite &= !matches!(v, Number::Float(v) if !v.is_finite());
-        Ok::<_, Infallible>(())
-    });
-    let mut write = |format| {
-        let (name, start) = (family.sample_name(), out.len());
+    let name = family.sample_name();
+    let write = |out: &mut Vec<u8>, format: Format| {
+        let (start, mut finite) = (out.len(), true);
         let _ = family.for_each_sample(ops, globals, |values, v| {
+            finite &= !matches!(v, Number::Float(v) if !v.is_finite());
             let labels = family.labels().iter().copied().zip(values.iter().copied());
             sample(out, &name, labels, v, format, None);
             Ok::<_, Infallible>(())
         });
-        start..out.len()
+        (start..out.len(), finite)
     };
-    let text = write(Format::Text);
-    (text, (!finite).then(|| write(Format::OpenMetrics)))
+    let (text, finite) = write(out, Format::Text);
+    (text, (!finite).then(|| write(out, Format::OpenMetrics).0))
 }
 
 /// One sample line: `name{labels} value`, and ` at` (seconds) when given.
@@ -164,9 +151,11 @@ pub fn encode_history(
 ) -> Vec<u8> {
     let mut out = Vec::new();
     for family in FAMILIES.iter() {
+        // The per-series families, nearly all of the bytes, and the names.
         let written = match family.read {
             Read::Info(_, rows) => !rows(names).is_empty(),
-            _ => family.per_series(),
+            Read::Counters(_) | Read::Report(_) => true,
+            _ => false,
         };
         if !written {
             continue;

@@ -8,9 +8,8 @@ use prometheus_client::metrics::MetricType;
 
 use super::{Globals, NameInfo, OperationMetrics, ReloadStatus};
 use crate::counters::CounterRef;
-use crate::report::{RejectReason, Series};
+use crate::report::Series;
 use crate::sys::process::ProcessStats;
-use crate::upstream::PollResult;
 
 /// One metric family. Its type and label names follow from where its samples come from.
 #[derive(Debug)]
@@ -20,12 +19,7 @@ pub(super) struct Family {
     /// HELP text: metadata, the same for every instance whatever its flags, so that series
     /// of exporters configured differently (and backfilled ones) agree.
     pub help: &'static str,
-    /// Where the samples come from.
     pub read: Read,
-}
-
-const fn family(name: &'static str, help: &'static str, read: Read) -> Family {
-    Family { name, help, read }
 }
 
 /// Where a family's samples come from, and when the family is written at all.
@@ -43,10 +37,12 @@ pub(super) enum Read {
     Gauge(fn(&OperationMetrics) -> Option<f64>),
     /// One sample per operation.
     Count(fn(&OperationMetrics) -> u64),
-    /// One sample per operation and poll result.
-    Polls,
-    /// One sample per operation and reason a row was rejected.
-    Rejected,
+    /// One sample per operation and value of a label enum, with these label names: the
+    /// operation's count of each value, in label order.
+    Counts(
+        &'static [&'static str],
+        fn(&OperationMetrics) -> Vec<(&'static str, u64)>,
+    ),
     /// One sample per series of the report (the family is written even before a report).
     Report(fn(&Series) -> f64),
     /// One sample per series of the counters that survive midnight; no family when no
@@ -60,7 +56,6 @@ pub(super) enum Read {
 /// A sample's value, as prometheus-client writes it: an integer without a decimal point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Number {
-    /// Written as an integer.
     Int(u64),
     /// Written as a float (`1.0`).
     Float(f64),
@@ -68,181 +63,185 @@ pub(super) enum Number {
 
 /// Every family, in exposition order.
 pub(super) static FAMILIES: &[Family] = &[
-    family(
-        "wolkvox_exporter_build_info",
-        "Build of this exporter; always 1.",
-        Read::Build,
-    ),
-    family(
-        "wolkvox_ivr_menu_calls",
-        "Calls through this IVR menu option in the report window.",
-        Read::Report(|s| s.calls),
-    ),
-    family(
-        "wolkvox_ivr_menu_time_seconds",
-        "Time spent in this IVR menu option in the report window, in seconds.",
-        Read::Report(|s| s.time_seconds),
-    ),
-    family(
-        "wolkvox_ivr_calls",
-        "Calls through this IVR menu option on the local day so far, held until the day is closed --report.close-delay after midnight (today window only).",
-        Read::Counters(|c| c.calls),
-    ),
-    family(
-        "wolkvox_ivr_time_seconds",
-        "Seconds spent in this IVR menu option on the local day so far, held until the day is closed --report.close-delay after midnight (today window only).",
-        Read::Counters(|c| c.time_seconds),
-    ),
-    family(
-        "wolkvox_ivr_routing_point_info",
-        "Name of a routing point, from --names.file or --config.file; always 1.",
-        Read::Info(&["operation", "rp_id", "name"], |n| &n.routing_points),
-    ),
-    family(
-        "wolkvox_ivr_menu_option_info",
-        "Name and category of an IVR menu option, from --names.file or --config.file; always 1.",
-        Read::Info(
+    Family {
+        name: "wolkvox_exporter_build_info",
+        help: "Build of this exporter; always 1.",
+        read: Read::Build,
+    },
+    Family {
+        name: "wolkvox_ivr_menu_calls",
+        help: "Calls through this IVR menu option in the report window.",
+        read: Read::Report(|s| s.calls),
+    },
+    Family {
+        name: "wolkvox_ivr_menu_time_seconds",
+        help: "Time spent in this IVR menu option in the report window, in seconds.",
+        read: Read::Report(|s| s.time_seconds),
+    },
+    Family {
+        name: "wolkvox_ivr_calls",
+        help: "Calls through this IVR menu option on the local day so far, held until the day is closed --report.close-delay after midnight (today window only).",
+        read: Read::Counters(|c| c.calls),
+    },
+    Family {
+        name: "wolkvox_ivr_time_seconds",
+        help: "Seconds spent in this IVR menu option on the local day so far, held until the day is closed --report.close-delay after midnight (today window only).",
+        read: Read::Counters(|c| c.time_seconds),
+    },
+    Family {
+        name: "wolkvox_ivr_routing_point_info",
+        help: "Name of a routing point, from --names.file or --config.file; always 1.",
+        read: Read::Info(&["operation", "rp_id", "name"], |n| &n.routing_points),
+    },
+    Family {
+        name: "wolkvox_ivr_menu_option_info",
+        help: "Name and category of an IVR menu option, from --names.file or --config.file; always 1.",
+        read: Read::Info(
             &["operation", "rp_id", "cod_opc_menu", "name", "category"],
             |n| &n.options,
         ),
-    ),
-    family(
-        "wolkvox_up",
-        "1 when the last poll got a report (an answer of no data counts), else 0.",
-        Read::Gauge(|o| Some(if o.up { 1.0 } else { 0.0 })),
-    ),
-    family(
-        "wolkvox_quota_exhausted",
-        "1 from a TOKEN LIMIT EXCEEDED refusal until the first call after the quota resets at local midnight (no call is made meanwhile), else 0.",
-        Read::Gauge(|o| Some(if o.quota_exhausted { 1.0 } else { 0.0 })),
-    ),
-    family(
-        "wolkvox_day_close_late_calls",
-        "Calls that the last closing call of a day found beyond the counters published before it: rows Wolkvox added for the day after its last report (today window only).",
-        Read::Gauge(|o| o.day_close_late_calls),
-    ),
-    family(
-        "wolkvox_last_success_timestamp_seconds",
-        "End of the last poll that got a report, in seconds since the epoch.",
-        Read::Gauge(|o| o.last_success.map(seconds)),
-    ),
-    family(
-        "wolkvox_poll_duration_seconds",
-        "Duration of the last poll, in seconds.",
-        Read::Gauge(|o| o.poll_duration.map(|d| d.as_secs_f64())),
-    ),
-    family(
-        "wolkvox_next_poll_timestamp_seconds",
-        "When the next poll is due, in seconds since the epoch (shows backoff and quota waits).",
-        Read::Gauge(|o| o.next_poll.map(seconds)),
-    ),
-    family(
-        "wolkvox_poll_effective_interval_seconds",
-        "Interval between polls in force: --poll.interval, or longer to stay within --poll.budget-share of the token's daily limit.",
-        Read::Gauge(|o| Some(o.effective_interval.as_secs_f64())),
-    ),
-    family(
-        "wolkvox_report_rows",
-        "Rows in the report that the data series show.",
-        Read::Gauge(|o| o.data.as_ref().map(|d| d.report.rows as f64)),
-    ),
-    family(
-        "wolkvox_report_window_start_timestamp_seconds",
-        "Start of the window that the data series describe, in seconds since the epoch.",
-        Read::Gauge(|o| o.data.as_ref().map(|d| seconds(d.window.start_ts))),
-    ),
-    family(
-        "wolkvox_report_window_end_timestamp_seconds",
-        "End of the window that the data series describe, in seconds since the epoch.",
-        Read::Gauge(|o| o.data.as_ref().map(|d| seconds(d.window.end_ts))),
-    ),
-    family(
-        "wolkvox_api_requests_today",
-        "API calls this exporter made since local midnight of the operation (all kinds).",
-        Read::Gauge(|o| Some(o.api_requests_today as f64)),
-    ),
-    family(
-        "wolkvox_token_limit",
-        "The token's daily call limit, from token_info (when --wolkvox.token-info-interval is set).",
-        Read::Gauge(|o| o.token_info.map(|t| t.limit)),
-    ),
-    family(
-        "wolkvox_token_used_today",
-        "Calls made with the token today by everything that uses it, from token_info.",
-        Read::Gauge(|o| o.token_info.map(|t| t.used_today)),
-    ),
+    },
+    Family {
+        name: "wolkvox_up",
+        help: "1 when the last poll got a report (an answer of no data counts), else 0.",
+        read: Read::Gauge(|o| Some(if o.up { 1.0 } else { 0.0 })),
+    },
+    Family {
+        name: "wolkvox_quota_exhausted",
+        help: "1 from a TOKEN LIMIT EXCEEDED refusal until the first call after the quota resets at local midnight (no call is made meanwhile), else 0.",
+        read: Read::Gauge(|o| Some(if o.quota_exhausted { 1.0 } else { 0.0 })),
+    },
+    Family {
+        name: "wolkvox_day_close_late_calls",
+        help: "Calls that the last closing call of a day found beyond the counters published before it: rows Wolkvox added for the day after its last report (today window only).",
+        read: Read::Gauge(|o| o.day_close_late_calls),
+    },
+    Family {
+        name: "wolkvox_last_success_timestamp_seconds",
+        help: "End of the last poll that got a report, in seconds since the epoch.",
+        read: Read::Gauge(|o| o.last_success.map(seconds)),
+    },
+    Family {
+        name: "wolkvox_poll_duration_seconds",
+        help: "Duration of the last poll, in seconds.",
+        read: Read::Gauge(|o| o.poll_duration.map(|d| d.as_secs_f64())),
+    },
+    Family {
+        name: "wolkvox_next_poll_timestamp_seconds",
+        help: "When the next poll is due, in seconds since the epoch (shows backoff and quota waits).",
+        read: Read::Gauge(|o| o.next_poll.map(seconds)),
+    },
+    Family {
+        name: "wolkvox_poll_effective_interval_seconds",
+        help: "Interval between polls in force: --poll.interval, or longer to stay within --poll.budget-share of the token's daily limit.",
+        read: Read::Gauge(|o| Some(o.effective_interval.as_secs_f64())),
+    },
+    Family {
+        name: "wolkvox_report_rows",
+        help: "Rows in the report that the data series show.",
+        read: Read::Gauge(|o| o.data.as_ref().map(|d| d.report.rows as f64)),
+    },
+    Family {
+        name: "wolkvox_report_window_start_timestamp_seconds",
+        help: "Start of the window that the data series describe, in seconds since the epoch.",
+        read: Read::Gauge(|o| o.data.as_ref().map(|d| seconds(d.window.start_ts))),
+    },
+    Family {
+        name: "wolkvox_report_window_end_timestamp_seconds",
+        help: "End of the window that the data series describe, in seconds since the epoch.",
+        read: Read::Gauge(|o| o.data.as_ref().map(|d| seconds(d.window.end_ts))),
+    },
+    Family {
+        name: "wolkvox_api_requests_today",
+        help: "API calls this exporter made since local midnight of the operation (all kinds).",
+        read: Read::Gauge(|o| Some(o.api_requests_today as f64)),
+    },
+    Family {
+        name: "wolkvox_token_limit",
+        help: "The token's daily call limit, from token_info (when --wolkvox.token-info-interval is set).",
+        read: Read::Gauge(|o| o.token_info.map(|t| t.limit)),
+    },
+    Family {
+        name: "wolkvox_token_used_today",
+        help: "Calls made with the token today by everything that uses it, from token_info.",
+        read: Read::Gauge(|o| o.token_info.map(|t| t.used_today)),
+    },
     // Only with a --config.file, which is applied (or not) from the start on.
-    family(
-        "wolkvox_config_last_reload_successful",
-        "Whether the last reload of --config.file and --names.file succeeded (1) or was refused (0).",
-        Read::Reload(|r| r.last_success.map(|_| Number::Int(u64::from(r.successful)))),
-    ),
-    family(
-        "wolkvox_config_last_reload_success_timestamp_seconds",
-        "When --config.file and --names.file were last applied, in seconds since the epoch.",
-        Read::Reload(|r| r.last_success.map(|at| Number::Float(seconds(at)))),
-    ),
-    family(
-        "wolkvox_shard_operations",
-        "Operations of --config.file that this process polls, as --shard assigns them.",
-        Read::Reload(|r| r.shard_operations.map(Number::Int)),
-    ),
-    family(
-        "wolkvox_web_config_last_reload_successful",
-        "Whether the last read of --web.config.file was applied (1) or refused, keeping the previous one (0).",
-        Read::Reload(|r| r.web_config.map(|ok| Number::Int(u64::from(ok)))),
-    ),
-    family(
-        "wolkvox_api_requests",
-        "API calls this exporter made to Wolkvox, of every kind: report polls, the calls that close a day, and token_info.",
-        Read::Count(|o| o.api_requests),
-    ),
-    family(
-        "wolkvox_polls",
-        "Polls of the report API by result.",
-        Read::Polls,
-    ),
-    family(
-        "wolkvox_rows_rejected",
-        "Report rows skipped because a value could not be read.",
-        Read::Rejected,
-    ),
-    family(
-        "wolkvox_series_dropped",
-        "Series pairs dropped because a report held more than --report.max-series.",
-        Read::Count(|o| o.series_dropped),
-    ),
+    Family {
+        name: "wolkvox_config_last_reload_successful",
+        help: "Whether the last reload of --config.file and --names.file succeeded (1) or was refused (0).",
+        read: Read::Reload(|r| r.last_success.map(|_| Number::Int(u64::from(r.successful)))),
+    },
+    Family {
+        name: "wolkvox_config_last_reload_success_timestamp_seconds",
+        help: "When --config.file and --names.file were last applied, in seconds since the epoch.",
+        read: Read::Reload(|r| r.last_success.map(|at| Number::Float(seconds(at)))),
+    },
+    Family {
+        name: "wolkvox_shard_operations",
+        help: "Operations of --config.file that this process polls, as --shard assigns them.",
+        read: Read::Reload(|r| r.shard_operations.map(Number::Int)),
+    },
+    Family {
+        name: "wolkvox_web_config_last_reload_successful",
+        help: "Whether the last read of --web.config.file was applied (1) or refused, keeping the previous one (0).",
+        read: Read::Reload(|r| r.web_config.map(|ok| Number::Int(u64::from(ok)))),
+    },
+    Family {
+        name: "wolkvox_api_requests",
+        help: "API calls this exporter made to Wolkvox, of every kind: report polls, the calls that close a day, and token_info.",
+        read: Read::Count(|o| o.api_requests),
+    },
+    Family {
+        name: "wolkvox_polls",
+        help: "Polls of the report API by result.",
+        read: Read::Counts(&["operation", "result"], |o| {
+            o.polls.iter().map(|(r, n)| (r.as_str(), n)).collect()
+        }),
+    },
+    Family {
+        name: "wolkvox_rows_rejected",
+        help: "Report rows skipped because a value could not be read.",
+        read: Read::Counts(&["operation", "reason"], |o| {
+            o.rejected.iter().map(|(r, n)| (r.as_str(), n)).collect()
+        }),
+    },
+    Family {
+        name: "wolkvox_series_dropped",
+        help: "Series pairs dropped because a report held more than --report.max-series.",
+        read: Read::Count(|o| o.series_dropped),
+    },
     // The process collector of the Prometheus client libraries: their names, types and HELP.
-    family(
-        "process_cpu_seconds",
-        "Total user and system CPU time spent in seconds.",
-        Read::Process(MetricType::Counter, |p| Number::Float(p.cpu_seconds)),
-    ),
-    family(
-        "process_open_fds",
-        "Number of open file descriptors.",
-        Read::Process(MetricType::Gauge, |p| Number::Int(p.open_fds)),
-    ),
-    family(
-        "process_max_fds",
-        "Maximum number of open file descriptors.",
-        Read::Process(MetricType::Gauge, |p| Number::Int(p.max_fds)),
-    ),
-    family(
-        "process_virtual_memory_bytes",
-        "Virtual memory size in bytes.",
-        Read::Process(MetricType::Gauge, |p| Number::Int(p.virtual_memory_bytes)),
-    ),
-    family(
-        "process_resident_memory_bytes",
-        "Resident memory size in bytes.",
-        Read::Process(MetricType::Gauge, |p| Number::Int(p.resident_memory_bytes)),
-    ),
-    family(
-        "process_start_time_seconds",
-        "Start time of the process since unix epoch in seconds.",
-        Read::Process(MetricType::Gauge, |p| Number::Float(p.start_time_seconds)),
-    ),
+    Family {
+        name: "process_cpu_seconds",
+        help: "Total user and system CPU time spent in seconds.",
+        read: Read::Process(MetricType::Counter, |p| Number::Float(p.cpu_seconds)),
+    },
+    Family {
+        name: "process_open_fds",
+        help: "Number of open file descriptors.",
+        read: Read::Process(MetricType::Gauge, |p| Number::Int(p.open_fds)),
+    },
+    Family {
+        name: "process_max_fds",
+        help: "Maximum number of open file descriptors.",
+        read: Read::Process(MetricType::Gauge, |p| Number::Int(p.max_fds)),
+    },
+    Family {
+        name: "process_virtual_memory_bytes",
+        help: "Virtual memory size in bytes.",
+        read: Read::Process(MetricType::Gauge, |p| Number::Int(p.virtual_memory_bytes)),
+    },
+    Family {
+        name: "process_resident_memory_bytes",
+        help: "Resident memory size in bytes.",
+        read: Read::Process(MetricType::Gauge, |p| Number::Int(p.resident_memory_bytes)),
+    },
+    Family {
+        name: "process_start_time_seconds",
+        help: "Start time of the process since unix epoch in seconds.",
+        read: Read::Process(MetricType::Gauge, |p| Number::Float(p.start_time_seconds)),
+    },
 ];
 
 fn seconds(ts: jiff::Timestamp) -> f64 {
@@ -250,13 +249,10 @@ fn seconds(ts: jiff::Timestamp) -> f64 {
 }
 
 impl Family {
-    /// Gauge or counter.
     pub fn kind(&self) -> MetricType {
         match self.read {
             Read::Process(kind, _) => kind,
-            Read::Count(_) | Read::Polls | Read::Rejected | Read::Counters(_) => {
-                MetricType::Counter
-            }
+            Read::Count(_) | Read::Counts(..) | Read::Counters(_) => MetricType::Counter,
             _ => MetricType::Gauge,
         }
     }
@@ -267,17 +263,9 @@ impl Family {
             Read::Build => &["version", "revision", "rustc", "os", "arch"],
             Read::Reload(_) | Read::Process(..) => &[],
             Read::Gauge(_) | Read::Count(_) => &["operation"],
-            Read::Polls => &["operation", "result"],
-            Read::Rejected => &["operation", "reason"],
             Read::Report(_) | Read::Counters(_) => &["operation", "rp_id", "cod_opc_menu"],
-            Read::Info(labels, _) => labels,
+            Read::Info(labels, _) | Read::Counts(labels, _) => labels,
         }
-    }
-
-    /// Whether the family has one sample per series (a report's or the counters'): nearly
-    /// all of the bytes, and what the history for `backfill` holds.
-    pub fn per_series(&self) -> bool {
-        matches!(self.read, Read::Report(_) | Read::Counters(_))
     }
 
     /// Whether the family's samples are the report's data series, which a thin
@@ -303,18 +291,14 @@ impl Family {
         )
     }
 
-    /// Whether the family is written at all (its descriptor, even without samples).
+    /// Whether the family is written at all (its descriptor, even without samples): some are
+    /// always, the others when they have a sample.
     pub fn is_present(&self, ops: &[OperationMetrics], globals: &Globals) -> bool {
         match self.read {
-            Read::Build | Read::Count(_) | Read::Polls | Read::Rejected | Read::Report(_) => true,
-            Read::Reload(value) => globals.reload.as_ref().and_then(value).is_some(),
-            Read::Process(..) => globals.process.is_some(),
-            Read::Info(_, rows) => globals
-                .names
-                .as_deref()
-                .is_some_and(|n| !rows(n).is_empty()),
-            Read::Gauge(value) => ops.iter().any(|o| value(o).is_some()),
+            Read::Build | Read::Count(_) | Read::Counts(..) | Read::Report(_) => true,
+            // Counters that are kept are shown, even before their first series.
             Read::Counters(_) => ops.iter().any(|o| o.counters.is_some()),
+            _ => self.for_each_sample(ops, globals, |_, _| Err(())).is_err(),
         }
     }
 
@@ -358,24 +342,16 @@ impl Family {
             Read::Count(value) => ops
                 .iter()
                 .try_for_each(|o| sample(&[&o.operation], Number::Int(value(o)))),
-            Read::Polls => ops.iter().try_for_each(|o| {
-                o.polls.iter().try_for_each(|(result, n)| {
-                    sample(&[&o.operation, PollResult::as_str(result)], Number::Int(n))
-                })
-            }),
-            Read::Rejected => ops.iter().try_for_each(|o| {
-                o.rejected.iter().try_for_each(|(reason, n)| {
-                    sample(
-                        &[&o.operation, RejectReason::as_str(reason)],
-                        Number::Int(n),
-                    )
-                })
+            Read::Counts(_, counts) => ops.iter().try_for_each(|o| {
+                counts(o)
+                    .into_iter()
+                    .try_for_each(|(value, n)| sample(&[&o.operation, value], Number::Int(n)))
             }),
             Read::Report(value) => ops.iter().try_for_each(|o| {
                 let Some(data) = &o.data else { return Ok(()) };
                 // A thin copy has its series encoded, not listed: encoding reads them there.
                 debug_assert!(
-                    !data.is_thin(),
+                    data.encoded.is_none(),
                     "the series of a thin report were asked for"
                 );
                 data.report.series.iter().try_for_each(|s| {

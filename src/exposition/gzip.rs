@@ -18,11 +18,8 @@ use flate2::{Compress, Compression, FlushCompress};
 /// CRC-32 and length, from which the member's trailer is made.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Part {
-    /// The bytes.
     pub plain: Bytes,
-    /// Their deflate copy.
     pub deflated: Bytes,
-    /// Their CRC-32 and length.
     pub crc: Hasher,
 }
 
@@ -51,9 +48,6 @@ pub(super) fn compress(plain: Vec<Bytes>) -> Vec<Part> {
 /// final block); returns where it is.
 fn deflate(z: &mut Compress, data: &[u8], out: &mut Vec<u8>) -> Range<usize> {
     let start = out.len();
-    if data.is_empty() {
-        return start..start;
-    }
     z.reset();
     let mut input = data;
     loop {

@@ -47,7 +47,6 @@ pub enum Format {
 }
 
 impl Format {
-    /// The Content-Type of a body in this format.
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Text => "text/plain; version=0.0.4; charset=utf-8",
@@ -81,21 +80,8 @@ pub struct Globals {
     pub names: Option<Arc<NameInfo>>,
 }
 
-/// A family's part in both formats; the same bytes when the formats agree.
-#[derive(Debug, Clone, Default)]
-struct Formats {
-    text: Part,
-    openmetrics: Part,
-}
-
-impl Formats {
-    fn of(&self, format: Format) -> &Part {
-        match format {
-            Format::Text => &self.text,
-            Format::OpenMetrics => &self.openmetrics,
-        }
-    }
-}
+/// A family's part in each [`Format`], by its discriminant; the same bytes when they agree.
+type Formats = [Part; 2];
 
 /// Per family, its ranges of `out` as slices of one allocation of exactly their size: the
 /// allocator rounds one block per operation up to its size class, not one per family.
@@ -129,107 +115,85 @@ fn compress_all(written: Vec<(Bytes, Option<Bytes>)>) -> Vec<Formats> {
                 Some(_) => parts.next().unwrap_or_default(),
                 None => text.clone(),
             };
-            Formats { text, openmetrics }
+            [text, openmetrics]
         })
         .collect()
 }
 
-/// One operation's samples of every family, encoded and compressed.
+/// Per family of [`FAMILIES`]: the samples of one operation, or the exporter's own, encoded and
+/// compressed, and whether they alone would make the family appear.
 #[derive(Debug)]
-struct OperationParts {
-    /// The `operation` label: operations are exposed in its order.
-    name: String,
-    /// Whether a poll has finished.
-    polled: bool,
-    /// Per family of [`FAMILIES`]: whether this operation alone would make it appear.
+struct Parts {
     present: Vec<bool>,
-    /// Per family of [`FAMILIES`]: its samples (empty for the global families).
     families: Vec<Formats>,
 }
 
-impl OperationParts {
-    /// Encodes and compresses `op`'s samples: work in proportion to its series only. The data
-    /// series of a thin [`ReportData`] are not encoded again: their parts are reused.
-    fn encode(op: &OperationMetrics) -> OperationParts {
-        let ops = std::slice::from_ref(op);
-        let encoded = op.data.as_ref().and_then(|d| d.encoded());
+impl Parts {
+    /// Encodes and compresses the samples of `ops` (one operation), or with none those of
+    /// `globals`: work in proportion to their series only. `report`, the data families' parts
+    /// of a thin [`ReportData`], are reused, not encoded again.
+    fn encode(ops: &[OperationMetrics], globals: &Globals, report: Option<&[Formats]>) -> Parts {
         let mut out = Vec::new();
         let written = FAMILIES
             .iter()
             .map(|family| {
-                if family.is_global() || (family.of_report() && encoded.is_some()) {
+                // The exporter's own families are written once, not with every operation.
+                let own = family.is_global() && !ops.is_empty();
+                if own || (family.of_report() && report.is_some()) {
                     (0..0, None)
                 } else {
-                    encode::samples(&mut out, family, ops, &Globals::default())
+                    encode::samples(&mut out, family, ops, globals)
                 }
             })
             .collect();
         let mut families = compress_all(slices(out, written));
-        if let Some(encoded) = encoded {
+        if let Some(report) = report {
             let report_families = FAMILIES.iter().enumerate().filter(|(_, f)| f.of_report());
-            for ((i, _), formats) in report_families.zip(encoded) {
+            for ((i, _), formats) in report_families.zip(report) {
                 families[i] = formats.clone();
             }
         }
-        OperationParts {
-            name: op.operation.clone(),
-            polled: op.polled,
+        Parts {
             present: FAMILIES
                 .iter()
-                .map(|f| !f.is_global() && f.is_present(ops, &Globals::default()))
+                .map(|f| f.is_present(ops, globals))
                 .collect(),
             families,
         }
     }
-
-    /// The parts of the report's data families, in the order of [`FAMILIES`]: what a thin
-    /// [`ReportData`] keeps.
-    fn report_families(&self) -> Arc<[Formats]> {
-        FAMILIES
-            .iter()
-            .zip(&self.families)
-            .filter(|(f, _)| f.of_report())
-            .map(|(_, formats)| formats.clone())
-            .collect()
-    }
 }
 
-/// The exporter's own samples (build, reloads, process) per family, and the end of OpenMetrics.
+/// One operation's parts, with the metrics they were encoded from, which the status page
+/// shows.
 #[derive(Debug)]
-struct GlobalParts {
-    /// Per family of [`FAMILIES`]: whether the family appears whatever the operations.
-    present: Vec<bool>,
-    /// Per family of [`FAMILIES`]: its samples (empty for the families of the operations).
-    families: Vec<Formats>,
-    /// What ends each format: nothing, and `# EOF` in OpenMetrics.
-    end: Formats,
+struct OperationParts {
+    metrics: OperationMetrics,
+    parts: Parts,
 }
 
-impl GlobalParts {
-    /// The global samples of `globals`.
-    fn encode(globals: Globals) -> GlobalParts {
-        let mut out = Vec::new();
-        let written = FAMILIES
-            .iter()
-            .map(|family| match family.is_global() {
-                true => encode::samples(&mut out, family, &[], &globals),
-                false => (0..0, None),
-            })
-            .collect();
-        let mut written = slices(out, written);
-        written.push((Bytes::new(), Some(Bytes::from_static(b"# EOF\n"))));
-        let mut families = compress_all(written);
-        let end = families.pop().unwrap_or_default();
-        GlobalParts {
-            present: FAMILIES
-                .iter()
-                .map(|f| f.is_present(&[], &globals))
-                .collect(),
-            families,
-            end,
+impl OperationParts {
+    /// Encodes `metrics`, and keeps them with their report replaced by its thin copy: the
+    /// parts of its data families and the series the status page lists.
+    fn encode(mut metrics: OperationMetrics) -> OperationParts {
+        let report = metrics.data.as_ref().and_then(|d| d.encoded.clone());
+        let ops = std::slice::from_ref(&metrics);
+        let parts = Parts::encode(ops, &Globals::default(), report.as_deref());
+        if let Some(data) = &mut metrics.data
+            && report.is_none()
+        {
+            let report_families = FAMILIES.iter().zip(&parts.families);
+            let report_families = report_families.filter(|(f, _)| f.of_report());
+            *data = Arc::new(data.thin(report_families.map(|(_, p)| p.clone()).collect()));
         }
+        OperationParts { metrics, parts }
     }
 }
+
+/// What ends each format: nothing, and `# EOF` in OpenMetrics.
+static END: LazyLock<Formats> = LazyLock::new(|| {
+    let end = (Bytes::new(), Some(Bytes::from_static(b"# EOF\n")));
+    compress_all(vec![end]).remove(0)
+});
 
 /// Every family's descriptor (HELP and TYPE) in both formats: the same for every instance and
 /// every configuration, encoded once.
@@ -256,15 +220,13 @@ pub struct Snapshot {
     pub ready: bool,
     /// In the order of their names.
     ops: Vec<Arc<OperationParts>>,
-    globals: Arc<GlobalParts>,
+    globals: Arc<Parts>,
     /// Per family: whether it appears.
     shown: Vec<bool>,
-    /// Per format: the end of the gzip member, made at the first gzip scrape of the snapshot,
-    /// so that a poll does not combine the CRCs of every operation's parts.
-    gzip_end: [OnceLock<Bytes>; 2],
-    /// Per format, plain and gzip: the body in one piece when it is at most [`JOIN_LIMIT`],
-    /// joined at its first scrape; `None` when it is larger.
-    joined: [[OnceLock<Option<Bytes>>; 2]; 2],
+    /// Per format, plain and gzip: the body as it is sent, made at its first scrape (so that a
+    /// poll does not combine the CRCs of every operation's parts): in one piece when it is at
+    /// most [`JOIN_LIMIT`], else the parts encoded at poll time.
+    bodies: [[OnceLock<Vec<Bytes>>; 2]; 2],
 }
 
 /// The largest body sent in one piece: hyper writes many small pieces one by one, at a cost per
@@ -273,55 +235,46 @@ pub struct Snapshot {
 const JOIN_LIMIT: usize = 1 << 20;
 
 impl Snapshot {
-    /// Encodes the metrics of `operations` (in their order), and the exporter's own ones.
-    pub fn encode(ready: bool, operations: &[OperationMetrics], globals: Globals) -> Snapshot {
-        let ops = operations
-            .iter()
-            .map(|op| Arc::new(OperationParts::encode(op)));
-        Snapshot::of(ready, ops.collect(), Arc::new(GlobalParts::encode(globals)))
-    }
-
     /// The snapshot of parts encoded already: O(operations x families), no encoding.
-    fn of(ready: bool, ops: Vec<Arc<OperationParts>>, globals: Arc<GlobalParts>) -> Snapshot {
+    fn of(ready: bool, ops: Vec<Arc<OperationParts>>, globals: Arc<Parts>) -> Snapshot {
         let shown = (0..FAMILIES.len())
-            .map(|f| globals.present[f] || ops.iter().any(|o| o.present[f]))
+            .map(|f| globals.present[f] || ops.iter().any(|o| o.parts.present[f]))
             .collect();
         Snapshot {
             ready,
             ops,
             globals,
             shown,
-            gzip_end: Default::default(),
-            joined: Default::default(),
+            bodies: Default::default(),
         }
     }
 
     /// The parts of `format` in exposition order, empty ones included.
     fn walk(&self, format: Format) -> impl Iterator<Item = &Part> + Clone {
+        let i = format as usize;
         (0..FAMILIES.len())
             .flat_map(move |f| {
-                let descriptor = self.shown[f].then(|| DESCRIPTORS[f].of(format));
-                let ops = self.ops.iter().map(move |o| o.families[f].of(format));
+                let descriptor = self.shown[f].then(|| &DESCRIPTORS[f][i]);
+                let ops = self.ops.iter().map(move |o| &o.parts.families[f][i]);
                 descriptor
                     .into_iter()
-                    .chain([self.globals.families[f].of(format)])
+                    .chain([&self.globals.families[f][i]])
                     .chain(ops)
             })
-            .chain([self.globals.end.of(format)])
+            .chain([&END[i]])
     }
 
     /// The body of `format`, plain or as one gzip member: one piece up to [`JOIN_LIMIT`], else
     /// the parts encoded at poll time; none of them empty (the build info is always there).
     pub fn parts(&self, format: Format, gzip: bool) -> Vec<Bytes> {
-        let joined = self.joined[format as usize][gzip as usize].get_or_init(|| {
+        let body = self.bodies[format as usize][gzip as usize].get_or_init(|| {
             let pieces = self.pieces(format, gzip);
-            let small = pieces.iter().map(Bytes::len).sum::<usize>() <= JOIN_LIMIT;
-            small.then(|| Bytes::from(pieces.concat()))
+            match pieces.iter().map(Bytes::len).sum::<usize>() <= JOIN_LIMIT {
+                true => vec![Bytes::from(pieces.concat())],
+                false => pieces,
+            }
         });
-        match joined {
-            Some(body) => vec![body.clone()],
-            None => self.pieces(format, gzip),
-        }
+        body.clone()
     }
 
     /// The body of `format`, plain or as one gzip member, as the parts encoded at poll time:
@@ -331,16 +284,10 @@ impl Snapshot {
         if !gzip {
             return walk.map(|p| p.plain.clone()).collect();
         }
-        let end = self.gzip_end[format as usize].get_or_init(|| gzip::gzip_end(walk.clone()));
         std::iter::once(Bytes::from_static(&GZIP_HEADER))
-            .chain(walk.map(|p| p.deflated.clone()))
-            .chain([end.clone()])
+            .chain(walk.clone().map(|p| p.deflated.clone()))
+            .chain([gzip::gzip_end(walk)])
             .collect()
-    }
-
-    /// The body of `format` in one piece: a copy, for tests and tools.
-    pub fn body(&self, format: Format, gzip: bool) -> Vec<u8> {
-        self.parts(format, gzip).concat()
     }
 }
 
@@ -381,8 +328,8 @@ mod tests {
     fn an_operations_parts_are_slices_of_one_block_plain_and_one_deflated() {
         let mut op = op_with(grid(300, 4));
         op.counters = Some(counters_of(&grid(300, 4)));
-        let parts = OperationParts::encode(&op);
-        let text = || parts.families.iter().map(|f| &f.text);
+        let parts = OperationParts::encode(op).parts;
+        let text = || parts.families.iter().map(|f| &f[Format::Text as usize]);
         let blocks = [
             text().map(|p| p.plain.clone()).collect::<Vec<_>>(),
             text().map(|p| p.deflated.clone()).collect(),
@@ -454,7 +401,27 @@ pub(crate) mod fixtures {
     use prometheus_client::registry::Registry;
 
     use super::families::{FAMILIES, Number};
-    use super::{Format, Globals, Snapshot};
+    use super::{Format, Globals, OperationParts, Parts, Snapshot};
+
+    impl Snapshot {
+        /// Encodes the metrics of `operations` (in their order), and the exporter's own ones.
+        pub(crate) fn encode(
+            ready: bool,
+            operations: &[OperationMetrics],
+            globals: Globals,
+        ) -> Snapshot {
+            let ops = operations
+                .iter()
+                .map(|op| Arc::new(OperationParts::encode(op.clone())));
+            let globals = Parts::encode(&[], &globals, None);
+            Snapshot::of(ready, ops.collect(), Arc::new(globals))
+        }
+
+        /// The body of `format` in one piece.
+        pub(crate) fn body(&self, format: Format, gzip: bool) -> Vec<u8> {
+            self.parts(format, gzip).concat()
+        }
+    }
 
     /// The families of the table, written by prometheus-client: the reference.
     #[derive(Debug)]
@@ -609,7 +576,6 @@ pub(crate) mod fixtures {
         a.counters = Some(counters_of(&series));
         let mut b = op_with(vec![]);
         b.operation = "with \"quotes\"".into();
-        b.poll_interval = Duration::from_secs(60);
         let mut c = op_with(series[..1].to_vec());
         c.operation = "0048".into();
         let mut infinite: Vec<CounterSeries> = counters_of(&series)

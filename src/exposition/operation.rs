@@ -16,7 +16,7 @@ use crate::upstream::{PollCounts, PollResult, TokenInfo};
 /// A report that the data series show, with the window it describes.
 ///
 /// Once the store has encoded its data series, it keeps a thin copy instead
-/// ([`ReportData::is_thin`]): the encoded parts, which every later encoding reuses (a failed poll
+/// (with `encoded` set): the encoded parts, which every later encoding reuses (a failed poll
 /// within `--poll.keep-stale` shows the same data), and the first [`ReportData::HEAD`] series,
 /// which the status page lists. The whole report is not kept: its encoded parts already hold
 /// what /metrics needs of it.
@@ -29,14 +29,13 @@ pub struct ReportData {
     /// Series in the whole report.
     series: usize,
     /// In a thin copy: the data families' parts, encoded from the whole report.
-    encoded: Option<Arc<[Formats]>>,
+    pub(super) encoded: Option<Arc<[Formats]>>,
 }
 
 impl ReportData {
     /// Series that a thin copy keeps: what the status page lists.
     pub const HEAD: usize = 50;
 
-    /// The data of a whole report.
     pub fn new(report: Report, window: ReportWindow) -> ReportData {
         ReportData {
             series: report.series.len(),
@@ -49,16 +48,6 @@ impl ReportData {
     /// Series in the whole report, also in a thin copy.
     pub fn series(&self) -> usize {
         self.series
-    }
-
-    /// Whether this is a thin copy: encoded parts and the first series, not the whole report.
-    pub fn is_thin(&self) -> bool {
-        self.encoded.is_some()
-    }
-
-    /// The data families' parts, in a thin copy.
-    pub(super) fn encoded(&self) -> Option<&[Formats]> {
-        self.encoded.as_deref()
     }
 
     /// The thin copy of this data, with `encoded`, the parts of its data families.
@@ -82,20 +71,10 @@ impl ReportData {
     }
 }
 
-/// Equal when they show the same report in the same window; a thin copy equals the whole data
-/// it was made from only in what it keeps.
-impl PartialEq for ReportData {
-    fn eq(&self, other: &Self) -> bool {
-        self.report == other.report && self.window == other.window && self.series == other.series
-    }
-}
-
 /// One finished call, as the status page shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LastCall {
-    /// Its result.
     pub result: PollResult,
-    /// When it ended.
     pub at: Timestamp,
     /// What Wolkvox answered, with the token blanked out should the answer echo it.
     pub detail: String,
@@ -106,8 +85,6 @@ pub struct LastCall {
 pub struct OperationMetrics {
     /// The `operation` label.
     pub operation: String,
-    /// The configured poll interval.
-    pub poll_interval: Duration,
     /// Whether the last poll got a report.
     pub up: bool,
     /// Whether Wolkvox refused the last call for the token's used-up daily quota: from the
@@ -121,9 +98,7 @@ pub struct OperationMetrics {
     pub series_dropped: u64,
     /// End of the last successful poll.
     pub last_success: Option<Timestamp>,
-    /// Duration of the last poll.
     pub poll_duration: Option<Duration>,
-    /// When the next poll is due.
     pub next_poll: Option<Timestamp>,
     /// The interval in force after a successful poll: the configured one, or longer to stay
     /// within `--poll.budget-share`.
@@ -154,11 +129,10 @@ pub struct OperationMetrics {
 }
 
 impl OperationMetrics {
-    /// The state before the first poll.
+    /// The state before the first poll, when the interval in force is the configured one.
     pub fn new(operation: String, poll_interval: Duration) -> Self {
         Self {
             operation,
-            poll_interval,
             up: false,
             quota_exhausted: false,
             polls: PollCounts::default(),

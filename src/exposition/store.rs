@@ -1,14 +1,13 @@
 //! The [`Store`]: the snapshot that scrapes load without a lock, and the encoded parts of
 //! every operation, from which the next snapshot is made and swapped in whole.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 #[cfg(any(test, feature = "test-util"))]
 use tokio::sync::watch;
 
-use super::{GlobalParts, Globals, NameInfo, OperationMetrics, OperationParts, ReloadStatus};
+use super::{Globals, NameInfo, OperationMetrics, OperationParts, Parts, ReloadStatus};
 use super::{ReportData, Snapshot};
 use crate::sys::process::ProcessStats;
 
@@ -22,52 +21,9 @@ pub struct Store {
     /// Polls published so far: tests wait on it instead of on the clock.
     #[cfg(any(test, feature = "test-util"))]
     polls: watch::Sender<u64>,
-    state: Mutex<Pending>,
-    /// The metrics every operation's parts were encoded from, by name, for the status page.
-    /// Changed under the `state` lock, so that it lists what the snapshot does.
-    operations: Mutex<BTreeMap<String, OperationMetrics>>,
-}
-
-/// What the next snapshot is made of.
-#[derive(Debug)]
-struct Pending {
-    /// In the order of their names.
-    ops: Vec<Arc<OperationParts>>,
-    /// What the exporter's own families read, and their parts.
-    globals: Globals,
-    global_parts: Arc<GlobalParts>,
-}
-
-impl Pending {
-    fn insert(&mut self, parts: Vec<OperationParts>) {
-        for new in parts {
-            match self.ops.binary_search_by(|o| o.name.cmp(&new.name)) {
-                Ok(i) => self.ops[i] = Arc::new(new),
-                Err(i) => self.ops.insert(i, Arc::new(new)),
-            }
-        }
-    }
-
-    fn set_globals(&mut self, change: impl FnOnce(&mut Globals)) {
-        change(&mut self.globals);
-        self.global_parts = Arc::new(GlobalParts::encode(self.globals.clone()));
-    }
-
-    /// A shard that owns no operation of the file has nothing to poll: once its (empty) set
-    /// is registered, it is ready.
-    fn snapshot(&self) -> Snapshot {
-        let ready = self.ops.iter().all(|o| o.polled);
-        Snapshot::of(ready, self.ops.clone(), self.global_parts.clone())
-    }
-}
-
-/// Replaces the whole report of `metrics`, just encoded into `parts`, by its thin copy.
-fn thin(metrics: &mut OperationMetrics, parts: &OperationParts) {
-    if let Some(data) = &mut metrics.data
-        && !data.is_thin()
-    {
-        *data = Arc::new(data.thin(parts.report_families()));
-    }
+    /// What the exporter's own families read. Every change holds its lock while it makes the
+    /// next snapshot from the current one, which keeps snapshots in the order of their changes.
+    globals: Mutex<Globals>,
 }
 
 impl Default for Store {
@@ -79,54 +35,68 @@ impl Default for Store {
 impl Store {
     /// An empty store: not ready, self-metrics only.
     pub fn new() -> Self {
-        let state = Pending {
-            ops: Vec::new(),
-            globals: Globals::default(),
-            global_parts: Arc::new(GlobalParts::encode(Globals::default())),
-        };
-        let mut first = state.snapshot();
-        first.ready = false;
+        let globals = Arc::new(Parts::encode(&[], &Globals::default(), None));
         Self {
-            current: ArcSwap::from_pointee(first),
+            current: ArcSwap::from_pointee(Snapshot::of(false, Vec::new(), globals)),
             #[cfg(any(test, feature = "test-util"))]
             polls: watch::Sender::new(0),
-            state: Mutex::new(state),
-            operations: Mutex::new(BTreeMap::new()),
+            globals: Mutex::default(),
         }
     }
 
-    /// The snapshot to serve now.
     pub fn current(&self) -> Arc<Snapshot> {
         self.current.load_full()
     }
 
-    /// Runs `change` under the lock and swaps in the snapshot it leads to. The lock keeps
-    /// snapshots in the order of their changes.
-    fn change(&self, change: impl FnOnce(&mut Pending)) {
+    /// Runs `change` on the current snapshot's operations (in the order of their names), and,
+    /// when it returns true, encodes the exporter's own parts again; swaps in the snapshot
+    /// that this leads to.
+    fn change(&self, change: impl FnOnce(&mut Vec<Arc<OperationParts>>, &mut Globals) -> bool) {
         // Only pointer work happens under this lock; a panic there leaves consistent data.
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        change(&mut state);
-        let previous = self.current.swap(Arc::new(state.snapshot()));
-        drop(state);
+        let mut globals = self.globals.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.current.load_full();
+        let mut ops = current.ops.clone();
+        let parts = match change(&mut ops, &mut globals) {
+            true => Arc::new(Parts::encode(&[], &globals, None)),
+            false => current.globals.clone(),
+        };
+        // A shard that owns no operation of the file has nothing to poll: once its (empty)
+        // set is registered, it is ready.
+        let ready = ops.iter().all(|o| o.metrics.polled);
+        let previous = self.current.swap(Arc::new(Snapshot::of(ready, ops, parts)));
+        drop(globals);
         // Freeing what only the previous snapshot held (a replaced operation's parts) is
         // work that need not hold up other polls.
-        drop(previous);
+        drop((current, previous));
+    }
+
+    /// Adds or replaces operations' parts, keeping them in the order of their names.
+    fn insert(&self, parts: Vec<OperationParts>) {
+        self.change(|ops, _| {
+            for new in parts {
+                let name = &new.metrics.operation;
+                match ops.binary_search_by(|o| o.metrics.operation.cmp(name)) {
+                    Ok(i) => ops[i] = Arc::new(new),
+                    Err(i) => ops.insert(i, Arc::new(new)),
+                }
+            }
+            false
+        });
+    }
+
+    /// Changes what the exporter's own families read: only their parts are encoded again, and
+    /// no operation's series change.
+    fn set_globals(&self, change: impl FnOnce(&mut Globals)) {
+        self.change(|_, globals| {
+            change(globals);
+            true
+        });
     }
 
     /// Adds or replaces the metrics of operations without counting a poll (start, reload):
     /// laying out the parts of all operations again is paid once, not once per operation.
     pub fn register_all(&self, metrics: impl IntoIterator<Item = OperationMetrics>) {
-        let (mut kept, mut parts) = (Vec::new(), Vec::new());
-        for mut m in metrics {
-            let p = OperationParts::encode(&m);
-            thin(&mut m, &p);
-            kept.push(m);
-            parts.push(p);
-        }
-        self.change(|s| {
-            s.insert(parts);
-            self.keep(kept);
-        });
+        self.insert(metrics.into_iter().map(OperationParts::encode).collect());
     }
 
     /// Replaces an operation's metrics after a poll: encodes that operation's parts, then
@@ -134,14 +104,10 @@ impl Store {
     ///
     /// Returns the thin copy of the report data that the store keeps from now on: the caller
     /// keeps it instead of the whole report, and publishing it again reuses its encoded parts.
-    pub fn publish(&self, mut metrics: OperationMetrics) -> Option<Arc<ReportData>> {
-        let parts = OperationParts::encode(&metrics);
-        thin(&mut metrics, &parts);
-        let data = metrics.data.clone();
-        self.change(|s| {
-            s.insert(vec![parts]);
-            self.keep([metrics]);
-        });
+    pub fn publish(&self, metrics: OperationMetrics) -> Option<Arc<ReportData>> {
+        let parts = OperationParts::encode(metrics);
+        let data = parts.metrics.data.clone();
+        self.insert(vec![parts]);
         #[cfg(any(test, feature = "test-util"))]
         self.polls.send_modify(|n| *n += 1);
         data
@@ -149,54 +115,38 @@ impl Store {
 
     /// Removes operations: their series leave /metrics.
     pub fn remove_all(&self, operations: &[&str]) {
-        self.change(|s| {
-            s.ops.retain(|o| !operations.contains(&o.name.as_str()));
-            let mut kept = self.operations.lock().unwrap_or_else(|e| e.into_inner());
-            for name in operations {
-                kept.remove(*name);
-            }
+        self.change(|ops, _| {
+            ops.retain(|o| !operations.contains(&o.metrics.operation.as_str()));
+            false
         });
     }
 
-    /// Keeps `metrics` for the status page (called under the `state` lock).
-    fn keep(&self, metrics: impl IntoIterator<Item = OperationMetrics>) {
-        // Only map inserts happen under this lock; a panic there leaves consistent data.
-        let mut kept = self.operations.lock().unwrap_or_else(|e| e.into_inner());
-        for m in metrics {
-            kept.insert(m.operation.clone(), m);
-        }
-    }
-
     /// Every operation's metrics as of its last poll, in the order of names: what the status
-    /// page shows. Cheap clones: the report is shared.
+    /// page shows, as the snapshot served now has them. Cheap clones: the report is shared.
     pub fn operations(&self) -> Vec<OperationMetrics> {
-        let kept = self.operations.lock().unwrap_or_else(|e| e.into_inner());
-        kept.values().cloned().collect()
+        let current = self.current();
+        current.ops.iter().map(|o| o.metrics.clone()).collect()
     }
 
     /// Changes part of the reload status (the configuration file's, or the web
     /// configuration's), under the lock, so that neither overwrites the other.
     pub fn update_reload(&self, update: impl FnOnce(&mut ReloadStatus)) {
-        self.change(|s| {
-            s.set_globals(|g| {
-                let mut status = g.reload.unwrap_or_default();
-                update(&mut status);
-                g.reload = Some(status);
-            })
+        self.set_globals(|g| {
+            let mut status = g.reload.unwrap_or_default();
+            update(&mut status);
+            g.reload = Some(status);
         });
     }
 
-    /// Records a reading of the process metrics: only the exporter's own parts are encoded
-    /// again, and scrapes keep serving prebuilt bytes.
+    /// Records a reading of the process metrics: scrapes keep serving prebuilt bytes.
     pub fn set_process(&self, process: ProcessStats) {
-        self.change(|s| s.set_globals(|g| g.process = Some(process)));
+        self.set_globals(|g| g.process = Some(process));
     }
 
-    /// Sets the rows of the info series that name routing points and options: only the
-    /// exporter's own parts are encoded again, and no operation's series change.
+    /// Sets the rows of the info series that name routing points and options.
     pub fn set_names(&self, names: NameInfo) {
         let names = (names != NameInfo::default()).then(|| Arc::new(names));
-        self.change(|s| s.set_globals(|g| g.names = names));
+        self.set_globals(|g| g.names = names);
     }
 
     /// Polls finished so far, and a way to wait for more (for tests).
@@ -246,7 +196,7 @@ mod tests {
         let series = grid(120, 4);
         let op = op_with(series.clone());
         let thin = store.publish(op.clone()).expect("the report's data");
-        assert!(thin.is_thin());
+        assert!(thin.encoded.is_some());
         assert_eq!(thin.series(), 120);
         assert_eq!(thin.report.series, series[..ReportData::HEAD]);
         assert_eq!(thin.report.rows, 120);
@@ -275,13 +225,11 @@ mod tests {
         assert_serves(&store, &ops[..2], Globals::default());
         store.publish(ops[2].clone());
         assert_serves(&store, &ops, Globals::default());
-        // A poll changes one operation: its families' samples, the presence of a family
-        // (token gauges) and the HELP texts (intervals now shared) change with it.
+        // A poll changes one operation: its families' samples and the presence of a family
+        // (token gauges) change with it.
         ops[2].token_info = None;
         ops[2].polled = true;
         ops[2].up = false;
-        ops[2].poll_interval = std::time::Duration::from_secs(300);
-        ops[1].poll_interval = std::time::Duration::from_secs(300);
         store.publish(ops[2].clone());
         store.publish(ops[1].clone());
         assert_serves(&store, &ops, Globals::default());

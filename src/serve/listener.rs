@@ -25,37 +25,32 @@ use arc_swap::ArcSwap;
 use hyper::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use axum::Router;
 use tower::Service as _;
 
-use crate::Error;
+use crate::config::Limits;
 
 /// How long connections get to finish after the shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
-/// The limits of the listener: configuration values, defined with the rest of them.
-pub use crate::config::Limits;
-
 /// One open connection, as the accept loop sees it.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Slot {
-    id: u64,
     /// Set once the connection's first request has arrived.
-    spoke: Arc<AtomicBool>,
-    /// Closes the connection.
+    spoke: AtomicBool,
     close: CancellationToken,
 }
 
 /// The open connections, oldest first.
-type Open = Mutex<VecDeque<Slot>>;
+type Open = Mutex<VecDeque<Arc<Slot>>>;
 
-fn lock(open: &Open) -> MutexGuard<'_, VecDeque<Slot>> {
+fn lock(open: &Open) -> MutexGuard<'_, VecDeque<Arc<Slot>>> {
     // The list is only pushed to and searched: a panic cannot leave it inconsistent.
     open.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -77,27 +72,24 @@ pub async fn serve(
     tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
     limits: Limits,
     stopped: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error> {
+) {
     let open = Arc::new(Open::default());
     let tracker = TaskTracker::new();
     let stop = CancellationToken::new();
-    let on_stop = stop.clone();
-    tokio::spawn(async move {
-        stopped.await;
-        on_stop.cancel();
-    });
-    for id in 0u64.. {
+    let mut stopped = std::pin::pin!(stopped);
+    loop {
         let accepted = tokio::select! {
-            () = stop.cancelled() => break,
+            () = &mut stopped => break,
             accepted = listener.accept() => accepted,
         };
         let tcp = match accepted {
             Ok((tcp, _)) => tcp,
-            Err(e) if is_out_of_descriptors(&e) => {
+            // EMFILE (the process's limit) and ENFILE (the system's), on Linux and the BSDs.
+            Err(e) if matches!(e.raw_os_error(), Some(23 | 24)) => {
                 // Make room, or wait for a connection to end, rather than spin on accept.
                 if !evict_oldest_silent(&open) {
                     tokio::select! {
-                        () = stop.cancelled() => break,
+                        () = &mut stopped => break,
                         () = tokio::time::sleep(Duration::from_millis(50)) => {}
                     }
                 }
@@ -116,12 +108,8 @@ pub async fn serve(
         // algorithm holds a short part back until the client's delayed ACK. A socket that
         // refuses the option still serves, only slower.
         let _ = tcp.set_nodelay(true);
-        let (spoke, close) = (Arc::new(AtomicBool::new(false)), CancellationToken::new());
-        lock(&open).push_back(Slot {
-            id,
-            spoke: spoke.clone(),
-            close: close.clone(),
-        });
+        let slot = Arc::new(Slot::default());
+        lock(&open).push_back(slot.clone());
         // Each connection takes the TLS configuration in force when it arrives: a rotated
         // certificate applies to the connections that follow.
         let tls = tls
@@ -129,24 +117,15 @@ pub async fn serve(
             .map(|config| TlsAcceptor::from(config.load_full()));
         let (app, open, stop) = (app.clone(), open.clone(), stop.clone());
         tracker.spawn(async move {
-            serve_connection(tcp, app, tls, limits, spoke, close, stop).await;
-            lock(&open).retain(|s| s.id != id);
+            serve_connection(tcp, app, tls, limits, &slot, stop).await;
+            lock(&open).retain(|s| !Arc::ptr_eq(s, &slot));
         });
     }
+    stop.cancel();
     tracker.close();
     // Connections finish their current request; past the grace they are dropped.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await;
-    Ok(())
 }
-
-fn is_out_of_descriptors(e: &std::io::Error) -> bool {
-    // EMFILE (the process's limit) and ENFILE (the system's), on Linux and the BSDs alike.
-    matches!(e.raw_os_error(), Some(23 | 24))
-}
-
-/// A connection's stream, plain TCP or TLS, so that one hyper connection type serves both.
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// One connection: the TLS handshake and the first request's headers within the read-header
 /// timeout, then requests until the client leaves, idles too long, is evicted (at once) or the
@@ -156,13 +135,13 @@ async fn serve_connection(
     app: Router,
     tls: Option<TlsAcceptor>,
     limits: Limits,
-    spoke: Arc<AtomicBool>,
-    close: CancellationToken,
+    slot: &Slot,
     stop: CancellationToken,
 ) {
+    let (spoke, close) = (&slot.spoke, &slot.close);
     let first_deadline = tokio::time::Instant::now() + limits.read_header_timeout;
-    let io: Box<dyn Io> = match tls {
-        None => Box::new(tcp),
+    let io = match tls {
+        None => Either::Left(tcp),
         Some(acceptor) => {
             let handshake = tokio::select! {
                 () = close.cancelled() => return,
@@ -171,15 +150,14 @@ async fn serve_connection(
                 handshake = acceptor.accept(tcp) => handshake,
             };
             let Ok(stream) = handshake else { return };
-            Box::new(stream)
+            Either::Right(stream)
         }
     };
-    let heard = spoke.clone();
     // hyper calls through a shared reference, tower through a mutable one: each request gets
     // a clone of the service (reference counts only). The services served here are always
     // ready (a Router is), so the request is handed over at once.
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        heard.store(true, Ordering::Relaxed);
+        spoke.store(true, Ordering::Relaxed);
         app.clone().call(request)
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -189,22 +167,19 @@ async fn serve_connection(
         // headers: for a kept-alive connection that is its idle time.
         .header_read_timeout(limits.idle_timeout);
     let mut conn = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));
-    let mut deadline_passed = false;
-    loop {
-        tokio::select! {
-            _ = conn.as_mut() => return,
-            () = close.cancelled() => return,
-            () = tokio::time::sleep_until(first_deadline), if !deadline_passed => {
-                if !spoke.load(Ordering::Relaxed) {
-                    return;
-                }
-                deadline_passed = true;
-            }
-            () = stop.cancelled() => {
-                conn.as_mut().graceful_shutdown();
-                let _ = conn.as_mut().await;
-                return;
-            }
+    let silent_past_deadline = async {
+        tokio::time::sleep_until(first_deadline).await;
+        if spoke.load(Ordering::Relaxed) {
+            std::future::pending().await
+        }
+    };
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        () = close.cancelled() => {}
+        () = silent_past_deadline => {}
+        () = stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.as_mut().await;
         }
     }
 }

@@ -108,11 +108,11 @@ impl Exporter {
             ))),
             (None, None) => None,
         };
-        let served = listener::serve(listener, app, tls, config.limits, stopped).await;
+        listener::serve(listener, app, tls, config.limits, stopped).await;
         cancel.cancel();
         // The pollers return as soon as they see the cancellation, even mid-request.
         let _ = supervise.await;
-        served
+        Ok(())
     }
 }
 

@@ -3,18 +3,17 @@
 //! encoded already; nothing here waits for Wolkvox.
 
 use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use axum::http::header::{
+    ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, VARY,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use http_body::{Frame, SizeHint};
 
 use crate::config::web::{Auth, require_auth};
 use crate::exposition::{Format, Store};
@@ -95,51 +94,13 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     if gzip {
         response.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    let body = PartsBody::new(state.store.current().parts(format, gzip));
-    (response, Body::new(body)).into_response()
-}
-
-/// A body made of the snapshot's own parts, sent one after the other: no copy, no encoding.
-/// Its exact length becomes the Content-Length.
-struct PartsBody {
-    parts: std::vec::IntoIter<Bytes>,
-    remaining: u64,
-}
-
-impl PartsBody {
-    fn new(parts: Vec<Bytes>) -> Self {
-        let remaining = parts.iter().map(|p| p.len() as u64).sum();
-        Self {
-            parts: parts.into_iter(),
-            remaining,
-        }
-    }
-}
-
-impl http_body::Body for PartsBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let this = self.get_mut();
-        let Some(part) = this.parts.next() else {
-            return Poll::Ready(None);
-        };
-        this.remaining -= part.len() as u64;
-        Poll::Ready(Some(Ok(Frame::data(part))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        // No part is empty: once every byte is sent, so is every part.
-        self.remaining == 0
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.remaining)
-    }
+    // The parts go out as they are, one frame each: no copy, no encoding. Their exact length
+    // is the Content-Length, which hyper then keeps to rather than chunking.
+    let parts = state.store.current().parts(format, gzip);
+    let length = parts.iter().map(Bytes::len).sum::<usize>();
+    response.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    let parts = futures_util::stream::iter(parts.into_iter().map(Ok::<_, Infallible>));
+    (response, Body::from_stream(parts)).into_response()
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &axum::http::HeaderName) -> &'a str {

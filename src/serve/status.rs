@@ -64,7 +64,6 @@ pub fn render(operations: &[OperationMetrics], now: Timestamp, telemetry_path: &
     out
 }
 
-/// One operation's section.
 fn operation(out: &mut String, op: &OperationMetrics, now: Timestamp) {
     let tz = &op.timezone;
     let (class, state) = match (&op.last_call, op.polled && op.up) {

@@ -11,7 +11,7 @@ use common::{Metrics, promtool_check};
 use proptest::prelude::*;
 use wolkvox_exporter::config::TimeUnit;
 use wolkvox_exporter::config::window::Window;
-use wolkvox_exporter::exposition::{Format, Globals, OperationMetrics, ReportData, Snapshot};
+use wolkvox_exporter::exposition::{Format, OperationMetrics, ReportData, Snapshot, Store};
 use wolkvox_exporter::report::{Report, Series, from_answer, parse_time_seconds};
 use wolkvox_exporter::upstream::PollResult;
 use wolkvox_exporter::upstream::number::parse_number;
@@ -133,7 +133,7 @@ proptest! {
     #[test]
     fn any_label_value_round_trips_through_the_exposition(rp in "\\PC{0,16}|.{0,16}", opt in any::<String>()) {
         let snapshot = snapshot_with(&[(rp.clone(), opt.clone())]);
-        let text = snapshot.body(Format::Text, false);
+        let text = snapshot.parts(Format::Text, false).concat();
         let text = std::str::from_utf8(&text).unwrap();
         let m = Metrics::parse(text);
         let got = m.family("wolkvox_ivr_menu_calls");
@@ -144,14 +144,14 @@ proptest! {
         for line in text.lines() {
             prop_assert!(line.starts_with("# ") || line.starts_with("wolkvox_"), "{line:?}");
         }
-        let om = snapshot.body(Format::OpenMetrics, false);
+        let om = snapshot.parts(Format::OpenMetrics, false).concat();
         let om = std::str::from_utf8(&om).unwrap();
         prop_assert!(om.ends_with("# EOF\n"));
         prop_assert_eq!(om.matches("# EOF").count(), 1);
     }
 }
 
-fn snapshot_with(pairs: &[(String, String)]) -> Snapshot {
+fn snapshot_with(pairs: &[(String, String)]) -> Arc<Snapshot> {
     let mut op = OperationMetrics::new("op".into(), Duration::from_secs(300));
     op.data = Some(Arc::new(ReportData::new(
         Report {
@@ -170,7 +170,9 @@ fn snapshot_with(pairs: &[(String, String)]) -> Snapshot {
         },
         Window::Today.resolve(jiff::Timestamp::UNIX_EPOCH, &jiff::tz::TimeZone::UTC),
     )));
-    Snapshot::encode(true, &[op], Globals::default())
+    let store = Store::new();
+    store.publish(op);
+    store.current()
 }
 
 #[test]
@@ -186,5 +188,5 @@ fn promtool_accepts_many_random_label_values_in_one_exposition() {
         pairs.push((format!("{rp}#{i}"), opt));
     }
     let snapshot = snapshot_with(&pairs);
-    promtool_check(std::str::from_utf8(&snapshot.body(Format::Text, false)).unwrap());
+    promtool_check(std::str::from_utf8(&snapshot.parts(Format::Text, false).concat()).unwrap());
 }

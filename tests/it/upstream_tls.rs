@@ -14,7 +14,8 @@ use arc_swap::ArcSwap;
 use common::*;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use wolkvox_exporter::serve::listener::{Limits, serve};
+use wolkvox_exporter::config::Limits;
+use wolkvox_exporter::serve::listener::serve;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wolkvox-exporter");
 

@@ -308,10 +308,10 @@ async fn the_metrics_path_answers_with_exactly_these_heads_statuses_and_bodies()
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T11:00:00")).await;
     exporter.wait_for_polls(1).await;
     let snapshot = exporter.store.current();
-    let plain: Vec<u8> = snapshot.body(Format::Text, false);
-    let gzip: Vec<u8> = snapshot.body(Format::Text, true);
-    let openmetrics: Vec<u8> = snapshot.body(Format::OpenMetrics, false);
-    let openmetrics_gzip: Vec<u8> = snapshot.body(Format::OpenMetrics, true);
+    let plain: Vec<u8> = snapshot.parts(Format::Text, false).concat();
+    let gzip: Vec<u8> = snapshot.parts(Format::Text, true).concat();
+    let openmetrics: Vec<u8> = snapshot.parts(Format::OpenMetrics, false).concat();
+    let openmetrics_gzip: Vec<u8> = snapshot.parts(Format::OpenMetrics, true).concat();
     // prometheus:s3cret!
     let auth = "Authorization: Basic cHJvbWV0aGV1czpzM2NyZXQh\r\n";
     let text = "text/plain; version=0.0.4; charset=utf-8";
@@ -428,9 +428,9 @@ async fn without_users_the_metrics_path_answers_with_exactly_these_heads_and_bod
         spawn_exporter_at(config(&url), local(ZONE, "2026-11-25T11:00:00")).await;
     exporter.wait_for_polls(1).await;
     let snapshot = exporter.store.current();
-    let plain: Vec<u8> = snapshot.body(Format::Text, false);
-    let gzip: Vec<u8> = snapshot.body(Format::Text, true);
-    let openmetrics: Vec<u8> = snapshot.body(Format::OpenMetrics, false);
+    let plain: Vec<u8> = snapshot.parts(Format::Text, false).concat();
+    let gzip: Vec<u8> = snapshot.parts(Format::Text, true).concat();
+    let openmetrics: Vec<u8> = snapshot.parts(Format::OpenMetrics, false).concat();
     let text = "text/plain; version=0.0.4; charset=utf-8";
     let om = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     let ok = |content_type: &str, gzip: bool, len: usize| {
@@ -506,8 +506,8 @@ async fn a_body_of_about_50_kb_arrives_whole_in_every_negotiation_on_one_connect
         spawn_exporter_at(config(&url), local(ZONE, "2026-11-25T11:00:00")).await;
     exporter.wait_for_polls(1).await;
     let snapshot = exporter.store.current();
-    let plain = snapshot.body(Format::Text, false);
-    let openmetrics = snapshot.body(Format::OpenMetrics, false);
+    let plain = snapshot.parts(Format::Text, false).concat();
+    let openmetrics = snapshot.parts(Format::OpenMetrics, false).concat();
     for body in [&plain, &openmetrics] {
         assert!(
             (40_000..100_000).contains(&body.len()),
@@ -521,7 +521,7 @@ async fn a_body_of_about_50_kb_arrives_whole_in_every_negotiation_on_one_connect
         (om, openmetrics.to_vec()),
         (
             "Accept-Encoding: gzip\r\n",
-            snapshot.body(Format::Text, true),
+            snapshot.parts(Format::Text, true).concat(),
         ),
         ("", plain.to_vec()),
     ];

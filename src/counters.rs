@@ -12,7 +12,7 @@
 //! the new day's running totals. Prometheus sees the switch as an ordinary counter reset.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,16 +65,6 @@ pub struct Counters {
 }
 
 impl Counters {
-    /// Counter series in the list.
-    pub fn len(&self) -> usize {
-        self.pairs.len()
-    }
-
-    /// Whether the list has no series.
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
-    }
-
     /// Every series, in (rp_id, cod_opc_menu) order: labels borrowed from the list.
     pub fn iter(&self) -> impl Iterator<Item = CounterRef<'_>> {
         self.pairs.iter().map(|p| CounterRef {
@@ -88,40 +78,6 @@ impl Counters {
     fn order(&self, p: &Pair, s: &Series) -> Ordering {
         let label = |i: u32| &*self.labels[i as usize];
         (label(p.rp_id), label(p.cod_opc_menu)).cmp(&(&*s.rp_id, &*s.cod_opc_menu))
-    }
-}
-
-/// Equal when they list the same series with the same values, whatever their tables.
-impl PartialEq for Counters {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-/// A list of `series` in any order; a pair twice keeps the later values.
-impl FromIterator<CounterSeries> for Counters {
-    fn from_iter<I: IntoIterator<Item = CounterSeries>>(series: I) -> Self {
-        // In (rp_id, cod_opc_menu) order, the later values of a pair given twice.
-        let latest: BTreeMap<(Arc<str>, Arc<str>), Amounts> = series
-            .into_iter()
-            .map(|c| {
-                let total = Amounts {
-                    calls: c.calls,
-                    time_seconds: c.time_seconds,
-                };
-                ((c.rp_id, c.cod_opc_menu), total)
-            })
-            .collect();
-        let (mut labels, mut list) = (Labels::default(), Counters::default());
-        for ((rp_id, cod_opc_menu), total) in latest {
-            let pair = Pair {
-                rp_id: labels.place(&mut list, &rp_id),
-                cod_opc_menu: labels.place(&mut list, &cod_opc_menu),
-                total,
-            };
-            list.pairs.push(pair);
-        }
-        list
     }
 }
 
@@ -150,34 +106,19 @@ impl CounterSeries {
     }
 }
 
-/// Where each label value of a [`Counters`] list is in its table: kept beside the list, not
-/// in it, so that the copy a poll makes of a published list does not copy the index.
-#[derive(Debug, Clone, Default)]
-struct Labels {
-    index: HashMap<Arc<str>, u32>,
-}
-
-impl Labels {
-    /// A pair of `s`'s labels in `list`'s table (added when new), with nothing counted.
-    fn pair(&mut self, list: &mut Counters, s: &Series) -> Pair {
-        Pair {
-            rp_id: self.place(list, &s.rp_id),
-            cod_opc_menu: self.place(list, &s.cod_opc_menu),
-            total: Amounts::default(),
-        }
+/// The place of `value` in `list`'s table of label values, added when new. `index` says where
+/// each value is: kept beside the list, not in it, so that the copy a poll makes of a
+/// published list does not copy the index.
+fn place(index: &mut HashMap<Arc<str>, u32>, list: &mut Counters, value: &Arc<str>) -> u32 {
+    if let Some(&i) = index.get(value) {
+        return i;
     }
-
-    fn place(&mut self, list: &mut Counters, value: &Arc<str>) -> u32 {
-        if let Some(&i) = self.index.get(value) {
-            return i;
-        }
-        let labels = Arc::make_mut(&mut list.labels);
-        // A table of more than 4 billion values would not fit in memory first.
-        let i = u32::try_from(labels.len()).unwrap_or(u32::MAX);
-        labels.push(value.clone());
-        self.index.insert(value.clone(), i);
-        i
-    }
+    let labels = Arc::make_mut(&mut list.labels);
+    // A table of more than 4 billion values would not fit in memory first.
+    let i = u32::try_from(labels.len()).unwrap_or(u32::MAX);
+    labels.push(value.clone());
+    index.insert(value.clone(), i);
+    i
 }
 
 /// A value that went down within a day: logged, and the counter left unchanged.
@@ -226,9 +167,9 @@ pub struct DayCounters {
     /// the counters are kept once, not once here and once published.
     pairs: Arc<Counters>,
     /// Where each label value of `pairs` is in its table.
-    labels: Labels,
+    labels: HashMap<Arc<str>, u32>,
     /// Calls the last closing call found beyond the totals published before it.
-    late_calls: Option<f64>,
+    pub late_calls: Option<f64>,
 }
 
 impl Default for DayCounters {
@@ -246,7 +187,7 @@ impl DayCounters {
             state: DayState::Open,
             hold,
             pairs: Arc::default(),
-            labels: Labels::default(),
+            labels: HashMap::new(),
             late_calls: None,
         }
     }
@@ -270,21 +211,12 @@ impl DayCounters {
         self.state = DayState::Closed(Timestamp::MIN);
     }
 
-    /// Calls found by the last closing call beyond what was published before it.
-    pub fn late_calls(&self) -> Option<f64> {
-        self.late_calls
-    }
-
     /// Takes a whole-day report of `day` as the starting totals (see [`DayCall::Open`]).
     pub fn open(&mut self, day: Date, whole_day: &Report) {
-        if self.day.is_some() {
-            return;
+        // Nothing is counted yet, so nothing can go down.
+        if self.day.is_none() {
+            self.switch(day, whole_day);
         }
-        self.day = Some(day);
-        self.state = DayState::Open;
-        self.each_pair(whole_day, |total, s| {
-            raise(total, s);
-        });
     }
 
     /// Takes a report of the `today` window of `day`, polled at `now`. Returns the pairs whose
@@ -374,7 +306,11 @@ impl DayCounters {
                 .binary_search_by(|p| list.order(p, s))
                 .is_err()
             {
-                let pair = self.labels.pair(list, s);
+                let pair = Pair {
+                    rp_id: place(&mut self.labels, list, &s.rp_id),
+                    cod_opc_menu: place(&mut self.labels, list, &s.cod_opc_menu),
+                    total: Amounts::default(),
+                };
                 list.pairs.push(pair);
             }
         }
@@ -405,6 +341,7 @@ impl DayCounters {
 mod tests {
     use super::*;
     use crate::report::Series;
+    use std::collections::BTreeMap;
 
     fn report(rows: &[(&str, f64, f64)]) -> Report {
         Report {
@@ -450,6 +387,34 @@ mod tests {
 
     const HOLD: Duration = Duration::from_secs(300);
 
+    /// A list of `series` in any order; a pair twice keeps the later values (for the tests
+    /// of the exposition too).
+    impl FromIterator<CounterSeries> for Counters {
+        fn from_iter<I: IntoIterator<Item = CounterSeries>>(series: I) -> Self {
+            // In (rp_id, cod_opc_menu) order, the later values of a pair given twice.
+            let latest: BTreeMap<(Arc<str>, Arc<str>), Amounts> = series
+                .into_iter()
+                .map(|c| {
+                    let total = Amounts {
+                        calls: c.calls,
+                        time_seconds: c.time_seconds,
+                    };
+                    ((c.rp_id, c.cod_opc_menu), total)
+                })
+                .collect();
+            let (mut index, mut list) = (HashMap::new(), Counters::default());
+            for ((rp_id, cod_opc_menu), total) in latest {
+                let pair = Pair {
+                    rp_id: place(&mut index, &mut list, &rp_id),
+                    cod_opc_menu: place(&mut index, &mut list, &cod_opc_menu),
+                    total,
+                };
+                list.pairs.push(pair);
+            }
+            list
+        }
+    }
+
     #[test]
     fn a_list_is_sorted_keeps_the_later_of_a_pair_given_twice_and_takes_24_bytes_a_series() {
         let c = |rp: &str, opt: &str, calls: f64| CounterSeries {
@@ -474,8 +439,11 @@ mod tests {
         let again: Counters = [c("10", "1", 4.0), c("9", "1", 3.0), c("10", "2", 2.0)]
             .into_iter()
             .collect();
-        assert_eq!(list, again);
-        assert_ne!(list, [c("10", "1", 4.0)].into_iter().collect());
+        assert_eq!(listed(&list), listed(&again));
+        assert_ne!(
+            listed(&list),
+            listed(&[c("10", "1", 4.0)].into_iter().collect())
+        );
         assert_eq!(std::mem::size_of::<Pair>(), 24);
     }
 
@@ -555,7 +523,7 @@ mod tests {
             &report(&[("1", 15.0, 150.0)]),
             at("2026-11-26T05:16:00Z"),
         );
-        assert_eq!(c.late_calls(), Some(5.0));
+        assert_eq!(c.late_calls, Some(5.0));
         assert_eq!(c.day_call(d26, false), None);
         assert_eq!(totals(&c), vec![("1".into(), 15.0, 150.0)]);
         // The final total stays until a poll interval has passed, then the new day counts.
@@ -612,7 +580,7 @@ mod tests {
             &report(&[("1", 15.0, 150.0)]),
             at("2026-11-26T05:16:00Z"),
         );
-        assert_eq!(c.late_calls(), Some(1.0));
+        assert_eq!(c.late_calls, Some(1.0));
         // A start after the delay counts today from its first report.
         let mut late = DayCounters::new(HOLD);
         assert_eq!(late.day_call(d26, false), None);
@@ -644,7 +612,7 @@ mod tests {
         assert_eq!(c.day_call(day("2026-11-26"), false), None);
         c.observe(day("2026-11-26"), &report(&[("1", 2.0, 20.0)]), t, false);
         assert_eq!(totals(&c), vec![("1".into(), 2.0, 20.0)]);
-        assert_eq!(c.late_calls(), None);
+        assert_eq!(c.late_calls, None);
     }
 
     /// The counters as first written, with a hash map: the model the merge must match.

@@ -338,7 +338,7 @@ impl Poller {
                 let decreases = self.counters.close(day, &report, now);
                 self.log_decreases(&decreases);
                 self.metrics.counters = Some(self.counters.series());
-                self.metrics.day_close_late_calls = self.counters.late_calls();
+                self.metrics.day_close_late_calls = self.counters.late_calls;
                 self.close_failing_since = None;
                 tracing::info!(
                     operation = %self.op.name,

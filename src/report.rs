@@ -15,7 +15,7 @@ use bytes::Bytes;
 use crate::config::TimeUnit;
 use crate::upstream::label_enum;
 use crate::upstream::number::{digits, parse_number, valid};
-use crate::upstream::types::{RawItem, RawRow, RowSink, Scalar};
+use crate::upstream::types::{RawItem, RawRow, Scalar};
 use crate::upstream::{self, Classified, PollResult, client::TransportError};
 
 /// Label value used for an empty or missing `rp_id` / `cod_opc_menu`.
@@ -94,7 +94,7 @@ pub fn from_answer(
     max_series: usize,
 ) -> (Classified, Option<Report>) {
     let mut builder = ReportBuilder::new(unit, max_series);
-    let classified = upstream::classify(answer, &mut builder);
+    let classified = upstream::classify(answer, |item| builder.row(item));
     let report = match classified.result {
         PollResult::Success => Some(builder.finish()),
         // A 404, or a code 404 wrapped in a 200: no data, whatever rows came along.
@@ -151,17 +151,13 @@ impl ReportBuilder {
             dropped_series: self.dropped.len(),
         }
     }
-}
 
-impl RowSink for ReportBuilder {
-    fn row(&mut self, item: RawItem<'_>) {
+    /// Takes the next element of `data`.
+    pub fn row(&mut self, item: RawItem<'_>) {
         self.rows += 1;
-        let row = match &item {
-            RawItem::Row(row) => row,
-            RawItem::NotAnObject => {
-                self.rejected[RejectReason::NotAnObject] += 1;
-                return;
-            }
+        let RawItem::Row(row) = &item else {
+            self.rejected[RejectReason::NotAnObject] += 1;
+            return;
         };
         let (calls, time_seconds) = match parse_row(row, self.unit) {
             Ok(values) => values,
@@ -360,7 +356,7 @@ mod tests {
             row(s("7"), s("2"), s("1"), s("soon")),
             row(s(""), Scalar::Missing, Scalar::Num(4.0), Scalar::Num(0.5)),
             row(s("3"), s("AGENTE"), s("1,000"), s("0")),
-            RawItem::NotAnObject,
+            RawItem::NotAnObject(serde::de::IgnoredAny),
         ];
         let r = Report::build(&items, TimeUnit::Minutes, 100);
         assert_eq!(r.rows, 7);

@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::upstream::client::TransportError;
 use crate::upstream::number::parse_number;
-use crate::upstream::types::{Head, RowSink};
+use crate::upstream::types::{Head, RawItem};
 
 label_enum! {
     /// What one API call came to.
@@ -103,7 +103,7 @@ impl Classified {
 /// the result is [`PollResult::Success`] (an error wrapped in a 200 may carry rows too).
 pub fn classify(
     answer: Result<(u16, Bytes), TransportError>,
-    rows: &mut impl RowSink,
+    mut rows: impl FnMut(RawItem<'_>),
 ) -> Classified {
     let (status, body) = match answer {
         Ok(answer) => answer,
@@ -131,7 +131,7 @@ pub fn classify(
         let mut elements = 0usize;
         let decoded = Head::decode(&body, |item| {
             elements += 1;
-            rows.row(item);
+            rows(item);
         });
         return match decoded {
             Err(e) => Classified::failed(
@@ -280,7 +280,7 @@ mod tests {
     use super::*;
 
     fn class(status: u16, body: &str) -> PollResult {
-        classify(Ok((status, Bytes::from(body.to_owned()))), &mut ()).result
+        classify(Ok((status, Bytes::from(body.to_owned()))), |_| {}).result
     }
 
     fn err(code: u16, msg: &str) -> String {
@@ -371,15 +371,15 @@ mod tests {
     fn transport_errors_are_classified() {
         let c = classify(
             Err(TransportError::Timeout(std::time::Duration::from_secs(2))),
-            &mut (),
+            |_| {},
         );
         assert_eq!(c.result, PollResult::Timeout);
         let c = classify(
             Err(TransportError::Network("connection refused".into())),
-            &mut (),
+            |_| {},
         );
         assert_eq!(c.result, PollResult::NetworkError);
-        let c = classify(Err(TransportError::BodyTooLarge(10)), &mut ());
+        let c = classify(Err(TransportError::BodyTooLarge(10)), |_| {});
         assert_eq!(c.result, PollResult::DecodeError);
     }
 
@@ -413,12 +413,12 @@ mod tests {
     fn the_detail_quotes_wolkvox_on_one_line() {
         let c = classify(
             Ok((403, Bytes::from(err(403, "TOKEN LIMIT EXCEEDED")))),
-            &mut (),
+            |_| {},
         );
         assert_eq!(c.detail, "HTTP 403: TOKEN LIMIT EXCEEDED");
         let c = classify(
             Ok((502, Bytes::from_static(b"<h1>Bad\nGateway</h1>"))),
-            &mut (),
+            |_| {},
         );
         assert_eq!(c.detail, "HTTP 502: <h1>Bad Gateway</h1>");
     }

@@ -664,7 +664,7 @@ mod tests {
     #[test]
     fn the_merge_counts_what_the_hash_maps_counted_for_any_sequence_of_reports() {
         // A fixed pseudo-random walk: pairs come and go, values rise and dip, days change,
-        // reports arrive sorted (as Report::build makes them) or in any order, with duplicates.
+        // reports arrive sorted (as a report has them) or in any order, with duplicates.
         let mut state: u64 = 0x2545_f491_4f6c_dd1d;
         let mut next = |n: u64| {
             state ^= state << 13;

@@ -41,10 +41,10 @@ pub fn install_crypto_provider() {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TransportError {
     /// The call, body included, took longer than the timeout.
-    #[error("no complete answer within {0:?}")]
+    #[error("no complete answer within {}", humantime::format_duration(*.0))]
     Timeout(Duration),
     /// The body grew past the cap; reading stopped.
-    #[error("body larger than {0} bytes")]
+    #[error("the body is larger than {0} bytes; reading stopped")]
     BodyTooLarge(usize),
     /// Connection, DNS or TLS failure, or the connection broke during the body.
     #[error("{0}")]

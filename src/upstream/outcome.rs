@@ -107,23 +107,13 @@ pub fn classify(
 ) -> Classified {
     let (status, body) = match answer {
         Ok(answer) => answer,
-        Err(TransportError::Timeout(d)) => {
-            return Classified::failed(
-                PollResult::Timeout,
-                format!(
-                    "no complete answer within {}",
-                    humantime::format_duration(d)
-                ),
-            );
-        }
-        Err(TransportError::BodyTooLarge(limit)) => {
-            return Classified::failed(
-                PollResult::DecodeError,
-                format!("the body is larger than {limit} bytes; reading stopped"),
-            );
-        }
-        Err(TransportError::Network(e)) => {
-            return Classified::failed(PollResult::NetworkError, e);
+        Err(e) => {
+            let result = match e {
+                TransportError::Timeout(_) => PollResult::Timeout,
+                TransportError::BodyTooLarge(_) => PollResult::DecodeError,
+                TransportError::Network(_) => PollResult::NetworkError,
+            };
+            return Classified::failed(result, e.to_string());
         }
     };
 

@@ -232,12 +232,8 @@ fn message(head: &Head) -> Option<String> {
         .filter(|t| !t.is_empty())
         .collect();
     parts.dedup();
-    if parts.is_empty() {
-        return None;
-    }
-    let mut joined = parts.join(": ");
-    joined.truncate(floor_char_boundary(&joined, 300));
-    Some(joined)
+    // The first 300 characters are enough to tell what Wolkvox said.
+    (!parts.is_empty()).then(|| parts.join(": ").chars().take(300).collect())
 }
 
 /// The first characters of a body, on one line, for a log.
@@ -253,16 +249,6 @@ fn snippet(body: &[u8]) -> String {
     } else {
         trimmed.to_owned()
     }
-}
-
-fn floor_char_boundary(s: &str, max: usize) -> usize {
-    if s.len() <= max {
-        return s.len();
-    }
-    (0..=max)
-        .rev()
-        .find(|&i| s.is_char_boundary(i))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -510,7 +510,8 @@ mod tests {
         op.name = "op".into();
         op.timezone = tz();
         op.window = Window::Today;
-        let client = Client::new(&url, &server, &token, op.poll_timeout).unwrap();
+        let http = crate::upstream::HttpClients::default();
+        let client = Client::shared(&http, &url, &server, &token, op.poll_timeout).unwrap();
         Poller::new(
             op,
             Arc::new(config),

@@ -105,18 +105,9 @@ fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
 }
 
 impl Client {
-    /// A client for `base_url`. The token goes into a header marked sensitive, so that no
-    /// Debug print of the client or of a request shows it.
-    pub fn new(
-        base_url: &Url,
-        server: &ServerCode,
-        token: &Token,
-        timeout: Duration,
-    ) -> Result<Self, reqwest::Error> {
-        Self::shared(&HttpClients::default(), base_url, server, token, timeout)
-    }
-
-    /// A client for `base_url` that calls through the client of `clients` for `timeout`.
+    /// A client for `base_url` that calls through the client of `clients` for `timeout`. The
+    /// token goes into a header marked sensitive, so that no Debug print of the client or of a
+    /// request shows it.
     pub fn shared(
         clients: &HttpClients,
         base_url: &Url,
@@ -297,7 +288,8 @@ mod tests {
     #[test]
     fn neither_debug_nor_errors_show_the_token() {
         let token = Token::new("tok-8c1f-very-secret").unwrap();
-        let client = Client::new(
+        let client = Client::shared(
+            &HttpClients::default(),
             &Url::parse("http://127.0.0.1:9/").unwrap(),
             &ServerCode::parse("0032").unwrap(),
             &token,
@@ -327,7 +319,8 @@ mod tests {
 
     #[test]
     fn a_base_url_with_a_path_keeps_it() {
-        let client = Client::new(
+        let client = Client::shared(
+            &HttpClients::default(),
             &Url::parse("https://proxy.example/wolkvox").unwrap(),
             &ServerCode::parse("0032").unwrap(),
             &Token::new("t").unwrap(),

@@ -227,38 +227,29 @@ impl Client {
         self.get(self.information.clone()).await
     }
 
+    /// A GET of `url`: the status and the whole body, within the client's timeout, which
+    /// reqwest applies until the body's end.
     async fn get(&self, url: Url) -> Result<(u16, Bytes), TransportError> {
-        let call = async {
-            let mut response = self
-                .http
-                .get(url)
-                .headers(self.headers.clone())
-                .send()
-                .await
-                .map_err(|e| self.transport_error(e))?;
-            let status = response.status().as_u16();
-            let hint = response.content_length().unwrap_or(0) as usize;
-            if hint > self.max_body {
+        let mut response = self
+            .http
+            .get(url)
+            .headers(self.headers.clone())
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status().as_u16();
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e))?
+        {
+            if body.len() + chunk.len() > self.max_body {
                 return Err(TransportError::BodyTooLarge(self.max_body));
             }
-            let mut body = BytesMut::with_capacity(hint);
-            while let Some(chunk) = response
-                .chunk()
-                .await
-                .map_err(|e| self.transport_error(e))?
-            {
-                if body.len() + chunk.len() > self.max_body {
-                    return Err(TransportError::BodyTooLarge(self.max_body));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok((status, body.freeze()))
-        };
-        // reqwest's own timeout covers the body too; this outer one is the guarantee.
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(result) => result,
-            Err(_) => Err(TransportError::Timeout(self.timeout)),
+            body.extend_from_slice(&chunk);
         }
+        Ok((status, body.freeze()))
     }
 
     fn transport_error(&self, e: reqwest::Error) -> TransportError {

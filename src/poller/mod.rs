@@ -90,16 +90,6 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// The metrics to show before the first poll.
-    pub fn metrics(&self) -> OperationMetrics {
-        self.metrics.clone()
-    }
-
-    /// Shows the first poll as due `delay` after `now`, before it runs.
-    pub fn first_poll_in(&mut self, now: Timestamp, delay: Duration) {
-        self.metrics.next_poll = now.checked_add(delay).ok();
-    }
-
     /// A poller that publishes into `store`.
     pub fn new(
         op: OperationConfig,

@@ -79,7 +79,6 @@ pub struct Poller {
     metrics: OperationMetrics,
     backoff: Backoff,
     failures_in_row: u32,
-    last_result: Option<PollResult>,
     counters: DayCounters,
     /// When the closing call of the previous day first failed, while it keeps failing.
     close_failing_since: Option<Timestamp>,
@@ -113,7 +112,6 @@ impl Poller {
             metrics,
             backoff,
             failures_in_row: 0,
-            last_result: None,
             counters,
             close_failing_since: None,
             api_day: None,
@@ -302,7 +300,6 @@ impl Poller {
         self.metrics.quota_exhausted = result == PollResult::QuotaExceeded;
         let detail = self.client.redact(&answer.classified.detail);
         self.log(result, &detail, duration);
-        self.last_result = Some(result);
         let now = self.clock.now();
         let call = LastCall {
             result,
@@ -440,21 +437,20 @@ impl Poller {
         }
     }
 
-    /// The log line of a poll: debug when nothing changed, info/warn when the state changes,
-    /// error every time for configuration faults that need a human.
+    /// The log line of a poll, before it is recorded as the last call: debug when nothing
+    /// changed, info/warn when the state changes, error every time, with the advice, for
+    /// configuration faults that need a human.
     fn log(&self, result: PollResult, detail: &str, duration: Duration) {
         let op = self.op.name.as_str();
         let secs = duration.as_secs_f64();
-        let changed = self.last_result != Some(result);
+        let changed = self.metrics.last_call.as_ref().map(|c| c.result) != Some(result);
         match result {
-            PollResult::NotFound => tracing::error!(
-                operation = op, result = %result, detail, duration_seconds = secs,
-                "poll failed: the URL does not reach Wolkvox's report API; check --wolkvox.url and the server code"
-            ),
-            PollResult::Unauthorized | PollResult::ClientError => tracing::error!(
-                operation = op, result = %result, detail, duration_seconds = secs,
-                "poll failed: check the token, the server code and the URL"
-            ),
+            PollResult::NotFound | PollResult::Unauthorized | PollResult::ClientError => {
+                tracing::error!(
+                    operation = op, result = %result, detail, duration_seconds = secs,
+                    advice = %result.advice(self.client.server()), "poll failed"
+                )
+            }
             PollResult::QuotaExceeded => {}
             r if r.is_up() && changed => tracing::info!(
                 operation = op, result = %result, detail, duration_seconds = secs,

@@ -120,15 +120,6 @@ impl Poller {
         }
     }
 
-    /// Whether a token_info call is due.
-    fn token_info_due(&self) -> bool {
-        match (self.config.token_info_interval, self.last_token_info) {
-            (None, _) => false,
-            (Some(_), None) => true,
-            (Some(every), Some(last)) => last.elapsed() >= every,
-        }
-    }
-
     /// Calls token_info; `None` when cancelled.
     async fn token_info(&mut self, cancel: &CancellationToken) -> Option<()> {
         self.client.refresh_token();
@@ -220,8 +211,11 @@ impl Poller {
         }
         loop {
             let window = self.op.window.resolve(self.clock.now(), &self.op.timezone);
+            let (every, last) = (self.config.token_info_interval, self.last_token_info);
+            let info_due =
+                every.is_some_and(|every| last.is_none_or(|last| last.elapsed() >= every));
             // token_info first, so that the wait after the report knows the token's budget.
-            if self.token_info_due() && self.token_info(&cancel).await.is_none() {
+            if info_due && self.token_info(&cancel).await.is_none() {
                 return;
             }
             let Some(wait) = self.poll(window, &cancel).await else {

@@ -33,18 +33,12 @@ fn elapsed(from: Timestamp, to: Timestamp) -> Duration {
 
 /// The whole local `day`, 00:00:00 to 23:59:59, for the closing call.
 fn whole_day(day: jiff::civil::Date, tz: &TimeZone) -> ReportWindow {
-    let start = day.to_datetime(jiff::civil::Time::midnight());
-    let end = day.to_datetime(jiff::civil::Time::constant(23, 59, 59, 0));
-    // Both instants exist in every zone except where a transition swallows them; jiff's
-    // compatible disambiguation then picks the nearest valid instant.
-    let zoned = |dt: jiff::civil::DateTime| {
-        dt.to_zoned_datetime(tz.clone())
-            .unwrap_or_else(|_| Timestamp::UNIX_EPOCH.to_zoned_datetime(tz.clone()))
-    };
-    let mut w = ReportWindow::new(zoned(start), zoned(end));
-    // The request names the civil times themselves.
-    w.start = start;
-    w.end = end;
+    let end = day.at(23, 59, 59, 0);
+    // jiff's compatible disambiguation picks the nearest valid instant where a transition
+    // swallows the time; the request names the civil times themselves.
+    let at_end = end.to_zoned_datetime(tz.clone()).map(|z| z.timestamp());
+    let mut w = Window::Today.resolve(at_end.unwrap_or(Timestamp::UNIX_EPOCH), tz);
+    (w.start, w.end) = (day.to_datetime(jiff::civil::Time::midnight()), end);
     w
 }
 

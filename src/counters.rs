@@ -144,20 +144,14 @@ pub enum DayCall {
     Close(Date),
 }
 
-/// Whether the counted day is still open.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum DayState {
-    Open,
-    /// Closed at this instant: the final totals stay until a poll interval has passed.
-    Closed(Timestamp),
-}
-
 /// The counters of one operation.
 #[derive(Debug, Clone)]
 pub struct DayCounters {
     /// The local day whose running totals are published; `None` before the first.
     day: Option<Date>,
-    state: DayState,
+    /// When the counted day was closed (`None` while it is open): the final totals stay until
+    /// a poll interval has passed.
+    closed_at: Option<Timestamp>,
     /// How long a closed day's final totals stay published before the switch.
     hold: Duration,
     /// Every pair ever reported, sorted by (rp_id, cod_opc_menu) like a report's series, so
@@ -184,7 +178,7 @@ impl DayCounters {
     pub fn new(hold: Duration) -> Self {
         Self {
             day: None,
-            state: DayState::Open,
+            closed_at: None,
             hold,
             pairs: Arc::default(),
             labels: HashMap::new(),
@@ -198,7 +192,7 @@ impl DayCounters {
         let yesterday = today.yesterday().ok()?;
         match self.day {
             None if in_delay => Some(DayCall::Open(yesterday)),
-            Some(d) if d == yesterday && self.state == DayState::Open && !in_delay => {
+            Some(d) if d == yesterday && self.closed_at.is_none() && !in_delay => {
                 Some(DayCall::Close(yesterday))
             }
             _ => None,
@@ -208,7 +202,7 @@ impl DayCounters {
     /// Gives up closing the counted day (the closing call kept failing): its calls after the
     /// last report are not counted, and the next report switches to the new day.
     pub fn abandon_close(&mut self) {
-        self.state = DayState::Closed(Timestamp::MIN);
+        self.closed_at = Some(Timestamp::MIN);
     }
 
     /// Takes a whole-day report of `day` as the starting totals (see [`DayCall::Open`]).
@@ -234,13 +228,10 @@ impl DayCounters {
             None => self.switch(day, report),
             Some(d) if d == day => self.add(report),
             Some(d) if d < day => {
-                let final_published = match self.state {
-                    DayState::Open => false,
-                    // A clock that went back since the close has not held the total yet.
-                    DayState::Closed(at) => {
-                        Duration::try_from(now.duration_since(at)).is_ok_and(|d| d >= self.hold)
-                    }
-                };
+                // A clock that went back since the close has not held the total yet.
+                let final_published = self.closed_at.is_some_and(|at| {
+                    Duration::try_from(now.duration_since(at)).is_ok_and(|d| d >= self.hold)
+                });
                 let more_than_a_day = d.tomorrow().ok() != Some(day);
                 if final_published || more_than_a_day {
                     self.switch(day, report)
@@ -259,21 +250,21 @@ impl DayCounters {
     /// Raises the counted day's totals to a whole-day report of it, records how many calls
     /// that added, and closes the day at `now`.
     pub fn close(&mut self, day: Date, whole_day: &Report, now: Timestamp) -> Vec<Decrease> {
-        if self.day != Some(day) || self.state != DayState::Open {
+        if self.day != Some(day) || self.closed_at.is_some() {
             return Vec::new();
         }
         let before: f64 = self.pairs.iter().map(|p| p.calls).sum();
         let decreases = self.add(whole_day);
         let after: f64 = self.pairs.iter().map(|p| p.calls).sum();
         self.late_calls = Some(after - before);
-        self.state = DayState::Closed(now);
+        self.closed_at = Some(now);
         decreases
     }
 
     /// Starts counting `day` with its first report: every known pair falls to zero first.
     fn switch(&mut self, day: Date, report: &Report) -> Vec<Decrease> {
         self.day = Some(day);
-        self.state = DayState::Open;
+        self.closed_at = None;
         for pair in &mut Arc::make_mut(&mut self.pairs).pairs {
             pair.total = Amounts::default();
         }

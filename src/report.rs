@@ -30,21 +30,6 @@ label_enum! {
     }
 }
 
-impl RejectCounts {
-    /// Rows counted, whatever the reason.
-    pub fn total(&self) -> u64 {
-        self.0.iter().sum()
-    }
-}
-
-impl std::ops::AddAssign for RejectCounts {
-    fn add_assign(&mut self, other: RejectCounts) {
-        for (total, new) in self.0.iter_mut().zip(other.0) {
-            *total += new;
-        }
-    }
-}
-
 /// One (rp_id, cod_opc_menu) pair after trimming and adding rows together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {

@@ -378,8 +378,11 @@ impl Poller {
         }
         let m = &mut self.metrics;
         m.series_dropped += report.dropped_series as u64;
-        m.rejected += report.rejected;
-        let rejected = report.rejected.total();
+        let mut rejected = 0;
+        for (reason, n) in report.rejected.iter() {
+            m.rejected[reason] += n;
+            rejected += n;
+        }
         if rejected > 0 {
             tracing::warn!(
                 operation = %self.op.name,

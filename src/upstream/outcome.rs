@@ -243,11 +243,9 @@ fn snippet(body: &[u8]) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let trimmed = one_line.trim();
-    if trimmed.is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        trimmed.to_owned()
+    match one_line.trim() {
+        "" => "(empty body)".to_owned(),
+        trimmed => trimmed.to_owned(),
     }
 }
 

@@ -12,7 +12,7 @@
 //! the new day's running totals. Prometheus sees the switch as an ordinary counter reset.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,16 +65,6 @@ pub struct Counters {
 }
 
 impl Counters {
-    /// Counter series in the list.
-    pub fn len(&self) -> usize {
-        self.pairs.len()
-    }
-
-    /// Whether the list has no series.
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
-    }
-
     /// Every series, in (rp_id, cod_opc_menu) order: labels borrowed from the list.
     pub fn iter(&self) -> impl Iterator<Item = CounterRef<'_>> {
         self.pairs.iter().map(|p| CounterRef {
@@ -88,40 +78,6 @@ impl Counters {
     fn order(&self, p: &Pair, s: &Series) -> Ordering {
         let label = |i: u32| &*self.labels[i as usize];
         (label(p.rp_id), label(p.cod_opc_menu)).cmp(&(&*s.rp_id, &*s.cod_opc_menu))
-    }
-}
-
-/// Equal when they list the same series with the same values, whatever their tables.
-impl PartialEq for Counters {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-/// A list of `series` in any order; a pair twice keeps the later values.
-impl FromIterator<CounterSeries> for Counters {
-    fn from_iter<I: IntoIterator<Item = CounterSeries>>(series: I) -> Self {
-        // In (rp_id, cod_opc_menu) order, the later values of a pair given twice.
-        let latest: BTreeMap<(Arc<str>, Arc<str>), Amounts> = series
-            .into_iter()
-            .map(|c| {
-                let total = Amounts {
-                    calls: c.calls,
-                    time_seconds: c.time_seconds,
-                };
-                ((c.rp_id, c.cod_opc_menu), total)
-            })
-            .collect();
-        let (mut labels, mut list) = (Labels::default(), Counters::default());
-        for ((rp_id, cod_opc_menu), total) in latest {
-            let pair = Pair {
-                rp_id: labels.place(&mut list, &rp_id),
-                cod_opc_menu: labels.place(&mut list, &cod_opc_menu),
-                total,
-            };
-            list.pairs.push(pair);
-        }
-        list
     }
 }
 
@@ -150,34 +106,19 @@ impl CounterSeries {
     }
 }
 
-/// Where each label value of a [`Counters`] list is in its table: kept beside the list, not
-/// in it, so that the copy a poll makes of a published list does not copy the index.
-#[derive(Debug, Clone, Default)]
-struct Labels {
-    index: HashMap<Arc<str>, u32>,
-}
-
-impl Labels {
-    /// A pair of `s`'s labels in `list`'s table (added when new), with nothing counted.
-    fn pair(&mut self, list: &mut Counters, s: &Series) -> Pair {
-        Pair {
-            rp_id: self.place(list, &s.rp_id),
-            cod_opc_menu: self.place(list, &s.cod_opc_menu),
-            total: Amounts::default(),
-        }
+/// The place of `value` in `list`'s table of label values, added when new. `index` says where
+/// each value is: kept beside the list, not in it, so that the copy a poll makes of a
+/// published list does not copy the index.
+fn place(index: &mut HashMap<Arc<str>, u32>, list: &mut Counters, value: &Arc<str>) -> u32 {
+    if let Some(&i) = index.get(value) {
+        return i;
     }
-
-    fn place(&mut self, list: &mut Counters, value: &Arc<str>) -> u32 {
-        if let Some(&i) = self.index.get(value) {
-            return i;
-        }
-        let labels = Arc::make_mut(&mut list.labels);
-        // A table of more than 4 billion values would not fit in memory first.
-        let i = u32::try_from(labels.len()).unwrap_or(u32::MAX);
-        labels.push(value.clone());
-        self.index.insert(value.clone(), i);
-        i
-    }
+    let labels = Arc::make_mut(&mut list.labels);
+    // A table of more than 4 billion values would not fit in memory first.
+    let i = u32::try_from(labels.len()).unwrap_or(u32::MAX);
+    labels.push(value.clone());
+    index.insert(value.clone(), i);
+    i
 }
 
 /// A value that went down within a day: logged, and the counter left unchanged.
@@ -203,20 +144,14 @@ pub enum DayCall {
     Close(Date),
 }
 
-/// Whether the counted day is still open.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum DayState {
-    Open,
-    /// Closed at this instant: the final totals stay until a poll interval has passed.
-    Closed(Timestamp),
-}
-
 /// The counters of one operation.
 #[derive(Debug, Clone)]
 pub struct DayCounters {
     /// The local day whose running totals are published; `None` before the first.
     day: Option<Date>,
-    state: DayState,
+    /// When the counted day was closed (`None` while it is open): the final totals stay until
+    /// a poll interval has passed.
+    closed_at: Option<Timestamp>,
     /// How long a closed day's final totals stay published before the switch.
     hold: Duration,
     /// Every pair ever reported, sorted by (rp_id, cod_opc_menu) like a report's series, so
@@ -226,9 +161,9 @@ pub struct DayCounters {
     /// the counters are kept once, not once here and once published.
     pairs: Arc<Counters>,
     /// Where each label value of `pairs` is in its table.
-    labels: Labels,
+    labels: HashMap<Arc<str>, u32>,
     /// Calls the last closing call found beyond the totals published before it.
-    late_calls: Option<f64>,
+    pub late_calls: Option<f64>,
 }
 
 impl Default for DayCounters {
@@ -243,10 +178,10 @@ impl DayCounters {
     pub fn new(hold: Duration) -> Self {
         Self {
             day: None,
-            state: DayState::Open,
+            closed_at: None,
             hold,
             pairs: Arc::default(),
-            labels: Labels::default(),
+            labels: HashMap::new(),
             late_calls: None,
         }
     }
@@ -257,7 +192,7 @@ impl DayCounters {
         let yesterday = today.yesterday().ok()?;
         match self.day {
             None if in_delay => Some(DayCall::Open(yesterday)),
-            Some(d) if d == yesterday && self.state == DayState::Open && !in_delay => {
+            Some(d) if d == yesterday && self.closed_at.is_none() && !in_delay => {
                 Some(DayCall::Close(yesterday))
             }
             _ => None,
@@ -267,24 +202,15 @@ impl DayCounters {
     /// Gives up closing the counted day (the closing call kept failing): its calls after the
     /// last report are not counted, and the next report switches to the new day.
     pub fn abandon_close(&mut self) {
-        self.state = DayState::Closed(Timestamp::MIN);
-    }
-
-    /// Calls found by the last closing call beyond what was published before it.
-    pub fn late_calls(&self) -> Option<f64> {
-        self.late_calls
+        self.closed_at = Some(Timestamp::MIN);
     }
 
     /// Takes a whole-day report of `day` as the starting totals (see [`DayCall::Open`]).
     pub fn open(&mut self, day: Date, whole_day: &Report) {
-        if self.day.is_some() {
-            return;
+        // Nothing is counted yet, so nothing can go down.
+        if self.day.is_none() {
+            self.switch(day, whole_day);
         }
-        self.day = Some(day);
-        self.state = DayState::Open;
-        self.each_pair(whole_day, |total, s| {
-            raise(total, s);
-        });
     }
 
     /// Takes a report of the `today` window of `day`, polled at `now`. Returns the pairs whose
@@ -302,13 +228,10 @@ impl DayCounters {
             None => self.switch(day, report),
             Some(d) if d == day => self.add(report),
             Some(d) if d < day => {
-                let final_published = match self.state {
-                    DayState::Open => false,
-                    // A clock that went back since the close has not held the total yet.
-                    DayState::Closed(at) => {
-                        Duration::try_from(now.duration_since(at)).is_ok_and(|d| d >= self.hold)
-                    }
-                };
+                // A clock that went back since the close has not held the total yet.
+                let final_published = self.closed_at.is_some_and(|at| {
+                    Duration::try_from(now.duration_since(at)).is_ok_and(|d| d >= self.hold)
+                });
                 let more_than_a_day = d.tomorrow().ok() != Some(day);
                 if final_published || more_than_a_day {
                     self.switch(day, report)
@@ -327,21 +250,21 @@ impl DayCounters {
     /// Raises the counted day's totals to a whole-day report of it, records how many calls
     /// that added, and closes the day at `now`.
     pub fn close(&mut self, day: Date, whole_day: &Report, now: Timestamp) -> Vec<Decrease> {
-        if self.day != Some(day) || self.state != DayState::Open {
+        if self.day != Some(day) || self.closed_at.is_some() {
             return Vec::new();
         }
         let before: f64 = self.pairs.iter().map(|p| p.calls).sum();
         let decreases = self.add(whole_day);
         let after: f64 = self.pairs.iter().map(|p| p.calls).sum();
         self.late_calls = Some(after - before);
-        self.state = DayState::Closed(now);
+        self.closed_at = Some(now);
         decreases
     }
 
     /// Starts counting `day` with its first report: every known pair falls to zero first.
     fn switch(&mut self, day: Date, report: &Report) -> Vec<Decrease> {
         self.day = Some(day);
-        self.state = DayState::Open;
+        self.closed_at = None;
         for pair in &mut Arc::make_mut(&mut self.pairs).pairs {
             pair.total = Amounts::default();
         }
@@ -374,7 +297,11 @@ impl DayCounters {
                 .binary_search_by(|p| list.order(p, s))
                 .is_err()
             {
-                let pair = self.labels.pair(list, s);
+                let pair = Pair {
+                    rp_id: place(&mut self.labels, list, &s.rp_id),
+                    cod_opc_menu: place(&mut self.labels, list, &s.cod_opc_menu),
+                    total: Amounts::default(),
+                };
                 list.pairs.push(pair);
             }
         }
@@ -405,6 +332,7 @@ impl DayCounters {
 mod tests {
     use super::*;
     use crate::report::Series;
+    use std::collections::BTreeMap;
 
     fn report(rows: &[(&str, f64, f64)]) -> Report {
         Report {
@@ -450,6 +378,34 @@ mod tests {
 
     const HOLD: Duration = Duration::from_secs(300);
 
+    /// A list of `series` in any order; a pair twice keeps the later values (for the tests
+    /// of the exposition too).
+    impl FromIterator<CounterSeries> for Counters {
+        fn from_iter<I: IntoIterator<Item = CounterSeries>>(series: I) -> Self {
+            // In (rp_id, cod_opc_menu) order, the later values of a pair given twice.
+            let latest: BTreeMap<(Arc<str>, Arc<str>), Amounts> = series
+                .into_iter()
+                .map(|c| {
+                    let total = Amounts {
+                        calls: c.calls,
+                        time_seconds: c.time_seconds,
+                    };
+                    ((c.rp_id, c.cod_opc_menu), total)
+                })
+                .collect();
+            let (mut index, mut list) = (HashMap::new(), Counters::default());
+            for ((rp_id, cod_opc_menu), total) in latest {
+                let pair = Pair {
+                    rp_id: place(&mut index, &mut list, &rp_id),
+                    cod_opc_menu: place(&mut index, &mut list, &cod_opc_menu),
+                    total,
+                };
+                list.pairs.push(pair);
+            }
+            list
+        }
+    }
+
     #[test]
     fn a_list_is_sorted_keeps_the_later_of_a_pair_given_twice_and_takes_24_bytes_a_series() {
         let c = |rp: &str, opt: &str, calls: f64| CounterSeries {
@@ -474,8 +430,11 @@ mod tests {
         let again: Counters = [c("10", "1", 4.0), c("9", "1", 3.0), c("10", "2", 2.0)]
             .into_iter()
             .collect();
-        assert_eq!(list, again);
-        assert_ne!(list, [c("10", "1", 4.0)].into_iter().collect());
+        assert_eq!(listed(&list), listed(&again));
+        assert_ne!(
+            listed(&list),
+            listed(&[c("10", "1", 4.0)].into_iter().collect())
+        );
         assert_eq!(std::mem::size_of::<Pair>(), 24);
     }
 
@@ -555,7 +514,7 @@ mod tests {
             &report(&[("1", 15.0, 150.0)]),
             at("2026-11-26T05:16:00Z"),
         );
-        assert_eq!(c.late_calls(), Some(5.0));
+        assert_eq!(c.late_calls, Some(5.0));
         assert_eq!(c.day_call(d26, false), None);
         assert_eq!(totals(&c), vec![("1".into(), 15.0, 150.0)]);
         // The final total stays until a poll interval has passed, then the new day counts.
@@ -612,7 +571,7 @@ mod tests {
             &report(&[("1", 15.0, 150.0)]),
             at("2026-11-26T05:16:00Z"),
         );
-        assert_eq!(c.late_calls(), Some(1.0));
+        assert_eq!(c.late_calls, Some(1.0));
         // A start after the delay counts today from its first report.
         let mut late = DayCounters::new(HOLD);
         assert_eq!(late.day_call(d26, false), None);
@@ -644,7 +603,7 @@ mod tests {
         assert_eq!(c.day_call(day("2026-11-26"), false), None);
         c.observe(day("2026-11-26"), &report(&[("1", 2.0, 20.0)]), t, false);
         assert_eq!(totals(&c), vec![("1".into(), 2.0, 20.0)]);
-        assert_eq!(c.late_calls(), None);
+        assert_eq!(c.late_calls, None);
     }
 
     /// The counters as first written, with a hash map: the model the merge must match.
@@ -696,7 +655,7 @@ mod tests {
     #[test]
     fn the_merge_counts_what_the_hash_maps_counted_for_any_sequence_of_reports() {
         // A fixed pseudo-random walk: pairs come and go, values rise and dip, days change,
-        // reports arrive sorted (as Report::build makes them) or in any order, with duplicates.
+        // reports arrive sorted (as a report has them) or in any order, with duplicates.
         let mut state: u64 = 0x2545_f491_4f6c_dd1d;
         let mut next = |n: u64| {
             state ^= state << 13;

@@ -4,18 +4,15 @@
 //! docs/wolkvox-api.md: plain integers, decimals, comma-grouped numbers ("9,336.00"),
 //! H:MM:SS and MM:SS, with surrounding spaces.
 
-use std::collections::HashSet;
-use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use hashbrown::{DefaultHashBuilder, HashTable};
-
 use bytes::Bytes;
+use hashbrown::{HashMap, HashSet};
 
 use crate::config::TimeUnit;
 use crate::upstream::label_enum;
 use crate::upstream::number::{digits, parse_number, valid};
-use crate::upstream::types::{RawItem, RawRow, RowSink, Scalar};
+use crate::upstream::types::{RawItem, RawRow, Scalar};
 use crate::upstream::{self, Classified, PollResult, client::TransportError};
 
 /// Label value used for an empty or missing `rp_id` / `cod_opc_menu`.
@@ -30,21 +27,6 @@ label_enum! {
         InvalidTime => "invalid_time",
         /// The element of `data` is not an object.
         NotAnObject => "not_an_object",
-    }
-}
-
-impl RejectCounts {
-    /// Rows counted, whatever the reason.
-    pub fn total(&self) -> u64 {
-        self.0.iter().sum()
-    }
-}
-
-impl std::ops::AddAssign for RejectCounts {
-    fn add_assign(&mut self, other: RejectCounts) {
-        for (total, new) in self.0.iter_mut().zip(other.0) {
-            *total += new;
-        }
     }
 }
 
@@ -75,17 +57,6 @@ pub struct Report {
     pub dropped_series: usize,
 }
 
-#[cfg(any(test, feature = "test-util"))]
-impl Report {
-    /// Parses and aggregates the elements of `data`, keeping at most `max_series` distinct
-    /// pairs (the first ones to appear): a runaway IVR must not overload Prometheus.
-    pub fn build(items: &[RawItem<'_>], unit: TimeUnit, max_series: usize) -> Report {
-        let mut builder = ReportBuilder::new(unit, max_series);
-        items.iter().for_each(|item| builder.row(item.clone()));
-        builder.finish()
-    }
-}
-
 /// Classifies an answer ([`upstream::classify`]) and makes its report from its rows: `Some`
 /// for success (the rows) and no_data (empty), `None` for a failure.
 pub fn from_answer(
@@ -94,7 +65,7 @@ pub fn from_answer(
     max_series: usize,
 ) -> (Classified, Option<Report>) {
     let mut builder = ReportBuilder::new(unit, max_series);
-    let classified = upstream::classify(answer, &mut builder);
+    let classified = upstream::classify(answer, |item| builder.row(item));
     let report = match classified.result {
         PollResult::Success => Some(builder.finish()),
         // A 404, or a code 404 wrapped in a 200: no data, whatever rows came along.
@@ -104,45 +75,39 @@ pub fn from_answer(
     (classified, report)
 }
 
-/// Builds a [`Report`] one element of `data` at a time.
+/// Builds a [`Report`] one element of `data` at a time, keeping at most `max_series` distinct
+/// pairs (the first ones to appear): a runaway IVR must not overload Prometheus.
 #[derive(Debug)]
 pub struct ReportBuilder {
     unit: TimeUnit,
     max_series: usize,
     rows: usize,
     rejected: RejectCounts,
-    series: Vec<Series>,
-    /// Positions in `series`, by the hash of (rp_id, cod_opc_menu). The table holds no keys
-    /// of its own: it compares with the series' labels, so that a row's borrowed strings
-    /// need no copy to be looked up, and a new pair is copied once, into its series.
-    index: HashTable<usize>,
+    series: HashMap<(Arc<str>, Arc<str>), Series>,
     /// Labels repeat (a routing point has several options, an option is on many routing
     /// points): one allocation per distinct value, shared by the series that carry it.
-    labels: HashTable<Arc<str>>,
+    labels: HashSet<Arc<str>>,
     /// Distinct pairs beyond the limit, only counted.
-    dropped: HashSet<(Box<str>, Box<str>)>,
-    hasher: DefaultHashBuilder,
+    dropped: HashSet<(Arc<str>, Arc<str>)>,
 }
 
 impl ReportBuilder {
-    /// An empty report; `max_series` as in `Report::build`.
+    /// An empty report.
     pub fn new(unit: TimeUnit, max_series: usize) -> Self {
         ReportBuilder {
             unit,
             max_series,
             rows: 0,
             rejected: RejectCounts::default(),
-            series: Vec::new(),
-            index: HashTable::new(),
-            labels: HashTable::new(),
+            series: HashMap::new(),
+            labels: HashSet::new(),
             dropped: HashSet::new(),
-            hasher: DefaultHashBuilder::default(),
         }
     }
 
     /// The report: its series sorted by labels.
     pub fn finish(self) -> Report {
-        let mut series = self.series;
+        let mut series: Vec<Series> = self.series.into_values().collect();
         sort_by_labels(&mut series);
         Report {
             series,
@@ -151,17 +116,13 @@ impl ReportBuilder {
             dropped_series: self.dropped.len(),
         }
     }
-}
 
-impl RowSink for ReportBuilder {
-    fn row(&mut self, item: RawItem<'_>) {
+    /// Takes the next element of `data`.
+    pub fn row(&mut self, item: RawItem<'_>) {
         self.rows += 1;
-        let row = match &item {
-            RawItem::Row(row) => row,
-            RawItem::NotAnObject => {
-                self.rejected[RejectReason::NotAnObject] += 1;
-                return;
-            }
+        let RawItem::Row(row) = &item else {
+            self.rejected[RejectReason::NotAnObject] += 1;
+            return;
         };
         let (calls, time_seconds) = match parse_row(row, self.unit) {
             Ok(values) => values,
@@ -170,16 +131,12 @@ impl RowSink for ReportBuilder {
                 return;
             }
         };
-        let (rp, opt) = (label(&row.rp_id), label(&row.cod_opc_menu));
-        let hasher = &self.hasher;
-        let pair_hash = |rp: &str, opt: &str| hasher.hash_one((rp, opt));
-        let hash = pair_hash(rp, opt);
-        let series = &mut self.series;
-        let found = self.index.find(hash, |&i| {
-            &*series[i].rp_id == rp && &*series[i].cod_opc_menu == opt
-        });
-        if let Some(&i) = found {
-            let s = &mut series[i];
+        let mut intern = |value: &Scalar<'_>| {
+            let label: &str = label(value);
+            self.labels.get_or_insert_with(label, |l| l.into()).clone()
+        };
+        let key = (intern(&row.rp_id), intern(&row.cod_opc_menu));
+        if let Some(s) = self.series.get_mut(&key) {
             // Two huge values can add up to infinity: keep the sum, skip the row.
             if !(s.calls + calls).is_finite() {
                 self.rejected[RejectReason::InvalidCalls] += 1;
@@ -189,34 +146,18 @@ impl RowSink for ReportBuilder {
                 s.calls += calls;
                 s.time_seconds += time_seconds;
             }
-            return;
+        } else if self.series.len() >= self.max_series {
+            self.dropped.insert(key);
+        } else {
+            let series = Series {
+                rp_id: key.0.clone(),
+                cod_opc_menu: key.1.clone(),
+                calls,
+                time_seconds,
+            };
+            self.series.insert(key, series);
         }
-        if series.len() >= self.max_series {
-            self.dropped.insert((rp.into(), opt.into()));
-            return;
-        }
-        let series_of = |s: &Series| pair_hash(&s.rp_id, &s.cod_opc_menu);
-        self.index
-            .insert_unique(hash, series.len(), |&i| series_of(&series[i]));
-        let rp_id = intern(&mut self.labels, hasher, rp);
-        let cod_opc_menu = intern(&mut self.labels, hasher, opt);
-        series.push(Series {
-            rp_id,
-            cod_opc_menu,
-            calls,
-            time_seconds,
-        });
     }
-}
-
-/// The shared copy of `label`, made on its first use.
-fn intern(labels: &mut HashTable<Arc<str>>, hasher: &DefaultHashBuilder, label: &str) -> Arc<str> {
-    let hash = hasher.hash_one(label);
-    labels
-        .entry(hash, |l| &**l == label, |l| hasher.hash_one(&**l))
-        .or_insert_with(|| Arc::from(label))
-        .get()
-        .clone()
 }
 
 /// Sorts series by (rp_id, cod_opc_menu), the order of the exposition.
@@ -299,6 +240,13 @@ mod tests {
     use super::*;
     use std::borrow::Cow;
 
+    /// The report of the elements of `data`.
+    fn build(items: &[RawItem<'_>], unit: TimeUnit, max_series: usize) -> Report {
+        let mut builder = ReportBuilder::new(unit, max_series);
+        items.iter().for_each(|item| builder.row(item.clone()));
+        builder.finish()
+    }
+
     #[test]
     fn times_in_every_documented_form() {
         use TimeUnit::*;
@@ -360,9 +308,9 @@ mod tests {
             row(s("7"), s("2"), s("1"), s("soon")),
             row(s(""), Scalar::Missing, Scalar::Num(4.0), Scalar::Num(0.5)),
             row(s("3"), s("AGENTE"), s("1,000"), s("0")),
-            RawItem::NotAnObject,
+            RawItem::NotAnObject(serde::de::IgnoredAny),
         ];
-        let r = Report::build(&items, TimeUnit::Minutes, 100);
+        let r = build(&items, TimeUnit::Minutes, 100);
         assert_eq!(r.rows, 7);
         assert_eq!(
             RejectReason::ALL.map(|reason| r.rejected[reason]),
@@ -435,7 +383,7 @@ mod tests {
             row(s("1"), s("c"), s("1"), s("0")),
             row(s("1"), s("a"), s("5"), s("0")),
         ];
-        let r = Report::build(&items, TimeUnit::Minutes, 2);
+        let r = build(&items, TimeUnit::Minutes, 2);
         assert_eq!(r.dropped_series, 1);
         let got: Vec<_> = r
             .series

@@ -42,9 +42,10 @@ impl Backoff {
         tz: &TimeZone,
         interval: Duration,
     ) -> Duration {
-        if result != PollResult::ConcurrencyLimited {
-            self.concurrency_retried = false;
-        }
+        // A short pause and one retry after a concurrency refusal; if that is refused too, the
+        // normal pace.
+        let retry = result == PollResult::ConcurrencyLimited && !self.concurrency_retried;
+        self.concurrency_retried = retry;
         match result {
             // Configuration errors too: retry at the normal pace, an error is logged each time.
             PollResult::Success
@@ -60,16 +61,8 @@ impl Backoff {
                 let until = next_midnight(now, tz).duration_since(now);
                 Duration::try_from(until).unwrap_or(interval) + QUOTA_MARGIN
             }
-            // A short pause and one retry; if that is refused too, the normal pace.
-            PollResult::ConcurrencyLimited => {
-                if self.concurrency_retried {
-                    self.concurrency_retried = false;
-                    interval
-                } else {
-                    self.concurrency_retried = true;
-                    CONCURRENCY_PAUSE.min(interval)
-                }
-            }
+            PollResult::ConcurrencyLimited if retry => CONCURRENCY_PAUSE.min(interval),
+            PollResult::ConcurrencyLimited => interval,
             // Transient faults: exponential backoff with jitter, capped at the interval.
             PollResult::Maintenance
             | PollResult::NotFound

@@ -33,18 +33,12 @@ fn elapsed(from: Timestamp, to: Timestamp) -> Duration {
 
 /// The whole local `day`, 00:00:00 to 23:59:59, for the closing call.
 fn whole_day(day: jiff::civil::Date, tz: &TimeZone) -> ReportWindow {
-    let start = day.to_datetime(jiff::civil::Time::midnight());
-    let end = day.to_datetime(jiff::civil::Time::constant(23, 59, 59, 0));
-    // Both instants exist in every zone except where a transition swallows them; jiff's
-    // compatible disambiguation then picks the nearest valid instant.
-    let zoned = |dt: jiff::civil::DateTime| {
-        dt.to_zoned_datetime(tz.clone())
-            .unwrap_or_else(|_| Timestamp::UNIX_EPOCH.to_zoned_datetime(tz.clone()))
-    };
-    let mut w = ReportWindow::new(zoned(start), zoned(end));
-    // The request names the civil times themselves.
-    w.start = start;
-    w.end = end;
+    let end = day.at(23, 59, 59, 0);
+    // jiff's compatible disambiguation picks the nearest valid instant where a transition
+    // swallows the time; the request names the civil times themselves.
+    let at_end = end.to_zoned_datetime(tz.clone()).map(|z| z.timestamp());
+    let mut w = Window::Today.resolve(at_end.unwrap_or(Timestamp::UNIX_EPOCH), tz);
+    (w.start, w.end) = (day.to_datetime(jiff::civil::Time::midnight()), end);
     w
 }
 
@@ -79,7 +73,6 @@ pub struct Poller {
     metrics: OperationMetrics,
     backoff: Backoff,
     failures_in_row: u32,
-    last_result: Option<PollResult>,
     counters: DayCounters,
     /// When the closing call of the previous day first failed, while it keeps failing.
     close_failing_since: Option<Timestamp>,
@@ -90,16 +83,6 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// The metrics to show before the first poll.
-    pub fn metrics(&self) -> OperationMetrics {
-        self.metrics.clone()
-    }
-
-    /// Shows the first poll as due `delay` after `now`, before it runs.
-    pub fn first_poll_in(&mut self, now: Timestamp, delay: Duration) {
-        self.metrics.next_poll = now.checked_add(delay).ok();
-    }
-
     /// A poller that publishes into `store`.
     pub fn new(
         op: OperationConfig,
@@ -123,21 +106,11 @@ impl Poller {
             metrics,
             backoff,
             failures_in_row: 0,
-            last_result: None,
             counters,
             close_failing_since: None,
             api_day: None,
             last_token_info: None,
             info_seen: None,
-        }
-    }
-
-    /// Whether a token_info call is due.
-    fn token_info_due(&self) -> bool {
-        match (self.config.token_info_interval, self.last_token_info) {
-            (None, _) => false,
-            (Some(_), None) => true,
-            (Some(every), Some(last)) => last.elapsed() >= every,
         }
     }
 
@@ -232,8 +205,11 @@ impl Poller {
         }
         loop {
             let window = self.op.window.resolve(self.clock.now(), &self.op.timezone);
+            let (every, last) = (self.config.token_info_interval, self.last_token_info);
+            let info_due =
+                every.is_some_and(|every| last.is_none_or(|last| last.elapsed() >= every));
             // token_info first, so that the wait after the report knows the token's budget.
-            if self.token_info_due() && self.token_info(&cancel).await.is_none() {
+            if info_due && self.token_info(&cancel).await.is_none() {
                 return;
             }
             let Some(wait) = self.poll(window, &cancel).await else {
@@ -312,7 +288,6 @@ impl Poller {
         self.metrics.quota_exhausted = result == PollResult::QuotaExceeded;
         let detail = self.client.redact(&answer.classified.detail);
         self.log(result, &detail, duration);
-        self.last_result = Some(result);
         let now = self.clock.now();
         let call = LastCall {
             result,
@@ -338,7 +313,7 @@ impl Poller {
                 let decreases = self.counters.close(day, &report, now);
                 self.log_decreases(&decreases);
                 self.metrics.counters = Some(self.counters.series());
-                self.metrics.day_close_late_calls = self.counters.late_calls();
+                self.metrics.day_close_late_calls = self.counters.late_calls;
                 self.close_failing_since = None;
                 tracing::info!(
                     operation = %self.op.name,
@@ -403,8 +378,11 @@ impl Poller {
         }
         let m = &mut self.metrics;
         m.series_dropped += report.dropped_series as u64;
-        m.rejected += report.rejected;
-        let rejected = report.rejected.total();
+        let mut rejected = 0;
+        for (reason, n) in report.rejected.iter() {
+            m.rejected[reason] += n;
+            rejected += n;
+        }
         if rejected > 0 {
             tracing::warn!(
                 operation = %self.op.name,
@@ -450,21 +428,20 @@ impl Poller {
         }
     }
 
-    /// The log line of a poll: debug when nothing changed, info/warn when the state changes,
-    /// error every time for configuration faults that need a human.
+    /// The log line of a poll, before it is recorded as the last call: debug when nothing
+    /// changed, info/warn when the state changes, error every time, with the advice, for
+    /// configuration faults that need a human.
     fn log(&self, result: PollResult, detail: &str, duration: Duration) {
         let op = self.op.name.as_str();
         let secs = duration.as_secs_f64();
-        let changed = self.last_result != Some(result);
+        let changed = self.metrics.last_call.as_ref().map(|c| c.result) != Some(result);
         match result {
-            PollResult::NotFound => tracing::error!(
-                operation = op, result = %result, detail, duration_seconds = secs,
-                "poll failed: the URL does not reach Wolkvox's report API; check --wolkvox.url and the server code"
-            ),
-            PollResult::Unauthorized | PollResult::ClientError => tracing::error!(
-                operation = op, result = %result, detail, duration_seconds = secs,
-                "poll failed: check the token, the server code and the URL"
-            ),
+            PollResult::NotFound | PollResult::Unauthorized | PollResult::ClientError => {
+                tracing::error!(
+                    operation = op, result = %result, detail, duration_seconds = secs,
+                    advice = %result.advice(self.client.server()), "poll failed"
+                )
+            }
             PollResult::QuotaExceeded => {}
             r if r.is_up() && changed => tracing::info!(
                 operation = op, result = %result, detail, duration_seconds = secs,
@@ -510,7 +487,8 @@ mod tests {
         op.name = "op".into();
         op.timezone = tz();
         op.window = Window::Today;
-        let client = Client::new(&url, &server, &token, op.poll_timeout).unwrap();
+        let http = crate::upstream::HttpClients::default();
+        let client = Client::shared(&http, &url, &server, &token, op.poll_timeout).unwrap();
         Poller::new(
             op,
             Arc::new(config),

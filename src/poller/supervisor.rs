@@ -40,7 +40,7 @@ pub struct Supervisor {
     /// The HTTP clients that every poller, from the start and from reloads, calls through.
     http: HttpClients,
     /// Built, registered in the store, not started yet, with the wait before the first poll.
-    pending: Vec<(OperationConfig, Poller, Duration)>,
+    pending: Vec<(Poller, Duration)>,
     running: BTreeMap<String, Running>,
     root: CancellationToken,
     hangups: Hangups,
@@ -55,42 +55,33 @@ impl Supervisor {
         store: Arc<Store>,
         demo: Option<Demo>,
     ) -> Result<Self, Error> {
-        let globals = Arc::new(config.clone());
-        let http = HttpClients::default();
-        let mut pending = Vec::with_capacity(config.operations.len());
-        let count = config.operations.len() as u32;
-        let now = clock.now();
-        for (i, op) in config.operations.iter().enumerate() {
-            let mut poller = build_poller(op, &globals, demo.as_ref(), &clock, &store, &http)?;
-            let delay = first_poll_delay(&globals, op, i as u32, count);
-            // The status page tells when the first poll is due, not only that there was none.
-            poller.first_poll_in(now, delay);
-            pending.push((op.clone(), poller, delay));
-        }
-        // In one call: the store lays out the parts of all operations once, not once each.
-        store.register_all(pending.iter().map(|(_, poller, _)| poller.metrics()));
-        let builtin_names = demo::names::with_builtin(config, &Names::default());
-        let operations = config.operations.iter().map(|o| o.name.as_str());
-        publish_names(
-            &store,
-            &builtin_names,
-            &config.names,
-            operations,
-            config.shard,
-        );
-        let supervisor = Self {
-            builtin_names,
-            globals,
+        let mut supervisor = Self {
+            builtin_names: demo::names::with_builtin(config, &Names::default()),
+            globals: Arc::new(config.clone()),
             clock,
             store,
             demo,
-            http,
-            pending,
+            http: HttpClients::default(),
+            pending: Vec::with_capacity(config.operations.len()),
             running: BTreeMap::new(),
             root: CancellationToken::new(),
             // Listen for SIGHUP from the start: its default action would end the process.
             hangups: Hangups::listen(),
         };
+        let count = config.operations.len() as u32;
+        for (i, op) in config.operations.iter().enumerate() {
+            let delay = first_poll_delay(config, op, i as u32, count);
+            let poller = supervisor.build(op, delay)?;
+            supervisor.pending.push((poller, delay));
+        }
+        // In one call: the store lays out the parts of all operations once, not once each.
+        let metrics = supervisor
+            .pending
+            .iter()
+            .map(|(poller, _)| poller.metrics.clone());
+        supervisor.store.register_all(metrics);
+        let operations = config.operations.iter().map(|o| o.name.as_str());
+        supervisor.publish_names(&config.names, operations);
         if config.config_file.is_some() || config.names_file.is_some() {
             supervisor.reloaded();
         }
@@ -101,11 +92,8 @@ impl Supervisor {
     /// and waits for it. The pollers return as soon as they see the cancellation, even in the
     /// middle of a request.
     pub async fn run(mut self, stop: CancellationToken) {
-        let pending = std::mem::take(&mut self.pending);
-        for (op, poller, delay) in pending {
-            let name = op.name.clone();
-            let running = start(op, poller, &self.root, delay);
-            self.running.insert(name, running);
+        for (poller, delay) in std::mem::take(&mut self.pending) {
+            self.start(poller, delay);
         }
         let globals = self.globals.clone();
         let files = [&globals.config_file, &globals.names_file];
@@ -172,14 +160,7 @@ impl Supervisor {
             }
         };
         let Some(operations) = operations else {
-            let operations = self.running.keys().map(String::as_str);
-            publish_names(
-                &self.store,
-                &self.builtin_names,
-                &names,
-                operations,
-                globals.shard,
-            );
+            self.publish_names(&names, self.running.keys().map(String::as_str));
             tracing::info!(reason, "names reloaded");
             self.reloaded();
             return;
@@ -189,9 +170,7 @@ impl Supervisor {
             .into_iter()
             .map(|o| (o.name.clone(), o))
             .collect();
-        let operations = wanted.keys().map(String::as_str);
-        let shard = self.globals.shard;
-        publish_names(&self.store, &self.builtin_names, &names, operations, shard);
+        self.publish_names(&names, wanted.keys().map(String::as_str));
         let stale: Vec<String> = self
             .running
             .iter()
@@ -207,26 +186,15 @@ impl Supervisor {
         // Stopped pollers publish no more; their series leave in one change of the store.
         self.store
             .remove_all(&stale.iter().map(String::as_str).collect::<Vec<_>>());
-        let (mut added, mut kept) = (0, 0);
-        let mut built_all = Vec::new();
-        for (name, op) in wanted {
-            if self.running.contains_key(&name) {
-                kept += 1;
-                continue;
-            }
-            let built = build_poller(
-                &op,
-                &self.globals,
-                self.demo.as_ref(),
-                &self.clock,
-                &self.store,
-                &self.http,
-            );
-            match built {
-                Ok(mut poller) => {
-                    poller.first_poll_in(self.clock.now(), Duration::ZERO);
-                    built_all.push((name, op, poller));
-                }
+        // What still runs is what the file keeps unchanged.
+        let kept = self.running.len();
+        let mut built = Vec::new();
+        for (name, op) in wanted
+            .iter()
+            .filter(|(name, _)| !self.running.contains_key(*name))
+        {
+            match self.build(op, Duration::ZERO) {
+                Ok(poller) => built.push(poller),
                 Err(e) => {
                     tracing::error!(operation = %name, error = %e, "cannot start the operation")
                 }
@@ -235,16 +203,15 @@ impl Supervisor {
         // Registered in one call, and before they start: a first poll must not be replaced
         // by the state before it.
         self.store
-            .register_all(built_all.iter().map(|(_, _, poller)| poller.metrics()));
-        for (name, op, poller) in built_all {
+            .register_all(built.iter().map(|poller| poller.metrics.clone()));
+        let started = built.len();
+        for poller in built {
             // Operations added by a reload are few: they start at once.
-            self.running
-                .insert(name, start(op, poller, &self.root, Duration::ZERO));
-            added += 1;
+            self.start(poller, Duration::ZERO);
         }
         tracing::info!(
             reason,
-            started = added,
+            started,
             stopped = stale.len(),
             unchanged = kept,
             "configuration reloaded"
@@ -263,51 +230,54 @@ impl Supervisor {
             r.shard_operations = owned;
         });
     }
-}
 
-/// Publishes the info series of `names` (over `builtin`) for the operations polled. Names of
-/// other operations are left out with a warning, unless `--shard` gives them to other
-/// processes.
-fn publish_names<'a>(
-    store: &Store,
-    builtin: &Names,
-    names: &Names,
-    operations: impl IntoIterator<Item = &'a str>,
-    shard: Option<crate::config::Shard>,
-) {
-    let mut all = builtin.clone();
-    all.merge(names.clone());
-    let (polled, others) = all.of_operations(operations);
-    if !others.is_empty() {
-        let others = others.join(", ");
-        match shard {
-            None => {
-                tracing::warn!(operations = %others, "names given for operations that are not polled; they are left out")
-            }
-            Some(_) => {
-                tracing::debug!(operations = %others, "names of operations of other shards left out")
+    /// Publishes the info series of `names` (over the built-in ones) for the operations
+    /// polled. Names of other operations are left out with a warning, unless `--shard` gives
+    /// them to other processes.
+    fn publish_names<'a>(&self, names: &Names, operations: impl IntoIterator<Item = &'a str>) {
+        let mut all = self.builtin_names.clone();
+        all.merge(names.clone());
+        let (polled, others) = all.of_operations(operations);
+        if !others.is_empty() {
+            let others = others.join(", ");
+            match self.globals.shard {
+                None => {
+                    tracing::warn!(operations = %others, "names given for operations that are not polled; they are left out")
+                }
+                Some(_) => {
+                    tracing::debug!(operations = %others, "names of operations of other shards left out")
+                }
             }
         }
+        self.store.set_names(polled.info());
     }
-    store.set_names(polled.info());
-}
 
-fn build_poller(
-    op: &OperationConfig,
-    globals: &Arc<Config>,
-    demo: Option<&Demo>,
-    clock: &Arc<dyn Clock>,
-    store: &Arc<Store>,
-    http: &HttpClients,
-) -> Result<Poller, Error> {
-    let client = demo::client(op, demo, globals.max_body_size, http)?;
-    Ok(Poller::new(
-        op.clone(),
-        globals.clone(),
-        client,
-        clock.clone(),
-        store.clone(),
-    ))
+    /// The poller of `op`, its first poll shown as due `delay` from now.
+    fn build(&self, op: &OperationConfig, delay: Duration) -> Result<Poller, Error> {
+        let client = demo::client(
+            op,
+            self.demo.as_ref(),
+            self.globals.max_body_size,
+            &self.http,
+        )?;
+        let (globals, clock, store) =
+            (self.globals.clone(), self.clock.clone(), self.store.clone());
+        let mut poller = Poller::new(op.clone(), globals, client, clock, store);
+        // The status page tells when the first poll is due, not only that there was none.
+        poller.metrics.next_poll = self.clock.now().checked_add(delay).ok();
+        Ok(poller)
+    }
+
+    fn start(&mut self, poller: Poller, delay: Duration) {
+        let (config, cancel) = (poller.op.clone(), self.root.child_token());
+        let task = tokio::spawn(poller.run(cancel.clone(), delay));
+        let running = Running {
+            config,
+            cancel,
+            task,
+        };
+        self.running.insert(running.config.name.clone(), running);
+    }
 }
 
 /// When the first poll of the `i`-th of `count` operations starts: spread evenly over
@@ -319,21 +289,6 @@ fn first_poll_delay(globals: &Config, op: &OperationConfig, i: u32, count: u32) 
             .min(crate::config::DEFAULT_START_SPREAD_CAP)
     });
     spread.mul_f64(f64::from(i) / f64::from(count))
-}
-
-fn start(
-    op: OperationConfig,
-    poller: Poller,
-    root: &CancellationToken,
-    delay: Duration,
-) -> Running {
-    let cancel = root.child_token();
-    let task = tokio::spawn(poller.run(cancel.clone(), delay));
-    Running {
-        config: op,
-        cancel,
-        task,
-    }
 }
 
 #[cfg(test)]

@@ -41,10 +41,10 @@ pub fn install_crypto_provider() {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TransportError {
     /// The call, body included, took longer than the timeout.
-    #[error("no complete answer within {0:?}")]
+    #[error("no complete answer within {}", humantime::format_duration(*.0))]
     Timeout(Duration),
     /// The body grew past the cap; reading stopped.
-    #[error("body larger than {0} bytes")]
+    #[error("the body is larger than {0} bytes; reading stopped")]
     BodyTooLarge(usize),
     /// Connection, DNS or TLS failure, or the connection broke during the body.
     #[error("{0}")]
@@ -105,18 +105,9 @@ fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
 }
 
 impl Client {
-    /// A client for `base_url`. The token goes into a header marked sensitive, so that no
-    /// Debug print of the client or of a request shows it.
-    pub fn new(
-        base_url: &Url,
-        server: &ServerCode,
-        token: &Token,
-        timeout: Duration,
-    ) -> Result<Self, reqwest::Error> {
-        Self::shared(&HttpClients::default(), base_url, server, token, timeout)
-    }
-
-    /// A client for `base_url` that calls through the client of `clients` for `timeout`.
+    /// A client for `base_url` that calls through the client of `clients` for `timeout`. The
+    /// token goes into a header marked sensitive, so that no Debug print of the client or of a
+    /// request shows it.
     pub fn shared(
         clients: &HttpClients,
         base_url: &Url,
@@ -236,38 +227,29 @@ impl Client {
         self.get(self.information.clone()).await
     }
 
+    /// A GET of `url`: the status and the whole body, within the client's timeout, which
+    /// reqwest applies until the body's end.
     async fn get(&self, url: Url) -> Result<(u16, Bytes), TransportError> {
-        let call = async {
-            let mut response = self
-                .http
-                .get(url)
-                .headers(self.headers.clone())
-                .send()
-                .await
-                .map_err(|e| self.transport_error(e))?;
-            let status = response.status().as_u16();
-            let hint = response.content_length().unwrap_or(0) as usize;
-            if hint > self.max_body {
+        let mut response = self
+            .http
+            .get(url)
+            .headers(self.headers.clone())
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status().as_u16();
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e))?
+        {
+            if body.len() + chunk.len() > self.max_body {
                 return Err(TransportError::BodyTooLarge(self.max_body));
             }
-            let mut body = BytesMut::with_capacity(hint);
-            while let Some(chunk) = response
-                .chunk()
-                .await
-                .map_err(|e| self.transport_error(e))?
-            {
-                if body.len() + chunk.len() > self.max_body {
-                    return Err(TransportError::BodyTooLarge(self.max_body));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok((status, body.freeze()))
-        };
-        // reqwest's own timeout covers the body too; this outer one is the guarantee.
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(result) => result,
-            Err(_) => Err(TransportError::Timeout(self.timeout)),
+            body.extend_from_slice(&chunk);
         }
+        Ok((status, body.freeze()))
     }
 
     fn transport_error(&self, e: reqwest::Error) -> TransportError {
@@ -297,7 +279,8 @@ mod tests {
     #[test]
     fn neither_debug_nor_errors_show_the_token() {
         let token = Token::new("tok-8c1f-very-secret").unwrap();
-        let client = Client::new(
+        let client = Client::shared(
+            &HttpClients::default(),
             &Url::parse("http://127.0.0.1:9/").unwrap(),
             &ServerCode::parse("0032").unwrap(),
             &token,
@@ -327,7 +310,8 @@ mod tests {
 
     #[test]
     fn a_base_url_with_a_path_keeps_it() {
-        let client = Client::new(
+        let client = Client::shared(
+            &HttpClients::default(),
             &Url::parse("https://proxy.example/wolkvox").unwrap(),
             &ServerCode::parse("0032").unwrap(),
             &Token::new("t").unwrap(),

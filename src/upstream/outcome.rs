@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::upstream::client::TransportError;
 use crate::upstream::number::parse_number;
-use crate::upstream::types::{Head, RowSink};
+use crate::upstream::types::{Head, RawItem};
 
 label_enum! {
     /// What one API call came to.
@@ -103,27 +103,17 @@ impl Classified {
 /// the result is [`PollResult::Success`] (an error wrapped in a 200 may carry rows too).
 pub fn classify(
     answer: Result<(u16, Bytes), TransportError>,
-    rows: &mut impl RowSink,
+    mut rows: impl FnMut(RawItem<'_>),
 ) -> Classified {
     let (status, body) = match answer {
         Ok(answer) => answer,
-        Err(TransportError::Timeout(d)) => {
-            return Classified::failed(
-                PollResult::Timeout,
-                format!(
-                    "no complete answer within {}",
-                    humantime::format_duration(d)
-                ),
-            );
-        }
-        Err(TransportError::BodyTooLarge(limit)) => {
-            return Classified::failed(
-                PollResult::DecodeError,
-                format!("the body is larger than {limit} bytes; reading stopped"),
-            );
-        }
-        Err(TransportError::Network(e)) => {
-            return Classified::failed(PollResult::NetworkError, e);
+        Err(e) => {
+            let result = match e {
+                TransportError::Timeout(_) => PollResult::Timeout,
+                TransportError::BodyTooLarge(_) => PollResult::DecodeError,
+                TransportError::Network(_) => PollResult::NetworkError,
+            };
+            return Classified::failed(result, e.to_string());
         }
     };
 
@@ -131,7 +121,7 @@ pub fn classify(
         let mut elements = 0usize;
         let decoded = Head::decode(&body, |item| {
             elements += 1;
-            rows.row(item);
+            rows(item);
         });
         return match decoded {
             Err(e) => Classified::failed(
@@ -242,12 +232,8 @@ fn message(head: &Head) -> Option<String> {
         .filter(|t| !t.is_empty())
         .collect();
     parts.dedup();
-    if parts.is_empty() {
-        return None;
-    }
-    let mut joined = parts.join(": ");
-    joined.truncate(floor_char_boundary(&joined, 300));
-    Some(joined)
+    // The first 300 characters are enough to tell what Wolkvox said.
+    (!parts.is_empty()).then(|| parts.join(": ").chars().take(300).collect())
 }
 
 /// The first characters of a body, on one line, for a log.
@@ -257,22 +243,10 @@ fn snippet(body: &[u8]) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let trimmed = one_line.trim();
-    if trimmed.is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        trimmed.to_owned()
+    match one_line.trim() {
+        "" => "(empty body)".to_owned(),
+        trimmed => trimmed.to_owned(),
     }
-}
-
-fn floor_char_boundary(s: &str, max: usize) -> usize {
-    if s.len() <= max {
-        return s.len();
-    }
-    (0..=max)
-        .rev()
-        .find(|&i| s.is_char_boundary(i))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -280,7 +254,7 @@ mod tests {
     use super::*;
 
     fn class(status: u16, body: &str) -> PollResult {
-        classify(Ok((status, Bytes::from(body.to_owned()))), &mut ()).result
+        classify(Ok((status, Bytes::from(body.to_owned()))), |_| {}).result
     }
 
     fn err(code: u16, msg: &str) -> String {
@@ -371,15 +345,15 @@ mod tests {
     fn transport_errors_are_classified() {
         let c = classify(
             Err(TransportError::Timeout(std::time::Duration::from_secs(2))),
-            &mut (),
+            |_| {},
         );
         assert_eq!(c.result, PollResult::Timeout);
         let c = classify(
             Err(TransportError::Network("connection refused".into())),
-            &mut (),
+            |_| {},
         );
         assert_eq!(c.result, PollResult::NetworkError);
-        let c = classify(Err(TransportError::BodyTooLarge(10)), &mut ());
+        let c = classify(Err(TransportError::BodyTooLarge(10)), |_| {});
         assert_eq!(c.result, PollResult::DecodeError);
     }
 
@@ -413,12 +387,12 @@ mod tests {
     fn the_detail_quotes_wolkvox_on_one_line() {
         let c = classify(
             Ok((403, Bytes::from(err(403, "TOKEN LIMIT EXCEEDED")))),
-            &mut (),
+            |_| {},
         );
         assert_eq!(c.detail, "HTTP 403: TOKEN LIMIT EXCEEDED");
         let c = classify(
             Ok((502, Bytes::from_static(b"<h1>Bad\nGateway</h1>"))),
-            &mut (),
+            |_| {},
         );
         assert_eq!(c.detail, "HTTP 502: <h1>Bad Gateway</h1>");
     }

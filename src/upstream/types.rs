@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use serde::de::{Deserializer, IgnoredAny};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, de::Error as _};
 
 /// One JSON value where Wolkvox documents a string.
@@ -54,44 +54,17 @@ pub struct RawRow<'a> {
     pub time: Scalar<'a>,
 }
 
-/// Where the elements of `data` go once the body is decoded.
-pub trait RowSink {
-    /// One element of `data`, in order.
-    fn row(&mut self, item: RawItem<'_>);
-}
-
-/// Drops every element: for reading an answer's head only.
-impl RowSink for () {
-    fn row(&mut self, _: RawItem<'_>) {}
-}
-
 /// An element of `data`: a row, or something that is not an object.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RawItem<'a> {
-    /// An object, read as a row.
-    Row(RawRow<'a>),
-    /// A string, number, list or null where a row should be.
-    NotAnObject,
-}
-
-/// What an element of `data` can be, as serde tells them apart.
-#[derive(Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
-enum Element<'a> {
-    // Tried before the row: a derived struct also reads a list, as its fields in order. The
-    // list's elements are skipped, not kept.
-    List(#[allow(dead_code)] Vec<IgnoredAny>),
+pub enum RawItem<'a> {
+    /// A list where a row should be. Tried before the row: a derived struct also reads a
+    /// list, as its fields in order. The list's elements are skipped, not kept.
+    List(Vec<IgnoredAny>),
+    /// An object, read as a row.
     Row(#[serde(borrow)] RawRow<'a>),
-    Other(IgnoredAny),
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for RawItem<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match Element::deserialize(d)? {
-            Element::Row(row) => RawItem::Row(row),
-            Element::List(_) | Element::Other(_) => RawItem::NotAnObject,
-        })
-    }
+    /// A string, number or null where a row should be.
+    NotAnObject(IgnoredAny),
 }
 
 /// `data`: a list of rows, or a single row object as sibling reports send.
@@ -204,8 +177,8 @@ mod tests {
         let body = br#"{"code":200,"data":[3, null, {"rp_id": 5, "calls": true, "time": null}]}"#;
         let env = decode(body).unwrap();
         let items = env.data.unwrap();
-        assert_eq!(items[0], RawItem::NotAnObject);
-        assert_eq!(items[1], RawItem::NotAnObject);
+        assert_eq!(items[0], RawItem::NotAnObject(IgnoredAny));
+        assert_eq!(items[1], RawItem::NotAnObject(IgnoredAny));
         assert_eq!(
             items[2],
             RawItem::Row(RawRow {
@@ -243,7 +216,7 @@ mod tests {
             rows,
             vec![
                 row("1", "PULSE", "2", "3"),
-                RawItem::NotAnObject,
+                RawItem::NotAnObject(IgnoredAny),
                 row("2", "1", "4", "5")
             ]
         );

@@ -35,7 +35,7 @@
     // pulsePolls, the log-likelihood ratio of the calls counted since then (a CUSUM that looks
     // back pulsePolls polls; docs/alert-quality.md explains it). It fires above pulseEvidence: a
     // ratio of e^pulseEvidence between the two explanations. The windows are whole polls, so
-    // each holds the same number of the counters' steps at every evaluation. Tuned on one seed of
+    // each holds the same number of the counters' steps at every evaluation. Tuned with
     // scripts/alert-quality, at most one false alert per routing point in 30 days: a doubled rate
     // as the alternative caught more tripled spikes than 3 did (each call costs less, so a
     // spike's first, partly spiked poll adds up sooner); 5 polls reach back to a start that a

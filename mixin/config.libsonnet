@@ -19,9 +19,9 @@
     // A day: shorter baselines, made of the quiet hours before a morning, are so noisy that the
     // morning paged for nothing.
     pulseBaseline: '1d',
-    // 4 standard deviations: a chance of about 2e-5 per window, at most one false alert per
-    // routing point in 30 days; 3.75 gave two.
-    pulseZ: 4,
+    // 4.25 standard deviations: with 4 the window test alone paged four times at one routing
+    // point of the burstier traffic in three simulated months, one more than the target allows.
+    pulseZ: 4.25,
     // A small rise is no incident even when it is certain (a very busy routing point).
     pulseRatio: 1.5,
     // Where the baseline is 0 (or was never seen), one PULSE call would be significant.
@@ -35,15 +35,16 @@
     // pulsePolls, the log-likelihood ratio of the calls counted since then (a CUSUM that looks
     // back pulsePolls polls; docs/alert-quality.md explains it). It fires above pulseEvidence: a
     // ratio of e^pulseEvidence between the two explanations. The windows are whole polls, so
-    // each holds the same number of the counters' steps at every evaluation. Tuned on one seed of
+    // each holds the same number of the counters' steps at every evaluation. Tuned with
     // scripts/alert-quality, at most one false alert per routing point in 30 days: a doubled rate
     // as the alternative caught more tripled spikes than 3 did (each call costs less, so a
     // spike's first, partly spiked poll adds up sooner); 5 polls reach back to a start that a
-    // window straddles; e^7, where e^6 paged twice at one routing point of the burstier traffic.
+    // window straddles; e^8, where e^7 and e^7.5 paged four or five times at one routing point of
+    // the burstier traffic in three months (docs/alert-quality.md has the seeds and the sums).
     pollIntervalSeconds: 300,  // the exporter's --poll.interval: its counters move once a poll
     pulsePolls: 5,
     pulseFactor: 2,
-    pulseEvidence: 7,
+    pulseEvidence: 8,
 
     // WolkvoxIvrRoutingPointOutage: a routing point got fewer than outageRatio times its calls of
     // the same time a week before, when it had at least outageMinCalls in the outageBaseline up

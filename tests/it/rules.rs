@@ -13,7 +13,7 @@ const RULES: &str = "prometheus/wolkvox-rules.yml";
 const RUNBOOK: &str = "docs/runbook.md";
 /// The default runbookURLPattern of mixin/config.libsonnet, without its %s.
 const RUNBOOK_URL: &str = "https://git.example.com/wolkvox-exporter/blob/main/docs/runbook.md#";
-const ALERTS: [&str; 10] = [
+const ALERTS: [&str; 12] = [
     "WolkvoxIvrPulseSpike",
     "WolkvoxIvrRoutingPointOutage",
     "WolkvoxExporterDown",
@@ -24,6 +24,8 @@ const ALERTS: [&str; 10] = [
     "WolkvoxTokenBudgetLow",
     "WolkvoxRowsRejected",
     "WolkvoxConfigReloadFailed",
+    "WolkvoxIvrMenuOptionSilent",
+    "WolkvoxIvrMenuOptionSurge",
 ];
 
 fn run(cmd: &mut Command) -> Output {

@@ -145,8 +145,8 @@ local u = import 'lib/utils.libsonnet';
                 + '{{ $labels.operation }} took more of the calls of the last polls than its share over the %(b)s '
                 + 'before explains: calls of it at %(f)s times their rate are likelier by e^{{ $value | printf "%%.0f" }} '
                 + 'than at their rate (the alert fires above e^%(h)s). Other branches may have failed and send '
-                + 'their callers here, or the menu may route every key to it: make test calls with each key, '
-                + 'and undo recent changes to the IVR flow.'
+                + 'their callers here, or the menu may route every key to it: check the other branches, make a test '
+                + 'call with each key, and undo recent changes to the IVR flow.'
               ) % { b: c.menuBaseline, f: u.num(c.menuSurgeFactor), h: u.num(c.menuSurgeEvidence) },
             },
           }),

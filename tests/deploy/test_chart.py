@@ -431,7 +431,7 @@ def test_prometheusrule_with_other_values_is_the_mixin_rendered_with_them_and_pr
 
     rules = [r for g in spec["groups"] for r in g["rules"]]
     alerts = {r["alert"]: r for r in rules if "alert" in r}
-    assert "WolkvoxTokenBudgetLow" not in alerts and len(alerts) == 9
+    assert "WolkvoxTokenBudgetLow" not in alerts and len(alerts) == 11
     assert alerts["WolkvoxExporterAbsent"]["expr"] == 'absent(up{job="ivr-exporter"})'
     assert alerts["WolkvoxIvrPulseSpike"]["labels"] == {"severity": "warning", "team": "contact-centre"}
     assert alerts["WolkvoxIvrPulseSpike"]["annotations"]["runbook_url"] == (

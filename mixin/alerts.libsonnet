@@ -17,6 +17,8 @@ local u = import 'lib/utils.libsonnet';
   local rpName = '{{ $rp := $labels.rp_id }}{{ with printf "wolkvox_ivr_routing_point_info{job=%q, instance=%q, operation=%q, rp_id=%q}" $labels.job $labels.instance $labels.operation $labels.rp_id | query }}{{ $rp = printf "%s (%s)" (. | first | label "name") $labels.rp_id }}{{ end }}',
   // The same inside a text that is formatted with %.
   local rpNameF = std.strReplace(rpName, '%', '%%'),
+  // The same for the alerts of menu.libsonnet.
+  _rpNameTemplate:: rpName,
 
   prometheusAlerts+:: {
     groups+: [

@@ -68,6 +68,27 @@
     outageMidnightGraceSeconds: 1800,
     outageSeverity: 'critical',
 
+    // WolkvoxIvrMenuOptionSilent and WolkvoxIvrMenuOptionSurge (menu.libsonnet): per option other
+    // than PULSE, the evidence of the calls of the last menuPolls polls against the option's share
+    // of the menuBaseline before them, as WolkvoxIvrPulseSpike's evidence. Silent: none of the n
+    // calls chose the option, whose chance at a share b is (1 - b)^n; fires when n ln(1 / (1 - b))
+    // is above menuSilentEvidence. Surge: the option's calls came at menuSurgeFactor times their
+    // rate, fires above menuSurgeEvidence. docs/alert-quality.md measured them on five seeds of
+    // both traffic models.
+    // 5 polls: a silent option of 15% at a medium routing point needs about 60 calls without it.
+    menuPolls: 5,
+    // A day, as PULSE's: the shares of a few quiet hours are too noisy.
+    menuBaseline: '1d',
+    // A tripled rate as the alternative: with 2, every threshold that met the false-alert target
+    // caught fewer tripled options.
+    menuSurgeFactor: 3,
+    // A chance of e^-10 of no call at the usual share: at most 3 false alerts at one routing
+    // point in five simulated months (9 gave 5, at the edge of the target).
+    menuSilentEvidence: 10,
+    // e^10: at most 1 false alert at one routing point in five simulated months (9 gave 4).
+    menuSurgeEvidence: 10,
+    menuSeverity: 'critical',
+
     // WolkvoxExporterDown: the target is down (up == 0) for this long.
     exporterDownFor: '5m',
     // WolkvoxExporterAbsent: service discovery has no target of the exporter for this long.

@@ -6,6 +6,7 @@ local u = import 'lib/utils.libsonnet';
 (import 'config.libsonnet') +
 (import 'rules.libsonnet') +
 (import 'alerts.libsonnet') +
+(import 'menu.libsonnet') +
 (import 'dashboards/wolkvox-ivr.libsonnet') +
 (import 'dashboards/wolkvox-exporter.libsonnet') +
 {

@@ -50,6 +50,7 @@ local defaults = (import '../config.libsonnet')._config;
       'rejectedWindow',
       'budgetFor',
       'configReloadFailedFor',
+      'menuBaseline',
     ];
     local numbers = [
       'pulseZ',
@@ -65,6 +66,10 @@ local defaults = (import '../config.libsonnet')._config;
       'outageMidnightGraceSeconds',
       'staleAfterSeconds',
       'budgetRatio',
+      'menuPolls',
+      'menuSurgeFactor',
+      'menuSilentEvidence',
+      'menuSurgeEvidence',
     ];
     local bad =
       ['%s: not a duration: %s' % [k, std.toString(c[k])] for k in durations if !$.isDuration(c[k])] +
@@ -76,13 +81,14 @@ local defaults = (import '../config.libsonnet')._config;
       ] +
       [
         '%s: a whole number of at least 1: %s' % [k, std.toString(c[k])]
-        for k in ['pollIntervalSeconds', 'pulsePolls']
+        for k in ['pollIntervalSeconds', 'pulsePolls', 'menuPolls']
         if std.isNumber(c[k]) && (c[k] < 1 || c[k] != std.floor(c[k]))
       ] +
       (if std.isNumber(c.pulseFactor) && c.pulseFactor <= 1 then ['pulseFactor: more than 1: %s' % c.pulseFactor] else []) +
+      (if std.isNumber(c.menuSurgeFactor) && c.menuSurgeFactor <= 1 then ['menuSurgeFactor: more than 1: %s' % c.menuSurgeFactor] else []) +
       [
         '%s: one of critical, warning, info: %s' % [k, c[k]]
-        for k in ['pulseSeverity', 'outageSeverity']
+        for k in ['pulseSeverity', 'outageSeverity', 'menuSeverity']
         if !std.member(['critical', 'warning', 'info'], c[k])
       ] +
       (if std.length(std.findSubstr('%s', c.runbookURLPattern)) == 1 then []

@@ -399,13 +399,17 @@ def test_chart_defaults_are_the_mixins_defaults(chart):
     # from them) cannot stand as a placeholder in the chart's copy: the chart ships the mixin's defaults.
     for structural in ("pollIntervalSeconds", "pulsePolls", "pulseFactor", "pulseEvidence"):
         defaults.pop(structural)
+    # The menu alerts' parameters, likewise: the chart ships the mixin's defaults of them.
+    for structural in ("menuPolls", "menuBaseline", "menuSurgeFactor", "menuSilentEvidence", "menuSurgeEvidence",
+                       "menuSeverity"):
+        defaults.pop(structural)
     assert values == defaults
 
 
 def test_disabled_alerts_accepts_exactly_the_alerts_of_the_rules(chart):
     alerts = [r["alert"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "alert" in r]
     enum = chart.schema["properties"]["prometheusRule"]["properties"]["disabledAlerts"]["items"]["enum"]
-    assert sorted(enum) == sorted(alerts) and len(alerts) == 10
+    assert sorted(enum) == sorted(alerts) and len(alerts) == 12
 
 
 def test_prometheusrule_with_other_values_is_the_mixin_rendered_with_them_and_promtool_accepts_it(render, tmp_path):
@@ -427,7 +431,7 @@ def test_prometheusrule_with_other_values_is_the_mixin_rendered_with_them_and_pr
 
     rules = [r for g in spec["groups"] for r in g["rules"]]
     alerts = {r["alert"]: r for r in rules if "alert" in r}
-    assert "WolkvoxTokenBudgetLow" not in alerts and len(alerts) == 9
+    assert "WolkvoxTokenBudgetLow" not in alerts and len(alerts) == 11
     assert alerts["WolkvoxExporterAbsent"]["expr"] == 'absent(up{job="ivr-exporter"})'
     assert alerts["WolkvoxIvrPulseSpike"]["labels"] == {"severity": "warning", "team": "contact-centre"}
     assert alerts["WolkvoxIvrPulseSpike"]["annotations"]["runbook_url"] == (

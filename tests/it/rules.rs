@@ -13,7 +13,7 @@ const RULES: &str = "prometheus/wolkvox-rules.yml";
 const RUNBOOK: &str = "docs/runbook.md";
 /// The default runbookURLPattern of mixin/config.libsonnet, without its %s.
 const RUNBOOK_URL: &str = "https://git.example.com/wolkvox-exporter/blob/main/docs/runbook.md#";
-const ALERTS: [&str; 10] = [
+const ALERTS: [&str; 12] = [
     "WolkvoxIvrPulseSpike",
     "WolkvoxIvrRoutingPointOutage",
     "WolkvoxExporterDown",
@@ -24,6 +24,8 @@ const ALERTS: [&str; 10] = [
     "WolkvoxTokenBudgetLow",
     "WolkvoxRowsRejected",
     "WolkvoxConfigReloadFailed",
+    "WolkvoxIvrMenuOptionSilent",
+    "WolkvoxIvrMenuOptionSurge",
 ];
 
 fn run(cmd: &mut Command) -> Output {
@@ -170,7 +172,7 @@ fn promtool_check_rules_accepts_the_rules_file() {
         .arg(repo_path(RULES)));
     let all = text(&out);
     assert!(out.status.success(), "{all}");
-    assert!(all.contains("SUCCESS: 29 rules found"), "{all}");
+    assert!(all.contains("SUCCESS: 41 rules found"), "{all}");
 }
 
 #[ignore = "needs promtool"]
@@ -325,6 +327,8 @@ fn overridden_parameters_reach_the_rendered_rules_and_promtool_accepts_them() {
             outageWindow: '21m', outageBaseline: '2h', outageMinCalls: 50,
             exporterSelector: 'job="wolkvox", namespace="ivr"', staleAfterSeconds: 3600,
             configReloadFailedFor: '15m',
+            menuPolls: 3, menuBaseline: '12h', menuSurgeFactor: 2, menuSilentEvidence: 8,
+            menuSurgeEvidence: 6, menuSeverity: 'warning',
             runbookURLPattern: 'https://wiki.example.com/runbooks/wolkvox#%s',
         }"#,
     );
@@ -350,6 +354,10 @@ fn overridden_parameters_reach_the_rendered_rules_and_promtool_accepts_them() {
         "1.6094 * wolkvox_rp:ivr_pulse_calls:polls",
         "group_left ln(1 + 4 * wolkvox_rp:ivr_pulse_share:ratio6h_offset30m)",
         "wolkvox_rp:ivr_pulse_evidence:max > 12",
+        "increase(wolkvox_ivr_calls_total{job=\"wolkvox\", namespace=\"ivr\", cod_opc_menu!=\"PULSE\"}[12h] offset 30m)",
+        "0.6931 * wolkvox:ivr_calls:polls{cod_opc_menu!=\"PULSE\"}",
+        "wolkvox:ivr_menu_silent_evidence:max > 8",
+        "wolkvox:ivr_menu_surge_evidence:max > 6",
         "by the evidence of the last 3 polls (PULSE at 5 times its rate more likely by e^12)",
         "for: '20m'",
         "severity: warning",

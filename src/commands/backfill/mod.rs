@@ -156,17 +156,14 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
                 continue;
             }
             client.refresh_token();
-            let today = match may_call(&state, None) {
-                Ok(day) => day,
-                Err(why) => {
-                    stopped = Some(why);
-                    break 'ops;
-                }
-            };
             // Once a run per server, and again on a new local day: an answer of another day
-            // says nothing about today's use. Where token_info gave no answer, not again.
+            // says nothing about today's use. Where token_info gave no answer, not again. Never
+            // once `--max-calls` is reached: the check below then stops the run with that why.
             let asked_on = reserves.get(server).map(|r| r.map(|r| r.day));
-            if ask_token_info && asked_on.is_none_or(|d| d.is_some_and(|d| d != today)) {
+            let ask_on = may_call(&state, None).ok().filter(|&today| {
+                ask_token_info && asked_on.is_none_or(|d| d.is_some_and(|d| d != today))
+            });
+            if let Some(today) = ask_on {
                 state
                     .record_call(server, today)
                     .map_err(|e| output_error(state.path(), e))?;

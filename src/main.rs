@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::error::ErrorKind;
 use tokio_util::sync::CancellationToken;
+use wolkvox_exporter::Error;
 use wolkvox_exporter::config::cli::error_line;
 use wolkvox_exporter::config::{BackfillArgs, CheckArgs, CheckOutput, Cli, Command, Config};
 
@@ -99,7 +100,8 @@ async fn backfill(config: Config, args: BackfillArgs) -> ExitCode {
         Ok(summary) => summary,
         Err(e) => {
             eprintln!("wolkvox-exporter: {e}");
-            return ExitCode::from(if e.is_bad_input() { 2 } else { 1 });
+            let bad_input = matches!(e, Error::Output { .. } | Error::NothingToDo);
+            return ExitCode::from(if bad_input { 2 } else { 1 });
         }
     };
     let output = summary.output.display();

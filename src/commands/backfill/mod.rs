@@ -23,6 +23,7 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::Error;
 use crate::config::window::Window;
 use crate::config::{BackfillArgs, Config, Upstream};
 use crate::counters::CounterSeries;
@@ -33,34 +34,6 @@ use crate::{report, upstream};
 use allowance::Reserve;
 use plan::Step;
 use state::Journal;
-
-/// Why a backfill could not run at all.
-#[derive(Debug, thiserror::Error)]
-pub enum BackfillError {
-    /// The output (or its state beside it) cannot be written: bad input, exit code 2.
-    #[error("--output: cannot write {path}: {why}")]
-    Output {
-        /// The file that could not be written.
-        path: String,
-        why: std::io::Error,
-    },
-    /// No operation of the configuration keeps day counters.
-    #[error("no operation has the `today` window: only its running day totals can be backfilled")]
-    NothingToDo,
-    /// The HTTP client, a socket or the demo simulator failed.
-    #[error(transparent)]
-    Start(#[from] crate::Error),
-}
-
-impl BackfillError {
-    /// Whether the error is the user's input (exit code 2) rather than a failure.
-    pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
-            BackfillError::Output { .. } | BackfillError::NothingToDo
-        )
-    }
-}
 
 /// What a run did.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,10 +54,10 @@ pub struct Summary {
 
 /// Runs the backfill of every operation of `config` that has the `today` window, with the
 /// system clock (or the demo's) for the default end.
-pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, BackfillError> {
+pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Error> {
     let clock = demo::clock_for(&config);
     let now = clock.now();
-    let output_error = |path: &Path, why| BackfillError::Output {
+    let output_error = |path: &Path, why| Error::Output {
         path: path.display().to_string(),
         why,
     };
@@ -122,13 +95,11 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
         planned.push((op, steps));
     }
     if planned.is_empty() {
-        return Err(BackfillError::NothingToDo);
+        return Err(Error::NothingToDo);
     }
 
     let mut progress = Progress::new(total, already);
-    let demo = Demo::start(&config, clock.as_ref())
-        .await
-        .map_err(crate::Error::from)?;
+    let demo = Demo::start(&config, clock.as_ref()).await?;
     let http = upstream::HttpClients::default();
     let mut calls = 0u64;
     // token_info's answer per server, or None where it gave none.

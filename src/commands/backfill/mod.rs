@@ -29,7 +29,6 @@ use crate::config::{BackfillArgs, Config, Upstream};
 use crate::counters::CounterSeries;
 use crate::demo::{self, Demo};
 use crate::exposition::{HistoryPoint, OperationHistory, encode_history};
-use crate::report::Series;
 use crate::{report, upstream};
 use allowance::Reserve;
 use plan::Step;
@@ -254,12 +253,11 @@ fn history(operation: &str, steps: &[Step], state: &Journal) -> OperationHistory
                 time_seconds: *secs,
             })
             .collect();
-        let mut report: Vec<Series> = report.to_vec();
-        report.sort_by(|a, b| (&a.rp_id, &a.cod_opc_menu).cmp(&(&b.rp_id, &b.cod_opc_menu)));
         points.push(HistoryPoint {
             at: step.at,
             counters,
-            report,
+            // The state keeps a report's series in its order, by (rp_id, cod_opc_menu).
+            report: report.to_vec(),
         });
     }
     OperationHistory {

@@ -34,7 +34,7 @@ pub mod serve;
 pub mod sys;
 pub mod upstream;
 
-/// Why the exporter could not start or stopped.
+/// Why the exporter or a command could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The HTTP client could not be built (TLS set-up).
@@ -49,4 +49,15 @@ pub enum Error {
     /// An operation asks for the demo simulator, which did not start.
     #[error("the demo simulator is not running")]
     NoDemo,
+    /// `backfill`'s output (or its state beside it) cannot be written: bad input, exit code 2.
+    #[error("--output: cannot write {path}: {why}")]
+    Output {
+        /// The file that could not be written.
+        path: String,
+        why: std::io::Error,
+    },
+    /// No operation of the configuration keeps day counters for `backfill`: bad input, exit
+    /// code 2.
+    #[error("no operation has the `today` window: only its running day totals can be backfilled")]
+    NothingToDo,
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::error::ErrorKind;
 use tokio_util::sync::CancellationToken;
+use wolkvox_exporter::Error;
 use wolkvox_exporter::config::cli::error_line;
 use wolkvox_exporter::config::{BackfillArgs, CheckArgs, CheckOutput, Cli, Command, Config};
 
@@ -39,46 +40,43 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match command {
-        Some(Command::Check(CheckArgs { output, .. })) => runtime.block_on(check(config, output)),
-        Some(Command::Backfill(args)) => runtime.block_on(backfill(config, args)),
-        Some(Command::Names(_)) => runtime.block_on(names(config)),
-        None => match runtime.block_on(serve(config)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                tracing::error!(error = format!("{e:#}"), "exporter stopped");
-                ExitCode::FAILURE
-            }
-        },
+    let run = async {
+        match command {
+            Some(Command::Check(CheckArgs { output, .. })) => check(config, output).await,
+            Some(Command::Backfill(args)) => backfill(config, args).await,
+            Some(Command::Names(_)) => names(config).await,
+            None => Ok(match serve(config).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "exporter stopped");
+                    ExitCode::FAILURE
+                }
+            }),
+        }
+    };
+    match runtime.block_on(run) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("wolkvox-exporter: {e}");
+            let bad_input = matches!(e, Error::Output { .. } | Error::NothingToDo);
+            ExitCode::from(if bad_input { 2 } else { 1 })
+        }
     }
 }
 
 /// Runs `names`: the file on standard output; exit 0 only when every operation had a report.
-async fn names(config: Config) -> ExitCode {
-    match wolkvox_exporter::commands::names::template(config).await {
-        Ok((file, failed)) => {
-            print!("{file}");
-            for why in &failed {
-                eprintln!("wolkvox-exporter: names: no report for {why}");
-            }
-            ExitCode::from(u8::from(!failed.is_empty()))
-        }
-        Err(e) => {
-            eprintln!("wolkvox-exporter: {e}");
-            ExitCode::FAILURE
-        }
+async fn names(config: Config) -> Result<ExitCode, Error> {
+    let (file, failed) = wolkvox_exporter::commands::names::template(config).await?;
+    print!("{file}");
+    for why in &failed {
+        eprintln!("wolkvox-exporter: names: no report for {why}");
     }
+    Ok(ExitCode::from(u8::from(!failed.is_empty())))
 }
 
 /// Runs `check`: exit 0 only when every operation answered.
-async fn check(config: Config, output: CheckOutput) -> ExitCode {
-    let results = match wolkvox_exporter::commands::check::check(config).await {
-        Ok(results) => results,
-        Err(e) => {
-            eprintln!("wolkvox-exporter: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+async fn check(config: Config, output: CheckOutput) -> Result<ExitCode, Error> {
+    let results = wolkvox_exporter::commands::check::check(config).await?;
     match output {
         CheckOutput::Json => println!(
             "{}",
@@ -89,19 +87,13 @@ async fn check(config: Config, output: CheckOutput) -> ExitCode {
             wolkvox_exporter::commands::check::render_table(&results)
         ),
     }
-    ExitCode::from(u8::from(!results.iter().all(|r| r.ok)))
+    Ok(ExitCode::from(u8::from(!results.iter().all(|r| r.ok))))
 }
 
 /// Runs `backfill`: exit 0 when every step is written, 1 when it stopped early (what is done
 /// is written, and the same command continues it), 2 for bad input.
-async fn backfill(config: Config, args: BackfillArgs) -> ExitCode {
-    let summary = match wolkvox_exporter::commands::backfill::run(config, args).await {
-        Ok(summary) => summary,
-        Err(e) => {
-            eprintln!("wolkvox-exporter: {e}");
-            return ExitCode::from(if e.is_bad_input() { 2 } else { 1 });
-        }
-    };
+async fn backfill(config: Config, args: BackfillArgs) -> Result<ExitCode, Error> {
+    let summary = wolkvox_exporter::commands::backfill::run(config, args).await?;
     let output = summary.output.display();
     eprintln!(
         "backfill: {} of {} steps written to {output} ({} calls in this run; progress in {})",
@@ -112,12 +104,12 @@ async fn backfill(config: Config, args: BackfillArgs) -> ExitCode {
     );
     if let Some(why) = summary.stopped {
         eprintln!("wolkvox-exporter: backfill stopped early: {why}");
-        return ExitCode::FAILURE;
+        return Ok(ExitCode::FAILURE);
     }
     eprintln!(
         "backfill: complete; import with: promtool tsdb create-blocks-from openmetrics {output} DIR"
     );
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -31,7 +31,7 @@ label_enum! {
 }
 
 /// One (rp_id, cod_opc_menu) pair after trimming and adding rows together.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Series {
     /// Routing point id, trimmed; `unknown` when empty. Shared: a report allocates each
     /// distinct label once, and the counters and the exposition keep references to it.

@@ -5,6 +5,7 @@ use crate::Error;
 use crate::config::Config;
 use crate::config::window::ReportWindow;
 use crate::demo::{self, Demo};
+use crate::report::Series;
 use crate::{report, upstream};
 
 /// What `check` found for one operation.
@@ -29,16 +30,7 @@ pub struct CheckResult {
     /// The window asked for, as a person reads it: `2026-12-06 00:00 to 20:00 America/Bogota`.
     pub window: String,
     /// The report: rp_id, cod_opc_menu, calls, time in seconds.
-    pub rows: Vec<CheckRow>,
-}
-
-/// One row of a checked report.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct CheckRow {
-    pub rp_id: String,
-    pub cod_opc_menu: String,
-    pub calls: f64,
-    pub time_seconds: f64,
+    pub rows: Vec<Series>,
 }
 
 /// `wolkvox-exporter check`: one call per operation, one after the other, with the system
@@ -54,20 +46,6 @@ pub async fn check(config: Config) -> Result<Vec<CheckResult>, Error> {
         let zone = op.timezone.iana_name().unwrap_or("UTC");
         let (classified, parsed) =
             report::from_answer(client.fetch(&window).await, op.time_unit, config.max_series);
-        let rows = parsed
-            .as_ref()
-            .map(|r| {
-                r.series
-                    .iter()
-                    .map(|s| CheckRow {
-                        rp_id: s.rp_id.to_string(),
-                        cod_opc_menu: s.cod_opc_menu.to_string(),
-                        calls: s.calls,
-                        time_seconds: s.time_seconds,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         out.push(CheckResult {
             operation: op.name.clone(),
             server: op.server.as_str().to_owned(),
@@ -79,7 +57,7 @@ pub async fn check(config: Config) -> Result<Vec<CheckResult>, Error> {
             date_end: window.date_end(),
             timezone: zone.to_owned(),
             window: readable_window(&window, zone),
-            rows,
+            rows: parsed.map(|r| r.series).unwrap_or_default(),
         });
     }
     Ok(out)
@@ -115,7 +93,7 @@ pub fn render_table(results: &[CheckResult]) -> String {
             let _ = writeln!(out, "  what to do: {}", r.advice);
         }
         if !r.rows.is_empty() {
-            let width = |text: fn(&CheckRow) -> &str, heading: &str| {
+            let width = |text: fn(&Series) -> &str, heading: &str| {
                 let widest = r.rows.iter().map(|x| text(x).chars().count()).max();
                 widest.unwrap_or(0).max(heading.len())
             };

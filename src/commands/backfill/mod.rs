@@ -23,44 +23,16 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::Error;
 use crate::config::window::Window;
 use crate::config::{BackfillArgs, Config, Upstream};
 use crate::counters::CounterSeries;
 use crate::demo::{self, Demo};
 use crate::exposition::{HistoryPoint, OperationHistory, encode_history};
-use crate::report::Series;
 use crate::{report, upstream};
 use allowance::Reserve;
 use plan::Step;
 use state::Journal;
-
-/// Why a backfill could not run at all.
-#[derive(Debug, thiserror::Error)]
-pub enum BackfillError {
-    /// The output (or its state beside it) cannot be written: bad input, exit code 2.
-    #[error("--output: cannot write {path}: {why}")]
-    Output {
-        /// The file that could not be written.
-        path: String,
-        why: std::io::Error,
-    },
-    /// No operation of the configuration keeps day counters.
-    #[error("no operation has the `today` window: only its running day totals can be backfilled")]
-    NothingToDo,
-    /// The HTTP client, a socket or the demo simulator failed.
-    #[error(transparent)]
-    Start(#[from] crate::Error),
-}
-
-impl BackfillError {
-    /// Whether the error is the user's input (exit code 2) rather than a failure.
-    pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
-            BackfillError::Output { .. } | BackfillError::NothingToDo
-        )
-    }
-}
 
 /// What a run did.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,10 +53,10 @@ pub struct Summary {
 
 /// Runs the backfill of every operation of `config` that has the `today` window, with the
 /// system clock (or the demo's) for the default end.
-pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, BackfillError> {
+pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Error> {
     let clock = demo::clock_for(&config);
     let now = clock.now();
-    let output_error = |path: &Path, why| BackfillError::Output {
+    let output_error = |path: &Path, why| Error::Output {
         path: path.display().to_string(),
         why,
     };
@@ -122,13 +94,11 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
         planned.push((op, steps));
     }
     if planned.is_empty() {
-        return Err(BackfillError::NothingToDo);
+        return Err(Error::NothingToDo);
     }
 
     let mut progress = Progress::new(total, already);
-    let demo = Demo::start(&config, clock.as_ref())
-        .await
-        .map_err(crate::Error::from)?;
+    let demo = Demo::start(&config, clock.as_ref()).await?;
     let http = upstream::HttpClients::default();
     let mut calls = 0u64;
     // token_info's answer per server, or None where it gave none.
@@ -156,17 +126,14 @@ pub async fn run(config: Config, args: BackfillArgs) -> Result<Summary, Backfill
                 continue;
             }
             client.refresh_token();
-            let today = match may_call(&state, None) {
-                Ok(day) => day,
-                Err(why) => {
-                    stopped = Some(why);
-                    break 'ops;
-                }
-            };
             // Once a run per server, and again on a new local day: an answer of another day
-            // says nothing about today's use. Where token_info gave no answer, not again.
+            // says nothing about today's use. Where token_info gave no answer, not again. Never
+            // once `--max-calls` is reached: the check below then stops the run with that why.
             let asked_on = reserves.get(server).map(|r| r.map(|r| r.day));
-            if ask_token_info && asked_on.is_none_or(|d| d.is_some_and(|d| d != today)) {
+            let ask_on = may_call(&state, None).ok().filter(|&today| {
+                ask_token_info && asked_on.is_none_or(|d| d.is_some_and(|d| d != today))
+            });
+            if let Some(today) = ask_on {
                 state
                     .record_call(server, today)
                     .map_err(|e| output_error(state.path(), e))?;
@@ -286,12 +253,11 @@ fn history(operation: &str, steps: &[Step], state: &Journal) -> OperationHistory
                 time_seconds: *secs,
             })
             .collect();
-        let mut report: Vec<Series> = report.to_vec();
-        report.sort_by(|a, b| (&a.rp_id, &a.cod_opc_menu).cmp(&(&b.rp_id, &b.cod_opc_menu)));
         points.push(HistoryPoint {
             at: step.at,
             counters,
-            report,
+            // The state keeps a report's series in its order, by (rp_id, cod_opc_menu).
+            report: report.to_vec(),
         });
     }
     OperationHistory {

@@ -160,12 +160,6 @@ pub struct DayCounters {
     pub late_calls: Option<f64>,
 }
 
-impl Default for DayCounters {
-    fn default() -> Self {
-        Self::new(Duration::ZERO)
-    }
-}
-
 impl DayCounters {
     /// Counters whose closed days stay published for `hold` (the poll interval) before the
     /// switch to the new day.
@@ -650,7 +644,7 @@ mod tests {
             state ^= state << 17;
             state % n
         };
-        let (mut c, mut model) = (DayCounters::default(), Model::default());
+        let (mut c, mut model) = (DayCounters::new(Duration::ZERO), Model::default());
         let mut today = day("2026-11-25");
         for poll in 0..300 {
             if next(20) == 0 {

@@ -13,13 +13,6 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use crate::config::window::ReportWindow;
 use crate::config::{ByteSize, DEFAULT_MAX_BODY_SIZE, ServerCode, Token, default_of};
 
-/// The report that this exporter reads.
-pub const REPORT_API: &str = "diagram_1_3";
-/// Path of the reports endpoint, below the base URL.
-pub const REPORTS_PATH: &str = "api/v2/reports_manager.php";
-/// Path of the information endpoint (token_info), below the base URL.
-pub const INFORMATION_PATH: &str = "api/v2/information.php";
-
 /// The token header, marked sensitive so that no Debug print shows it.
 fn token_header(token: &Token) -> HeaderValue {
     // Token::new admits only visible ASCII, which is always a valid header value.
@@ -121,11 +114,15 @@ impl Client {
             endpoint.set_path(&path);
         }
         // Joining a relative path onto a URL whose path ends in '/' cannot fail.
-        let mut information = endpoint.join(INFORMATION_PATH).unwrap_or(endpoint.clone());
+        let mut information = endpoint
+            .join("api/v2/information.php")
+            .unwrap_or(endpoint.clone());
         information
             .query_pairs_mut()
             .append_pair("api", "token_info");
-        let endpoint = endpoint.join(REPORTS_PATH).unwrap_or(endpoint);
+        let endpoint = endpoint
+            .join("api/v2/reports_manager.php")
+            .unwrap_or(endpoint);
 
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -211,7 +208,7 @@ impl Client {
     pub fn report_url(&self, window: &ReportWindow) -> Url {
         let mut url = self.endpoint.clone();
         url.query_pairs_mut()
-            .append_pair("api", REPORT_API)
+            .append_pair("api", "diagram_1_3")
             .append_pair("date_ini", &window.date_ini())
             .append_pair("date_end", &window.date_end());
         url

@@ -94,19 +94,17 @@ impl Poller {
         let mut metrics = OperationMetrics::new(op.name.clone(), op.poll_interval);
         metrics.server = client.server().to_owned();
         metrics.timezone = op.timezone.clone();
-        let backoff = Backoff::new(op.poll_timeout);
-        // A closed day's final totals stay a poll interval, so that a scrape sees them.
-        let counters = DayCounters::new(op.poll_interval);
         Self {
+            backoff: Backoff::new(op.poll_timeout),
+            // A closed day's final totals stay a poll interval, so that a scrape sees them.
+            counters: DayCounters::new(op.poll_interval),
             op,
             config,
             client,
             clock,
             store,
             metrics,
-            backoff,
             failures_in_row: 0,
-            counters,
             close_failing_since: None,
             api_day: None,
             last_token_info: None,

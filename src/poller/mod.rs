@@ -72,7 +72,6 @@ pub struct Poller {
     store: Arc<Store>,
     metrics: OperationMetrics,
     backoff: Backoff,
-    failures_in_row: u32,
     counters: DayCounters,
     /// When the closing call of the previous day first failed, while it keeps failing.
     close_failing_since: Option<Timestamp>,
@@ -104,7 +103,6 @@ impl Poller {
             clock,
             store,
             metrics,
-            failures_in_row: 0,
             close_failing_since: None,
             api_day: None,
             last_token_info: None,
@@ -391,14 +389,12 @@ impl Poller {
         }
         m.last_success = Some(self.clock.now());
         m.data = Some(Arc::new(ReportData::new(report, window)));
-        self.failures_in_row = 0;
     }
 
     /// A call failed: the last good data stay until `keep_stale` has passed since the last
     /// successful poll, however many polls failed meanwhile, so that a short Wolkvox incident
     /// neither blanks dashboards nor restarts every alert's `for:`.
     fn fail(&mut self) {
-        self.failures_in_row = self.failures_in_row.saturating_add(1);
         let Some(last) = self.metrics.last_success else {
             return;
         };
@@ -406,7 +402,6 @@ impl Poller {
         if stale_for >= self.config.keep_stale && self.metrics.data.take().is_some() {
             tracing::warn!(
                 operation = %self.op.name,
-                failures = self.failures_in_row,
                 since_last_success = %humantime::format_duration(stale_for),
                 "dropping the last good data: no successful poll for --poll.keep-stale"
             );

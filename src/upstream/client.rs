@@ -68,14 +68,21 @@ pub struct HttpClients {
 }
 
 impl HttpClients {
-    /// The client of `timeout`, built on first use.
+    /// The client of `timeout`, built on first use: its calls and connections give up after
+    /// `timeout`.
     fn get(&self, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
         // Only map lookups and inserts happen under this lock: a panic leaves it consistent.
         let mut clients = self.by_timeout.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(http) = clients.get(&timeout) {
             return Ok(http.clone());
         }
-        let http = http_client(timeout)?;
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("wolkvox-exporter/", env!("CARGO_PKG_VERSION")))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(IDLE_PER_HOST)
+            .build()?;
         clients.insert(timeout, http.clone());
         Ok(http)
     }
@@ -85,17 +92,6 @@ impl HttpClients {
 /// milliseconds each, so a few connections serve them all; every idle one keeps its socket
 /// and buffers, and without a cap 1,000 operations kept 1,000 connections open.
 const IDLE_PER_HOST: usize = 16;
-
-/// A reqwest client whose calls and connections give up after `timeout`.
-fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    install_crypto_provider();
-    reqwest::Client::builder()
-        .user_agent(concat!("wolkvox-exporter/", env!("CARGO_PKG_VERSION")))
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .pool_max_idle_per_host(IDLE_PER_HOST)
-        .build()
-}
 
 impl Client {
     /// A client for `base_url` that calls through the client of `clients` for `timeout`. The

@@ -15,9 +15,6 @@ use crate::upstream::number::{digits, parse_number, valid};
 use crate::upstream::types::{RawItem, RawRow, Scalar};
 use crate::upstream::{self, Classified, PollResult, client::TransportError};
 
-/// Label value used for an empty or missing `rp_id` / `cod_opc_menu`.
-pub const UNKNOWN: &str = "unknown";
-
 label_enum! {
     /// Why a row was skipped: the `reason` label of `wolkvox_rows_rejected_total`.
     pub enum RejectReason, counted by RejectCounts {
@@ -186,7 +183,7 @@ fn label<'a>(value: &'a Scalar<'_>) -> &'a str {
         // stable string, and the rest of the row is still good, so keep the row under `unknown`.
         _ => "",
     };
-    if s.is_empty() { UNKNOWN } else { s }
+    if s.is_empty() { "unknown" } else { s }
 }
 
 fn scale(n: f64, unit: TimeUnit) -> f64 {

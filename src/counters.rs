@@ -21,17 +21,10 @@ use jiff::civil::Date;
 
 use crate::report::{Report, Series};
 
-/// Calls and seconds of one pair.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct Amounts {
-    calls: f64,
-    time_seconds: f64,
-}
-
 /// Raises `total` to what `s` holds, each value on its own, so that a running total never
 /// goes down within a day. Returns the calls held before when `s` has fewer: a decrease,
 /// counted as nothing.
-fn raise(total: &mut Amounts, s: &Series) -> Option<f64> {
+fn raise(total: &mut Pair, s: &Series) -> Option<f64> {
     let before = total.calls;
     total.calls = total.calls.max(s.calls);
     total.time_seconds = total.time_seconds.max(s.time_seconds);
@@ -46,11 +39,12 @@ pub type CounterSeries = Series;
 /// A pair of a [`Counters`] list: its labels by their place in the list's table of label
 /// values, so that a series takes 24 bytes and not 48 (two `Arc<str>` are 32 bytes): with many
 /// operations the counters are a large part of the resident set.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Pair {
     rp_id: u32,
     cod_opc_menu: u32,
-    total: Amounts,
+    calls: f64,
+    time_seconds: f64,
 }
 
 /// The counter series of an operation, sorted by (rp_id, cod_opc_menu) like a report's
@@ -70,8 +64,8 @@ impl Counters {
         self.pairs.iter().map(|p| CounterRef {
             rp_id: &self.labels[p.rp_id as usize],
             cod_opc_menu: &self.labels[p.cod_opc_menu as usize],
-            calls: p.total.calls,
-            time_seconds: p.total.time_seconds,
+            calls: p.calls,
+            time_seconds: p.time_seconds,
         })
     }
 
@@ -164,12 +158,6 @@ pub struct DayCounters {
     labels: HashMap<Arc<str>, u32>,
     /// Calls the last closing call found beyond the totals published before it.
     pub late_calls: Option<f64>,
-}
-
-impl Default for DayCounters {
-    fn default() -> Self {
-        Self::new(Duration::ZERO)
-    }
 }
 
 impl DayCounters {
@@ -266,7 +254,7 @@ impl DayCounters {
         self.day = Some(day);
         self.closed_at = None;
         for pair in &mut Arc::make_mut(&mut self.pairs).pairs {
-            pair.total = Amounts::default();
+            (pair.calls, pair.time_seconds) = (0.0, 0.0);
         }
         self.add(report)
     }
@@ -289,7 +277,7 @@ impl DayCounters {
     /// Calls `f` with the totals of the pair of each series of `report`, in the report's
     /// order, adding the pairs not known yet (with nothing seen and nothing counted). No label
     /// of a known pair is hashed or copied: between polls of a day every pair is known.
-    fn each_pair(&mut self, report: &Report, mut f: impl FnMut(&mut Amounts, &Series)) {
+    fn each_pair(&mut self, report: &Report, mut f: impl FnMut(&mut Pair, &Series)) {
         let list = Arc::make_mut(&mut self.pairs);
         let known = list.pairs.len();
         for s in &report.series {
@@ -300,7 +288,7 @@ impl DayCounters {
                 let pair = Pair {
                     rp_id: place(&mut self.labels, list, &s.rp_id),
                     cod_opc_menu: place(&mut self.labels, list, &s.cod_opc_menu),
-                    total: Amounts::default(),
+                    ..Pair::default()
                 };
                 list.pairs.push(pair);
             }
@@ -316,7 +304,7 @@ impl DayCounters {
         }
         for s in &report.series {
             if let Ok(i) = list.pairs.binary_search_by(|p| list.order(p, s)) {
-                f(&mut list.pairs[i].total, s);
+                f(&mut list.pairs[i], s);
             }
         }
     }
@@ -383,22 +371,17 @@ mod tests {
     impl FromIterator<CounterSeries> for Counters {
         fn from_iter<I: IntoIterator<Item = CounterSeries>>(series: I) -> Self {
             // In (rp_id, cod_opc_menu) order, the later values of a pair given twice.
-            let latest: BTreeMap<(Arc<str>, Arc<str>), Amounts> = series
+            let latest: BTreeMap<(Arc<str>, Arc<str>), (f64, f64)> = series
                 .into_iter()
-                .map(|c| {
-                    let total = Amounts {
-                        calls: c.calls,
-                        time_seconds: c.time_seconds,
-                    };
-                    ((c.rp_id, c.cod_opc_menu), total)
-                })
+                .map(|c| ((c.rp_id, c.cod_opc_menu), (c.calls, c.time_seconds)))
                 .collect();
             let (mut index, mut list) = (HashMap::new(), Counters::default());
-            for ((rp_id, cod_opc_menu), total) in latest {
+            for ((rp_id, cod_opc_menu), (calls, time_seconds)) in latest {
                 let pair = Pair {
                     rp_id: place(&mut index, &mut list, &rp_id),
                     cod_opc_menu: place(&mut index, &mut list, &cod_opc_menu),
-                    total,
+                    calls,
+                    time_seconds,
                 };
                 list.pairs.push(pair);
             }
@@ -610,7 +593,7 @@ mod tests {
     #[derive(Default)]
     struct Model {
         day: Option<Date>,
-        totals: std::collections::HashMap<(String, String), Amounts>,
+        totals: std::collections::HashMap<(String, String), Pair>,
     }
 
     impl Model {
@@ -620,9 +603,7 @@ mod tests {
                 Some(d) if d > day => return Vec::new(),
                 _ => {
                     self.day = Some(day);
-                    self.totals
-                        .values_mut()
-                        .for_each(|t| *t = Amounts::default());
+                    self.totals.values_mut().for_each(|t| *t = Pair::default());
                 }
             }
             let mut decreases = Vec::new();
@@ -663,7 +644,7 @@ mod tests {
             state ^= state << 17;
             state % n
         };
-        let (mut c, mut model) = (DayCounters::default(), Model::default());
+        let (mut c, mut model) = (DayCounters::new(Duration::ZERO), Model::default());
         let mut today = day("2026-11-25");
         for poll in 0..300 {
             if next(20) == 0 {

@@ -15,9 +15,6 @@ use crate::upstream::number::{digits, parse_number, valid};
 use crate::upstream::types::{RawItem, RawRow, Scalar};
 use crate::upstream::{self, Classified, PollResult, client::TransportError};
 
-/// Label value used for an empty or missing `rp_id` / `cod_opc_menu`.
-pub const UNKNOWN: &str = "unknown";
-
 label_enum! {
     /// Why a row was skipped: the `reason` label of `wolkvox_rows_rejected_total`.
     pub enum RejectReason, counted by RejectCounts {
@@ -108,7 +105,9 @@ impl ReportBuilder {
     /// The report: its series sorted by labels.
     pub fn finish(self) -> Report {
         let mut series: Vec<Series> = self.series.into_values().collect();
-        sort_by_labels(&mut series);
+        // The order of the exposition.
+        series
+            .sort_unstable_by(|a, b| (&a.rp_id, &a.cod_opc_menu).cmp(&(&b.rp_id, &b.cod_opc_menu)));
         Report {
             series,
             rows: self.rows,
@@ -160,11 +159,6 @@ impl ReportBuilder {
     }
 }
 
-/// Sorts series by (rp_id, cod_opc_menu), the order of the exposition.
-fn sort_by_labels(series: &mut [Series]) {
-    series.sort_unstable_by(|a, b| (&a.rp_id, &a.cod_opc_menu).cmp(&(&b.rp_id, &b.cod_opc_menu)));
-}
-
 fn parse_row(row: &RawRow<'_>, unit: TimeUnit) -> Result<(f64, f64), RejectReason> {
     let calls = match &row.calls {
         Scalar::Str(s) => parse_number(s),
@@ -189,7 +183,7 @@ fn label<'a>(value: &'a Scalar<'_>) -> &'a str {
         // stable string, and the rest of the row is still good, so keep the row under `unknown`.
         _ => "",
     };
-    if s.is_empty() { UNKNOWN } else { s }
+    if s.is_empty() { "unknown" } else { s }
 }
 
 fn scale(n: f64, unit: TimeUnit) -> f64 {
@@ -357,20 +351,17 @@ mod tests {
             "zzzzzzzzzz",
             "zzzzzzzzz",
         ];
-        let mut series = Vec::new();
+        let mut items = Vec::new();
         for rp in labels {
             for opt in labels.iter().rev() {
-                series.push(Series {
-                    rp_id: rp.into(),
-                    cod_opc_menu: (*opt).into(),
-                    calls: series.len() as f64,
-                    time_seconds: 0.0,
-                });
+                items.push(row(s(rp), s(opt), s("1"), s("0")));
             }
         }
+        let series = build(&items, TimeUnit::Seconds, items.len()).series;
         let mut expected = series.clone();
         expected.sort_by(|a, b| (&a.rp_id, &a.cod_opc_menu).cmp(&(&b.rp_id, &b.cod_opc_menu)));
-        sort_by_labels(&mut series);
+        // "" reads as `unknown`: every other pair is distinct.
+        assert_eq!(series.len(), labels.len() * labels.len());
         assert_eq!(series, expected);
     }
 

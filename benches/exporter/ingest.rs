@@ -93,7 +93,7 @@ impl PollState {
         let now: jiff::Timestamp = "2026-11-25T19:00:00Z".parse().expect("valid instant");
         let mut state = PollState {
             store: Store::new(),
-            counters: DayCounters::default(),
+            counters: DayCounters::new(Duration::ZERO),
             metrics: OperationMetrics::new("0032".to_owned(), Duration::from_secs(300)),
             window: Window::Today.resolve(now, &tz),
         };

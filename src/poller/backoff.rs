@@ -63,13 +63,9 @@ impl Backoff {
             }
             PollResult::ConcurrencyLimited if retry => CONCURRENCY_PAUSE.min(interval),
             PollResult::ConcurrencyLimited => interval,
-            // Transient faults: exponential backoff with jitter, capped at the interval.
-            PollResult::Maintenance
-            | PollResult::NotFound
-            | PollResult::ServerError
-            | PollResult::Timeout
-            | PollResult::NetworkError
-            | PollResult::DecodeError => {
+            // Every other result is a transient fault: exponential backoff with jitter, capped
+            // at the interval.
+            _ => {
                 self.failures = self.failures.saturating_add(1);
                 let base = interval / 16;
                 let exp = base.saturating_mul(1u32 << (self.failures - 1).min(16));

@@ -72,7 +72,6 @@ pub struct Poller {
     store: Arc<Store>,
     metrics: OperationMetrics,
     backoff: Backoff,
-    failures_in_row: u32,
     counters: DayCounters,
     /// When the closing call of the previous day first failed, while it keeps failing.
     close_failing_since: Option<Timestamp>,
@@ -94,19 +93,16 @@ impl Poller {
         let mut metrics = OperationMetrics::new(op.name.clone(), op.poll_interval);
         metrics.server = client.server().to_owned();
         metrics.timezone = op.timezone.clone();
-        let backoff = Backoff::new(op.poll_timeout);
-        // A closed day's final totals stay a poll interval, so that a scrape sees them.
-        let counters = DayCounters::new(op.poll_interval);
         Self {
+            backoff: Backoff::new(op.poll_timeout),
+            // A closed day's final totals stay a poll interval, so that a scrape sees them.
+            counters: DayCounters::new(op.poll_interval),
             op,
             config,
             client,
             clock,
             store,
             metrics,
-            backoff,
-            failures_in_row: 0,
-            counters,
             close_failing_since: None,
             api_day: None,
             last_token_info: None,
@@ -393,14 +389,12 @@ impl Poller {
         }
         m.last_success = Some(self.clock.now());
         m.data = Some(Arc::new(ReportData::new(report, window)));
-        self.failures_in_row = 0;
     }
 
     /// A call failed: the last good data stay until `keep_stale` has passed since the last
     /// successful poll, however many polls failed meanwhile, so that a short Wolkvox incident
     /// neither blanks dashboards nor restarts every alert's `for:`.
     fn fail(&mut self) {
-        self.failures_in_row = self.failures_in_row.saturating_add(1);
         let Some(last) = self.metrics.last_success else {
             return;
         };
@@ -408,7 +402,6 @@ impl Poller {
         if stale_for >= self.config.keep_stale && self.metrics.data.take().is_some() {
             tracing::warn!(
                 operation = %self.op.name,
-                failures = self.failures_in_row,
                 since_last_success = %humantime::format_duration(stale_for),
                 "dropping the last good data: no successful poll for --poll.keep-stale"
             );

@@ -240,13 +240,10 @@ impl Supervisor {
         let (polled, others) = all.of_operations(operations);
         if !others.is_empty() {
             let others = others.join(", ");
-            match self.globals.shard {
-                None => {
-                    tracing::warn!(operations = %others, "names given for operations that are not polled; they are left out")
-                }
-                Some(_) => {
-                    tracing::debug!(operations = %others, "names of operations of other shards left out")
-                }
+            if self.globals.shard.is_none() {
+                tracing::warn!(operations = %others, "names given for operations that are not polled; they are left out")
+            } else {
+                tracing::debug!(operations = %others, "names of operations of other shards left out")
             }
         }
         self.store.set_names(polled.info());

@@ -13,13 +13,6 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use crate::config::window::ReportWindow;
 use crate::config::{ByteSize, DEFAULT_MAX_BODY_SIZE, ServerCode, Token, default_of};
 
-/// The report that this exporter reads.
-pub const REPORT_API: &str = "diagram_1_3";
-/// Path of the reports endpoint, below the base URL.
-pub const REPORTS_PATH: &str = "api/v2/reports_manager.php";
-/// Path of the information endpoint (token_info), below the base URL.
-pub const INFORMATION_PATH: &str = "api/v2/information.php";
-
 /// The token header, marked sensitive so that no Debug print shows it.
 fn token_header(token: &Token) -> HeaderValue {
     // Token::new admits only visible ASCII, which is always a valid header value.
@@ -75,14 +68,21 @@ pub struct HttpClients {
 }
 
 impl HttpClients {
-    /// The client of `timeout`, built on first use.
+    /// The client of `timeout`, built on first use: its calls and connections give up after
+    /// `timeout`.
     fn get(&self, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
         // Only map lookups and inserts happen under this lock: a panic leaves it consistent.
         let mut clients = self.by_timeout.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(http) = clients.get(&timeout) {
             return Ok(http.clone());
         }
-        let http = http_client(timeout)?;
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("wolkvox-exporter/", env!("CARGO_PKG_VERSION")))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(IDLE_PER_HOST)
+            .build()?;
         clients.insert(timeout, http.clone());
         Ok(http)
     }
@@ -92,17 +92,6 @@ impl HttpClients {
 /// milliseconds each, so a few connections serve them all; every idle one keeps its socket
 /// and buffers, and without a cap 1,000 operations kept 1,000 connections open.
 const IDLE_PER_HOST: usize = 16;
-
-/// A reqwest client whose calls and connections give up after `timeout`.
-fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    install_crypto_provider();
-    reqwest::Client::builder()
-        .user_agent(concat!("wolkvox-exporter/", env!("CARGO_PKG_VERSION")))
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .pool_max_idle_per_host(IDLE_PER_HOST)
-        .build()
-}
 
 impl Client {
     /// A client for `base_url` that calls through the client of `clients` for `timeout`. The
@@ -121,11 +110,15 @@ impl Client {
             endpoint.set_path(&path);
         }
         // Joining a relative path onto a URL whose path ends in '/' cannot fail.
-        let mut information = endpoint.join(INFORMATION_PATH).unwrap_or(endpoint.clone());
+        let mut information = endpoint
+            .join("api/v2/information.php")
+            .unwrap_or(endpoint.clone());
         information
             .query_pairs_mut()
             .append_pair("api", "token_info");
-        let endpoint = endpoint.join(REPORTS_PATH).unwrap_or(endpoint);
+        let endpoint = endpoint
+            .join("api/v2/reports_manager.php")
+            .unwrap_or(endpoint);
 
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -211,7 +204,7 @@ impl Client {
     pub fn report_url(&self, window: &ReportWindow) -> Url {
         let mut url = self.endpoint.clone();
         url.query_pairs_mut()
-            .append_pair("api", REPORT_API)
+            .append_pair("api", "diagram_1_3")
             .append_pair("date_ini", &window.date_ini())
             .append_pair("date_end", &window.date_end());
         url

@@ -92,12 +92,6 @@ pub struct Classified {
     pub detail: String,
 }
 
-impl Classified {
-    fn failed(result: PollResult, detail: String) -> Self {
-        Self { result, detail }
-    }
-}
-
 /// Classifies the outcome of one call. `Ok` carries the HTTP status and the whole body. The
 /// elements of a 200's `data` go to `rows` once it is decoded; they make a report only when
 /// the result is [`PollResult::Success`] (an error wrapped in a 200 may carry rows too).
@@ -113,7 +107,8 @@ pub fn classify(
                 TransportError::BodyTooLarge(_) => PollResult::DecodeError,
                 TransportError::Network(_) => PollResult::NetworkError,
             };
-            return Classified::failed(result, e.to_string());
+            let detail = e.to_string();
+            return Classified { result, detail };
         }
     };
 
@@ -124,13 +119,13 @@ pub fn classify(
             rows(item);
         });
         return match decoded {
-            Err(e) => Classified::failed(
-                PollResult::DecodeError,
-                format!(
+            Err(e) => Classified {
+                result: PollResult::DecodeError,
+                detail: format!(
                     "HTTP 200 but the body is not the documented JSON ({e}): {}",
                     snippet(&body)
                 ),
-            ),
+            },
             Ok(head) => match head.code() {
                 // An error wrapped in a 200: classify it by the code it carries.
                 Some(code) if code != 200 => by_status(code, &body),
@@ -138,10 +133,10 @@ pub fn classify(
                     result: PollResult::Success,
                     detail: format!("{elements} rows"),
                 },
-                _ => Classified::failed(
-                    PollResult::DecodeError,
-                    "HTTP 200 but `data` is missing or null".to_owned(),
-                ),
+                _ => Classified {
+                    result: PollResult::DecodeError,
+                    detail: "HTTP 200 but `data` is missing or null".to_owned(),
+                },
             },
         };
     }
@@ -189,13 +184,13 @@ fn by_status(status: u16, body: &[u8]) -> Classified {
     // Decoded once: whether it is Wolkvox's envelope, and Wolkvox's words for the log.
     let head = Head::decode(body, |_| {}).ok();
     if status == 404 && !head.as_ref().is_some_and(is_envelope) {
-        return Classified::failed(
-            PollResult::NotFound,
-            format!(
+        return Classified {
+            result: PollResult::NotFound,
+            detail: format!(
                 "HTTP 404 without Wolkvox's JSON envelope, so the URL does not reach Wolkvox's report API: {}",
                 snippet(body)
             ),
-        );
+        };
     }
     let message = head
         .as_ref()
@@ -212,7 +207,8 @@ fn by_status(status: u16, body: &[u8]) -> Classified {
         500..=599 => PollResult::ServerError,
         _ => PollResult::ClientError,
     };
-    Classified::failed(result, format!("HTTP {status}: {message}"))
+    let detail = format!("HTTP {status}: {message}");
+    Classified { result, detail }
 }
 
 /// Whether a decoded body is Wolkvox's JSON envelope: a `code` (a number, or a string of

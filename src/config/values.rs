@@ -15,10 +15,6 @@ use crate::config::window::Window;
 
 /// Poll interval when nothing is given.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5 * 60);
-/// Poll interval in `--demo` mode when nothing is given.
-pub const DEMO_POLL_INTERVAL: Duration = Duration::from_secs(15);
-/// The demo's token_info interval when none is given: the token budget panel fills at once.
-pub const DEMO_TOKEN_INFO_INTERVAL: Duration = Duration::from_secs(60);
 /// Limit for one API call when nothing is given.
 pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Report window when nothing is given.

@@ -122,8 +122,8 @@ impl TlsFiles {
     }
 }
 
-/// Checks basic auth against bcrypt hashes. The users can be replaced while serving
-/// ([`Auth::set_users`]); with none, every request is let through.
+/// Checks basic auth against bcrypt hashes. A reload replaces the users for the requests that
+/// follow; with none, every request is let through.
 #[derive(Debug, Clone)]
 pub struct Auth {
     users: Arc<ArcSwap<BTreeMap<String, String>>>,
@@ -135,11 +135,6 @@ impl Auth {
         Self {
             users: Arc::new(ArcSwap::from_pointee(users)),
         }
-    }
-
-    /// Replaces the users, for the requests that follow.
-    pub fn set_users(&self, users: BTreeMap<String, String>) {
-        self.users.store(Arc::new(users));
     }
 
     async fn allows(&self, header: Option<&HeaderValue>) -> bool {
@@ -227,7 +222,7 @@ impl LiveWeb {
             (None, None) => {}
             _ => return Err("switching TLS on or off needs a restart".to_owned()),
         }
-        self.auth.set_users(web.users);
+        self.auth.users.store(Arc::new(web.users));
         Ok(web.tls)
     }
 

@@ -240,7 +240,6 @@ impl Cli {
         })
     }
 
-    /// The one operation that the flags describe.
     fn single_operation(&self, token_env: Option<String>) -> Result<OperationConfig, ConfigError> {
         let demo = self.demo.enabled;
         let server = match (&self.wolkvox.server, demo) {

@@ -52,7 +52,6 @@ pub enum TlsVersion {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebConfig {
-    /// TLS, when configured.
     #[serde(rename = "tls_server_config")]
     pub tls: Option<TlsFiles>,
     /// Users and their bcrypt hashes; empty means no authentication.
@@ -93,7 +92,6 @@ impl WebConfig {
 }
 
 impl TlsFiles {
-    /// A rustls server configuration from the files.
     pub fn server_config(&self) -> Result<rustls::ServerConfig, String> {
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&self.cert_file)
             .and_then(|it| it.collect::<Result<Vec<_>, _>>())
@@ -130,7 +128,6 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// An authenticator for `users`.
     pub fn new(users: BTreeMap<String, String>) -> Self {
         Self {
             users: Arc::new(ArcSwap::from_pointee(users)),

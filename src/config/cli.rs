@@ -176,7 +176,6 @@ pub struct ServeArgs {
     )]
     pub poll_interval: Option<Duration>,
 
-    /// This process's share of the operations of --config.file.
     #[command(flatten)]
     pub sharding: ShardArg,
 
@@ -302,7 +301,6 @@ pub enum Command {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct NamesArgs {
-    /// The operations of this shard only, as the server given the same flags polls them.
     #[command(flatten)]
     pub sharding: ShardArg,
 }
@@ -312,7 +310,6 @@ pub struct CheckArgs {
     /// Output format: table or json.
     #[arg(long = "output", value_name = "FORMAT", value_enum, default_value_t = CheckOutput::Table)]
     pub output: CheckOutput,
-    /// The operations of this shard only, as the server given the same flags polls them.
     #[command(flatten)]
     pub sharding: ShardArg,
 }

@@ -53,7 +53,9 @@ pub struct Cli {
 #[command(next_help_heading = "Wolkvox and operation options")]
 pub struct WolkvoxArgs {
     /// YAML file with several operations (see the README); excludes the single-operation flags.
-    #[arg(long = "config.file", env = "WOLKVOX_CONFIG_FILE", value_name = "PATH")]
+    #[arg(long = "config.file", env = "WOLKVOX_CONFIG_FILE", value_name = "PATH",
+        conflicts_with_all = ["server", "token_file", "url", "timezone", "operation", "window",
+            "time_unit", "poll_timeout", "enabled"])]
     pub config_file: Option<PathBuf>,
 
     /// YAML file naming routing points and menu options per operation (see the README); reloaded with the configuration.
@@ -61,20 +63,14 @@ pub struct WolkvoxArgs {
     pub names_file: Option<PathBuf>,
 
     /// Wolkvox server code of the operation, four digits such as 0032 (required unless --demo or --config.file).
-    #[arg(
-        long = "wolkvox.server",
-        env = "WOLKVOX_SERVER",
-        value_name = "CODE",
-        conflicts_with = "config_file"
-    )]
+    #[arg(long = "wolkvox.server", env = "WOLKVOX_SERVER", value_name = "CODE")]
     pub server: Option<ServerCode>,
 
     /// File holding the Wolkvox token (surrounding whitespace is trimmed).
     #[arg(
         long = "wolkvox.token-file",
         env = "WOLKVOX_TOKEN_FILE",
-        value_name = "PATH",
-        conflicts_with = "config_file"
+        value_name = "PATH"
     )]
     pub token_file: Option<PathBuf>,
 
@@ -83,8 +79,7 @@ pub struct WolkvoxArgs {
         long = "wolkvox.url",
         env = "WOLKVOX_URL",
         value_name = "URL",
-        value_parser = parse_url,
-        conflicts_with = "config_file"
+        value_parser = parse_url
     )]
     pub url: Option<reqwest::Url>,
 
@@ -93,8 +88,7 @@ pub struct WolkvoxArgs {
         long = "wolkvox.timezone",
         env = "WOLKVOX_TIMEZONE",
         value_name = "ZONE",
-        value_parser = parse_zone,
-        conflicts_with = "config_file"
+        value_parser = parse_zone
     )]
     pub timezone: Option<jiff::tz::TimeZone>,
 
@@ -103,8 +97,7 @@ pub struct WolkvoxArgs {
         long = "operation",
         env = "WOLKVOX_OPERATION",
         value_name = "NAME",
-        value_parser = non_empty,
-        conflicts_with = "config_file"
+        value_parser = non_empty
     )]
     pub operation: Option<String>,
 
@@ -113,8 +106,7 @@ pub struct WolkvoxArgs {
         long = "report.window",
         env = "WOLKVOX_REPORT_WINDOW",
         value_name = "WINDOW",
-        value_parser = Window::parse,
-        conflicts_with = "config_file"
+        value_parser = Window::parse
     )]
     pub window: Option<Window>,
 
@@ -122,8 +114,7 @@ pub struct WolkvoxArgs {
     #[arg(
         long = "report.time-unit",
         env = "WOLKVOX_REPORT_TIME_UNIT",
-        value_name = "UNIT",
-        conflicts_with = "config_file"
+        value_name = "UNIT"
     )]
     pub time_unit: Option<TimeUnit>,
 
@@ -132,8 +123,7 @@ pub struct WolkvoxArgs {
         long = "poll.timeout",
         env = "WOLKVOX_POLL_TIMEOUT",
         value_name = "DURATION",
-        value_parser = positive_duration,
-        conflicts_with = "config_file"
+        value_parser = positive_duration
     )]
     pub poll_timeout: Option<Duration>,
 
@@ -181,11 +171,11 @@ pub struct ServeArgs {
         env = "WOLKVOX_POLL_INTERVAL",
         value_name = "DURATION",
         value_parser = positive_duration,
+        // Not among --config.file's conflicts: the subcommands do not have it.
         conflicts_with = "config_file"
     )]
     pub poll_interval: Option<Duration>,
 
-    /// This process's share of the operations of --config.file.
     #[command(flatten)]
     pub sharding: ShardArg,
 
@@ -270,7 +260,7 @@ pub struct ShardArg {
 #[command(next_help_heading = "Demo options")]
 pub struct DemoArgs {
     /// Start the built-in simulated Wolkvox API on a loopback port and poll it (no server or token needed).
-    #[arg(long = "demo", conflicts_with = "config_file")]
+    #[arg(long = "demo")]
     pub enabled: bool,
 
     /// With --demo: how many times faster than real time the demo's clock runs (60 = a simulated minute per second) [default: 1].
@@ -311,7 +301,6 @@ pub enum Command {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct NamesArgs {
-    /// The operations of this shard only, as the server given the same flags polls them.
     #[command(flatten)]
     pub sharding: ShardArg,
 }
@@ -321,7 +310,6 @@ pub struct CheckArgs {
     /// Output format: table or json.
     #[arg(long = "output", value_name = "FORMAT", value_enum, default_value_t = CheckOutput::Table)]
     pub output: CheckOutput,
-    /// The operations of this shard only, as the server given the same flags polls them.
     #[command(flatten)]
     pub sharding: ShardArg,
 }

@@ -220,8 +220,9 @@ impl Cli {
             config_file: self.wolkvox.config_file,
             names_file: self.wolkvox.names_file,
             names,
+            // In the demo, every minute: the token budget panel fills at once.
             token_info_interval: (self.serve.token_info_interval)
-                .or(self.demo.enabled.then_some(DEMO_TOKEN_INFO_INTERVAL)),
+                .or(self.demo.enabled.then_some(Duration::from_secs(60))),
             budget_share: self.serve.budget_share,
             keep_stale: self.serve.keep_stale,
             close_delay: self.serve.close_delay,
@@ -239,7 +240,6 @@ impl Cli {
         })
     }
 
-    /// The one operation that the flags describe.
     fn single_operation(&self, token_env: Option<String>) -> Result<OperationConfig, ConfigError> {
         let demo = self.demo.enabled;
         let server = match (&self.wolkvox.server, demo) {
@@ -280,7 +280,7 @@ impl Cli {
             None => server.as_str().to_owned(),
         };
         let interval = if demo {
-            DEMO_POLL_INTERVAL
+            Duration::from_secs(15)
         } else {
             DEFAULT_POLL_INTERVAL
         };

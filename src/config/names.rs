@@ -63,7 +63,6 @@ pub struct Names {
     pub operations: BTreeMap<String, OperationNames>,
 }
 
-/// One operation's names.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a mapping")]
 pub struct OperationNames {

@@ -13,17 +13,9 @@ use reqwest::Url;
 
 use crate::config::window::Window;
 
-/// Poll interval when nothing is given.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5 * 60);
-/// Poll interval in `--demo` mode when nothing is given.
-pub const DEMO_POLL_INTERVAL: Duration = Duration::from_secs(15);
-/// The demo's token_info interval when none is given: the token budget panel fills at once.
-pub const DEMO_TOKEN_INFO_INTERVAL: Duration = Duration::from_secs(60);
-/// Limit for one API call when nothing is given.
 pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(60);
-/// Report window when nothing is given.
 pub const DEFAULT_WINDOW: Window = Window::Today;
-/// Unit of plain `time` numbers when nothing is given.
 pub const DEFAULT_TIME_UNIT: TimeUnit = TimeUnit::Minutes;
 /// Largest answer body read, when nothing is given. Wolkvox returns at most 60,000 records; with
 /// every value at its longest realistic length they are 9.0 MB (tests/deploy/report_bodies.py),
@@ -189,7 +181,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{s:?} is not a duration such as 30s, 5m or 1h: {e}"))
 }
 
-/// A duration longer than zero.
 pub fn positive_duration(s: &str) -> Result<Duration, String> {
     match parse_duration(s)? {
         d if d.is_zero() => Err("must be greater than zero".to_owned()),
@@ -384,7 +375,6 @@ impl Shard {
         (h.finish() % u64::from(count)) as u32
     }
 
-    /// Whether this shard polls `operation`.
     pub fn owns(&self, operation: &str) -> bool {
         Self::of(operation, self.count) == self.index
     }

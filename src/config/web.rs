@@ -52,7 +52,6 @@ pub enum TlsVersion {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebConfig {
-    /// TLS, when configured.
     #[serde(rename = "tls_server_config")]
     pub tls: Option<TlsFiles>,
     /// Users and their bcrypt hashes; empty means no authentication.
@@ -93,7 +92,6 @@ impl WebConfig {
 }
 
 impl TlsFiles {
-    /// A rustls server configuration from the files.
     pub fn server_config(&self) -> Result<rustls::ServerConfig, String> {
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&self.cert_file)
             .and_then(|it| it.collect::<Result<Vec<_>, _>>())
@@ -122,24 +120,18 @@ impl TlsFiles {
     }
 }
 
-/// Checks basic auth against bcrypt hashes. The users can be replaced while serving
-/// ([`Auth::set_users`]); with none, every request is let through.
+/// Checks basic auth against bcrypt hashes. A reload replaces the users for the requests that
+/// follow; with none, every request is let through.
 #[derive(Debug, Clone)]
 pub struct Auth {
     users: Arc<ArcSwap<BTreeMap<String, String>>>,
 }
 
 impl Auth {
-    /// An authenticator for `users`.
     pub fn new(users: BTreeMap<String, String>) -> Self {
         Self {
             users: Arc::new(ArcSwap::from_pointee(users)),
         }
-    }
-
-    /// Replaces the users, for the requests that follow.
-    pub fn set_users(&self, users: BTreeMap<String, String>) {
-        self.users.store(Arc::new(users));
     }
 
     async fn allows(&self, header: Option<&HeaderValue>) -> bool {
@@ -227,7 +219,7 @@ impl LiveWeb {
             (None, None) => {}
             _ => return Err("switching TLS on or off needs a restart".to_owned()),
         }
-        self.auth.set_users(web.users);
+        self.auth.users.store(Arc::new(web.users));
         Ok(web.tls)
     }
 

@@ -76,9 +76,7 @@ pub struct ReportWindow {
     pub start: DateTime,
     /// Last local second covered (`date_end`).
     pub end: DateTime,
-    /// `start` as an instant.
     pub start_ts: Timestamp,
-    /// `end` as an instant.
     pub end_ts: Timestamp,
 }
 

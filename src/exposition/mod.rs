@@ -29,7 +29,7 @@ use bytes::Bytes;
 use jiff::Timestamp;
 
 use crate::sys::process::ProcessStats;
-use families::FAMILIES;
+use families::{FAMILIES, Read};
 use gzip::{GZIP_HEADER, Part};
 
 pub use crate::config::names::NameInfo;
@@ -137,8 +137,13 @@ impl Parts {
         let written = FAMILIES
             .iter()
             .map(|family| {
-                // The exporter's own families are written once, not with every operation.
-                let own = family.is_global() && !ops.is_empty();
+                // The exporter's own families (build, reloads, process, names) are written
+                // once, not with every operation.
+                let own = !ops.is_empty()
+                    && matches!(
+                        family.read,
+                        Read::Build | Read::Reload(_) | Read::Process(..) | Read::Info(..)
+                    );
                 if own || (family.of_report() && report.is_some()) {
                     (0..0, None)
                 } else {

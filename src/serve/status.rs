@@ -170,7 +170,7 @@ fn report(out: &mut String, op: &OperationMetrics, now: Timestamp) {
         window.start.strftime("%Y-%m-%d %H:%M:%S"),
         window.end.strftime("%Y-%m-%d %H:%M:%S"),
         report.rows,
-        data.series(),
+        data.series,
     );
     if report.series.is_empty() {
         return;
@@ -190,11 +190,11 @@ fn report(out: &mut String, op: &OperationMetrics, now: Timestamp) {
         );
     }
     out.push_str("</tbody></table></div>\n");
-    if data.series() > ReportData::HEAD {
+    if data.series > ReportData::HEAD {
         let _ = writeln!(
             out,
             "<p class=\"muted\">{} more series in the metrics.</p>",
-            data.series() - ReportData::HEAD
+            data.series - ReportData::HEAD
         );
     }
 }

@@ -48,13 +48,7 @@ impl ReportData {
     /// The thin copy of this data, with `encoded`, the parts of its data families.
     pub(super) fn thin(&self, encoded: Arc<[Formats]>) -> ReportData {
         let report = Report {
-            series: self
-                .report
-                .series
-                .iter()
-                .take(Self::HEAD)
-                .cloned()
-                .collect(),
+            series: self.report.series[..self.report.series.len().min(Self::HEAD)].to_vec(),
             ..self.report
         };
         ReportData {

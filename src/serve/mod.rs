@@ -24,7 +24,8 @@ use crate::sys::process::{self, Sampler};
 /// An exporter that is set up and ready to serve: its pollers have not started yet.
 pub struct Exporter {
     config: Config,
-    store: Arc<Store>,
+    /// The snapshot store: what /metrics serves, and a way to wait for polls.
+    pub store: Arc<Store>,
     supervisor: Supervisor,
     clock: Arc<dyn Clock>,
     process: Option<Sampler>,
@@ -48,11 +49,6 @@ impl Exporter {
             clock,
             process,
         })
-    }
-
-    /// The snapshot store: what /metrics serves, and a way to wait for polls.
-    pub fn store(&self) -> Arc<Store> {
-        self.store.clone()
     }
 
     /// Polls and serves on `listener` until `shutdown` completes.

@@ -48,14 +48,12 @@ pub fn render(operations: &[OperationMetrics], now: Timestamp, telemetry_path: &
          page made {now}.</p>\n\
          <nav><a href=\"{path}\">Metrics</a><a href=\"/healthz\">Health</a>\
          <a href=\"/readyz\">Readiness</a></nav>\n\
-         <p id=\"summary\">{total}: {up} up, {down} down, {waiting} not polled yet.</p>\n",
+         <p id=\"summary\">{total} operation{s}: {up} up, {down} down, {waiting} not polled yet.</p>\n",
         version = env!("CARGO_PKG_VERSION"),
         now = absolute(now, &TimeZone::UTC),
         path = escape(telemetry_path),
-        total = match operations.len() {
-            1 => "1 operation".to_owned(),
-            n => format!("{n} operations"),
-        },
+        total = operations.len(),
+        s = if operations.len() == 1 { "" } else { "s" },
     );
     for op in operations {
         operation(&mut out, op, now);

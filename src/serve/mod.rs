@@ -92,7 +92,6 @@ impl Exporter {
             stop.cancel();
         };
         listener::serve(listener, app, tls, config.limits, stopped).await;
-        cancel.cancel();
         // The pollers return as soon as they see the cancellation, even mid-request.
         let _ = supervise.await;
         Ok(())

@@ -150,16 +150,13 @@ pub fn encode_history(
     extra: &[(&str, &str)],
 ) -> Vec<u8> {
     let mut out = Vec::new();
-    for family in FAMILIES.iter() {
-        // The per-series families, nearly all of the bytes, and the names.
-        let written = match family.read {
-            Read::Info(_, rows) => !rows(names).is_empty(),
-            Read::Counters(_) | Read::Report(_) => true,
-            _ => false,
-        };
-        if !written {
-            continue;
-        }
+    // The per-series families, nearly all of the bytes, and the names.
+    let written = FAMILIES.iter().filter(|family| match family.read {
+        Read::Info(_, rows) => !rows(names).is_empty(),
+        Read::Counters(_) | Read::Report(_) => true,
+        _ => false,
+    });
+    for family in written {
         let name = family.sample_name();
         descriptor(&mut out, family, Format::OpenMetrics);
         for op in ops {

@@ -282,15 +282,6 @@ impl Family {
         }
     }
 
-    /// Whether the family belongs to the exporter as a whole (build, reloads, process) rather
-    /// than to the operations.
-    pub fn is_global(&self) -> bool {
-        matches!(
-            self.read,
-            Read::Build | Read::Reload(_) | Read::Process(..) | Read::Info(..)
-        )
-    }
-
     /// Whether the family is written at all (its descriptor, even without samples): some are
     /// always, the others when they have a sample.
     pub fn is_present(&self, ops: &[OperationMetrics], globals: &Globals) -> bool {

@@ -29,7 +29,7 @@ use bytes::Bytes;
 use jiff::Timestamp;
 
 use crate::sys::process::ProcessStats;
-use families::FAMILIES;
+use families::{FAMILIES, Read};
 use gzip::{GZIP_HEADER, Part};
 
 pub use crate::config::names::NameInfo;
@@ -83,21 +83,6 @@ pub struct Globals {
 /// A family's part in each [`Format`], by its discriminant; the same bytes when they agree.
 type Formats = [Part; 2];
 
-/// Per family, its ranges of `out` as slices of one allocation of exactly their size: the
-/// allocator rounds one block per operation up to its size class, not one per family.
-fn slices(mut out: Vec<u8>, ranges: Vec<Written>) -> Vec<(Bytes, Option<Bytes>)> {
-    out.shrink_to_fit();
-    let out = Bytes::from(out);
-    let slice = |r: Range<usize>| out.slice(r);
-    ranges
-        .into_iter()
-        .map(|(text, om)| (slice(text), om.map(slice)))
-        .collect()
-}
-
-/// Where a family's samples are in the text format and, when they differ, in OpenMetrics.
-type Written = (Range<usize>, Option<Range<usize>>);
-
 /// One part per family and format, from what was written per family in the text format and,
 /// when it differs, in OpenMetrics: each distinct byte string compressed once.
 fn compress_all(written: Vec<(Bytes, Option<Bytes>)>) -> Vec<Formats> {
@@ -137,16 +122,29 @@ impl Parts {
         let written = FAMILIES
             .iter()
             .map(|family| {
-                // The exporter's own families are written once, not with every operation.
-                let own = family.is_global() && !ops.is_empty();
+                // The exporter's own families (build, reloads, process, names) are written
+                // once, not with every operation.
+                let own = !ops.is_empty()
+                    && matches!(
+                        family.read,
+                        Read::Build | Read::Reload(_) | Read::Process(..) | Read::Info(..)
+                    );
                 if own || (family.of_report() && report.is_some()) {
                     (0..0, None)
                 } else {
                     encode::samples(&mut out, family, ops, globals)
                 }
             })
-            .collect();
-        let mut families = compress_all(slices(out, written));
+            .collect::<Vec<_>>();
+        // Per family, its ranges of `out` as slices of one allocation of exactly their size:
+        // the allocator rounds one block per operation up to its size class, not one per family.
+        out.shrink_to_fit();
+        let out = Bytes::from(out);
+        let slice = |r: Range<usize>| out.slice(r);
+        let written = written
+            .into_iter()
+            .map(|(text, om)| (slice(text), om.map(slice)));
+        let mut families = compress_all(written.collect());
         if let Some(report) = report {
             let report_families = FAMILIES.iter().enumerate().filter(|(_, f)| f.of_report());
             for ((i, _), formats) in report_families.zip(report) {

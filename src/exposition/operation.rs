@@ -26,8 +26,8 @@ pub struct ReportData {
     pub report: Report,
     /// The window asked for.
     pub window: ReportWindow,
-    /// Series in the whole report.
-    series: usize,
+    /// Series in the whole report, also in a thin copy.
+    pub series: usize,
     /// In a thin copy: the data families' parts, encoded from the whole report.
     pub(super) encoded: Option<Arc<[Formats]>>,
 }
@@ -45,21 +45,10 @@ impl ReportData {
         }
     }
 
-    /// Series in the whole report, also in a thin copy.
-    pub fn series(&self) -> usize {
-        self.series
-    }
-
     /// The thin copy of this data, with `encoded`, the parts of its data families.
     pub(super) fn thin(&self, encoded: Arc<[Formats]>) -> ReportData {
         let report = Report {
-            series: self
-                .report
-                .series
-                .iter()
-                .take(Self::HEAD)
-                .cloned()
-                .collect(),
+            series: self.report.series[..self.report.series.len().min(Self::HEAD)].to_vec(),
             ..self.report
         };
         ReportData {

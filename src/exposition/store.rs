@@ -197,7 +197,7 @@ mod tests {
         let op = op_with(series.clone());
         let thin = store.publish(op.clone()).expect("the report's data");
         assert!(thin.encoded.is_some());
-        assert_eq!(thin.series(), 120);
+        assert_eq!(thin.series, 120);
         assert_eq!(thin.report.series, series[..ReportData::HEAD]);
         assert_eq!(thin.report.rows, 120);
         assert_serves(&store, std::slice::from_ref(&op), Globals::default());

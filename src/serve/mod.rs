@@ -24,7 +24,8 @@ use crate::sys::process::{self, Sampler};
 /// An exporter that is set up and ready to serve: its pollers have not started yet.
 pub struct Exporter {
     config: Config,
-    store: Arc<Store>,
+    /// The snapshot store: what /metrics serves, and a way to wait for polls.
+    pub store: Arc<Store>,
     supervisor: Supervisor,
     clock: Arc<dyn Clock>,
     process: Option<Sampler>,
@@ -50,11 +51,6 @@ impl Exporter {
         })
     }
 
-    /// The snapshot store: what /metrics serves, and a way to wait for polls.
-    pub fn store(&self) -> Arc<Store> {
-        self.store.clone()
-    }
-
     /// Polls and serves on `listener` until `shutdown` completes.
     pub async fn serve(
         self,
@@ -76,17 +72,11 @@ impl Exporter {
 
         // With a web configuration file, its users and certificate are followed as it changes:
         // the auth layer is there even while it names no user, so that adding one takes effect.
-        let live = match &config.web_config_file {
-            Some(path) => Some(web::LiveWeb::new(path.clone(), &config.web).map_err(Error::Tls)?),
-            None => None,
-        };
-        let auth = match &live {
-            Some(live) => Some(live.auth.clone()),
-            None => {
-                (!config.web.users.is_empty()).then(|| web::Auth::new(config.web.users.clone()))
-            }
-        };
-        if let Some(live) = live.clone() {
+        // Without one, the web configuration is the default: no users, no TLS.
+        let (mut auth, mut tls) = (None, None);
+        if let Some(path) = &config.web_config_file {
+            let live = web::LiveWeb::new(path.clone(), &config.web).map_err(Error::Tls)?;
+            (auth, tls) = (Some(live.auth.clone()), live.tls.clone());
             store.update_reload(|r| r.web_config = Some(true));
             let report_to = store.clone();
             tokio::spawn(live.watch(
@@ -101,15 +91,7 @@ impl Exporter {
             shutdown.await;
             stop.cancel();
         };
-        let tls = match (&live, &config.web.tls) {
-            (Some(live), _) => live.tls.clone(),
-            (None, Some(files)) => Some(Arc::new(arc_swap::ArcSwap::from_pointee(
-                files.server_config().map_err(Error::Tls)?,
-            ))),
-            (None, None) => None,
-        };
         listener::serve(listener, app, tls, config.limits, stopped).await;
-        cancel.cancel();
         // The pollers return as soon as they see the cancellation, even mid-request.
         let _ = supervise.await;
         Ok(())

@@ -48,14 +48,12 @@ pub fn render(operations: &[OperationMetrics], now: Timestamp, telemetry_path: &
          page made {now}.</p>\n\
          <nav><a href=\"{path}\">Metrics</a><a href=\"/healthz\">Health</a>\
          <a href=\"/readyz\">Readiness</a></nav>\n\
-         <p id=\"summary\">{total}: {up} up, {down} down, {waiting} not polled yet.</p>\n",
+         <p id=\"summary\">{total} operation{s}: {up} up, {down} down, {waiting} not polled yet.</p>\n",
         version = env!("CARGO_PKG_VERSION"),
         now = absolute(now, &TimeZone::UTC),
         path = escape(telemetry_path),
-        total = match operations.len() {
-            1 => "1 operation".to_owned(),
-            n => format!("{n} operations"),
-        },
+        total = operations.len(),
+        s = if operations.len() == 1 { "" } else { "s" },
     );
     for op in operations {
         operation(&mut out, op, now);
@@ -170,7 +168,7 @@ fn report(out: &mut String, op: &OperationMetrics, now: Timestamp) {
         window.start.strftime("%Y-%m-%d %H:%M:%S"),
         window.end.strftime("%Y-%m-%d %H:%M:%S"),
         report.rows,
-        data.series(),
+        data.series,
     );
     if report.series.is_empty() {
         return;
@@ -190,11 +188,11 @@ fn report(out: &mut String, op: &OperationMetrics, now: Timestamp) {
         );
     }
     out.push_str("</tbody></table></div>\n");
-    if data.series() > ReportData::HEAD {
+    if data.series > ReportData::HEAD {
         let _ = writeln!(
             out,
             "<p class=\"muted\">{} more series in the metrics.</p>",
-            data.series() - ReportData::HEAD
+            data.series - ReportData::HEAD
         );
     }
 }

@@ -112,7 +112,7 @@ pub async fn spawn_exporter_with_clock(config: Config, clock: Arc<dyn Clock>) ->
         .unwrap();
     let addr = listener.local_addr().unwrap();
     let exporter = Exporter::new(config, clock).await.expect("exporter starts");
-    let store = exporter.store();
+    let store = exporter.store.clone();
     let stop = CancellationToken::new();
     let shutdown = stop.clone().cancelled_owned();
     let task = tokio::spawn(async move {

@@ -51,6 +51,7 @@ async fn tls_and_basic_auth_protect_metrics_but_not_the_probes() {
     let web = write_web_config(dir.path(), &cert, &key, &[("prometheus", "s3cret!")]);
     let mut cfg = config(&url);
     cfg.web = wolkvox_exporter::config::web::WebConfig::load(&web).unwrap();
+    cfg.web_config_file = Some(web);
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T11:00:00")).await;
     exporter.wait_for_polls(1).await;
     let client = tls_client(&cert);
@@ -304,7 +305,11 @@ async fn the_metrics_path_answers_with_exactly_these_heads_statuses_and_bodies()
     let (_sim, url) = spawn_simulator().await;
     let mut cfg = config(&url);
     let hash = bcrypt::hash("s3cret!", 4).unwrap();
-    cfg.web.users = [("prometheus".to_owned(), hash)].into();
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yml");
+    std::fs::write(&web, format!("basic_auth_users:\n  prometheus: '{hash}'\n")).unwrap();
+    cfg.web = wolkvox_exporter::config::web::WebConfig::load(&web).unwrap();
+    cfg.web_config_file = Some(web);
     let (exporter, _clock) = spawn_exporter_at(cfg, local(ZONE, "2026-11-25T11:00:00")).await;
     exporter.wait_for_polls(1).await;
     let snapshot = exporter.store.current();

@@ -78,9 +78,7 @@ impl Counters {
 /// One series of a [`Counters`] list, its labels borrowed from it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CounterRef<'a> {
-    /// Routing point.
     pub rp_id: &'a Arc<str>,
-    /// Menu option.
     pub cod_opc_menu: &'a Arc<str>,
     /// Calls of the counted local day so far.
     pub calls: f64,
@@ -118,9 +116,7 @@ fn place(index: &mut HashMap<Arc<str>, u32>, list: &mut Counters, value: &Arc<st
 /// A value that went down within a day: logged, and the counter left unchanged.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decrease {
-    /// Routing point.
     pub rp_id: String,
-    /// Menu option.
     pub cod_opc_menu: String,
     /// Highest value seen earlier that day (calls).
     pub before: f64,

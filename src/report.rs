@@ -41,7 +41,6 @@ pub struct Series {
     pub time_seconds: f64,
 }
 
-/// A parsed report.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
     /// Series sorted by (rp_id, cod_opc_menu).
@@ -89,7 +88,6 @@ pub struct ReportBuilder {
 }
 
 impl ReportBuilder {
-    /// An empty report.
     pub fn new(unit: TimeUnit, max_series: usize) -> Self {
         ReportBuilder {
             unit,

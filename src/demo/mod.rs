@@ -86,8 +86,10 @@ pub fn client(
             (&demo.url, &demo.token, None)
         }
     };
-    let client = Client::shared(http, base_url, &op.server, token, op.poll_timeout)?;
-    Ok(client.with_max_body(max_body).with_token_file(token_file))
+    let mut client = Client::shared(http, base_url, &op.server, token, op.poll_timeout)?;
+    client.max_body = max_body;
+    client.token_file = token_file;
+    Ok(client)
 }
 
 /// The demo may fast-forward its clock; everything else runs on the system clock.

@@ -127,7 +127,6 @@ pub struct HistoryPoint {
 /// One operation's points, in time order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OperationHistory {
-    /// The `operation` label.
     pub operation: String,
     /// Its points, oldest first.
     pub points: Vec<HistoryPoint>,

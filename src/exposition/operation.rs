@@ -72,7 +72,6 @@ pub struct LastCall {
 /// Everything /metrics says about one operation, as of its last poll.
 #[derive(Debug, Clone)]
 pub struct OperationMetrics {
-    /// The `operation` label.
     pub operation: String,
     /// Whether the last poll got a report.
     pub up: bool,

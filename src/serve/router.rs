@@ -144,7 +144,6 @@ pub fn wants_openmetrics(accept: &str) -> bool {
     om > 0.0 && om >= text
 }
 
-/// Whether Accept-Encoding allows gzip.
 pub fn accepts_gzip(accept_encoding: &str) -> bool {
     elements(accept_encoding)
         .any(|(coding, q)| (coding.eq_ignore_ascii_case("gzip") || coding == "*") && q > 0.0)

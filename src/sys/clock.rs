@@ -6,11 +6,9 @@ use jiff::Timestamp;
 /// Where wall-clock time comes from. The poller reads it for windows, midnight and
 /// timestamps; durations use the monotonic clock instead.
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
-    /// The current instant.
     fn now(&self) -> Timestamp;
 }
 
-/// The system clock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 

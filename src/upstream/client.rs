@@ -53,9 +53,11 @@ pub struct Client {
     information: Url,
     headers: HeaderMap,
     timeout: Duration,
-    max_body: usize,
+    /// The most of a body read: --wolkvox.max-body-size.
+    pub max_body: usize,
     token: Token,
-    token_file: Option<PathBuf>,
+    /// Read again before each call, so that a rotated Secret takes effect without a restart.
+    pub token_file: Option<PathBuf>,
     server: ServerCode,
 }
 
@@ -145,13 +147,6 @@ impl Client {
         })
     }
 
-    /// Reads the token from `path` again before each call, so that a rotated Secret takes
-    /// effect without a restart.
-    pub fn with_token_file(mut self, path: Option<PathBuf>) -> Self {
-        self.token_file = path;
-        self
-    }
-
     /// Re-reads the token file, if there is one. A file that became unreadable or empty keeps
     /// the previous token, with an error in the log (never the token itself).
     pub fn refresh_token(&mut self) {
@@ -192,12 +187,6 @@ impl Client {
             return text.to_owned();
         }
         text.replace(token, "***")
-    }
-
-    /// Caps the body size (for tests and for memory-constrained deployments).
-    pub fn with_max_body(mut self, max_body: usize) -> Self {
-        self.max_body = max_body;
-        self
     }
 
     /// The full URL of a report request for `window` (no secret in it).

@@ -21,7 +21,6 @@ macro_rules! label_enum {
             /// Every value, in label order.
             pub const ALL: [$name; [$($label),*].len()] = [$($name::$variant),*];
 
-            /// The label value.
             pub fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $label,)*

@@ -86,7 +86,6 @@ impl std::fmt::Display for PollResult {
 /// An answer after classification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classified {
-    /// The result label.
     pub result: PollResult,
     /// What happened, for the log line: HTTP status and Wolkvox's message, or the error.
     pub detail: String,

@@ -40,10 +40,8 @@ impl Scalar<'_> {
 /// One row of `data`, each field as it arrived; other fields are ignored.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 pub struct RawRow<'a> {
-    /// The routing point.
     #[serde(default, borrow)]
     pub rp_id: Scalar<'a>,
-    /// The menu option.
     #[serde(default, borrow)]
     pub cod_opc_menu: Scalar<'a>,
     /// Number of calls.

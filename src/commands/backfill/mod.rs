@@ -34,7 +34,6 @@ use allowance::Reserve;
 use plan::Step;
 use state::Journal;
 
-/// What a run did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// Steps of every operation in the range.
@@ -45,9 +44,7 @@ pub struct Summary {
     pub calls: u64,
     /// Why the run stopped before the end, if it did.
     pub stopped: Option<String>,
-    /// The file written.
     pub output: PathBuf,
-    /// The state beside it.
     pub state: PathBuf,
 }
 

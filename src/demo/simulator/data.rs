@@ -10,7 +10,6 @@ pub struct OptionSpec {
     pub code: &'static str,
     /// Share of the routing point's calls, relative to its siblings.
     pub weight: f64,
-    /// Typical seconds per call.
     pub seconds_per_call: u64,
 }
 
@@ -93,7 +92,6 @@ pub struct Spike {
     /// First minute index of the spike.
     pub from: i64,
     pub factor: f64,
-    /// Whether only PULSE changes.
     pub pulse_only: bool,
 }
 

@@ -40,12 +40,10 @@ pub enum TimeFormat {
 /// What the simulator accepts and how it answers.
 #[derive(Debug, Clone)]
 pub struct SimulatorConfig {
-    /// Seed of the traffic.
     pub seed: u64,
     pub tokens: Vec<String>,
     /// Simultaneous requests per token that it serves; one more is refused (Wolkvox: 2).
     pub max_in_flight_per_token: usize,
-    /// Format of `time`.
     pub time_format: TimeFormat,
     /// Calls a token may make in all before TOKEN LIMIT EXCEEDED; `None` for no limit.
     pub quota: Option<u64>,
@@ -95,7 +93,6 @@ struct ReportQuery {
 }
 
 impl Simulator {
-    /// A simulator with `config`.
     pub fn new(config: SimulatorConfig) -> Self {
         // The factor is a change of traffic from the beginning of time on every option.
         let spikes = if config.traffic_factor == 1.0 {

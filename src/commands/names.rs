@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::Error;
 use crate::commands::backfill::plan::step_at;
 use crate::config::Config;
-use crate::config::names::{Category, Names};
+use crate::config::names::Category;
 use crate::config::window::{ReportWindow, start_of_day};
 use crate::demo::{self, Demo};
 use crate::{report, upstream};
@@ -78,7 +78,7 @@ pub async fn template(config: Config) -> Result<(String, Vec<String>), Error> {
         }
     }
     // What is written must load as a names file: the ids are the report's, any text at all.
-    debug_assert!(Names::parse(std::path::Path::new("-"), &out).is_ok());
+    debug_assert!(crate::config::file::parse_names(std::path::Path::new("-"), &out).is_ok());
     Ok((out, failed))
 }
 
@@ -120,7 +120,7 @@ mod tests {
             quote(odd),
             quote(odd)
         );
-        let names = Names::parse(std::path::Path::new("-"), &yaml).unwrap();
+        let names = crate::config::file::parse_names(std::path::Path::new("-"), &yaml).unwrap();
         assert_eq!(names.operations[odd].routing_points[odd].name, odd);
     }
 }

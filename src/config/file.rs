@@ -100,6 +100,25 @@ pub(crate) fn from_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<
     .map_err(|e| describe(path, &tree, track.path().to_string(), &one_line(&e)))
 }
 
+/// Reads `--config.file` once for its operations and for the names they give
+/// (`routing_points`), so that both come from the same version of it.
+pub fn read_operations(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<OperationConfig>, Names), FileError> {
+    parse(path, &read_text(path)?, env)
+}
+
+/// The names of a `--names.file`.
+pub fn read_names(path: &Path) -> Result<Names, FileError> {
+    parse_names(path, &read_text(path)?)
+}
+
+/// Validates the text of a names file (`path` only names it in errors).
+pub fn parse_names(path: &Path, text: &str) -> Result<Names, FileError> {
+    from_yaml(path, text)
+}
+
 /// Parses an optional value of the file with the flag's own parser.
 fn value<T>(
     raw: Option<String>,

@@ -178,10 +178,9 @@ impl Cli {
                 ));
             }
             Some(path) => {
-                let (operations, names) =
-                    names::Names::with_operations(path, env).map_err(|e| {
-                        ConfigError::new("--config.file (WOLKVOX_CONFIG_FILE)", e.to_string())
-                    })?;
+                let (operations, names) = file::read_operations(path, env).map_err(|e| {
+                    ConfigError::new("--config.file (WOLKVOX_CONFIG_FILE)", e.to_string())
+                })?;
                 (select_shard(operations, shard), names)
             }
             None if shard.is_some() => {
@@ -196,7 +195,7 @@ impl Cli {
             ),
         };
         if let Some(path) = &self.wolkvox.names_file {
-            names.merge(names::Names::load(path).map_err(|e| {
+            names.merge(file::read_names(path).map_err(|e| {
                 ConfigError::new("--names.file (WOLKVOX_NAMES_FILE)", e.to_string())
             })?);
         }
@@ -580,7 +579,7 @@ mod tests {
                 "operations:\n  - name: a\n    server: \"1\"\n    token_env: T\n    {key}: \"{value}\"\n"
             );
             std::fs::write(&path, yaml).unwrap();
-            names::Names::with_operations(&path, &|_| Some("t".to_owned())).map(|(ops, _)| ops)
+            file::read_operations(&path, &|_| Some("t".to_owned())).map(|(ops, _)| ops)
         };
         let cases = [
             ("--report.time-unit", "time_unit", "Minutes", "hours"),

@@ -18,12 +18,8 @@
 //! error names the file, the operation and the key, as for the rest of the configuration.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::Deserialize;
-
-use super::OperationConfig;
-use super::file::{self, FileError};
 
 /// What kind of step a menu option is, for the dashboards' totals per category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -95,25 +91,6 @@ pub struct OptionNames {
 }
 
 impl Names {
-    /// Reads `--config.file` once for its operations and for the names they give
-    /// (`routing_points`), so that both come from the same version of it.
-    pub fn with_operations(
-        path: &Path,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<(Vec<OperationConfig>, Names), FileError> {
-        file::parse(path, &file::read_text(path)?, env)
-    }
-
-    /// The names of a `--names.file`.
-    pub fn load(path: &Path) -> Result<Names, FileError> {
-        Self::parse(path, &file::read_text(path)?)
-    }
-
-    /// Validates the text of a names file (`path` only names it in errors).
-    pub fn parse(path: &Path, text: &str) -> Result<Names, FileError> {
-        file::from_yaml(path, text)
-    }
-
     /// Adds `other`'s names: a non-empty name or a category of `other` wins over this one's.
     pub fn merge(&mut self, other: Names) {
         for (operation, op) in other.operations {
@@ -201,6 +178,8 @@ pub struct NameInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::file::{self, FileError};
+    use std::path::Path;
 
     /// The names that a `--config.file` text gives its operations.
     fn of_config_file(text: &str) -> Result<Names, FileError> {
@@ -209,7 +188,7 @@ mod tests {
     }
 
     fn parse_err(yaml: &str) -> String {
-        Names::parse(Path::new("names.yml"), yaml)
+        file::parse_names(Path::new("names.yml"), yaml)
             .unwrap_err()
             .to_string()
     }
@@ -232,7 +211,7 @@ operations:
         options:
           "1": {name: Sales}
 "#;
-        let names = Names::parse(Path::new("names.yml"), yaml).unwrap();
+        let names = file::parse_names(Path::new("names.yml"), yaml).unwrap();
         let info = names.info();
         let rows =
             |rows: &[Box<[String]>]| -> Vec<String> { rows.iter().map(|r| r.join(",")).collect() };
@@ -293,7 +272,7 @@ operations:
         let ops = "operations:\n  - name: a\n    server: \"1\"\n    token_env: T\n    routing_points:\n      \"1001\":\n        name: From config\n        options:\n          \"1\": {name: One, category: agent}\n          \"2\": {name: Two}\n";
         let file = "operations:\n  a:\n    routing_points:\n      \"1001\":\n        name: From names\n        options:\n          \"1\": {category: self_service}\n          \"2\": {name: Deux}\n";
         let mut names = of_config_file(ops).unwrap();
-        names.merge(Names::parse(Path::new("names.yml"), file).unwrap());
+        names.merge(file::parse_names(Path::new("names.yml"), file).unwrap());
         let rp = &names.operations["a"].routing_points["1001"];
         assert_eq!(rp.name, "From names");
         assert_eq!(rp.options["1"].name, "One");
@@ -304,7 +283,7 @@ operations:
     #[test]
     fn names_of_operations_not_polled_are_set_apart() {
         let yaml = "operations:\n  a:\n    routing_points: {\"1\": {name: X}}\n  z:\n    routing_points: {\"1\": {name: Y}}\n";
-        let names = Names::parse(Path::new("n.yml"), yaml).unwrap();
+        let names = file::parse_names(Path::new("n.yml"), yaml).unwrap();
         let (kept, rest) = names.of_operations(["a", "b"]);
         assert_eq!(kept.operations.keys().collect::<Vec<_>>(), ["a"]);
         assert_eq!(rest, ["z"]);

@@ -140,13 +140,13 @@ impl Supervisor {
         let loaded = (|| {
             let (operations, mut names) = match config_file {
                 Some(f) => {
-                    let (operations, names) = Names::with_operations(f, &env)?;
+                    let (operations, names) = crate::config::file::read_operations(f, &env)?;
                     (Some(operations), names)
                 }
                 None => (None, Names::default()),
             };
             if let Some(f) = names_file {
-                names.merge(Names::load(f)?);
+                names.merge(crate::config::file::read_names(f)?);
             }
             Ok::<_, crate::config::file::FileError>((operations, names))
         })();

@@ -24,7 +24,6 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use reqwest::Url;
 use serde_json::Value;
-use wolkvox_exporter::config::names::Names;
 use wolkvox_exporter::demo::simulator::{SimulatorConfig, TimeFormat};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wolkvox-exporter");
@@ -916,7 +915,7 @@ async fn outage_alert_fires_after_a_backfilled_week_only_with_the_outage_in_prom
     // The live exporter, on the real clock: Prometheus stamps its samples with the real time.
     let mut config = common::config(&steady_url);
     let env = |name: &str| (name == "T").then(|| TOKEN.to_owned());
-    let (ops, _) = Names::with_operations(&operations, &env).unwrap();
+    let (ops, _) = wolkvox_exporter::config::file::read_operations(&operations, &env).unwrap();
     config.operations = ops;
     let exporter = spawn_exporter_with_clock(
         config,

@@ -20,7 +20,7 @@ async fn contract() -> (BTreeSet<String>, BTreeMap<String, String>) {
         "operations:\n  \"{SERVER}\":\n    routing_points:\n      \"1001\":\n        name: Main menu\n        options:\n          \"1\": {{name: Billing}}\n"
     );
     cfg.names =
-        wolkvox_exporter::config::names::Names::parse(std::path::Path::new("names.yml"), &names)
+        wolkvox_exporter::config::file::parse_names(std::path::Path::new("names.yml"), &names)
             .unwrap();
     cfg.op_mut().poll_interval = std::time::Duration::from_millis(20);
     let (exporter, clock) =

@@ -20,7 +20,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
-use wolkvox_exporter::config::names::Names;
 use wolkvox_exporter::config::window::Window;
 use wolkvox_exporter::config::{Config, TimeUnit, Token, Upstream};
 use wolkvox_exporter::demo::simulator::{SimulatorConfig, TimeFormat};
@@ -118,7 +117,9 @@ fn golden_config(url: &reqwest::Url, reload_file: PathBuf) -> Config {
     config.operations.push(rolling);
     // Names for some ids of each operation, so that both info families show.
     let names = "operations:\n  \"0032\":\n    routing_points:\n      \"1001\":\n        name: Main menu\n        options:\n          \"1\": {name: Billing, category: self_service}\n          AGENTE: {name: Agent, category: agent}\n          PULSE: {}\n  rolling:\n    routing_points:\n      \"2001\": {name: Sales}\n";
-    config.names = Names::parse(std::path::Path::new("names.yml"), names).unwrap();
+    config.names =
+        wolkvox_exporter::config::file::parse_names(std::path::Path::new("names.yml"), names)
+            .unwrap();
     config
 }
 

@@ -256,7 +256,7 @@ async fn the_demo_names_its_routing_points_and_sighup_reloads_a_names_file_over_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_writes_every_id_of_the_previous_local_day_and_its_output_loads_as_a_names_file() {
-    use wolkvox_exporter::config::names::{Category, Names};
+    use wolkvox_exporter::config::names::Category;
     use wolkvox_exporter::demo::simulator::data::ROUTING_POINTS;
     let (sim, url) = spawn_simulator().await;
     let dir = tempfile::tempdir().unwrap();
@@ -301,8 +301,8 @@ async fn names_writes_every_id_of_the_previous_local_day_and_its_output_loads_as
     let day: jiff::civil::Date = jiff::civil::Date::strptime("%Y%m%d", &ini[..8]).unwrap();
     assert!(day < today && day >= today.yesterday().unwrap().yesterday().unwrap());
 
-    let names =
-        Names::parse(Path::new("names.yml"), &stdout).unwrap_or_else(|e| panic!("{e}\n{stdout}"));
+    let names = wolkvox_exporter::config::file::parse_names(Path::new("names.yml"), &stdout)
+        .unwrap_or_else(|e| panic!("{e}\n{stdout}"));
     let written = &names.operations["a"].routing_points;
     let ids: Vec<&str> = written.keys().map(String::as_str).collect();
     let mut expected: Vec<&str> = ROUTING_POINTS.iter().map(|rp| rp.id).collect();

@@ -8,7 +8,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use wolkvox_exporter::config::names::Names;
 use wolkvox_exporter::config::{Config, OperationConfig};
 use wolkvox_exporter::demo::simulator::{SimulatorConfig, TimeFormat};
 
@@ -93,7 +92,7 @@ fn write_ops(path: &Path, ops: &[(&str, &reqwest::Url)], extra: &str) {
 
 fn config_from_file(path: &Path) -> Config {
     let env = |_: &str| None;
-    let (ops, _) = Names::with_operations(path, &env).expect("valid file");
+    let (ops, _) = wolkvox_exporter::config::file::read_operations(path, &env).expect("valid file");
     let mut cfg = config(&"http://127.0.0.1:9".parse().unwrap());
     cfg.operations = ops;
     cfg.config_file = Some(path.to_owned());

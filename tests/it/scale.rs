@@ -11,7 +11,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use wolkvox_exporter::config::names::Names;
 use wolkvox_exporter::demo::simulator::{SimulatorConfig, TimeFormat};
 
 const OPERATIONS: usize = 1000;
@@ -101,7 +100,8 @@ async fn a_thousand_operations_are_served_in_one_gzip_member_that_every_reader_d
     let path = write_operations(dir.path(), &url, OPERATIONS);
     let env = |_: &str| None;
     let mut cfg = config(&url);
-    let (operations, _) = Names::with_operations(&path, &env).expect("valid file");
+    let (operations, _) =
+        wolkvox_exporter::config::file::read_operations(&path, &env).expect("valid file");
     cfg.operations = operations;
     cfg.config_file = Some(path);
     let (exporter, _clock) =

@@ -185,19 +185,47 @@ pub async fn scrape(addr: &str) -> Metrics {
     Metrics::parse(&body)
 }
 
-/// [`scrape`] for the tests that drive a child process without a runtime of their own. Its own
-/// thread and runtime, so that it may also be called from inside a runtime.
+/// [`scrape`] for the tests that drive a child process without a runtime of their own.
 pub fn scrape_blocking(addr: &str) -> Metrics {
+    blocking(scrape(addr))
+}
+
+/// Waits up to EVENT_TIMEOUT for /readyz of `addr` to answer 200. A poll's log line is written
+/// when the call is recorded, just before its snapshot is published: a test that saw the line
+/// of the first poll waits for this before it reads /metrics.
+pub async fn wait_ready(addr: &str) {
+    wolkvox_exporter::upstream::client::install_crypto_provider();
+    let ready = async {
+        while !reqwest::get(format!("http://{addr}/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(EVENT_TIMEOUT, ready)
+        .await
+        .expect("/readyz turns 200 once the first poll is published");
+}
+
+/// [`wait_ready`] for the tests without a runtime of their own.
+pub fn wait_ready_blocking(addr: &str) {
+    blocking(wait_ready(addr))
+}
+
+/// Runs `f` on a thread and runtime of its own, so that it may also be called from inside a
+/// runtime.
+fn blocking<T: Send>(f: impl std::future::Future<Output = T> + Send) -> T {
     std::thread::scope(|s| {
         s.spawn(|| {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap()
-                .block_on(scrape(addr))
+                .block_on(f)
         })
         .join()
-        .expect("scrape")
+        .expect("a blocking helper")
     })
 }
 

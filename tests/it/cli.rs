@@ -318,6 +318,7 @@ fn demo_mode_serves_simulated_data_without_server_or_token() {
     let mut p = Process::start(exporter().args(["--demo", "--web.listen-address", "127.0.0.1:0"]));
     let addr = p.address();
     p.wait_line("polls succeed");
+    wait_ready_blocking(&addr);
     let m = scrape_blocking(&addr);
     assert_eq!(m.value("wolkvox_up", &[("operation", "demo")]), 1.0);
     assert!(m.value("wolkvox_polls_total", &[("result", "success")]) >= 1.0);
@@ -650,6 +651,7 @@ fn the_listen_address_takes_a_host_name() {
     assert!(addr.ip().is_loopback(), "{addr}");
     assert_ne!(addr.port(), 0);
     p.wait_line("polls succeed");
+    wait_ready_blocking(&addr.to_string());
     let body = scrape_blocking(&addr.to_string()).body;
     assert!(body.contains("wolkvox_up"), "{body}");
 }

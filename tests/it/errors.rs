@@ -339,6 +339,7 @@ async fn an_exporter_pointed_at_a_server_that_is_not_wolkvox_is_down_and_says_wh
     let address = exporter.address();
     let base = format!("http://{address}");
     let line = exporter.wait_line("result=not_found");
+    wait_ready(&address).await;
     assert!(line.contains("level=error"), "{line}");
     assert!(
         line.contains("does not reach Wolkvox's report API") && line.contains("--wolkvox.url"),

@@ -77,7 +77,7 @@ fn the_example_routes_send_each_wolkvox_alert_to_the_receiver_of_its_severity() 
             .to_owned();
         alerts.push((name, severity));
     }
-    assert_eq!(alerts.len(), 10);
+    assert_eq!(alerts.len(), 12);
     let mut cases: Vec<(String, String, &str)> = alerts
         .into_iter()
         .map(|(name, severity)| {

@@ -444,7 +444,13 @@ fn every_dashboard_query_and_variable_returns_data_and_every_rule_is_healthy_in_
     names.sort_unstable();
     assert_eq!(
         names,
-        ["wolkvox-exporter", "wolkvox-ivr", "wolkvox-ivr.rules"]
+        [
+            "wolkvox-exporter",
+            "wolkvox-ivr",
+            "wolkvox-ivr-menu",
+            "wolkvox-ivr-menu.rules",
+            "wolkvox-ivr.rules"
+        ]
     );
 
     let dashboards = stack.dashboards.clone();

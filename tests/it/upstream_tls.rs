@@ -76,6 +76,7 @@ async fn first_poll(url: &str, ca_file: &Path, needle: &str) -> (String, Metrics
     let mut exporter = Process::start(&mut cmd);
     let addr = exporter.address();
     let line = exporter.wait_line(needle);
+    wait_ready(&addr).await;
     (line, scrape(&addr).await, exporter.stderr())
 }
 

@@ -73,6 +73,15 @@ impl Counters {
         let label = |i: u32| &*self.labels[i as usize];
         (label(p.rp_id), label(p.cod_opc_menu)).cmp(&(&*s.rp_id, &*s.cod_opc_menu))
     }
+
+    /// Where `s`'s pair is among the first `end`: at `hint` first, where a report in the list's
+    /// order (the exporter's are) has it, saving a search per series; else by binary search.
+    fn find(&self, end: usize, hint: usize, s: &Series) -> Result<usize, usize> {
+        match self.pairs[..end].get(hint) {
+            Some(p) if self.order(p, s).is_eq() => Ok(hint),
+            _ => self.pairs[..end].binary_search_by(|p| self.order(p, s)),
+        }
+    }
 }
 
 /// One series of a [`Counters`] list, its labels borrowed from it.
@@ -275,18 +284,18 @@ impl DayCounters {
     /// of a known pair is hashed or copied: between polls of a day every pair is known.
     fn each_pair(&mut self, report: &Report, mut f: impl FnMut(&mut Pair, &Series)) {
         let list = Arc::make_mut(&mut self.pairs);
-        let known = list.pairs.len();
+        let (known, mut hint) = (list.pairs.len(), 0);
         for s in &report.series {
-            if list.pairs[..known]
-                .binary_search_by(|p| list.order(p, s))
-                .is_err()
-            {
-                let pair = Pair {
-                    rp_id: place(&mut self.labels, list, &s.rp_id),
-                    cod_opc_menu: place(&mut self.labels, list, &s.cod_opc_menu),
-                    ..Pair::default()
-                };
-                list.pairs.push(pair);
+            match list.find(known, hint, s) {
+                Ok(i) => hint = i + 1,
+                Err(_) => {
+                    let pair = Pair {
+                        rp_id: place(&mut self.labels, list, &s.rp_id),
+                        cod_opc_menu: place(&mut self.labels, list, &s.cod_opc_menu),
+                        ..Pair::default()
+                    };
+                    list.pairs.push(pair);
+                }
             }
         }
         if list.pairs.len() > known {
@@ -298,8 +307,10 @@ impl DayCounters {
             // Kept until the next poll: no spare room.
             list.pairs.shrink_to_fit();
         }
+        let mut hint = 0;
         for s in &report.series {
-            if let Ok(i) = list.pairs.binary_search_by(|p| list.order(p, s)) {
+            if let Ok(i) = list.find(list.pairs.len(), hint, s) {
+                hint = i + 1;
                 f(&mut list.pairs[i], s);
             }
         }

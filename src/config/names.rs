@@ -31,7 +31,6 @@ pub enum Category {
     Agent,
     /// Wolkvox's PULSE: the caller pressed nothing.
     Pulse,
-    /// Anything else.
     Other,
 }
 

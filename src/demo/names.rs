@@ -32,7 +32,6 @@ routing_points:
       PULSE: {name: No key pressed, category: pulse}
 "#;
 
-/// The simulator's names.
 pub fn builtin() -> OperationNames {
     // A constant of this file: the unit test below reads it.
     serde_saphyr::from_str(NAMES).expect("the built-in names are valid")

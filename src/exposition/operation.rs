@@ -24,7 +24,6 @@ use crate::upstream::{PollCounts, PollResult, TokenInfo};
 pub struct ReportData {
     /// The parsed report; in a thin copy, its first [`ReportData::HEAD`] series only.
     pub report: Report,
-    /// The window asked for.
     pub window: ReportWindow,
     /// Series in the whole report, also in a thin copy.
     pub series: usize,

@@ -17,7 +17,6 @@ use serde::{Deserialize, de::Error as _};
 pub enum Scalar<'a> {
     /// A string (the documented form).
     Str(#[serde(borrow)] Cow<'a, str>),
-    /// A JSON number.
     Num(f64),
     /// Absent or null.
     #[default]
@@ -44,10 +43,8 @@ pub struct RawRow<'a> {
     pub rp_id: Scalar<'a>,
     #[serde(default, borrow)]
     pub cod_opc_menu: Scalar<'a>,
-    /// Number of calls.
     #[serde(default, borrow)]
     pub calls: Scalar<'a>,
-    /// Time spent.
     #[serde(default, borrow)]
     pub time: Scalar<'a>,
 }

@@ -109,9 +109,28 @@ pub fn read_operations(
     parse(path, &read_text(path)?, env)
 }
 
-/// The names of a `--names.file`.
-pub fn read_names(path: &Path) -> Result<Names, FileError> {
-    parse_names(path, &read_text(path)?)
+/// The operations of `--config.file`, if there is one, and the names of both files.
+pub type Files = (Option<Vec<OperationConfig>>, Names);
+
+/// Reads `--config.file` (its operations and the names they give) and `--names.file`, whose
+/// names go over those: at start and at each reload alike. An error comes with its file's flag.
+pub fn read_files(
+    config_file: Option<&Path>,
+    names_file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Files, (&'static str, FileError)> {
+    let mut read = (None, Names::default());
+    if let Some(path) = config_file {
+        let (operations, names) =
+            read_operations(path, env).map_err(|e| ("--config.file (WOLKVOX_CONFIG_FILE)", e))?;
+        read = (Some(operations), names);
+    }
+    if let Some(path) = names_file {
+        let names = read_text(path).and_then(|text| parse_names(path, &text));
+        let names = names.map_err(|e| ("--names.file (WOLKVOX_NAMES_FILE)", e))?;
+        read.1.merge(names);
+    }
+    Ok(read)
 }
 
 /// Validates the text of a names file (`path` only names it in errors).

@@ -170,35 +170,26 @@ impl Cli {
         };
         // clap refuses the single-operation flags beside --config.file; the token's variable
         // is no flag.
-        let (operations, mut names) = match &self.wolkvox.config_file {
-            Some(_) if env("WOLKVOX_TOKEN").is_some() => {
-                return Err(ConfigError::new(
-                    "--config.file (WOLKVOX_CONFIG_FILE)",
-                    "cannot be combined with WOLKVOX_TOKEN: put per-operation settings in the file",
-                ));
-            }
-            Some(path) => {
-                let (operations, names) = file::read_operations(path, env).map_err(|e| {
-                    ConfigError::new("--config.file (WOLKVOX_CONFIG_FILE)", e.to_string())
-                })?;
-                (select_shard(operations, shard), names)
-            }
-            None if shard.is_some() => {
-                return Err(ConfigError::new(
-                    "--shard (WOLKVOX_SHARD)",
-                    "needs --config.file: a single operation cannot be shared between processes",
-                ));
-            }
-            None => (
-                vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
-                names::Names::default(),
-            ),
-        };
-        if let Some(path) = &self.wolkvox.names_file {
-            names.merge(file::read_names(path).map_err(|e| {
-                ConfigError::new("--names.file (WOLKVOX_NAMES_FILE)", e.to_string())
-            })?);
+        let config_file = self.wolkvox.config_file.as_deref();
+        if config_file.is_some() && env("WOLKVOX_TOKEN").is_some() {
+            return Err(ConfigError::new(
+                "--config.file (WOLKVOX_CONFIG_FILE)",
+                "cannot be combined with WOLKVOX_TOKEN: put per-operation settings in the file",
+            ));
         }
+        if config_file.is_none() && shard.is_some() {
+            return Err(ConfigError::new(
+                "--shard (WOLKVOX_SHARD)",
+                "needs --config.file: a single operation cannot be shared between processes",
+            ));
+        }
+        let names_file = self.wolkvox.names_file.as_deref();
+        let (operations, names) = file::read_files(config_file, names_file, env)
+            .map_err(|(flag, e)| ConfigError::new(flag, e.to_string()))?;
+        let operations = match operations {
+            Some(operations) => select_shard(operations, shard),
+            None => vec![self.single_operation(env("WOLKVOX_TOKEN"))?],
+        };
         // The server's settings are checked, and its files read, only for the server: a
         // subcommand leaves them at their defaults (see `Cli::parse_args`).
         let serving = self.command.is_none();

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
+use crate::config::file::read_files;
 use crate::config::names::Names;
 use crate::config::{Config, OperationConfig};
 use crate::demo::{self, Demo};
@@ -137,22 +138,9 @@ impl Supervisor {
         }
         let env = |name: &str| std::env::var(name).ok();
         // Both files or neither: a refused names file keeps the running operations too.
-        let loaded = (|| {
-            let (operations, mut names) = match config_file {
-                Some(f) => {
-                    let (operations, names) = crate::config::file::read_operations(f, &env)?;
-                    (Some(operations), names)
-                }
-                None => (None, Names::default()),
-            };
-            if let Some(f) = names_file {
-                names.merge(crate::config::file::read_names(f)?);
-            }
-            Ok::<_, crate::config::file::FileError>((operations, names))
-        })();
-        let (operations, names) = match loaded {
+        let (operations, names) = match read_files(config_file, names_file, &env) {
             Ok(loaded) => loaded,
-            Err(e) => {
+            Err((_, e)) => {
                 tracing::error!(reason, error = %e, "configuration reload refused; the running configuration stays");
                 // The store keeps the status: the last success (and what it applied) stays.
                 self.store.update_reload(|r| r.successful = false);

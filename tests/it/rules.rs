@@ -186,6 +186,42 @@ fn promtool_unit_tests_of_the_rules_pass() {
     assert!(!all.contains("FAILED"), "{all}");
 }
 
+/// The rule file of prometheus/tests/outage.yml is the outage alert and the recording rules it
+/// reads, each as the rules file has it, in a group of the same name: that test shows what the
+/// shipped rules do.
+#[test]
+fn the_outage_unit_tests_load_the_rules_files_own_outage_rules() {
+    let groups = |path: &str| -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(repo_path(path)).unwrap();
+        let file: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        file["groups"].as_array().unwrap().clone()
+    };
+    let shipped = groups(RULES);
+    let outage = groups("prometheus/tests/rules/outage.yml");
+    let mut names = Vec::new();
+    for group in &outage {
+        let same = shipped
+            .iter()
+            .find(|g| g["name"] == group["name"])
+            .unwrap_or_else(|| panic!("no group {} in {RULES}", group["name"]));
+        for rule in group["rules"].as_array().unwrap() {
+            assert!(
+                same["rules"].as_array().unwrap().contains(rule),
+                "not in {RULES} as it is: {rule}"
+            );
+            names.push(rule.get("record").or(rule.get("alert")).unwrap().clone());
+        }
+    }
+    assert_eq!(
+        names,
+        [
+            "wolkvox_rp:ivr_calls:increase1h_offset1w",
+            "wolkvox_rp:ivr_calls:rate1h_offset1w",
+            "WolkvoxIvrRoutingPointOutage"
+        ]
+    );
+}
+
 /// Each alert has a unit test in which it fires (a non-empty exp_alerts) and one in which it
 /// stays silent (exp_alerts: []).
 #[test]

@@ -168,11 +168,25 @@ impl TestExporter {
     }
 }
 
+/// A client for the tests' plain HTTP on loopback, to finish with `build()`. reqwest loads and
+/// parses the system's root certificates into every client it builds unless it is given roots
+/// of its own (none here): in a debug build that took longer than the request it served.
+pub fn http_builder() -> reqwest::ClientBuilder {
+    wolkvox_exporter::upstream::client::install_crypto_provider();
+    reqwest::Client::builder().tls_certs_only([])
+}
+
+/// [`http_builder`]'s client, with reqwest's defaults.
+pub fn http() -> reqwest::Client {
+    http_builder().build().expect("HTTP client")
+}
+
 /// GET http://`addr`/metrics in the text format: asserts 200 and the Content-Type, runs
 /// [`promtool_check`] on the body, and parses it.
 pub async fn scrape(addr: &str) -> Metrics {
-    wolkvox_exporter::upstream::client::install_crypto_provider();
-    let resp = reqwest::get(format!("http://{addr}/metrics"))
+    let resp = http()
+        .get(format!("http://{addr}/metrics"))
+        .send()
         .await
         .expect("scrape");
     assert_eq!(resp.status(), 200);
@@ -194,9 +208,11 @@ pub fn scrape_blocking(addr: &str) -> Metrics {
 /// when the call is recorded, just before its snapshot is published: a test that saw the line
 /// of the first poll waits for this before it reads /metrics.
 pub async fn wait_ready(addr: &str) {
-    wolkvox_exporter::upstream::client::install_crypto_provider();
+    let client = http();
     let ready = async {
-        while !reqwest::get(format!("http://{addr}/readyz"))
+        while !client
+            .get(format!("http://{addr}/readyz"))
+            .send()
             .await
             .is_ok_and(|r| r.status() == 200)
         {

@@ -128,7 +128,7 @@ fn start_prometheus(config: &Path, blocks: &Path, log_level: &str) -> (Process, 
     );
     let api = Api {
         base: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::builder()
+        client: http_builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap(),

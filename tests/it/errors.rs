@@ -356,7 +356,9 @@ async fn an_exporter_pointed_at_a_server_that_is_not_wolkvox_is_down_and_says_wh
     );
     assert_eq!(m.value("wolkvox_up", &[]), 0.0);
     // The status page gives the same advice as `check`.
-    let page = reqwest::get(format!("{base}/"))
+    let page = http()
+        .get(format!("{base}/"))
+        .send()
         .await
         .unwrap()
         .text()

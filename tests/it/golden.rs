@@ -144,7 +144,7 @@ async fn metrics_match_the_golden_files_in_both_formats() {
     let text = exporter.scrape().await.body;
     compare("metrics.txt", &normalise(&text));
 
-    let openmetrics = reqwest::Client::new()
+    let openmetrics = http()
         .get(exporter.url("/metrics"))
         .header("accept", "application/openmetrics-text; version=1.0.0")
         .send()

@@ -158,7 +158,7 @@ async fn openmetrics_and_gzip_are_served_when_asked_and_text_otherwise() {
     let (exporter, _clock) =
         spawn_exporter_at(config(&url), local(ZONE, "2026-03-10T11:00:00")).await;
     exporter.wait_for_polls(1).await;
-    let client = reqwest::Client::new();
+    let client = http();
 
     let om = client
         .get(exporter.url("/metrics"))
@@ -221,7 +221,8 @@ async fn landing_health_and_readiness_endpoints() {
         .await
         .unwrap();
 
-    let get = |path: &str| reqwest::get(exporter.url(path));
+    let client = http();
+    let get = |path: &str| client.get(exporter.url(path)).send();
     let ready = get("/readyz").await.unwrap();
     assert_eq!(ready.status(), 503, "not ready before the first poll");
     assert_eq!(get("/healthz").await.unwrap().status(), 200);

@@ -231,10 +231,9 @@ struct Api {
 
 impl Api {
     fn new(base: &str) -> Api {
-        wolkvox_exporter::upstream::client::install_crypto_provider();
         Api {
             base: base.to_owned(),
-            client: reqwest::Client::builder()
+            client: http_builder()
                 .timeout(Duration::from_secs(5))
                 .build()
                 .unwrap(),

@@ -134,7 +134,7 @@ fn get_blocking(url: &str) -> u16 {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async { reqwest::get(url).await.unwrap().status().as_u16() })
+    rt.block_on(async { http().get(url).send().await.unwrap().status().as_u16() })
 }
 
 /// README.md and every page of docs/, the documentation a user reads.

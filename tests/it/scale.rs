@@ -33,7 +33,7 @@ fn write_operations(dir: &Path, url: &reqwest::Url, n: usize) -> std::path::Path
 
 /// `url` as sent with `accept` and Accept-Encoding gzip: the body as it came, undecoded.
 async fn get_gzip(url: &str, accept: &str) -> Vec<u8> {
-    let resp = reqwest::Client::new()
+    let resp = http()
         .get(url)
         .header("accept", accept)
         .header("accept-encoding", "gzip")
@@ -45,7 +45,7 @@ async fn get_gzip(url: &str, accept: &str) -> Vec<u8> {
 }
 
 async fn get_plain(url: &str, accept: &str) -> String {
-    let resp = reqwest::Client::new()
+    let resp = http()
         .get(url)
         .header("accept", accept)
         .send()
@@ -183,7 +183,7 @@ async fn prometheus_scrapes(target: &str, expected: usize, dir: &Path) {
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--log.level=warn"),
     );
-    let client = reqwest::Client::builder()
+    let client = http_builder()
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();

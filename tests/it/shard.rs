@@ -97,7 +97,7 @@ async fn three_shards_poll_each_of_20_operations_exactly_once() {
     tokio::time::timeout(EVENT_TIMEOUT, sim.wait_for(|s| s.requests >= 20))
         .await
         .expect("20 calls arrive");
-    let client = reqwest::Client::new();
+    let client = http();
     for (_, address) in &shards {
         tokio::time::timeout(EVENT_TIMEOUT, async {
             while !client

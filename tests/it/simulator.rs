@@ -12,9 +12,7 @@ fn report_url(base: &reqwest::Url, ini: &str, end: &str) -> String {
 }
 
 async fn get(url: &str, token: Option<&str>) -> (StatusCode, serde_json::Value) {
-    let mut req = reqwest::Client::new()
-        .get(url)
-        .header("wolkvox_server", SERVER);
+    let mut req = http().get(url).header("wolkvox_server", SERVER);
     if let Some(t) = token {
         req = req.header("wolkvox-token", t);
     }

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::EVENT_TIMEOUT;
+use common::{EVENT_TIMEOUT, http_builder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -53,7 +53,6 @@ fn raise_own_open_file_limit(to: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_silent_connections_neither_block_a_scrape_nor_stay_open() {
-    wolkvox_exporter::upstream::client::install_crypto_provider();
     raise_own_open_file_limit(SLOW + 1_000);
     // The exporter under a 1,024 open-file limit, as many systems default to.
     let mut child = Command::new("prlimit")
@@ -90,7 +89,7 @@ async fn two_thousand_silent_connections_neither_block_a_scrape_nor_stay_open() 
     }
 
     // A scrape still succeeds, well within Prometheus' default scrape timeout of 10 s.
-    let client = reqwest::Client::builder()
+    let client = http_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();

@@ -97,7 +97,7 @@ async fn soak_with_faults_keeps_metrics_valid_memory_flat_and_one_call_in_flight
         let (url, served, failed, invalid) =
             (url.clone(), served.clone(), failed.clone(), invalid.clone());
         workers.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
+            let client = http();
             while Instant::now() < deadline {
                 match client.get(&url).send().await {
                     Ok(r) if r.status() == 200 => match r.text().await {
@@ -120,7 +120,7 @@ async fn soak_with_faults_keeps_metrics_valid_memory_flat_and_one_call_in_flight
     // Once a second, one full body goes through promtool.
     let mut promtool_runs = 0;
     while Instant::now() < deadline {
-        let body = reqwest::get(&url).await.unwrap().text().await.unwrap();
+        let body = http().get(&url).send().await.unwrap().text().await.unwrap();
         tokio::task::spawn_blocking(move || promtool_check(&body))
             .await
             .unwrap();

@@ -115,7 +115,7 @@ async fn a_browser_shows_a_healthy_and_a_failing_operation_with_advice_and_never
     let base = format!("http://{}", exporter.address());
 
     // Ready once both operations have finished their first poll.
-    let client = reqwest::Client::new();
+    let client = http();
     let deadline = Instant::now() + EVENT_TIMEOUT;
     loop {
         let ready = client.get(format!("{base}/readyz")).send().await;

@@ -102,7 +102,7 @@ async fn tls_and_basic_auth_protect_metrics_but_not_the_probes() {
     );
 
     // Plain HTTP to the TLS port fails.
-    let plain = reqwest::Client::new()
+    let plain = http()
         .get(format!("http://127.0.0.1:{}/healthz", exporter.addr.port()))
         .send()
         .await;

@@ -97,20 +97,8 @@ async fn three_shards_poll_each_of_20_operations_exactly_once() {
     tokio::time::timeout(EVENT_TIMEOUT, sim.wait_for(|s| s.requests >= 20))
         .await
         .expect("20 calls arrive");
-    let client = http();
     for (_, address) in &shards {
-        tokio::time::timeout(EVENT_TIMEOUT, async {
-            while !client
-                .get(format!("http://{address}/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await
-        .expect("every shard becomes ready");
+        wait_ready(address).await;
     }
 
     let mut per_server: BTreeMap<String, usize> = BTreeMap::new();

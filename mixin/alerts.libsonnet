@@ -27,20 +27,15 @@ local u = import 'lib/utils.libsonnet';
         rules: withRunbooks([
           {
             alert: 'WolkvoxIvrPulseSpike',
-            // Either test: the share of the window, or the evidence accumulated since a poll.
-            // The alert's value is the share of the window.
+            // The share of the calls of the window above the threshold of the binomial test. The
+            // alert's value is the share of the window.
             expr: std.rstripChars(|||
-              (
-                %(share)s > %(threshold)s
-                or %(share)s and %(evidence)s > %(h)s
-              )
+              %(share)s > %(threshold)s
               and %(calls)s >= %(min)s
             ||| % {
               share: r.pulseShare,
               threshold: r.pulseThreshold,
-              evidence: r.pulseEvidence,
-              h: u.num(c.pulseEvidence),
-              calls: r.rpCalls,
+              calls: r.rpCallsPolls,
               min: u.num(c.pulseMinCalls),
             }, '\n'),
             'for': c.pulseFor,
@@ -50,10 +45,9 @@ local u = import 'lib/utils.libsonnet';
               description: (
                 rpNameF + '{{ $value | humanizePercentage }} of the calls of IVR routing point {{ $rp }} in '
                 + 'Wolkvox operation {{ $labels.operation }} over the last %(w)s chose PULSE (the caller pressed '
-                + 'nothing), more than its share in the %(b)s before explains: by chance in that window (by %(z)s '
-                + 'standard deviations, more than %(ratio)s times that share and above '
-                + '{{ %(share)s | humanizePercentage }}), or by the evidence of the last %(polls)d polls (PULSE at '
-                + '%(factor)s times its rate more likely by e^%(h)s). '
+                + 'nothing), more than chance explains at its share in the %(b)s before: by %(z)s standard '
+                + 'deviations of the share of that many calls, more than %(ratio)s times that share and above '
+                + '{{ %(share)s | humanizePercentage }}. '
                 + 'Callers may not hear the menu, or their key presses may not be recognised: make a test call to '
                 + 'the routing point, check its audio prompts and DTMF detection, and undo recent changes to its IVR '
                 + 'flow.'
@@ -63,9 +57,6 @@ local u = import 'lib/utils.libsonnet';
                 z: u.num(c.pulseZ),
                 ratio: u.num(c.pulseRatio),
                 share: u.num(c.pulseMinShare),
-                polls: c.pulsePolls,
-                factor: u.num(c.pulseFactor),
-                h: u.num(c.pulseEvidence),
               },
             },
           },

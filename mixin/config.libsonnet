@@ -9,39 +9,40 @@
     // alert selects with them, and WolkvoxExporterAbsent fires when no `up` series matches.
     exporterSelector: 'job="wolkvox-exporter"',
 
-    // WolkvoxIvrPulseSpike: the PULSE calls of a routing point over pulseWindow are more than
-    // chance allows at its baseline share, the share over the pulseBaseline before: a one-sided
-    // binomial test (wolkvox_rp:ivr_pulse_share_threshold, in rules.libsonnet). The share must be
-    // above the baseline by pulseZ standard deviations of the share of that many calls, at least
-    // pulseRatio times the baseline and at least pulseMinShare, with at least pulseMinCalls calls
-    // in pulseWindow, for pulseFor. docs/alert-quality.md measured these on 30 simulated days.
+    // WolkvoxIvrPulseSpike: the PULSE calls of a routing point over the last pulseWindow are more
+    // than chance allows at its baseline share, the share over the pulseBaseline before: a
+    // one-sided binomial test (wolkvox_rp:ivr_pulse_share_threshold, in rules.libsonnet). The share
+    // must be above the baseline by pulseZ standard deviations of the share of that many calls, at
+    // least pulseRatio times the baseline and at least pulseMinShare, with at least pulseMinCalls
+    // calls in pulseWindow, for pulseFor. docs/alert-quality.md measured these on 30 simulated
+    // days of sixty seeds of two traffic models, and chose them on twenty.
+    // Three polls (a whole number of pollIntervalSeconds: the counters move once a poll, and the
+    // window takes their difference pulseWindow apart, which then holds that many polls exactly).
+    // Twenty minutes after a spike starts, a query sees 15 to 19 minutes of it.
     pulseWindow: '15m',
-    // A day: shorter baselines, made of the quiet hours before a morning, are so noisy that the
-    // morning paged for nothing.
-    pulseBaseline: '1d',
-    // 4.25 standard deviations: with 4 the window test alone paged four times at one routing
-    // point of the burstier traffic in three simulated months, one more than the target allows.
-    pulseZ: 4.25,
-    // A small rise is no incident even when it is certain (a very busy routing point).
-    pulseRatio: 1.5,
+    // Three days: a day's share rests on few calls after a quiet day (a Monday's on its Sunday),
+    // and its error moved the threshold as much as chance does; shorter baselines, made of the
+    // quiet hours before a morning, are noisier still.
+    pulseBaseline: '3d',
+    // 3.5 standard deviations: at most 5 false alerts at one routing point in five simulated
+    // months in 23 of 24 sets of five seeds (the target allows 5); 3.4 paged 6 times in two of
+    // the eight it was chosen on.
+    pulseZ: 3.5,
+    // A rise to less than double is no incident even when it is certain (a very busy routing
+    // point); a tripled PULSE rate takes a share of 10% to 25%.
+    pulseRatio: 2,
     // Where the baseline is 0 (or was never seen), one PULSE call would be significant.
     pulseMinShare: 0.15,
-    pulseMinCalls: 20,
+    // Below 40 calls in the window the binomial tail is coarse and chance paged more; a spike at
+    // so few calls is out of reach of any test at these polls anyway.
+    pulseMinCalls: 40,
     // None: the counters move once a poll (5 minutes), so a `for` only adds latency.
     pulseFor: '0m',
     pulseSeverity: 'critical',
-    // The second test of WolkvoxIvrPulseSpike, which uses what a window throws away: the evidence
-    // that PULSE calls have been pulseFactor times their usual rate since some poll of the last
-    // pulsePolls, the log-likelihood ratio of the calls counted since then (a CUSUM that looks
-    // back pulsePolls polls; docs/alert-quality.md explains it). It fires above pulseEvidence: a
-    // ratio of e^pulseEvidence between the two explanations. The windows are whole polls, so
-    // each holds the same number of the counters' steps at every evaluation. Tuned with
-    // scripts/alert-quality, at most one false alert per routing point in 30 days: a doubled rate
-    // as the alternative caught more tripled spikes than 3 did (each call costs less, so a
-    // spike's first, partly spiked poll adds up sooner); 5 polls reach back to a start that a
-    // window straddles; e^8, where e^7 and e^7.5 paged four or five times at one routing point of
-    // the burstier traffic in three months (docs/alert-quality.md has the seeds and the sums).
     pollIntervalSeconds: 300,  // the exporter's --poll.interval: its counters move once a poll
+    // No longer used: WolkvoxIvrPulseSpike's second test, the evidence accumulated over the last
+    // pulsePolls polls, caught fewer spikes than the window of whole polls at the same false
+    // alerts. Kept so that configurations that set them stay valid.
     pulsePolls: 5,
     pulseFactor: 2,
     pulseEvidence: 8,

@@ -396,7 +396,8 @@ def test_chart_defaults_are_the_mixins_defaults(chart):
     for grafana_only in ("dashboardTags", "dashboardRefresh"):
         defaults.pop(grafana_only)
     # The parameters that shape the recording rules themselves (how many there are, their offsets, constants computed
-    # from them) cannot stand as a placeholder in the chart's copy: the chart ships the mixin's defaults.
+    # from them) cannot stand as a placeholder in the chart's copy: the chart ships the mixin's defaults. pulsePolls,
+    # pulseFactor and pulseEvidence are no longer used; the mixin keeps them so that configurations stay valid.
     for structural in ("pollIntervalSeconds", "pulsePolls", "pulseFactor", "pulseEvidence"):
         defaults.pop(structural)
     # The menu alerts' parameters, likewise: the chart ships the mixin's defaults of them.
@@ -440,7 +441,7 @@ def test_prometheusrule_with_other_values_is_the_mixin_rendered_with_them_and_pr
     assert alerts["WolkvoxConfigReloadFailed"]["for"] == "15m"
     records = [r["record"] for r in rules if "record" in r]
     assert "wolkvox_rp:ivr_pulse_share_threshold:ratio30m" in records
-    # The chart's extra labels go on the alerts only; a record keeps the mixin's own labels (the evidence's `polls`).
+    # The chart's extra labels go on the alerts only; a record keeps the mixin's own labels (the menu windows' `polls`).
     assert all("team" not in r.get("labels", {}) for r in rules if "record" in r)
     assert any("labels" in r for r in rules if "record" in r)
     text = yaml.safe_dump(spec)

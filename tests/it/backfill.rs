@@ -349,10 +349,10 @@ async fn backfilled_blocks_give_exact_increases_a_baseline_at_once_and_a_seamles
         false,
     );
 
-    // The PULSE baseline (1d, 15m ago) is recorded from Prometheus' first evaluation on: the
+    // The PULSE baseline (3d, 15m ago) is recorded from Prometheus' first evaluation on: the
     // backfilled hours fill its window, so no day's wait. Its first sample is at most a couple of
     // evaluation intervals after start, for every routing point.
-    let baseline = "wolkvox_rp:ivr_pulse_share:ratio1d_offset15m";
+    let baseline = "wolkvox_rp:ivr_pulse_share:ratio3d_offset15m";
     let mut series = Vec::new();
     while Instant::now() < deadline {
         let start = started.as_second().to_string();

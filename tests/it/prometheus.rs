@@ -496,14 +496,19 @@ fn every_dashboard_query_and_variable_returns_data_and_every_rule_is_healthy_in_
 
 /// `--demo` alone fills every panel of both dashboards, the token budget included, within a
 /// minute of Prometheus' first scrape, with the rules and dashboards as shipped. Only the PULSE
-/// threshold needs what a minute cannot give: its baseline is the 3h before the last 15m.
+/// share and its threshold need what a minute cannot give: the share is the counters'
+/// difference over the last 15m, and the baseline the 3d before them.
 #[ignore = "needs prometheus, promtool and jsonnet"]
 #[test]
 fn the_shipped_demo_fills_every_panel_within_a_minute_in_prometheus() {
     let stack = Stack::start_shipped();
     let started = Instant::now();
     let deadline = Duration::from_secs(60);
-    let needs_history = ["ratio1d_offset15m", "pulse_share_threshold"];
+    let needs_history = [
+        "ratio3d_offset15m",
+        "pulse_share_threshold",
+        "ivr_pulse_share:ratio15m",
+    ];
     let mut checked = 0;
     for d in stack.dashboards.clone() {
         let uid = d["uid"].as_str().unwrap().to_owned();
